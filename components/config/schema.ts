@@ -1,0 +1,92 @@
+/**
+ * The stack's configuration keys: one table that the validator, the render tool, the README's reference
+ * and `Pulumi.yaml`'s `config:` block all follow (a test keeps `Pulumi.yaml` and the README in step with it).
+ */
+
+/** The Pulumi config namespace of every key (the project name). */
+export const CONFIG_NAMESPACE = "edge-proxy";
+
+/** How a key's value is typed, as Pulumi.yaml declares it; `list` is a structured list of objects. */
+export type ConfigKeyType = "string" | "integer" | "boolean" | "list";
+
+/** One configuration key. */
+export interface ConfigKeySpec {
+    /** The key's name under the `edge-proxy:` namespace. */
+    key: string;
+    /** The value's type. */
+    type: ConfigKeyType;
+    /** What the key means, one sentence (also Pulumi.yaml's description). */
+    description: string;
+    /** The value used when a stack does not set the key; `""` and `[]` mean "not set". Absent for required keys. */
+    default?: string | number | boolean | [];
+    /** Whether a stack must set the key. */
+    required?: boolean;
+    /** Whether the value must be stored as a Pulumi secret (`pulumi config set --secret`). */
+    secret?: boolean;
+}
+
+export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
+    // The Docker host.
+    { key: "hostAddress", type: "string", required: true, description: "Address (DNS name or IP) of the Debian Docker host, as reached over SSH." },
+    { key: "sshPort", type: "integer", default: 22, description: "SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22)." },
+    { key: "sshUser", type: "string", default: "root", description: "SSH user on the Docker host; it must be able to run docker and write the data directories." },
+    { key: "sshPrivateKey", type: "string", required: true, secret: true, description: "SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`." },
+    { key: "sshHostKey", type: "string", default: "", description: "The host's public SSH key line (`ssh-ed25519 AAAA...`); when set, connections to any other key are refused." },
+    { key: "dockerHost", type: "string", default: "", description: "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort (uses your ssh client and agent)." },
+    // HAProxy.
+    { key: "haproxyImage", type: "string", default: "haproxy:1.7", description: "HAProxy image with a pinned tag; its tag tells the HAProxy version unless haproxyVersion is set." },
+    { key: "haproxyVersion", type: "string", default: "", description: "HAProxy version (major.minor) of haproxyImage, required when its tag does not tell it (e.g. lts, a digest)." },
+    { key: "containerName", type: "string", default: "edge-proxy", description: "Name of the HAProxy container on the host." },
+    { key: "httpPort", type: "integer", default: 80, description: "Host port published to HAProxy's HTTP frontend (ACME challenges and the redirect to HTTPS)." },
+    { key: "httpsPort", type: "integer", default: 443, description: "Host port published to HAProxy's HTTPS frontend." },
+    { key: "configDir", type: "string", default: "/srv/haproxy/cfg", description: "Host directory holding haproxy.cfg and its map files, mounted read-only at /usr/local/etc/haproxy." },
+    { key: "certsDir", type: "string", default: "/srv/haproxy/certs", description: "Host directory holding the PEM files HAProxy serves, mounted read-only at /certs." },
+    { key: "maxconn", type: "integer", default: 4000, description: "HAProxy's global maxconn." },
+    { key: "timeoutConnect", type: "string", default: "5s", description: "HAProxy `timeout connect`: how long to wait for a backend to accept a connection." },
+    { key: "timeoutClient", type: "string", default: "30s", description: "HAProxy `timeout client`: client inactivity timeout." },
+    { key: "timeoutServer", type: "string", default: "30s", description: "HAProxy `timeout server`: backend inactivity timeout." },
+    { key: "timeoutHttpRequest", type: "string", default: "10s", description: "HAProxy `timeout http-request`: time allowed to send a whole request (slowloris guard)." },
+    { key: "timeoutHttpKeepAlive", type: "string", default: "10s", description: "HAProxy `timeout http-keep-alive`: idle time between two requests on one connection." },
+    { key: "timeoutTunnel", type: "string", default: "1h", description: "HAProxy `timeout tunnel` and the TCP services' idle timeout (WebSockets, SSH sessions)." },
+    // ACME (Let's Encrypt) and certbot.
+    { key: "acmeEmail", type: "string", required: true, description: "Email address for the ACME account (expiry notices)." },
+    { key: "acmeServer", type: "string", default: "staging", description: "ACME directory: `staging`, `production` (Let's Encrypt), or the https URL of another ACME server." },
+    { key: "acmeCaBundle", type: "string", default: "", description: "Path on the host of a PEM CA bundle that certbot trusts for a private ACME server (REQUESTS_CA_BUNDLE)." },
+    { key: "certbotImage", type: "string", default: "certbot/certbot:v2.11.0", description: "certbot image with a pinned tag; it runs certbot as its entrypoint." },
+    { key: "acmeChallengePort", type: "integer", default: 8888, description: "Port certbot's standalone HTTP-01 server listens on behind HAProxy's ACME ACL." },
+    { key: "acmeChallengeAddress", type: "string", default: "172.17.0.1", description: "Host address the HAProxy container reaches certbot on (the docker0 bridge address); certbot's port is published there only." },
+    { key: "certbotDataDir", type: "string", default: "/srv/letsencrypt", description: "Host directory for certbot's accounts, lineages and logs (kept on destroy)." },
+    { key: "acmeKeyType", type: "string", default: "ecdsa", description: "Certificate key type: `ecdsa` (P-256, cheaper handshakes) or `rsa` (2048)." },
+    { key: "renewSchedule", type: "string", default: "17 3 * * *", description: "cron schedule (five fields) of the renewal job." },
+    // What is served.
+    { key: "sites", type: "list", required: true, description: "The HTTPS sites: each with domains (one certificate), backends, health check and HSTS." },
+    { key: "tcpServices", type: "list", default: [], description: "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends." },
+];
+
+/** Keys allowed on each entry of `sites`, with their meaning (for the README and unknown-key errors). */
+export const SITE_KEYS = {
+    name: "Identifier of the site: backend, certificate and PEM file name (default: the first domain).",
+    domains: "Hostnames served by the site; one certificate covers them all (no wildcards: HTTP-01 cannot issue them).",
+    backends: "Backend servers as `host:port` (IPv4, [IPv6] or DNS name).",
+    healthCheck: "Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check.",
+    hsts: "Send Strict-Transport-Security (max-age two years); default true.",
+    securityHeaders: "Send X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN; default true.",
+} as const;
+
+/** Keys allowed in a site's `healthCheck`. */
+export const HEALTH_CHECK_KEYS = {
+    path: "Absolute path requested with GET; a 2xx or 3xx answer means healthy.",
+    interval: "Time between checks (HAProxy time, e.g. 5s); default 2s.",
+} as const;
+
+/** Keys allowed on each entry of `tcpServices`. */
+export const TCP_SERVICE_KEYS = {
+    name: "Identifier of the service (frontend and backend names).",
+    port: "Host port published for it; the container listens on the same port.",
+    backends: "Backend servers as `host:port`.",
+} as const;
+
+/** The key's spec, or undefined for an unknown key. */
+export function configKey(key: string): ConfigKeySpec | undefined {
+    return CONFIG_KEYS.find((spec) => spec.key === key);
+}

@@ -1,0 +1,130 @@
+/** The validated, defaulted stack configuration that the renderer and the components consume. */
+
+/** A HAProxy version as major.minor, which decides what the rendered configuration may use. */
+export interface HaproxyVersion {
+    /** Major version, e.g. 2. */
+    major: number;
+    /** Minor version, e.g. 6. */
+    minor: number;
+}
+
+/** A backend server address. */
+export interface ServerAddress {
+    /** IPv4 address, bracketed IPv6 address, or DNS name. */
+    host: string;
+    /** TCP port. */
+    port: number;
+}
+
+/** An HTTP health check. */
+export interface HealthCheck {
+    /** Path requested with GET. */
+    path: string;
+    /** Time between checks, HAProxy time format. */
+    interval: string;
+}
+
+/** One HTTPS site: a set of domains served by one certificate and one backend. */
+export interface Site {
+    /** Identifier: backend name suffix, certbot `--cert-name`, PEM file name. */
+    name: string;
+    /** Lower-case hostnames, the first one being the certificate's primary name. */
+    domains: string[];
+    /** Backend servers. */
+    backends: ServerAddress[];
+    /** HTTP health check, or undefined for a TCP connect check. */
+    healthCheck?: HealthCheck;
+    /** Whether to send Strict-Transport-Security. */
+    hsts: boolean;
+    /** Whether to send X-Content-Type-Options and X-Frame-Options. */
+    securityHeaders: boolean;
+}
+
+/** One TCP service passed through HAProxy (SSH and the like). */
+export interface TcpService {
+    /** Identifier: frontend and backend name suffix. */
+    name: string;
+    /** Published host port, also the port the container listens on. */
+    port: number;
+    /** Backend servers. */
+    backends: ServerAddress[];
+}
+
+/** HAProxy timeouts, each in HAProxy time format (e.g. `30s`). */
+export interface Timeouts {
+    connect: string;
+    client: string;
+    server: string;
+    httpRequest: string;
+    httpKeepAlive: string;
+    tunnel: string;
+}
+
+/** The Docker host and how to reach it. */
+export interface HostSettings {
+    /** SSH address. */
+    address: string;
+    /** SSH port. */
+    sshPort: number;
+    /** SSH user. */
+    sshUser: string;
+    /** Pinned host public key line, if any. */
+    sshHostKey?: string;
+    /** Docker endpoint for the docker provider. */
+    dockerHost: string;
+}
+
+/** The HAProxy container and its configuration. */
+export interface HaproxySettings {
+    /** Image reference with a pinned tag. */
+    image: string;
+    /** Version of that image. */
+    version: HaproxyVersion;
+    /** Container name. */
+    containerName: string;
+    /** Published HTTP port. */
+    httpPort: number;
+    /** Published HTTPS port. */
+    httpsPort: number;
+    /** Host directory of haproxy.cfg. */
+    configDir: string;
+    /** Host directory of the PEM files. */
+    certsDir: string;
+    /** Global maxconn. */
+    maxconn: number;
+    /** Timeouts. */
+    timeouts: Timeouts;
+}
+
+/** The ACME account, server and certbot container. */
+export interface AcmeSettings {
+    /** Account email. */
+    email: string;
+    /** ACME directory URL. */
+    server: string;
+    /** Whether the server is Let's Encrypt's staging environment (its certificates are untrusted). */
+    staging: boolean;
+    /** Host path of a CA bundle certbot must trust, if any. */
+    caBundle?: string;
+    /** certbot image. */
+    certbotImage: string;
+    /** Port certbot's standalone server listens on. */
+    challengePort: number;
+    /** Host address HAProxy reaches certbot on. */
+    challengeAddress: string;
+    /** Host directory of certbot's data. */
+    dataDir: string;
+    /** Certificate key type. */
+    keyType: "ecdsa" | "rsa";
+    /** cron schedule of the renewal job. */
+    renewSchedule: string;
+}
+
+/** The whole validated configuration. The SSH private key is not here: it stays a Pulumi secret. */
+export interface EdgeProxyConfig {
+    host: HostSettings;
+    haproxy: HaproxySettings;
+    acme: AcmeSettings;
+    sites: Site[];
+    tcpServices: TcpService[];
+}

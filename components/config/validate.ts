@@ -1,0 +1,528 @@
+/**
+ * Pure validation of the stack configuration: takes the raw key/value map (from Pulumi or a stack file),
+ * reports every problem at once with its key path, and returns the defaulted, typed configuration.
+ * Nothing here touches Pulumi or the host, so a bad stack fails before any resource is declared.
+ */
+import { CONFIG_KEYS, HEALTH_CHECK_KEYS, SITE_KEYS, TCP_SERVICE_KEYS, configKey } from "./schema";
+import {
+    AcmeSettings, EdgeProxyConfig, HaproxySettings, HaproxyVersion, HealthCheck, HostSettings, ServerAddress,
+    Site, TcpService, Timeouts,
+} from "./types";
+
+/** Stands for a secret value that is present but was not decrypted (the render tool never decrypts). */
+export const SECRET_PRESENT = Symbol("secret value present");
+
+/** The raw configuration: key (without namespace) to value as YAML or JSON would give it. */
+export type RawConfig = Record<string, unknown>;
+
+/** Let's Encrypt's ACME directories, by the names `acmeServer` accepts. */
+export const ACME_DIRECTORIES: Record<string, string> = {
+    staging: "https://acme-staging-v02.api.letsencrypt.org/directory",
+    production: "https://acme-v02.api.letsencrypt.org/directory",
+};
+
+/** The oldest HAProxy the renderer supports: the seed's pinned image. */
+export const OLDEST_HAPROXY: HaproxyVersion = { major: 1, minor: 7 };
+
+/** Thrown with every problem found; `problems` holds one line per problem, each led by its key path. */
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`invalid edge-proxy configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n`
+            + problems.map((p) => `  - ${p}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+/** How strict parseConfig is about what a deployment needs but rendering does not. */
+export interface ParseOptions {
+    /**
+     * Whether secret keys (the SSH private key) must be set. The render tool passes false: it renders
+     * without the host and cannot decrypt secrets anyway. Default true.
+     */
+    requireSecrets?: boolean;
+}
+
+/** Validates and defaults the raw configuration; throws ConfigError listing every problem. */
+export function parseConfig(raw: RawConfig, options: ParseOptions = {}): EdgeProxyConfig {
+    const problems: string[] = [];
+    const config = checkConfig(raw, problems, options.requireSecrets ?? true);
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return config;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Value checks: each returns an error phrase (what is wrong) or undefined. Exported for table-driven tests.
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A DNS hostname of one or more labels (lower case expected). */
+export function hostnameProblem(value: string, { needsDot = false } = {}): string | undefined {
+    if (value.startsWith("*.")) {
+        return "is a wildcard; HTTP-01 validation cannot issue wildcard certificates";
+    }
+    const labels = value.split(".");
+    if (value.length > 253 || !labels.every((label) => LABEL.test(label))) {
+        return "is not a valid hostname";
+    }
+    if (needsDot && labels.length < 2) {
+        return "is not a fully qualified domain name";
+    }
+    if (labels.every((label) => /^\d+$/.test(label))) {
+        return "is an IP address, not a hostname";
+    }
+    return undefined;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^[0-9a-fA-F:.]+$/;
+
+/** Parses `host:port` with an IPv4 address, a bracketed IPv6 address or a DNS name. */
+export function parseServerAddress(value: string): ServerAddress | string {
+    const match = /^(\[[^\]]*\]|[^:\[\]]+):(\d{1,5})$/.exec(value);
+    if (!match) {
+        return "is not host:port (IPv6 addresses go in brackets: [2001:db8::1]:80)";
+    }
+    const [, host, portText] = match;
+    const port = Number(portText);
+    if (port < 1 || port > 65535) {
+        return `has port ${port} outside 1-65535`;
+    }
+    if (host.startsWith("[")) {
+        const inner = host.slice(1, -1);
+        if (!IPV6.test(inner) || !inner.includes(":")) {
+            return "has a malformed IPv6 address";
+        }
+    } else if (/^[\d.]+$/.test(host)) {
+        if (!IPV4.test(host)) {
+            return "has a malformed IPv4 address";
+        }
+    } else if (hostnameProblem(host.toLowerCase())) {
+        return `has an invalid host name "${host}"`;
+    }
+    return { host: host.toLowerCase(), port };
+}
+
+/** An HAProxy time: a number with an optional unit. */
+export function durationProblem(value: string): string | undefined {
+    return /^\d{1,9}(us|ms|s|m|h|d)?$/.test(value) ? undefined : "is not an HAProxy time such as 500ms, 30s, 5m or 1h";
+}
+
+/** An absolute host path of plain characters (it becomes a bind mount and a shell word). */
+export function absolutePathProblem(value: string): string | undefined {
+    if (!/^\/[A-Za-z0-9._\/-]*$/.test(value)) {
+        return "is not an absolute path of letters, digits, '.', '_', '-' and '/'";
+    }
+    if (value.split("/").some((part) => part === "..")) {
+        return "must not contain '..'";
+    }
+    if (value === "/") {
+        return "must not be the root directory";
+    }
+    return undefined;
+}
+
+const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+/** A Docker image reference that pins a version (a tag other than latest, or a digest). */
+export function imageProblem(value: string): string | undefined {
+    if (!IMAGE_REF.test(value)) {
+        return "is not a Docker image reference";
+    }
+    const tag = imageTag(value);
+    if (!value.includes("@sha256:") && (tag === undefined || tag === "latest")) {
+        return "must pin a version (a tag other than latest, or a digest)";
+    }
+    return undefined;
+}
+
+/** The tag of an image reference (after the last ':' of the last path part), if any. */
+export function imageTag(image: string): string | undefined {
+    const lastPart = image.split("@")[0].split("/").pop() ?? "";
+    const colon = lastPart.indexOf(":");
+    return colon >= 0 ? lastPart.slice(colon + 1) : undefined;
+}
+
+/** The HAProxy version an image tag tells (`1.7`, `2.8.5-alpine`, `3.0-bookworm`), if it tells one. */
+export function versionFromImage(image: string): HaproxyVersion | undefined {
+    const match = /^(\d+)\.(\d+)(?:[.-]|$)/.exec(imageTag(image) ?? "");
+    return match ? { major: Number(match[1]), minor: Number(match[2]) } : undefined;
+}
+
+/** A cron schedule of five numeric fields, or an @-shorthand cron accepts. */
+export function cronProblem(value: string): string | undefined {
+    if (/^@(hourly|daily|weekly|monthly)$/.test(value)) {
+        return undefined;
+    }
+    const fields = value.trim().split(/\s+/);
+    if (fields.length !== 5 || !fields.every((field) => /^[0-9*\/,-]+$/.test(field))) {
+        return "is not a five-field cron schedule such as \"17 3 * * *\"";
+    }
+    return undefined;
+}
+
+/** The edit distance between two short strings, to suggest the key a typo meant. */
+function editDistance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        let diagonal = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const above = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+            diagonal = above;
+        }
+    }
+    return row[b.length];
+}
+
+/** "unknown key" with the closest known key as a suggestion when one is close. */
+function unknownKeyProblem(key: string, known: readonly string[]): string {
+    const best = known
+        .map((candidate) => ({ candidate, distance: editDistance(key, candidate) }))
+        .sort((x, y) => x.distance - y.distance)[0];
+    const hint = best && best.distance <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean "${best.candidate}"?)` : "";
+    return `unknown key${hint}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The walk over the raw configuration.
+
+/** Collects problems with their key paths and reads typed values. */
+class Reader {
+    constructor(private readonly problems: string[]) {}
+
+    report(path: string, problem: string): void {
+        this.problems.push(`${path}: ${problem}`);
+    }
+
+    /** Reads a string; reports a wrong type; applies `check`. */
+    string(path: string, value: unknown, check?: (v: string) => string | undefined): string | undefined {
+        if (typeof value !== "string") {
+            this.report(path, `must be a string, got ${describe(value)}`);
+            return undefined;
+        }
+        const problem = check?.(value);
+        if (problem) {
+            this.report(path, `${JSON.stringify(value)} ${problem}`);
+            return undefined;
+        }
+        return value;
+    }
+
+    /** Reads a port number. */
+    port(path: string, value: unknown): number | undefined {
+        if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
+            this.report(path, `must be a port number from 1 to 65535, got ${describe(value)}`);
+            return undefined;
+        }
+        return value;
+    }
+
+    /** Reads a boolean. */
+    boolean(path: string, value: unknown): boolean | undefined {
+        if (typeof value !== "boolean") {
+            this.report(path, `must be true or false, got ${describe(value)}`);
+            return undefined;
+        }
+        return value;
+    }
+
+    /** Reads an object and reports keys outside `known`. */
+    object(path: string, value: unknown, known: readonly string[]): Record<string, unknown> | undefined {
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+            this.report(path, `must be an object, got ${describe(value)}`);
+            return undefined;
+        }
+        const record = value as Record<string, unknown>;
+        for (const key of Object.keys(record)) {
+            if (!known.includes(key)) {
+                this.report(`${path}.${key}`, unknownKeyProblem(key, known));
+            }
+        }
+        return record;
+    }
+
+    /** Reads a list; reports a wrong type or an empty list when `nonEmpty`. */
+    list(path: string, value: unknown, nonEmpty: boolean): unknown[] | undefined {
+        if (!Array.isArray(value)) {
+            this.report(path, `must be a list, got ${describe(value)}`);
+            return undefined;
+        }
+        if (nonEmpty && value.length === 0) {
+            this.report(path, "must not be empty");
+        }
+        return value;
+    }
+
+    /** Reads a list of `host:port` backend addresses. */
+    backends(path: string, value: unknown): ServerAddress[] {
+        const addresses: ServerAddress[] = [];
+        (this.list(path, value, true) ?? []).forEach((item, i) => {
+            const text = this.string(`${path}[${i}]`, item);
+            if (text === undefined) {
+                return;
+            }
+            const parsed = parseServerAddress(text);
+            if (typeof parsed === "string") {
+                this.report(`${path}[${i}]`, `${JSON.stringify(text)} ${parsed}`);
+            } else {
+                addresses.push(parsed);
+            }
+        });
+        return addresses;
+    }
+}
+
+function describe(value: unknown): string {
+    if (value === SECRET_PRESENT) {
+        return "a secret";
+    }
+    if (value === undefined || value === null) {
+        return "nothing";
+    }
+    return Array.isArray(value) ? "a list" : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+const NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
+const NAME_PROBLEM = "is not a name of lower-case letters, digits, '.', '_' and '-' (at most 63, starting with a letter or digit)";
+const nameProblem = (value: string) => (NAME.test(value) && !value.includes("..") ? undefined : NAME_PROBLEM);
+
+const EMAIL = /^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$/;
+const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+\/]+={0,3}( \S*)?$/;
+
+function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean): EdgeProxyConfig {
+    const r = new Reader(problems);
+    const known = CONFIG_KEYS.map((spec) => spec.key);
+    for (const key of Object.keys(raw)) {
+        if (!configKey(key)) {
+            r.report(key, unknownKeyProblem(key, known));
+        }
+    }
+    for (const spec of CONFIG_KEYS) {
+        if (spec.required && raw[spec.key] === undefined && (requireSecrets || !spec.secret)) {
+            r.report(spec.key, `is required: ${spec.description}`);
+        }
+    }
+    /** The raw value of a key, or its default. */
+    const value = (key: string): unknown => raw[key] ?? configKey(key)?.default;
+    const optionalString = (key: string, check: (v: string) => string | undefined) =>
+        raw[key] === undefined || raw[key] === "" ? undefined : r.string(key, raw[key], check);
+
+    for (const spec of CONFIG_KEYS.filter((s) => s.secret && raw[s.key] !== undefined && raw[s.key] !== SECRET_PRESENT)) {
+        r.report(spec.key, `must be stored as a secret: pulumi config set --secret ${spec.key} (never in plain text)`);
+    }
+
+    const hostAddress = raw.hostAddress === undefined ? undefined
+        : r.string("hostAddress", raw.hostAddress, (v) => (IPV4.test(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname"));
+    const sshPort = r.port("sshPort", value("sshPort"));
+    const sshUser = r.string("sshUser", value("sshUser"), (v) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "is not a Unix user name"));
+    const host: HostSettings = {
+        address: hostAddress ?? "",
+        sshPort: sshPort ?? 22,
+        sshUser: sshUser ?? "root",
+        sshHostKey: optionalString("sshHostKey", (v) => (SSH_PUBLIC_KEY.test(v.trim()) ? undefined : "is not a public key line such as \"ssh-ed25519 AAAA...\"")),
+        dockerHost: optionalString("dockerHost", (v) => (/^(ssh|tcp|unix):\/\/[A-Za-z0-9._@:\/\[\]-]+$/.test(v) ? undefined : "is not an ssh://, tcp:// or unix:// endpoint"))
+            ?? `ssh://${sshUser ?? "root"}@${hostAddress ?? ""}:${sshPort ?? 22}`,
+    };
+
+    const haproxy = checkHaproxy(r, value, optionalString);
+    const acme = checkAcme(r, value, optionalString);
+    const sites = checkSites(r, raw.sites);
+    const tcpServices = checkTcpServices(r, value("tcpServices"));
+
+    checkPortCollisions(r, haproxy, acme, tcpServices);
+    if (haproxy.configDir && haproxy.configDir === haproxy.certsDir) {
+        r.report("certsDir", "must differ from configDir");
+    }
+    if (acme.dataDir && [haproxy.configDir, haproxy.certsDir].includes(acme.dataDir)) {
+        r.report("certbotDataDir", "must differ from configDir and certsDir");
+    }
+    return { host, haproxy, acme, sites, tcpServices };
+}
+
+type ValueOf = (key: string) => unknown;
+type OptionalString = (key: string, check: (v: string) => string | undefined) => string | undefined;
+
+function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString): HaproxySettings {
+    const image = r.string("haproxyImage", value("haproxyImage"), imageProblem) ?? "";
+    const explicit = optionalString("haproxyVersion", (v) => (/^\d+\.\d+(\.\d+)?$/.test(v) ? undefined : "is not a version such as 1.7 or 2.8"));
+    const fromTag = image ? versionFromImage(image) : undefined;
+    let version: HaproxyVersion | undefined;
+    if (explicit !== undefined) {
+        const [major, minor] = explicit.split(".").map(Number);
+        version = { major, minor };
+        if (fromTag && (fromTag.major !== major || fromTag.minor !== minor)) {
+            r.report("haproxyVersion", `${JSON.stringify(explicit)} contradicts the tag of haproxyImage ${JSON.stringify(image)}`);
+        }
+    } else if (fromTag) {
+        version = fromTag;
+    } else if (image) {
+        r.report("haproxyVersion", `is required: the tag of haproxyImage ${JSON.stringify(image)} does not tell the HAProxy version`);
+    }
+    if (version && compareVersions(version, OLDEST_HAPROXY) < 0) {
+        r.report(explicit !== undefined ? "haproxyVersion" : "haproxyImage",
+            `HAProxy ${version.major}.${version.minor} is older than the oldest supported, ${OLDEST_HAPROXY.major}.${OLDEST_HAPROXY.minor}`);
+    }
+    const timeout = (key: string) => r.string(key, value(key), durationProblem) ?? "";
+    const timeouts: Timeouts = {
+        connect: timeout("timeoutConnect"),
+        client: timeout("timeoutClient"),
+        server: timeout("timeoutServer"),
+        httpRequest: timeout("timeoutHttpRequest"),
+        httpKeepAlive: timeout("timeoutHttpKeepAlive"),
+        tunnel: timeout("timeoutTunnel"),
+    };
+    const maxconn = value("maxconn");
+    if (typeof maxconn !== "number" || !Number.isInteger(maxconn) || maxconn < 1 || maxconn > 1_000_000) {
+        r.report("maxconn", `must be a whole number from 1 to 1000000, got ${describe(maxconn)}`);
+    }
+    return {
+        image,
+        version: version ?? OLDEST_HAPROXY,
+        containerName: r.string("containerName", value("containerName"), (v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(v) ? undefined : "is not a Docker container name")) ?? "",
+        httpPort: r.port("httpPort", value("httpPort")) ?? 0,
+        httpsPort: r.port("httpsPort", value("httpsPort")) ?? 0,
+        configDir: r.string("configDir", value("configDir"), absolutePathProblem) ?? "",
+        certsDir: r.string("certsDir", value("certsDir"), absolutePathProblem) ?? "",
+        maxconn: typeof maxconn === "number" ? maxconn : 0,
+        timeouts,
+    };
+}
+
+function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString): AcmeSettings {
+    const serverText = r.string("acmeServer", value("acmeServer"), (v) => {
+        if (ACME_DIRECTORIES[v]) {
+            return undefined;
+        }
+        return /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/.test(v) ? undefined
+            : "is neither staging, production nor an https:// directory URL";
+    });
+    const keyType = r.string("acmeKeyType", value("acmeKeyType"), (v) => (v === "ecdsa" || v === "rsa" ? undefined : "is neither ecdsa nor rsa"));
+    return {
+        email: value("acmeEmail") === undefined ? "" : r.string("acmeEmail", value("acmeEmail"), (v) => (EMAIL.test(v) ? undefined : "is not an email address")) ?? "",
+        server: serverText ? ACME_DIRECTORIES[serverText] ?? serverText : "",
+        staging: serverText === "staging",
+        caBundle: optionalString("acmeCaBundle", absolutePathProblem),
+        certbotImage: r.string("certbotImage", value("certbotImage"), imageProblem) ?? "",
+        challengePort: r.port("acmeChallengePort", value("acmeChallengePort")) ?? 0,
+        challengeAddress: r.string("acmeChallengeAddress", value("acmeChallengeAddress"), (v) => (IPV4.test(v) ? undefined : "is not an IPv4 address")) ?? "",
+        dataDir: r.string("certbotDataDir", value("certbotDataDir"), absolutePathProblem) ?? "",
+        keyType: keyType === "rsa" ? "rsa" : "ecdsa",
+        renewSchedule: r.string("renewSchedule", value("renewSchedule"), cronProblem) ?? "",
+    };
+}
+
+function checkSites(r: Reader, raw: unknown): Site[] {
+    const sites: Site[] = [];
+    if (raw === undefined) {
+        return sites; // reported as a missing required key
+    }
+    const domainOwner = new Map<string, string>();
+    const nameOwner = new Map<string, string>();
+    (r.list("sites", raw, true) ?? []).forEach((item, i) => {
+        const path = `sites[${i}]`;
+        const entry = r.object(path, item, Object.keys(SITE_KEYS));
+        if (!entry) {
+            return;
+        }
+        const domains: string[] = [];
+        (r.list(`${path}.domains`, entry.domains, true) ?? []).forEach((domainValue, j) => {
+            const domainPath = `${path}.domains[${j}]`;
+            const domain = r.string(domainPath, domainValue, (v) => hostnameProblem(v.toLowerCase(), { needsDot: true }))?.toLowerCase();
+            if (domain === undefined) {
+                return;
+            }
+            const owner = domainOwner.get(domain);
+            if (owner) {
+                r.report(domainPath, `"${domain}" is already served by ${owner}`);
+            } else {
+                domainOwner.set(domain, domainPath);
+                domains.push(domain);
+            }
+        });
+        const name = entry.name === undefined ? domains[0] : r.string(`${path}.name`, entry.name, nameProblem);
+        if (name !== undefined) {
+            const owner = nameOwner.get(name);
+            if (owner) {
+                r.report(`${path}.name`, `"${name}" is already the name of ${owner}`);
+            }
+            nameOwner.set(name, path);
+        }
+        const backends = r.backends(`${path}.backends`, entry.backends);
+        let healthCheck: HealthCheck | undefined;
+        if (entry.healthCheck !== undefined) {
+            const check = r.object(`${path}.healthCheck`, entry.healthCheck, Object.keys(HEALTH_CHECK_KEYS));
+            if (check) {
+                const checkPath = r.string(`${path}.healthCheck.path`, check.path,
+                    (v) => (/^\/[A-Za-z0-9._~\/-]*$/.test(v) ? undefined : "is not an absolute path of letters, digits and ._~/-"));
+                const interval = check.interval === undefined ? "2s" : r.string(`${path}.healthCheck.interval`, check.interval, durationProblem);
+                if (checkPath !== undefined && interval !== undefined) {
+                    healthCheck = { path: checkPath, interval };
+                }
+            }
+        }
+        const hsts = entry.hsts === undefined ? true : r.boolean(`${path}.hsts`, entry.hsts);
+        const securityHeaders = entry.securityHeaders === undefined ? true : r.boolean(`${path}.securityHeaders`, entry.securityHeaders);
+        if (name !== undefined && domains.length > 0) {
+            sites.push({ name, domains, backends, healthCheck, hsts: hsts ?? true, securityHeaders: securityHeaders ?? true });
+        }
+    });
+    return sites;
+}
+
+function checkTcpServices(r: Reader, raw: unknown): TcpService[] {
+    const services: TcpService[] = [];
+    const nameOwner = new Map<string, string>();
+    (r.list("tcpServices", raw, false) ?? []).forEach((item, i) => {
+        const path = `tcpServices[${i}]`;
+        const entry = r.object(path, item, Object.keys(TCP_SERVICE_KEYS));
+        if (!entry) {
+            return;
+        }
+        const name = r.string(`${path}.name`, entry.name, nameProblem);
+        if (name !== undefined) {
+            const owner = nameOwner.get(name);
+            if (owner) {
+                r.report(`${path}.name`, `"${name}" is already the name of ${owner}`);
+            }
+            nameOwner.set(name, path);
+        }
+        const port = r.port(`${path}.port`, entry.port);
+        const backends = r.backends(`${path}.backends`, entry.backends);
+        if (name !== undefined && port !== undefined) {
+            services.push({ name, port, backends });
+        }
+    });
+    return services;
+}
+
+/** Every published host port, and the challenge port, must be distinct. */
+function checkPortCollisions(r: Reader, haproxy: HaproxySettings, acme: AcmeSettings, services: TcpService[]): void {
+    const owner = new Map<number, string>();
+    const claim = (path: string, port: number) => {
+        const first = owner.get(port);
+        if (first) {
+            r.report(path, `port ${port} is already used by ${first}`);
+        } else if (port) {
+            owner.set(port, path);
+        }
+    };
+    claim("httpPort", haproxy.httpPort);
+    claim("httpsPort", haproxy.httpsPort);
+    claim("acmeChallengePort", acme.challengePort);
+    services.forEach((service, i) => {
+        const path = `tcpServices[${i}].port`;
+        // A TCP service listens on its own port inside the container, where 80 and 443 are the HTTP(S) frontends.
+        if (service.port === 80 || service.port === 443) {
+            r.report(path, `port ${service.port} is the container's own HTTP(S) port`);
+        }
+        claim(path, service.port);
+    });
+}
+
+/** Orders two versions. */
+export function compareVersions(a: HaproxyVersion, b: HaproxyVersion): number {
+    return a.major - b.major || a.minor - b.minor;
+}

@@ -1,0 +1,45 @@
+/**
+ * What each HAProxy version (and its official Docker image) supports, so that one stack configuration
+ * renders a valid file for the seed's `haproxy:1.7` as well as for 2.x and 3.x.
+ */
+import { HaproxyVersion } from "../config/types";
+import { compareVersions } from "../config/validate";
+
+/** The version-dependent choices the templates and the container make. */
+export interface HaproxyFeatures {
+    /** HTTP/2 over ALPN (1.8+). 1.7 accepts `alpn h2` in `haproxy -c` but breaks every HTTP/2 client. */
+    h2: boolean;
+    /** `ssl-min-ver` (1.8+); 1.7 needs `no-sslv3 no-tlsv10 no-tlsv11`. */
+    sslMinVer: boolean;
+    /** `ssl-default-bind-ciphersuites` for TLS 1.3 (1.9+). */
+    tls13Ciphersuites: boolean;
+    /** `log stdout` (1.9+), so `docker logs` shows the traffic log. */
+    logStdout: boolean;
+    /** `hard-stop-after` (1.8+): bounds how long old processes linger after a reload. */
+    hardStopAfter: boolean;
+    /** `init-addr` (1.8+): start even when a backend name does not resolve. */
+    initAddr: boolean;
+    /** `http-request return` (2.2+). */
+    httpRequestReturn: boolean;
+    /** `option idle-close-on-response` (2.6+): no keep-alive request lost on reload. */
+    idleCloseOnResponse: boolean;
+    /** The official image runs as uid 99 (2.4+) and needs help to bind ports below 1024. */
+    unprivilegedImage: boolean;
+}
+
+const atLeast = (version: HaproxyVersion, major: number, minor: number) => compareVersions(version, { major, minor }) >= 0;
+
+/** The features of a HAProxy version. */
+export function haproxyFeatures(version: HaproxyVersion): HaproxyFeatures {
+    return {
+        h2: atLeast(version, 1, 8),
+        sslMinVer: atLeast(version, 1, 8),
+        tls13Ciphersuites: atLeast(version, 1, 9),
+        logStdout: atLeast(version, 1, 9),
+        hardStopAfter: atLeast(version, 1, 8),
+        initAddr: atLeast(version, 1, 8),
+        httpRequestReturn: atLeast(version, 2, 2),
+        idleCloseOnResponse: atLeast(version, 2, 6),
+        unprivilegedImage: atLeast(version, 2, 4),
+    };
+}

@@ -1,0 +1,73 @@
+/**
+ * Renders the HAProxy configuration: haproxy.cfg plus the SNI map and the certificate list it reads.
+ * Pure: the same configuration always gives the same bytes, so Pulumi sees a change only when there is one.
+ */
+import { EdgeProxyConfig, ServerAddress, Site } from "../config/types";
+import { renderTemplate } from "../templates";
+import { haproxyFeatures } from "./features";
+
+/** Where the container sees the configuration directory (the official images' default). */
+export const CONTAINER_CONFIG_DIR = "/usr/local/etc/haproxy";
+/** Where the container sees the certificates directory (as in the seed). */
+export const CONTAINER_CERTS_DIR = "/certs";
+
+/** File names inside the configuration directory. */
+export const CONFIG_FILES = {
+    cfg: "haproxy.cfg",
+    sitesMap: "sites.map",
+    certsList: "certs.list",
+} as const;
+
+/** The rendered configuration files, keyed like CONFIG_FILES. */
+export type HaproxyConfigFiles = Record<keyof typeof CONFIG_FILES, string>;
+
+/** The PEM file name of a site's certificate (fullchain followed by the private key). */
+export function pemFileName(site: Site): string {
+    return `${site.name}.pem`;
+}
+
+/** The HAProxy backend serving a site. */
+export function siteBackendName(site: Site): string {
+    return `site_${site.name}`;
+}
+
+function servers(backends: ServerAddress[], interval: string | null) {
+    return backends.map((server, i) => ({ name: `s${i + 1}`, address: `${server.host}:${server.port}`, interval }));
+}
+
+/** Renders all three files for a validated configuration. */
+export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles {
+    const { haproxy, acme } = config;
+    const view = {
+        version: `${haproxy.version.major}.${haproxy.version.minor}`,
+        features: haproxyFeatures(haproxy.version),
+        maxconn: haproxy.maxconn,
+        timeouts: haproxy.timeouts,
+        acme: { challengeAddress: acme.challengeAddress, challengePort: acme.challengePort },
+        httpsPortSuffix: haproxy.httpsPort === 443 ? "" : `:${haproxy.httpsPort}`,
+        paths: {
+            certsList: `${CONTAINER_CONFIG_DIR}/${CONFIG_FILES.certsList}`,
+            sitesMap: `${CONTAINER_CONFIG_DIR}/${CONFIG_FILES.sitesMap}`,
+        },
+        sites: config.sites.map((site) => ({
+            backendName: siteBackendName(site),
+            domains: site.domains,
+            domainList: site.domains.join(","),
+            pemPath: `${CONTAINER_CERTS_DIR}/${pemFileName(site)}`,
+            healthCheck: site.healthCheck ?? null,
+            hsts: site.hsts,
+            securityHeaders: site.securityHeaders,
+            servers: servers(site.backends, site.healthCheck?.interval ?? null),
+        })),
+        tcpServices: config.tcpServices.map((service) => ({
+            proxyName: `tcp_${service.name}`,
+            port: service.port,
+            servers: servers(service.backends, null),
+        })),
+    };
+    return {
+        cfg: renderTemplate("haproxy.cfg.hbs", view),
+        sitesMap: renderTemplate("sites.map.hbs", view),
+        certsList: renderTemplate("certs.list.hbs", view),
+    };
+}
