@@ -12,16 +12,18 @@ const PREFIX = `${CONFIG_NAMESPACE}:`;
 /**
  * From the engine's config map (`pulumi.runtime.allConfig()`): numbers, booleans and lists arrive as
  * JSON text and are decoded by the key's declared type; a value that does not decode stays a string so
- * that the validator names the key. Secret values are replaced by SECRET_PRESENT.
+ * that the validator names the key. Keys the schema declares secret are replaced by SECRET_PRESENT:
+ * the program reads them only with `requireSecret`, and the CLI enforces `secret: true` from Pulumi.yaml.
  */
-export function rawConfigFromEngine(all: Record<string, string>, isSecret: (fullKey: string) => boolean): RawConfig {
+export function rawConfigFromEngine(all: Record<string, string>): RawConfig {
     const raw: RawConfig = {};
     for (const [fullKey, text] of Object.entries(all)) {
         if (!fullKey.startsWith(PREFIX)) {
             continue; // another package's configuration, such as docker:host
         }
         const key = fullKey.slice(PREFIX.length);
-        raw[key] = isSecret(fullKey) ? SECRET_PRESENT : decode(text, configKey(key)?.type);
+        const spec = configKey(key);
+        raw[key] = spec?.secret ? SECRET_PRESENT : decode(text, spec?.type);
     }
     return raw;
 }

@@ -1,0 +1,70 @@
+/** The whole proxy on one host, composed in the order a first `pulumi up` on an empty host needs. */
+import * as pulumi from "@pulumi/pulumi";
+import { EdgeProxyConfig } from "./config/types";
+import { DockerHost } from "./dockerHost";
+import { HaproxyConfiguration } from "./haproxyConfiguration";
+import { HaproxyContainer, haproxyImage } from "./haproxyContainer";
+import { CertificateReload, SiteCertificate } from "./siteCertificates";
+import { HostPreparation } from "./hostPreparation";
+import { RenewalJob } from "./renewalJob";
+import { pemFileName, renderHaproxyConfig } from "./haproxy/render";
+
+/** Arguments of EdgeProxy. */
+export interface EdgeProxyArgs {
+    /** The validated stack configuration. */
+    config: EdgeProxyConfig;
+    /** The SSH private key for the host (a Pulumi secret). */
+    sshPrivateKey: pulumi.Input<string>;
+}
+
+/** What a stack reports about one site. */
+export interface SiteOutput {
+    /** The site's URL, one per domain. */
+    urls: string[];
+    /** The PEM file on the host. */
+    certificate: string;
+}
+
+/**
+ * HAProxy with Let's Encrypt certificates on a Debian Docker host. The resource graph fixes the order:
+ * directories and placeholders, image, checked configuration, container, certificates, PEMs, one reload,
+ * renewal job. (The image comes before the configuration because its own haproxy checks the files.)
+ */
+export class EdgeProxy extends pulumi.ComponentResource {
+    /** The HAProxy container's name. */
+    readonly containerName: pulumi.Output<string>;
+    /** Each site's URLs and PEM path, by site name. */
+    readonly sites: Record<string, SiteOutput>;
+    /** The renewal job's cron schedule and script. */
+    readonly renewal: { schedule: string; script: string };
+
+    constructor(name: string, args: EdgeProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("edge-proxy:index:EdgeProxy", name, {}, opts);
+        const { config } = args;
+        const host = new DockerHost(`${name}-host`, { host: config.host, privateKey: args.sshPrivateKey }, { parent: this });
+        const { connection, provider } = host;
+
+        const preparation = new HostPreparation(`${name}-prepare`, { config, connection }, { parent: this });
+        const image = haproxyImage(`${name}-image`, { config, provider }, { parent: this, dependsOn: [preparation.prepared] });
+        const configuration = new HaproxyConfiguration(`${name}-config`, {
+            config, connection, files: renderHaproxyConfig(config), dependsOn: [preparation.prepared, image],
+        }, { parent: this });
+        const haproxy = new HaproxyContainer(`${name}-haproxy`, {
+            config, provider, image, dependsOn: [configuration.delivered],
+        }, { parent: this });
+        const certificates = config.sites.map((site) => new SiteCertificate(`${name}-cert-${site.name}`, {
+            config, site, connection, dependsOn: [haproxy.container],
+        }, { parent: this }));
+        const reload = new CertificateReload(`${name}-certificates`, { config, certificates, connection }, { parent: this });
+        const renewal = new RenewalJob(`${name}-renewal`, { config, connection, dependsOn: [reload.reloaded] }, { parent: this });
+
+        const httpsPort = config.haproxy.httpsPort === 443 ? "" : `:${config.haproxy.httpsPort}`;
+        this.containerName = haproxy.container.name;
+        this.sites = Object.fromEntries(config.sites.map((site) => [site.name, {
+            urls: site.domains.map((domain) => `https://${domain}${httpsPort}/`),
+            certificate: `${config.haproxy.certsDir}/${pemFileName(site)}`,
+        }]));
+        this.renewal = { schedule: config.acme.renewSchedule, script: renewal.scriptPath };
+        this.registerOutputs({ containerName: this.containerName, sites: this.sites, renewal: this.renewal });
+    }
+}

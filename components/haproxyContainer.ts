@@ -1,0 +1,67 @@
+/** The HAProxy image and container, as the seed's `docker run`, declared. */
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { EdgeProxyConfig } from "./config/types";
+import { haproxyFeatures } from "./haproxy/features";
+import { CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR } from "./haproxy/render";
+
+/** Arguments of HaproxyImage and HaproxyContainer. */
+export interface HaproxyContainerArgs {
+    /** The validated configuration (image, name, ports, directories, TCP services). */
+    config: EdgeProxyConfig;
+    /** The docker provider from DockerHost. */
+    provider: docker.Provider;
+}
+
+/** The pinned HAProxy image, pulled once and kept on the host (its haproxy also checks configurations). */
+export function haproxyImage(name: string, args: HaproxyContainerArgs, opts: pulumi.CustomResourceOptions): docker.RemoteImage {
+    return new docker.RemoteImage(name, { name: args.config.haproxy.image, keepLocally: true }, { ...opts, provider: args.provider });
+}
+
+/** The container's published ports: HTTP, HTTPS and every TCP service (container port = host port). */
+export function publishedPorts(config: EdgeProxyConfig): docker.types.input.ContainerPort[] {
+    return [
+        { internal: 80, external: config.haproxy.httpPort },
+        { internal: 443, external: config.haproxy.httpsPort },
+        ...config.tcpServices.map((service) => ({ internal: service.port, external: service.port })),
+    ];
+}
+
+/** Arguments of HaproxyContainer beyond the shared ones. */
+export interface HaproxyContainerExtraArgs {
+    /** The image resource; the container follows its id. */
+    image: docker.RemoteImage;
+    /** What must exist before the first start: a checked configuration and the placeholder certificates. */
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * The HAProxy container: ports published, configuration and certificates mounted read-only, restarted
+ * always. Replacement deletes the old container first, so a published port is never "already allocated".
+ */
+export class HaproxyContainer extends pulumi.ComponentResource {
+    /** The container resource. */
+    readonly container: docker.Container;
+
+    constructor(name: string, args: HaproxyContainerArgs & HaproxyContainerExtraArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("edge-proxy:index:HaproxyContainer", name, {}, opts);
+        const { haproxy } = args.config;
+        const features = haproxyFeatures(haproxy.version);
+        this.container = new docker.Container(`${name}-container`, {
+            name: haproxy.containerName,
+            image: args.image.imageId,
+            restart: "always",
+            ports: publishedPorts(args.config),
+            volumes: [
+                { hostPath: haproxy.configDir, containerPath: CONTAINER_CONFIG_DIR, readOnly: true },
+                { hostPath: haproxy.certsDir, containerPath: CONTAINER_CERTS_DIR, readOnly: true },
+            ],
+            // 2.4+ images run HAProxy as uid 99, which may bind ports below 1024 only with this.
+            sysctls: features.unprivilegedImage ? { "net.ipv4.ip_unprivileged_port_start": "0" } : undefined,
+            // 1.7's wrapper ignores the image's STOPSIGNAL (SIGUSR1); SIGTERM stops every version promptly.
+            stopSignal: "SIGTERM",
+            logOpts: { "max-size": "10m", "max-file": "3" },
+        }, { parent: this, provider: args.provider, dependsOn: args.dependsOn, deleteBeforeReplace: true });
+        this.registerOutputs({ name: this.container.name });
+    }
+}

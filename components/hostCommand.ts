@@ -1,0 +1,33 @@
+/** A remote command that runs one host script, the way every component touches the host. */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { HOST_SHELL } from "./hostScripts";
+
+/** Options of hostCommand. */
+export interface HostCommandOptions {
+    /** The SSH connection (a secret) from DockerHost. */
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** The script, run as `sh -s` with the script on standard input. */
+    script: pulumi.Input<string>;
+    /** The command run when the resource is deleted (already quoted). */
+    delete?: string;
+    /** Values whose change re-runs the script. */
+    triggers?: pulumi.Input<unknown>[];
+    /** The component that owns the command. */
+    parent: pulumi.Resource;
+    /** What must be done on the host before this runs. */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Declares a remote.Command that runs `script` on the host. */
+export function hostCommand(name: string, options: HostCommandOptions): command.remote.Command {
+    return new command.remote.Command(name, {
+        connection: options.connection,
+        create: HOST_SHELL,
+        delete: options.delete,
+        stdin: options.script,
+        triggers: options.triggers,
+        // The scripts carry no secret: their output is what an operator needs to see when a step fails.
+        addPreviousOutputInEnv: false,
+    }, { parent: options.parent, dependsOn: options.dependsOn });
+}

@@ -1,0 +1,30 @@
+/** The host's directories and the placeholder certificates HAProxy needs before the real ones exist. */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { EdgeProxyConfig } from "./config/types";
+import { hostCommand } from "./hostCommand";
+import { prepareHostScript } from "./hostScripts";
+
+/** Arguments of HostPreparation. */
+export interface HostPreparationArgs {
+    /** The validated configuration (directories, certificate names, HAProxy's user). */
+    config: EdgeProxyConfig;
+    /** The SSH connection from DockerHost. */
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+}
+
+/**
+ * Creates the configuration, certificates and certbot directories with their modes, and a self-signed
+ * placeholder PEM for every certificate that has no file yet (a real certificate is never overwritten).
+ * Nothing is removed on destroy: certbot's data outlives the stack.
+ */
+export class HostPreparation extends pulumi.ComponentResource {
+    /** The command that prepared the host; later steps depend on it. */
+    readonly prepared: command.remote.Command;
+
+    constructor(name: string, args: HostPreparationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("edge-proxy:index:HostPreparation", name, {}, opts);
+        this.prepared = hostCommand(`${name}-directories`, { connection: args.connection, script: prepareHostScript(args.config), parent: this });
+        this.registerOutputs({ stdout: this.prepared.stdout });
+    }
+}

@@ -1,0 +1,121 @@
+/**
+ * The shell scripts the components run on the Docker host, rendered from templates/host/. Pure: each
+ * script is a function of the validated configuration, so tests read them without Pulumi, and a script
+ * changes (and so re-runs on `pulumi up`) only when what it does changes.
+ *
+ * Every script runs as `sh -s` with its text on standard input: no value ever becomes part of the SSH
+ * command line, and every value inside a script passes through the `sh` quoting helper.
+ */
+import { createHash } from "crypto";
+import { EdgeProxyConfig, Site } from "./config/types";
+import { haproxyFeatures } from "./haproxy/features";
+import { CONFIG_FILES, HaproxyConfigFiles } from "./haproxy/render";
+import { renderTemplate } from "./templates";
+
+/** The command every host script runs under; the script itself arrives on standard input. */
+export const HOST_SHELL = "sh -s";
+
+/** The group that may read the certificates: the official 2.4+ images run HAProxy as uid/gid 99. */
+export function certsGroup(config: EdgeProxyConfig): number {
+    return haproxyFeatures(config.haproxy.version).unprivilegedImage ? 99 : 0;
+}
+
+/** Where the renewal job lives on the host. */
+export function renewalPaths(config: EdgeProxyConfig) {
+    const name = config.haproxy.containerName;
+    return {
+        scriptPath: `/usr/local/sbin/edge-proxy-renew-${name}`,
+        cronPath: `/etc/cron.d/edge-proxy-renew-${name.replace(/\./g, "-")}`, // cron skips file names with dots
+        logPath: `${config.acme.dataDir}/log/edge-proxy-renew.log`,
+    };
+}
+
+/** The settings every script's shared functions use. */
+function common(config: EdgeProxyConfig) {
+    const { haproxy, acme } = config;
+    return {
+        configDir: haproxy.configDir,
+        certsDir: haproxy.certsDir,
+        certsGroup: certsGroup(config),
+        image: haproxy.image,
+        containerName: haproxy.containerName,
+        dataDir: acme.dataDir,
+        certbotImage: acme.certbotImage,
+        certbotContainer: `${haproxy.containerName}-certbot`,
+        challengeAddress: acme.challengeAddress,
+        challengePort: acme.challengePort,
+        caBundle: acme.caBundle ?? null,
+        renewSchedule: acme.renewSchedule,
+        certificates: config.sites.map((site) => site.name),
+    };
+}
+
+const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+
+/** Short content digest, to name what a script installs. */
+export function digest(text: string): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
+/** Creates the directories and a placeholder PEM for every certificate that has none yet. */
+export function prepareHostScript(config: EdgeProxyConfig): string {
+    return renderTemplate("host/prepare.sh.hbs", common(config));
+}
+
+/** Stages, checks and installs the rendered HAProxy files, then reloads when they changed. */
+export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfigFiles): string {
+    const list = (Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[])
+        .map((key) => ({ name: CONFIG_FILES[key], base64: base64(files[key]) }));
+    return renderTemplate("host/deliver-config.sh.hbs", {
+        ...common(config),
+        files: list,
+        digest: digest(list.map((file) => file.base64).join("\n")),
+    });
+}
+
+/** Runs certbot for one site's certificate. */
+export function issueCertificateScript(config: EdgeProxyConfig, site: Site): string {
+    return renderTemplate("host/issue-certificate.sh.hbs", {
+        ...common(config),
+        name: site.name,
+        domains: site.domains,
+        email: config.acme.email,
+        server: config.acme.server,
+        keyType: config.acme.keyType,
+        requested: [config.acme.server, config.acme.keyType, site.domains.join(",")].join(" "),
+    });
+}
+
+/** Assembles one site's PEM from certbot's lineage; prints `<name> serial=<hex>`. */
+export function installPemScript(config: EdgeProxyConfig, site: Site): string {
+    return renderTemplate("host/install-pem.sh.hbs", { ...common(config), name: site.name });
+}
+
+/** Checks the live configuration with the new certificates and reloads HAProxy. */
+export function reloadScript(config: EdgeProxyConfig): string {
+    return renderTemplate("host/reload.sh.hbs", common(config));
+}
+
+/** The renewal script itself, as installed on the host. */
+export function renewScript(config: EdgeProxyConfig): string {
+    return renderTemplate("host/renew.sh.hbs", common(config));
+}
+
+/** The cron entry that runs the renewal script. */
+export function renewCron(config: EdgeProxyConfig): string {
+    return renderTemplate("host/renew.cron.hbs", {
+        ...common(config),
+        ...renewalPaths(config),
+        scheduleFields: config.acme.renewSchedule.trim().split(/\s+/),
+    });
+}
+
+/** Installs the renewal script and its cron entry. */
+export function installRenewalScript(config: EdgeProxyConfig): string {
+    return renderTemplate("host/install-renewal.sh.hbs", {
+        ...common(config),
+        ...renewalPaths(config),
+        scriptBase64: base64(renewScript(config)),
+        cronBase64: base64(renewCron(config)),
+    });
+}

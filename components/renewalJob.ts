@@ -1,0 +1,42 @@
+/** The renewal job: a script and its cron entry on the host, removed on destroy. */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { EdgeProxyConfig } from "./config/types";
+import { hostCommand } from "./hostCommand";
+import { installRenewalScript, renewalPaths } from "./hostScripts";
+import { shellCommand } from "./quote";
+
+/** Arguments of RenewalJob. */
+export interface RenewalJobArgs {
+    /** The validated configuration (schedule, certificates, directories). */
+    config: EdgeProxyConfig;
+    /** The SSH connection from DockerHost. */
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** What must be in place first: the issued certificates and their reload. */
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Installs the renewal script (renew due certificates, rebuild changed PEMs atomically, check, reload
+ * only if something changed, log with timestamps, exit non-zero on failure) and its cron entry.
+ */
+export class RenewalJob extends pulumi.ComponentResource {
+    /** The installing command. */
+    readonly installed: command.remote.Command;
+    /** The script's path on the host. */
+    readonly scriptPath: string;
+
+    constructor(name: string, args: RenewalJobArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("edge-proxy:index:RenewalJob", name, {}, opts);
+        const paths = renewalPaths(args.config);
+        this.scriptPath = paths.scriptPath;
+        this.installed = hostCommand(`${name}-cron`, {
+            connection: args.connection,
+            script: installRenewalScript(args.config),
+            delete: shellCommand("rm", "-f", paths.cronPath, paths.scriptPath),
+            parent: this,
+            dependsOn: args.dependsOn,
+        });
+        this.registerOutputs({ scriptPath: paths.scriptPath });
+    }
+}

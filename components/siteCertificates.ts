@@ -1,0 +1,81 @@
+/** Let's Encrypt certificates: certbot issuance and PEM assembly per site, then one reload. */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { EdgeProxyConfig, Site } from "./config/types";
+import { hostCommand } from "./hostCommand";
+import { installPemScript, issueCertificateScript, reloadScript } from "./hostScripts";
+import { pemFileName } from "./haproxy/render";
+import { shellCommand } from "./quote";
+
+/** Arguments of SiteCertificate. */
+export interface SiteCertificateArgs {
+    /** The validated configuration (ACME server, email, certbot image and directories). */
+    config: EdgeProxyConfig;
+    /** The site whose domains the certificate covers. */
+    site: Site;
+    /** The SSH connection from DockerHost. */
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** What must run first: HAProxy, whose ACME ACL routes the HTTP-01 challenge to certbot. */
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * One site's certificate: certbot's `certonly` (kept while valid; re-issued when the site's names, the
+ * ACME server or the key type change: the script compares with what it last asked for), then the PEM
+ * HAProxy serves. Deleting the site removes the PEM;
+ * certbot's account and lineage stay on the host.
+ */
+export class SiteCertificate extends pulumi.ComponentResource {
+    /** certbot's run; its stdout ends with the lineage's serial. */
+    readonly issued: command.remote.Command;
+    /** The PEM assembly; its stdout is `<name> serial=<hex>`, which changes only with a new certificate. */
+    readonly pem: command.remote.Command;
+
+    constructor(name: string, args: SiteCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("edge-proxy:index:SiteCertificate", name, {}, opts);
+        const { config, site } = args;
+        this.issued = hostCommand(`${name}-certbot`, {
+            connection: args.connection,
+            script: issueCertificateScript(config, site),
+            parent: this,
+            dependsOn: args.dependsOn,
+        });
+        this.pem = hostCommand(`${name}-pem`, {
+            connection: args.connection,
+            script: installPemScript(config, site),
+            triggers: [this.issued.stdout],
+            delete: shellCommand("rm", "-f", `${config.haproxy.certsDir}/${pemFileName(site)}`),
+            parent: this,
+            dependsOn: [this.issued],
+        });
+        this.registerOutputs({ pem: this.pem.stdout });
+    }
+}
+
+/** Arguments of CertificateReload. */
+export interface CertificateReloadArgs {
+    /** The validated configuration (container, image, directories). */
+    config: EdgeProxyConfig;
+    /** Every site's certificate; any new serial among them triggers the reload. */
+    certificates: SiteCertificate[];
+    /** The SSH connection from DockerHost. */
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+}
+
+/** One checked, graceful reload after any certificate changed, however many changed. */
+export class CertificateReload extends pulumi.ComponentResource {
+    /** The reload command. */
+    readonly reloaded: command.remote.Command;
+
+    constructor(name: string, args: CertificateReloadArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("edge-proxy:index:CertificateReload", name, {}, opts);
+        this.reloaded = hostCommand(`${name}-reload`, {
+            connection: args.connection,
+            script: reloadScript(args.config),
+            triggers: args.certificates.map((certificate) => certificate.pem.stdout),
+            parent: this,
+            dependsOn: args.certificates.map((certificate) => certificate.pem),
+        });
+        this.registerOutputs({});
+    }
+}

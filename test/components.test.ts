@@ -1,0 +1,234 @@
+/**
+ * The resource graph the stack declares, under Pulumi's mocks: the container as the seed runs it, the
+ * certbot command lines, quoting, secrecy, the order of a first `pulumi up`, and what changes (and what
+ * does not) between two configurations.
+ */
+import { expect } from "chai";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { EdgeProxyConfig } from "../components/config/types";
+import { EdgeProxy } from "../components/edgeProxy";
+import { HOST_SHELL } from "../components/hostScripts";
+import { loadStackFile } from "../components/plan";
+import { PROJECT_DIR } from "./support/paths";
+import { Registration, dependsOn, isSecret, resource, runProgram, unwrapSecrets } from "./support/mocks";
+
+const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtest\n-----END OPENSSH PRIVATE KEY-----\n";
+const DEV = path.join(PROJECT_DIR, "Pulumi.dev.yaml");
+const MULTI = path.join(PROJECT_DIR, "test", "stacks", "multi-site-2.8.yaml");
+
+/** Declares the proxy for a configuration and returns its registrations. */
+function declare(config: EdgeProxyConfig, stack = "dev"): Promise<Registration[]> {
+    return runProgram(() => new EdgeProxy(stack, { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack });
+}
+
+/** The commands (resource name to unwrapped inputs) of all remote commands. */
+function commands(registrations: Registration[]): Registration[] {
+    return registrations.filter((r) => r.type === "command:remote:Command");
+}
+
+describe("the dev stack's resources", () => {
+    let registrations: Registration[];
+    let config: EdgeProxyConfig;
+    before(async () => {
+        config = loadStackFile(DEV);
+        registrations = await declare(config);
+    });
+
+    it("declares one component per job, each of its own type", () => {
+        const components = registrations.filter((r) => !r.custom).map((r) => r.type);
+        expect(components).to.include.members([
+            "edge-proxy:index:EdgeProxy", "edge-proxy:index:DockerHost", "edge-proxy:index:HostPreparation",
+            "edge-proxy:index:HaproxyConfiguration", "edge-proxy:index:HaproxyContainer", "edge-proxy:index:SiteCertificate",
+            "edge-proxy:index:CertificateReload", "edge-proxy:index:RenewalJob",
+        ]);
+    });
+
+    it("runs the pinned haproxy:1.7 image like the seed: ports, read-only mounts, restart always", () => {
+        expect(resource(registrations, "dev-image").inputs).to.include({ name: "haproxy:1.7", keepLocally: true });
+        const container = resource(registrations, "dev-haproxy-container").inputs;
+        expect(container.name).to.equal("edge-proxy");
+        expect(container.image).to.equal("sha256:haproxy:1.7");
+        expect(container.restart).to.equal("always");
+        expect(container.ports.map((p: any) => [p.internal, p.external])).to.deep.equal([[80, 80], [443, 443], [22, 22]]);
+        expect(container.volumes).to.deep.equal([
+            { hostPath: "/srv/haproxy/cfg", containerPath: "/usr/local/etc/haproxy", readOnly: true },
+            { hostPath: "/srv/haproxy/certs", containerPath: "/certs", readOnly: true },
+        ]);
+        expect(container.sysctls).to.equal(undefined);
+        expect(container.stopSignal).to.equal("SIGTERM");
+    });
+
+    it("lets a 2.4+ image's uid 99 bind ports below 1024 and read the certificates", async () => {
+        const multi = await declare(loadStackFile(MULTI), "prod");
+        expect(resource(multi, "prod-haproxy-container").inputs.sysctls).to.deep.equal({ "net.ipv4.ip_unprivileged_port_start": "0" });
+        expect(resource(multi, "prod-prepare-directories").inputs.stdin).to.contain("chgrp -R 99 /srv/haproxy/certs");
+    });
+
+    it("runs certbot like the seed, against the staging CA, for all of a site's names", () => {
+        const certbot = resource(registrations, "dev-cert-www-certbot").inputs;
+        expect(certbot.create).to.equal(HOST_SHELL);
+        expect(certbot.update).to.equal(undefined);
+        const script: string = certbot.stdin;
+        expect(script).to.contain("certbot_run certonly --standalone --preferred-challenges http --http-01-port 8888")
+            .and.contain("--non-interactive --agree-tos --email admin@example.com --server https://acme-staging-v02.api.letsencrypt.org/directory")
+            .and.contain("--cert-name www --key-type ecdsa --keep-until-expiring --expand")
+            .and.contain("-d www.example.com \\\n    -d example.com \\")
+            .and.contain("requested='https://acme-staging-v02.api.letsencrypt.org/directory ecdsa www.example.com,example.com'");
+        expect(script).to.contain("-p 172.17.0.1:8888:8888").and.contain("certbot/certbot:v2.11.0");
+        expect(script).to.not.contain("REQUESTS_CA_BUNDLE");
+    });
+
+    it("passes a custom ACME server and its CA bundle to certbot", async () => {
+        const custom = loadStackFile(DEV);
+        custom.acme.server = "https://acme.internal.example.com/dir";
+        custom.acme.caBundle = "/etc/ssl/acme-ca.pem";
+        const script = resource(await declare(custom), "dev-cert-wiki-certbot").inputs.stdin;
+        expect(script).to.contain("--server https://acme.internal.example.com/dir")
+            .and.contain("-v /etc/ssl/acme-ca.pem:/etc/edge-proxy/acme-ca.pem:ro -e REQUESTS_CA_BUNDLE=/etc/edge-proxy/acme-ca.pem");
+    });
+
+    it("keeps the private key a secret, out of every command and script", () => {
+        const hostCommands = commands(registrations);
+        expect(hostCommands.length).to.equal(8);
+        for (const command of hostCommands) {
+            expect(isSecret(command.inputs.connection), `${command.name}'s connection`).to.equal(true);
+            expect(unwrapSecrets(command.inputs.connection)).to.include({ host: "192.0.2.10", port: 2222, user: "root", privateKey: PRIVATE_KEY });
+            const { connection, ...rest } = command.inputs;
+            expect(JSON.stringify(rest)).to.not.contain("OPENSSH PRIVATE KEY");
+            expect(command.inputs.create).to.equal(HOST_SHELL);
+        }
+    });
+
+    it("orders a first up: directories, image, checked configuration, container, certificates, PEMs, reload, renewal", () => {
+        const order = ["dev-prepare-directories", "dev-image", "dev-config-delivery", "dev-haproxy-container",
+            "dev-cert-www-certbot", "dev-cert-www-pem", "dev-certificates-reload", "dev-renewal-cron"];
+        for (let i = 1; i < order.length; i++) {
+            expect(dependsOn(registrations, order[i], order[i - 1]), `${order[i]} after ${order[i - 1]}`).to.equal(true);
+        }
+        expect(dependsOn(registrations, "dev-certificates-reload", "dev-cert-wiki-pem")).to.equal(true);
+        expect(dependsOn(registrations, "dev-config-delivery", "dev-haproxy-container")).to.equal(false);
+    });
+
+    it("removes a site's PEM and the renewal job on delete, and never certbot's data", () => {
+        expect(resource(registrations, "dev-cert-www-pem").inputs.delete).to.equal("rm -f /srv/haproxy/certs/www.pem");
+        expect(resource(registrations, "dev-renewal-cron").inputs.delete).to.equal("rm -f /etc/cron.d/edge-proxy-renew-edge-proxy /usr/local/sbin/edge-proxy-renew-edge-proxy");
+        for (const command of commands(registrations)) {
+            expect(command.inputs.delete ?? "").to.not.contain("/srv/letsencrypt");
+        }
+    });
+
+    it("re-assembles a PEM only after certbot ran, and reloads once for all PEMs", () => {
+        expect(resource(registrations, "dev-cert-www-pem").inputs.triggers).to.deep.equal(["dev-cert-www-certbot done"]);
+        expect(resource(registrations, "dev-certificates-reload").inputs.triggers).to.deep.equal(["dev-cert-www-pem done", "dev-cert-wiki-pem done"]);
+    });
+
+    it("delivers the rendered files and the configured image checks them", () => {
+        const script: string = resource(registrations, "dev-config-delivery").inputs.stdin;
+        expect(script).to.contain("--entrypoint haproxy").and.contain("haproxy:1.7 -c -f /usr/local/etc/haproxy/haproxy.cfg");
+        expect(script).to.contain(Buffer.from(loadRendered(), "utf8").toString("base64"));
+    });
+});
+
+function loadRendered(): string {
+    // The dev stack's golden haproxy.cfg, which render.test.ts proves equal to the renderer's output.
+    return require("fs").readFileSync(path.join(PROJECT_DIR, "test", "golden", "dev-1.7", "haproxy.cfg"), "utf8");
+}
+
+describe("what a configuration change touches", () => {
+    /** Names of the custom resources whose inputs differ between two declarations, plus added and removed ones. */
+    async function changes(change: (config: EdgeProxyConfig) => void) {
+        const before = await declare(loadStackFile(DEV));
+        const config = loadStackFile(DEV);
+        change(config);
+        const after = await declare(config);
+        const inputs = (rs: Registration[]) => new Map(rs.filter((r) => r.custom).map((r) => [r.name, JSON.stringify(unwrapSecrets(r.inputs))]));
+        const [a, b] = [inputs(before), inputs(after)];
+        return {
+            changed: [...b.keys()].filter((name) => a.has(name) && a.get(name) !== b.get(name)).sort(),
+            added: [...b.keys()].filter((name) => !a.has(name)).sort(),
+            removed: [...a.keys()].filter((name) => !b.has(name)).sort(),
+        };
+    }
+
+    it("changes nothing when nothing changed", async () => {
+        expect(await changes(() => undefined)).to.deep.equal({ changed: [], added: [], removed: [] });
+    });
+
+    it("a site's backends: only the configuration, no certificate", async () => {
+        expect(await changes((c) => { c.sites[1].backends[0].port = 9090; })).to.deep.equal({ changed: ["dev-config-delivery"], added: [], removed: [] });
+    });
+
+    it("a domain added to a site: that site's certificate and the configuration", async () => {
+        expect(await changes((c) => { c.sites[1].domains.push("docs.example.com"); }))
+            .to.deep.equal({ changed: ["dev-cert-wiki-certbot", "dev-config-delivery"], added: [], removed: [] });
+    });
+
+    it("a site added: its certificate only, plus placeholders, configuration, reload and renewal list", async () => {
+        expect(await changes((c) => { c.sites.push({ ...c.sites[1], name: "blog", domains: ["blog.example.com"] }); })).to.deep.equal({
+            changed: ["dev-certificates-reload", "dev-config-delivery", "dev-prepare-directories", "dev-renewal-cron"],
+            added: ["dev-cert-blog-certbot", "dev-cert-blog-pem"],
+            removed: [],
+        });
+    });
+
+    it("a site removed: its certificate resources go (the PEM is deleted, certbot's lineage stays)", async () => {
+        expect(await changes((c) => { c.sites.pop(); })).to.deep.equal({
+            changed: ["dev-certificates-reload", "dev-config-delivery", "dev-prepare-directories", "dev-renewal-cron"],
+            added: [],
+            removed: ["dev-cert-wiki-certbot", "dev-cert-wiki-pem"],
+        });
+    });
+
+    it("a new image tag: the image, the container (replaced) and every script that runs the image; no certificate", async () => {
+        expect(await changes((c) => { c.haproxy.image = "haproxy:1.7.14"; })).to.deep.equal({
+            changed: ["dev-certificates-reload", "dev-config-delivery", "dev-haproxy-container", "dev-image", "dev-renewal-cron"],
+            added: [],
+            removed: [],
+        });
+    });
+
+    it("a new ACME server: every certificate script, which re-issues because the request differs", async () => {
+        expect(await changes((c) => { c.acme.server = "https://acme-v02.api.letsencrypt.org/directory"; })).to.deep.equal({
+            changed: ["dev-cert-wiki-certbot", "dev-cert-www-certbot"],
+            added: [],
+            removed: [],
+        });
+    });
+});
+
+describe("index.ts", () => {
+    it("validates the engine's configuration and exports the outputs", async () => {
+        const config: Record<string, string> = {
+            "edge-proxy:hostAddress": "192.0.2.10",
+            "edge-proxy:sshPrivateKey": PRIVATE_KEY,
+            "edge-proxy:acmeEmail": "admin@example.com",
+            "edge-proxy:httpsPort": "8443",
+            "edge-proxy:sites": JSON.stringify([{ name: "www", domains: ["www.example.com"], backends: ["10.0.0.1:80"] }]),
+        };
+        let exports: any;
+        const registrations = await runProgram(() => {
+            delete require.cache[require.resolve("../index")];
+            exports = require("../index");
+        }, { config, stack: "staging" });
+        expect(resource(registrations, "staging-haproxy-container").inputs.ports[1]).to.include({ internal: 443, external: 8443 });
+        expect(exports.sites).to.deep.equal({ www: { urls: ["https://www.example.com:8443/"], certificate: "/srv/haproxy/certs/www.pem" } });
+        expect(exports.renewal).to.deep.equal({ schedule: "17 3 * * *", script: "/usr/local/sbin/edge-proxy-renew-edge-proxy" });
+        expect(await new Promise((resolve) => exports.containerName.apply(resolve))).to.equal("edge-proxy");
+    });
+
+    it("refuses a bad configuration before declaring anything", async () => {
+        let declared: Registration[] = [];
+        let error: Error | undefined;
+        try {
+            declared = await runProgram(() => {
+                delete require.cache[require.resolve("../index")];
+                require("../index");
+            }, { config: { "edge-proxy:hostAddress": "bad host", "edge-proxy:sites": "[]" } });
+        } catch (e) {
+            error = e as Error;
+        }
+        expect(error?.message).to.contain('hostAddress: "bad host" is not an IPv4 address or hostname').and.contain("sites: must not be empty");
+        expect(declared).to.deep.equal([]);
+    });
+});

@@ -1,0 +1,192 @@
+/** Validation of the stack configuration: every problem at once, each with its key path. */
+import { expect } from "chai";
+import { CONFIG_KEYS } from "../components/config/schema";
+import { rawConfigFromEngine, rawConfigFromStackFile } from "../components/config/sources";
+import {
+    ConfigError, RawConfig, SECRET_PRESENT, parseConfig, parseServerAddress, versionFromImage,
+} from "../components/config/validate";
+
+/** A minimal valid configuration; each case below changes it. */
+function base(): RawConfig {
+    return {
+        hostAddress: "192.0.2.10",
+        sshPrivateKey: SECRET_PRESENT,
+        acmeEmail: "admin@example.com",
+        sites: [{ domains: ["www.example.com"], backends: ["192.168.1.100:80"] }],
+    };
+}
+
+/** The problems parseConfig reports for a configuration. */
+function problemsOf(raw: RawConfig, options = {}): string[] {
+    try {
+        parseConfig(raw, options);
+        return [];
+    } catch (error) {
+        expect(error).to.be.instanceOf(ConfigError);
+        return (error as ConfigError).problems;
+    }
+}
+
+describe("configuration validation", () => {
+    it("accepts the minimal configuration and applies every default", () => {
+        const config = parseConfig(base());
+        expect(config.host).to.deep.equal({ address: "192.0.2.10", sshPort: 22, sshUser: "root", sshHostKey: undefined, dockerHost: "ssh://root@192.0.2.10:22" });
+        expect(config.haproxy.image).to.equal("haproxy:1.7");
+        expect(config.haproxy.version).to.deep.equal({ major: 1, minor: 7 });
+        expect(config.haproxy.timeouts).to.deep.equal({ connect: "5s", client: "30s", server: "30s", httpRequest: "10s", httpKeepAlive: "10s", tunnel: "1h" });
+        expect(config.acme).to.include({ server: "https://acme-staging-v02.api.letsencrypt.org/directory", staging: true, challengePort: 8888, keyType: "ecdsa" });
+        expect(config.sites).to.deep.equal([{
+            name: "www.example.com", domains: ["www.example.com"], backends: [{ host: "192.168.1.100", port: 80 }],
+            healthCheck: undefined, hsts: true, securityHeaders: true,
+        }]);
+        expect(config.tcpServices).to.deep.equal([]);
+    });
+
+    const cases: [string, (raw: RawConfig) => void, string[]][] = [
+        ["a hostname with a blank", (r) => { r.sites = [{ domains: ["exa mple.com"], backends: ["10.0.0.1:80"] }]; },
+            ['sites[0].domains[0]: "exa mple.com" is not a valid hostname']],
+        ["a wildcard domain", (r) => { r.sites = [{ domains: ["*.example.com"], backends: ["10.0.0.1:80"] }]; },
+            ['sites[0].domains[0]: "*.example.com" is a wildcard; HTTP-01 validation cannot issue wildcard certificates']],
+        ["a single-label domain", (r) => { r.sites = [{ domains: ["intranet"], backends: ["10.0.0.1:80"] }]; },
+            ['sites[0].domains[0]: "intranet" is not a fully qualified domain name']],
+        ["a domain in two sites", (r) => {
+            r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"] }, { name: "b", domains: ["b.example.com", "A.example.com"], backends: ["10.0.0.1:80"] }];
+        }, ['sites[1].domains[1]: "a.example.com" is already served by sites[0].domains[0]']],
+        ["two sites with one name", (r) => {
+            r.sites = [{ name: "web", domains: ["a.example.com"], backends: ["10.0.0.1:80"] }, { name: "web", domains: ["b.example.com"], backends: ["10.0.0.1:80"] }];
+        }, ['sites[1].name: "web" is already the name of sites[0]']],
+        ["no sites", (r) => { r.sites = []; }, ["sites: must not be empty"]],
+        ["malformed backends", (r) => { r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1", "10.0.0.300:80", "10.0.0.1:70000", "[zz::1]:80", "web_1:80"] }]; }, [
+            'sites[0].backends[0]: "10.0.0.1" is not host:port (IPv6 addresses go in brackets: [2001:db8::1]:80)',
+            'sites[0].backends[1]: "10.0.0.300:80" has a malformed IPv4 address',
+            'sites[0].backends[2]: "10.0.0.1:70000" has port 70000 outside 1-65535',
+            'sites[0].backends[3]: "[zz::1]:80" has a malformed IPv6 address',
+            'sites[0].backends[4]: "web_1:80" has an invalid host name "web_1"',
+        ]],
+        ["a port out of range and a port used twice", (r) => { r.httpPort = 0; r.httpsPort = 8888; }, [
+            "httpPort: must be a port number from 1 to 65535, got number 0",
+            "acmeChallengePort: port 8888 is already used by httpsPort",
+        ]],
+        ["a TCP service on a port already published", (r) => { r.tcpServices = [{ name: "ssh", port: 443, backends: ["10.0.0.1:22"] }]; }, [
+            "tcpServices[0].port: port 443 is the container's own HTTP(S) port",
+            "tcpServices[0].port: port 443 is already used by httpsPort",
+        ]],
+        ["missing required keys", (r) => { delete r.acmeEmail; delete r.hostAddress; }, [
+            "hostAddress: is required: Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
+            "acmeEmail: is required: Email address for the ACME account (expiry notices).",
+        ]],
+        ["a malformed email", (r) => { r.acmeEmail = "admin"; }, ['acmeEmail: "admin" is not an email address']],
+        ["typos in keys", (r) => { r.acmeEmial = "x@example.com"; (r.sites as object[])[0] = { domains: ["a.example.com"], backend: ["10.0.0.1:80"] }; }, [
+            'acmeEmial: unknown key (did you mean "acmeEmail"?)',
+            'sites[0].backend: unknown key (did you mean "backends"?)',
+            "sites[0].backends: must be a list, got nothing",
+        ]],
+        ["an image tag that does not tell the version", (r) => { r.haproxyImage = "haproxy:lts"; }, [
+            'haproxyVersion: is required: the tag of haproxyImage "haproxy:lts" does not tell the HAProxy version',
+        ]],
+        ["an unpinned image", (r) => { r.haproxyImage = "haproxy"; r.certbotImage = "certbot/certbot:latest"; }, [
+            'haproxyImage: "haproxy" must pin a version (a tag other than latest, or a digest)',
+            'certbotImage: "certbot/certbot:latest" must pin a version (a tag other than latest, or a digest)',
+        ]],
+        ["a version older than 1.7 and one that contradicts the tag", (r) => { r.haproxyImage = "haproxy:1.6"; r.haproxyVersion = "1.5"; }, [
+            'haproxyVersion: "1.5" contradicts the tag of haproxyImage "haproxy:1.6"',
+            "haproxyVersion: HAProxy 1.5 is older than the oldest supported, 1.7",
+        ]],
+        ["bad timeouts, schedule, server and key type", (r) => {
+            r.timeoutClient = "30 seconds"; r.renewSchedule = "daily"; r.acmeServer = "http://acme.example.com/dir"; r.acmeKeyType = "dsa";
+        }, [
+            'timeoutClient: "30 seconds" is not an HAProxy time such as 500ms, 30s, 5m or 1h',
+            'acmeServer: "http://acme.example.com/dir" is neither staging, production nor an https:// directory URL',
+            'acmeKeyType: "dsa" is neither ecdsa nor rsa',
+            'renewSchedule: "daily" is not a five-field cron schedule such as "17 3 * * *"',
+        ]],
+        ["unsafe paths", (r) => { r.configDir = "/srv/../etc"; r.certsDir = "/srv/my certs"; r.certbotDataDir = "relative"; }, [
+            "configDir: \"/srv/../etc\" must not contain '..'",
+            "certsDir: \"/srv/my certs\" is not an absolute path of letters, digits, '.', '_', '-' and '/'",
+            "certbotDataDir: \"relative\" is not an absolute path of letters, digits, '.', '_', '-' and '/'",
+        ]],
+        ["a private key in plain text", (r) => { r.sshPrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----"; }, [
+            "sshPrivateKey: must be stored as a secret: pulumi config set --secret sshPrivateKey (never in plain text)",
+        ]],
+        ["wrong types", (r) => { r.sshPort = "22"; r.sites = [{ domains: "a.example.com", backends: ["10.0.0.1:80"], hsts: "yes" }]; }, [
+            'sshPort: must be a port number from 1 to 65535, got string "22"',
+            'sites[0].domains: must be a list, got string "a.example.com"',
+            'sites[0].hsts: must be true or false, got string "yes"',
+        ]],
+        ["a bad health check", (r) => { r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], healthCheck: { path: "health", interval: "often", method: "HEAD" } }]; }, [
+            'sites[0].healthCheck.method: unknown key',
+            'sites[0].healthCheck.path: "health" is not an absolute path of letters, digits and ._~/-',
+            'sites[0].healthCheck.interval: "often" is not an HAProxy time such as 500ms, 30s, 5m or 1h',
+        ]],
+        ["a directive smuggled into a domain", (r) => { r.sites = [{ domains: ["a.example.com\n    bind :9999"], backends: ["10.0.0.1:80"] }]; }, [
+            'sites[0].domains[0]: "a.example.com\\n    bind :9999" is not a valid hostname',
+        ]],
+    ];
+    for (const [name, change, expected] of cases) {
+        it(`reports ${name}`, () => {
+            const raw = base();
+            change(raw);
+            expect(problemsOf(raw)).to.deep.equal(expected);
+        });
+    }
+
+    it("reports every problem of a configuration at once", () => {
+        const raw = base();
+        for (const [, change] of cases.filter(([name]) => !/sites|domain|backends|health|typos|types/.test(name))) {
+            change(raw);
+        }
+        const problems = problemsOf(raw);
+        expect(problems.length).to.be.greaterThan(15);
+        expect(problems.map((p) => p.split(":")[0])).to.include.members(["hostAddress", "acmeEmail", "httpPort", "haproxyVersion", "configDir", "renewSchedule", "sshPrivateKey"]);
+    });
+
+    it("does not require the secret key when only rendering", () => {
+        const raw = base();
+        delete raw.sshPrivateKey;
+        expect(problemsOf(raw)).to.deep.equal(["sshPrivateKey: is required: SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`."]);
+        expect(problemsOf(raw, { requireSecrets: false })).to.deep.equal([]);
+    });
+
+    it("tells the HAProxy version from image tags", () => {
+        expect(versionFromImage("haproxy:1.7")).to.deep.equal({ major: 1, minor: 7 });
+        expect(versionFromImage("registry.local:5000/haproxy:2.8.5-alpine")).to.deep.equal({ major: 2, minor: 8 });
+        expect(versionFromImage("haproxy:3.0-bookworm")).to.deep.equal({ major: 3, minor: 0 });
+        expect(versionFromImage("haproxy:lts")).to.equal(undefined);
+        expect(versionFromImage("registry.local:5000/haproxy")).to.equal(undefined);
+    });
+
+    it("parses backend addresses", () => {
+        expect(parseServerAddress("[2001:db8::1]:443")).to.deep.equal({ host: "[2001:db8::1]", port: 443 });
+        expect(parseServerAddress("Web.Internal:8080")).to.deep.equal({ host: "web.internal", port: 8080 });
+    });
+});
+
+describe("configuration sources", () => {
+    it("decodes the engine's strings by each key's type and never reads a secret key's value", () => {
+        const raw = rawConfigFromEngine({
+            "edge-proxy:sshPort": "2222",
+            "edge-proxy:hostAddress": "1234",
+            "edge-proxy:sites": JSON.stringify([{ domains: ["a.example.com"] }]),
+            "edge-proxy:sshPrivateKey": "-----BEGIN",
+            "docker:host": "unix:///var/run/docker.sock",
+        });
+        expect(raw).to.deep.equal({ sshPort: 2222, hostAddress: "1234", sites: [{ domains: ["a.example.com"] }], sshPrivateKey: SECRET_PRESENT });
+    });
+
+    it("reads a stack file's own keys, secrets left encrypted", () => {
+        const raw = rawConfigFromStackFile([
+            "config:",
+            "  edge-proxy:sshPort: 2222",
+            "  edge-proxy:sshPrivateKey:",
+            "    secure: AAABAHkz",
+            "  aws:region: eu-west-1",
+        ].join("\n"), "Pulumi.x.yaml");
+        expect(raw).to.deep.equal({ sshPort: 2222, sshPrivateKey: SECRET_PRESENT });
+        expect(() => rawConfigFromStackFile("config: [", "Pulumi.bad.yaml")).to.throw(/^Pulumi.bad.yaml: not valid YAML/);
+    });
+
+    it("declares every key once", () => {
+        const keys = CONFIG_KEYS.map((spec) => spec.key);
+        expect(new Set(keys).size).to.equal(keys.length);
+    });
+});

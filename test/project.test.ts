@@ -1,0 +1,56 @@
+/**
+ * The project's declarations stay in step with the schema: Pulumi.yaml's config block, the README's
+ * configuration reference, and templates that print values only through a quoting helper.
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { CONFIG_KEYS, HEALTH_CHECK_KEYS, SITE_KEYS, TCP_SERVICE_KEYS } from "../components/config/schema";
+import { TEMPLATES_DIR } from "../components/templates";
+import { PROJECT_DIR } from "./support/paths";
+
+describe("Pulumi.yaml", () => {
+    const project = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8"));
+
+    it("is the edge-proxy nodejs project", () => {
+        expect(project.name).to.equal("edge-proxy");
+        expect(project.runtime.name).to.equal("nodejs");
+    });
+
+    it("declares exactly the schema's keys with their types, defaults, descriptions and secrecy", () => {
+        const expected = Object.fromEntries(CONFIG_KEYS.map((spec) => [spec.key, {
+            ...(spec.type === "list" ? {} : { type: spec.type }),
+            description: spec.description,
+            ...(spec.default === undefined ? {} : { default: spec.default }),
+            ...(spec.secret ? { secret: true } : {}),
+        }]));
+        expect(project.config).to.deep.equal(expected);
+    });
+});
+
+describe("README", () => {
+    it("documents every configuration key", () => {
+        const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+        const keys = [...CONFIG_KEYS.map((spec) => spec.key), ...Object.keys(SITE_KEYS), ...Object.keys(HEALTH_CHECK_KEYS), ...Object.keys(TCP_SERVICE_KEYS)];
+        const missing = keys.filter((key) => !readme.includes(`\`${key}\``));
+        expect(missing).to.deep.equal([]);
+    });
+});
+
+describe("templates", () => {
+    /** Every file under templates/, with its text. */
+    const templates = fs.readdirSync(TEMPLATES_DIR, { recursive: true, encoding: "utf8" })
+        .filter((file) => file.endsWith(".hbs"))
+        .map((file) => ({ file, text: fs.readFileSync(path.join(TEMPLATES_DIR, file), "utf8") }));
+
+    it("print values only through the cfg or sh quoting helpers", () => {
+        expect(templates.length).to.be.greaterThan(3);
+        for (const { file, text } of templates) {
+            for (const [mustache] of text.matchAll(/\{\{[^}]*\}\}/g)) {
+                const allowed = /^\{\{(~?[#\/>!]|else\b|(cfg|sh) )/.test(mustache);
+                expect(allowed, `${file}: ${mustache} prints a value without a quoting helper`).to.equal(true);
+            }
+        }
+    });
+});

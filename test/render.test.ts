@@ -1,0 +1,127 @@
+/**
+ * The rendered HAProxy configuration: golden files for representative stacks, each checked by the real
+ * `haproxy -c`, version-aware choices, and values that try to smuggle in a directive.
+ * `UPDATE_GOLDEN=1 npm test` rewrites the golden files after an intended change.
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { EdgeProxyConfig } from "../components/config/types";
+import { CONFIG_FILES, HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
+import { loadStackFile } from "../components/plan";
+import { checkWithHaproxy } from "./support/haproxy";
+import { PROJECT_DIR } from "./support/paths";
+
+const GOLDEN_DIR = path.join(PROJECT_DIR, "test", "golden");
+
+/** The stacks with golden renderings: the dev stack and the files under test/stacks/. */
+const STACKS: Record<string, string> = {
+    "dev-1.7": path.join(PROJECT_DIR, "Pulumi.dev.yaml"),
+    ...Object.fromEntries(fs.readdirSync(path.join(PROJECT_DIR, "test", "stacks"))
+        .map((file) => [path.basename(file, ".yaml"), path.join(PROJECT_DIR, "test", "stacks", file)])),
+};
+
+function goldenOf(name: string): HaproxyConfigFiles | undefined {
+    const dir = path.join(GOLDEN_DIR, name);
+    if (!fs.existsSync(dir)) {
+        return undefined;
+    }
+    const read = (file: string) => fs.readFileSync(path.join(dir, file), "utf8");
+    return { cfg: read(CONFIG_FILES.cfg), sitesMap: read(CONFIG_FILES.sitesMap), certsList: read(CONFIG_FILES.certsList) };
+}
+
+function writeGolden(name: string, files: HaproxyConfigFiles): void {
+    const dir = path.join(GOLDEN_DIR, name);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const key of Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[]) {
+        fs.writeFileSync(path.join(dir, CONFIG_FILES[key]), files[key]);
+    }
+}
+
+describe("rendered HAProxy configuration", () => {
+    for (const [name, stackFile] of Object.entries(STACKS)) {
+        describe(`stack ${name}`, () => {
+            const files = renderHaproxyConfig(loadStackFile(stackFile));
+
+            it("matches its golden files", () => {
+                if (process.env.UPDATE_GOLDEN === "1") {
+                    writeGolden(name, files);
+                }
+                const golden = goldenOf(name);
+                expect(golden, `no golden files for ${name}: run UPDATE_GOLDEN=1 npm test`).to.not.equal(undefined);
+                expect(files).to.deep.equal(golden);
+            });
+
+            it("passes the real haproxy -c without a warning", () => {
+                const golden = goldenOf(name);
+                expect(golden).to.not.equal(undefined);
+                const check = checkWithHaproxy(golden!);
+                expect(check.valid, check.output).to.equal(true);
+                expect(check.findings, check.output).to.deep.equal([]);
+            });
+        });
+    }
+
+    it("renders the same bytes for the same configuration", () => {
+        const config = loadStackFile(STACKS["multi-site-2.8"]);
+        expect(renderHaproxyConfig(config)).to.deep.equal(renderHaproxyConfig(loadStackFile(STACKS["multi-site-2.8"])));
+    });
+});
+
+describe("version-aware rendering", () => {
+    const render = (image: string, version?: string) => {
+        const config = loadStackFile(STACKS["seed-1.7"]);
+        config.haproxy.image = image;
+        const [major, minor] = (version ?? image.split(":")[1]).split(".").map(Number);
+        config.haproxy.version = { major, minor };
+        return renderHaproxyConfig(config).cfg;
+    };
+
+    it("keeps haproxy:1.7 to what 1.7 has", () => {
+        const cfg = render("haproxy:1.7");
+        expect(cfg).to.not.match(/ssl-min-ver|alpn h2|http-request return|init-addr|log stdout|idle-close-on-response|hard-stop-after|ciphersuites/);
+        expect(cfg).to.contain("ssl-default-bind-options no-sslv3 no-tlsv10 no-tlsv11 no-tls-tickets");
+        expect(cfg).to.contain("alpn http/1.1");
+    });
+
+    it("uses TLS 1.2 minimum, HTTP/2 and TLS 1.3 suites from 1.9, and idle-close-on-response from 2.6", () => {
+        const cfg19 = render("haproxy:1.9");
+        expect(cfg19).to.contain("ssl-min-ver TLSv1.2").and.contain("alpn h2,http/1.1").and.contain("ssl-default-bind-ciphersuites");
+        expect(cfg19).to.not.contain("idle-close-on-response");
+        expect(render("haproxy:2.6")).to.contain("option idle-close-on-response").and.contain("http-request return status 421");
+        expect(render("haproxy:3.2")).to.contain("default-server init-addr last,libc,none");
+    });
+
+    it("redirects to the configured HTTPS port", () => {
+        const config = loadStackFile(STACKS["seed-1.7"]);
+        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[req.hdr(host),field(1,:)]%[capture.req.uri]");
+        config.haproxy.httpsPort = 8443;
+        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[req.hdr(host),field(1,:)]:8443%[capture.req.uri]");
+    });
+});
+
+describe("values that would add a directive", () => {
+    /** A valid configuration with one value replaced behind the validator's back. */
+    function forged(change: (config: EdgeProxyConfig) => void): () => HaproxyConfigFiles {
+        const config = loadStackFile(STACKS["seed-1.7"]);
+        change(config);
+        return () => renderHaproxyConfig(config);
+    }
+    const hostile = [
+        "www.example.com\n    bind :9999",
+        "www.example.com # comment",
+        "example.com\r\nlisten evil",
+        "a\"b",
+        "${HOME}",
+        "%[src]",
+        "x\\ny",
+    ];
+    for (const value of hostile) {
+        it(`refuses ${JSON.stringify(value)} in a domain, a server address, a timeout and a health-check path`, () => {
+            expect(forged((c) => { c.sites[0].domains[0] = value; })).to.throw(/not a single safe word/);
+            expect(forged((c) => { c.sites[0].backends[0].host = value; })).to.throw(/not a single safe word/);
+            expect(forged((c) => { c.haproxy.timeouts.client = value; })).to.throw(/not a single safe word/);
+            expect(forged((c) => { c.sites[0].healthCheck = { path: value, interval: "2s" }; })).to.throw(/not a single safe word/);
+        });
+    }
+});

@@ -1,0 +1,137 @@
+/**
+ * Runs a Pulumi program under `pulumi.runtime.setMocks` and records every resource registration as the
+ * engine would receive it: type, name, inputs (secrets still wrapped), parent and dependencies. The
+ * resource behaviour is pluggable, so the end-to-end test can realize the same registrations for real.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import * as runtimeState from "@pulumi/pulumi/runtime/state";
+
+/** One resource registration. */
+export interface Registration {
+    /** Type token, e.g. `command:remote:Command`. */
+    type: string;
+    /** Resource name. */
+    name: string;
+    /** The URN the mock monitor gave it. */
+    urn: string;
+    /** Parent URN. */
+    parent: string;
+    /** URNs of the resources it depends on (dependsOn and input dependencies). */
+    dependencies: string[];
+    /** Whether it is a custom (provider) resource rather than a component. */
+    custom: boolean;
+    /** Its inputs; secret values are `{ [specialSigKey]: specialSecretSig, value }`. */
+    inputs: Record<string, any>;
+}
+
+/** What a resource's realization returns: its id and output state. */
+export type Realize = (registration: Registration) => Promise<{ id: string; state: Record<string, any> }>;
+
+/** The default realization for unit tests: echoes the inputs, with deterministic outputs. */
+export const echo: Realize = async (r) => ({
+    id: `${r.name}-id`,
+    state: {
+        ...unwrapSecrets(r.inputs),
+        ...(r.type === "command:remote:Command" ? { stdout: `${r.name} done`, stderr: "" } : {}),
+        ...(r.type === "docker:index/remoteImage:RemoteImage" ? { imageId: `sha256:${r.inputs.name}` } : {}),
+    },
+});
+
+/** Whether a value is a wrapped secret. */
+export function isSecret(value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as any)[specialSigKey] === specialSecretSig;
+}
+
+/** The inputs with every secret wrapper replaced by its value. */
+export function unwrapSecrets(value: any): any {
+    if (isSecret(value)) {
+        return unwrapSecrets(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/**
+ * Runs `program` under mocks with the given stack name and configuration (`edge-proxy:key` to string
+ * value, as the CLI passes it) and resolves once every registration has been realized.
+ */
+export async function runProgram(program: () => unknown, options: {
+    stack?: string;
+    config?: Record<string, string>;
+    realize?: Realize;
+} = {}): Promise<Registration[]> {
+    const realize = options.realize ?? echo;
+    const registrations: Registration[] = [];
+    let pending = 0;
+    let failure: unknown;
+    await pulumi.runtime.setMocks({
+        newResource: async () => { throw new Error("replaced below"); },
+        call: async () => { throw new Error("edge-proxy declares no function calls"); },
+    }, "edge-proxy", options.stack ?? "test", false);
+    pulumi.runtime.setAllConfig(options.config ?? {}, []);
+    // The SDK keeps the mock monitor in its (internal) store; wrap it to see what the engine would see.
+    const monitor = (runtimeState as any).getStore().settings.monitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.mocks.newResource = async (args: pulumi.runtime.MockResourceArgs) => {
+        const registration = registrations.find((r) => r.type === args.type && r.name === args.name && r.inputs === undefined)!;
+        registration.inputs = args.inputs;
+        return realize(registration);
+    };
+    monitor.registerResource = (req: any, callback: (err: unknown, response?: any) => void) => {
+        pending++;
+        registrations.push({
+            type: req.getType(),
+            name: req.getName(),
+            urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+            parent: req.getParent(),
+            dependencies: req.getDependenciesList(),
+            custom: req.getCustom(),
+            inputs: undefined as any,
+        });
+        register(req, (err: unknown, response?: any) => {
+            pending--;
+            failure ??= err;
+            callback(err, response);
+        });
+    };
+    monitor.registerResourceOutputs = (_req: unknown, callback: (err: unknown, response?: unknown) => void) => callback(null, {});
+    await program();
+    // Registrations trickle in as outputs resolve: wait until nothing has been pending for a while.
+    for (let idle = 0; idle < 20; idle = pending === 0 ? idle + 1 : 0) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    if (failure) {
+        throw failure;
+    }
+    return registrations;
+}
+
+/** The registration of a custom resource by name; throws listing the names when it is missing. */
+export function resource(registrations: Registration[], name: string): Registration {
+    const found = registrations.find((r) => r.name === name && r.custom);
+    if (!found) {
+        throw new Error(`no resource ${name}; have ${registrations.filter((r) => r.custom).map((r) => r.name).join(", ")}`);
+    }
+    return found;
+}
+
+/** Whether `from` depends on `to`, directly or through other resources. */
+export function dependsOn(registrations: Registration[], from: string, to: string): boolean {
+    const byUrn = new Map(registrations.map((r) => [r.urn, r]));
+    const target = resource(registrations, to).urn;
+    const seen = new Set<string>();
+    const visit = (urn: string): boolean => {
+        if (seen.has(urn)) {
+            return false;
+        }
+        seen.add(urn);
+        return (byUrn.get(urn)?.dependencies ?? []).some((dep) => dep === target || visit(dep));
+    };
+    return visit(resource(registrations, from).urn);
+}
