@@ -93,9 +93,10 @@ describe("configuration validation", () => {
             "haproxyVersion: HAProxy 1.5 is older than the oldest supported, 1.7",
         ]],
         ["bad timeouts, schedule, server and key type", (r) => {
-            r.timeoutClient = "30 seconds"; r.renewSchedule = "daily"; r.acmeServer = "http://acme.example.com/dir"; r.acmeKeyType = "dsa";
+            r.timeoutClient = "30 seconds"; r.timeoutTunnel = "25d"; r.renewSchedule = "daily"; r.acmeServer = "http://acme.example.com/dir"; r.acmeKeyType = "dsa";
         }, [
             'timeoutClient: "30 seconds" is not an HAProxy time such as 500ms, 30s, 5m or 1h',
+            'timeoutTunnel: "25d" is longer than HAProxy\'s longest timer, about 24 days',
             'acmeServer: "http://acme.example.com/dir" is neither staging, production nor an https:// directory URL',
             'acmeKeyType: "dsa" is neither ecdsa nor rsa',
             'renewSchedule: "daily" is not a five-field cron schedule such as "17 3 * * *"',

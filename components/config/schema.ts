@@ -29,7 +29,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     // The Docker host.
     { key: "hostAddress", type: "string", required: true, description: "Address (DNS name or IP) of the Debian Docker host, as reached over SSH." },
     { key: "sshPort", type: "integer", default: 22, description: "SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22)." },
-    { key: "sshUser", type: "string", default: "root", description: "SSH user on the Docker host; it must be able to run docker and write the data directories." },
+    { key: "sshUser", type: "string", default: "root", description: "SSH user on the Docker host; the host scripts need root (certbot's keys and the served PEM files are root's)." },
     { key: "sshPrivateKey", type: "string", required: true, secret: true, description: "SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`." },
     { key: "sshHostKey", type: "string", default: "", description: "The host's public SSH key line (`ssh-ed25519 AAAA...`); when set, connections to any other key are refused." },
     { key: "dockerHost", type: "string", default: "", description: "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort (uses your ssh client and agent)." },

@@ -104,9 +104,15 @@ export function parseServerAddress(value: string): ServerAddress | string {
     return { host: host.toLowerCase(), port };
 }
 
-/** An HAProxy time: a number with an optional unit. */
+const TIME_UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, "": 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** An HAProxy time: a number with an optional unit, within HAProxy's timer range (2^31-1 ms). */
 export function durationProblem(value: string): string | undefined {
-    return /^\d{1,9}(us|ms|s|m|h|d)?$/.test(value) ? undefined : "is not an HAProxy time such as 500ms, 30s, 5m or 1h";
+    const match = /^(\d{1,10})(us|ms|s|m|h|d)?$/.exec(value);
+    if (!match) {
+        return "is not an HAProxy time such as 500ms, 30s, 5m or 1h";
+    }
+    return Number(match[1]) * TIME_UNIT_MS[match[2] ?? ""] > 2_147_483_647 ? "is longer than HAProxy's longest timer, about 24 days" : undefined;
 }
 
 /** An absolute host path of plain characters (it becomes a bind mount and a shell word). */

@@ -1,0 +1,91 @@
+/**
+ * The host scripts, rendered for representative stacks, read by the real shells and by shellcheck, and
+ * run for real where they need no Docker (placeholder preparation, the cron entry).
+ */
+import { expect } from "chai";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EdgeProxyConfig } from "../components/config/types";
+import { renderHaproxyConfig } from "../components/haproxy/render";
+import {
+    deliverConfigScript, installPemScript, installRenewalScript, issueCertificateScript, prepareHostScript, reloadScript,
+    renewCron, renewScript,
+} from "../components/hostScripts";
+import { loadStackFile } from "../components/plan";
+import { PROJECT_DIR } from "./support/paths";
+
+const STACKS = ["Pulumi.dev.yaml", "test/stacks/multi-site-2.8.yaml", "test/stacks/single-3.0.yaml"];
+
+function scriptsOf(config: EdgeProxyConfig): Record<string, string> {
+    return {
+        prepare: prepareHostScript(config),
+        deliver: deliverConfigScript(config, renderHaproxyConfig(config)),
+        issue: issueCertificateScript(config, config.sites[0]),
+        pem: installPemScript(config, config.sites[0]),
+        reload: reloadScript(config),
+        renew: renewScript(config),
+        installRenewal: installRenewalScript(config),
+    };
+}
+
+describe("host scripts", () => {
+    for (const stack of STACKS) {
+        const config = loadStackFile(path.join(PROJECT_DIR, stack));
+        for (const [name, script] of Object.entries(scriptsOf(config))) {
+            it(`${stack}: ${name} parses in dash and passes shellcheck`, () => {
+                const parsed = spawnSync("dash", ["-n"], { input: script, encoding: "utf8" });
+                expect(parsed.status, parsed.stderr).to.equal(0);
+                const lint = spawnSync("shellcheck", ["--shell=sh", "--severity=warning", "-"], { input: script, encoding: "utf8" });
+                expect(lint.error, "shellcheck is not installed (.ci/run installs it)").to.equal(undefined);
+                expect(lint.status, lint.stdout).to.equal(0);
+            });
+        }
+    }
+
+    it("writes a cron entry with the schedule and the script", () => {
+        const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+        expect(renewCron(config).split("\n").filter((line) => line && !line.startsWith("#"))).to.deep.equal([
+            "SHELL=/bin/sh",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "17 3 * * * root /usr/local/sbin/edge-proxy-renew-edge-proxy >>/srv/letsencrypt/log/edge-proxy-renew.log 2>&1",
+        ]);
+    });
+
+    describe("prepare, run for real in a scratch directory", () => {
+        let scratch: string;
+        let config: EdgeProxyConfig;
+        const run = () => execFileSync("sh", ["-s"], { input: prepareHostScript(config), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+        beforeEach(() => {
+            scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-prepare-"));
+            config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+            config.haproxy.configDir = `${scratch}/cfg`;
+            config.haproxy.certsDir = `${scratch}/certs`;
+            config.acme.dataDir = `${scratch}/letsencrypt`;
+        });
+        afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+        it("creates the directories with their modes and a placeholder per certificate", () => {
+            run();
+            const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
+            expect([mode(`${scratch}/cfg`), mode(`${scratch}/certs`), mode(`${scratch}/letsencrypt`)]).to.deep.equal(["755", "750", "700"]);
+            expect(fs.readdirSync(`${scratch}/letsencrypt`).sort()).to.deep.equal(["etc", "log", "var"]);
+            expect(fs.readdirSync(`${scratch}/certs`).sort()).to.deep.equal(["wiki.pem", "www.pem"]);
+            const pem = fs.readFileSync(`${scratch}/certs/www.pem`, "utf8");
+            expect(pem).to.match(/^-----BEGIN CERTIFICATE-----[\s\S]*-----BEGIN PRIVATE KEY-----/);
+            expect(mode(`${scratch}/certs/www.pem`)).to.equal("640");
+            expect(execFileSync("openssl", ["x509", "-noout", "-subject", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" }))
+                .to.contain("edge-proxy placeholder for www");
+        });
+
+        it("never overwrites an existing certificate", () => {
+            run();
+            fs.writeFileSync(`${scratch}/certs/www.pem`, "the real certificate\n");
+            const placeholder = fs.readFileSync(`${scratch}/certs/wiki.pem`, "utf8");
+            run();
+            expect(fs.readFileSync(`${scratch}/certs/www.pem`, "utf8")).to.equal("the real certificate\n");
+            expect(fs.readFileSync(`${scratch}/certs/wiki.pem`, "utf8")).to.equal(placeholder);
+        });
+    });
+});
