@@ -24,6 +24,10 @@ export function hostCommand(name: string, options: HostCommandOptions): command.
     return new command.remote.Command(name, {
         connection: options.connection,
         create: HOST_SHELL,
+        // A changed script or trigger runs the script again in place. Without an update command the
+        // provider would replace the resource instead: create the new one, then run the old one's
+        // delete, which for a PEM or the renewal job would remove what was just installed.
+        update: HOST_SHELL,
         delete: options.delete,
         stdin: options.script,
         triggers: options.triggers,

@@ -1,0 +1,351 @@
+/**
+ * The two container images the stack runs, built locally.
+ *
+ * No container registry can be reached here, so `haproxy:2.6` and
+ * `certbot/certbot` cannot be pulled. We build stand-ins from Debian's own
+ * packages with `docker import` of a root filesystem tarball, shaped like the
+ * official images where the stack depends on it (entrypoint, command, paths).
+ * A build happens only when the image is absent or was built by another
+ * recipe: a recipe stamp is stored in a label and compared.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { run } from "./command";
+import { waitFor } from "./process";
+
+/** Tag of the HAProxy image (Debian's haproxy 2.6 in the official layout). */
+export const HAPROXY_IMAGE = "edge-proxy-e2e/haproxy:2.6";
+/** Tag of the certbot image (Debian's certbot 2.1, entrypoint `certbot`). */
+export const CERTBOT_IMAGE = "edge-proxy-e2e/certbot:2.1";
+/** Label on every image built here, so they can be found and removed. */
+export const IMAGE_LABEL = "edge-proxy.e2e";
+/** Label holding the recipe stamp; a different stamp means "rebuild". */
+export const STAMP_LABEL = "edge-proxy.e2e.recipe";
+
+/**
+ * Bump when the build code below changes in a way the recipe objects do not
+ * capture (they capture packages, changes and trimming).
+ */
+const RECIPE_VERSION = 1;
+
+/** Where the config lives in the official image, and so in ours. */
+const HAPROXY_CFG = "/usr/local/etc/haproxy/haproxy.cfg";
+
+/**
+ * The official image's docker-entrypoint.sh (1.8 and later): `haproxy ...` or
+ * `-flags ...` become `haproxy -W -db ...` (master-worker, foreground), so
+ * that SIGHUP/SIGUSR2 reload and `docker run IMAGE haproxy -c -f F` checks.
+ */
+const HAPROXY_ENTRYPOINT = `#!/bin/sh
+set -e
+
+# first arg is \`-f\` or \`--some-option\`
+if [ "\${1#-}" != "$1" ]; then
+	set -- haproxy "$@"
+fi
+
+if [ "$1" = 'haproxy' ]; then
+	shift # "haproxy"
+	# if the user wants "haproxy", let's add a couple useful flags
+	#   -W  -- "master-worker mode" (similar to the old "haproxy-systemd-wrapper"; allows for reload via "SIGUSR2")
+	#   -db -- disables background mode
+	set -- haproxy -W -db "$@"
+fi
+
+exec "$@"
+`;
+
+/** `docker import --change` lines of the HAProxy image (STOPSIGNAL is refused by import). */
+const HAPROXY_CHANGES = [
+    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    'ENTRYPOINT ["docker-entrypoint.sh"]',
+    `CMD ["haproxy", "-f", "${HAPROXY_CFG}"]`,
+    "WORKDIR /var/lib/haproxy",
+    `LABEL ${IMAGE_LABEL}=1`,
+];
+
+/** Packages and shaping of the certbot image, as in certbot/certbot. */
+const CERTBOT_RECIPE = {
+    suite: "bookworm",
+    // python3-cffi-backend: without it debootstrap's minbase fails to
+    // configure python3-cryptography (a dependency not pulled in by minbase).
+    include: ["certbot", "python3-cffi-backend"],
+    trim: [
+        "usr/share/doc",
+        "usr/share/man",
+        "usr/share/info",
+        "usr/share/locale",
+        "usr/share/lintian",
+        "var/lib/apt/lists",
+        "var/cache/apt",
+        "var/cache/debconf/templates.dat-old",
+        "var/log",
+    ],
+    changes: [
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        'ENTRYPOINT ["certbot"]',
+        'VOLUME ["/etc/letsencrypt", "/var/lib/letsencrypt"]',
+        "WORKDIR /opt/certbot",
+        `LABEL ${IMAGE_LABEL}=1`,
+    ],
+};
+
+/** Options for {@link ensureImages}. */
+export interface ImageOptions {
+    /** Scratch space for root filesystems (default /var/tmp/edge-proxy-e2e/images). */
+    workDir?: string;
+    /** Debian mirror for debootstrap (default: the first URI in /etc/apt/sources.list.d/debian.sources). */
+    mirror?: string;
+    /** Print timings (default true). */
+    verbose?: boolean;
+}
+
+/** What {@link ensureImages} did for one image. */
+export interface ImageResult {
+    /** The tag. */
+    image: string;
+    /** True if it was built now, false if an up-to-date one was found. */
+    built: boolean;
+    /** Build time in ms (0 when reused). */
+    ms: number;
+    /** Image size in bytes. */
+    sizeBytes: number;
+}
+
+/**
+ * Makes sure both images exist and match the current recipe, building the
+ * missing or stale ones. Needs a running engine (see ensureDockerd). Holds a
+ * lock while building so concurrent test runs do not build twice at once.
+ */
+export async function ensureImages(opts: ImageOptions = {}): Promise<ImageResult[]> {
+    const workDir = opts.workDir ?? "/var/tmp/edge-proxy-e2e/images";
+    fs.mkdirSync(workDir, { recursive: true });
+    const log = opts.verbose === false ? () => undefined : (m: string) => console.log(`[e2e-env] ${m}`);
+    const release = await lock(path.join(workDir, "build.lock"));
+    try {
+        const haproxyStamp = stampOf({ v: RECIPE_VERSION, changes: HAPROXY_CHANGES, entry: HAPROXY_ENTRYPOINT, haproxy: await debVersion("haproxy") });
+        const mirror = opts.mirror ?? debianMirror();
+        const certbotStamp = stampOf({ v: RECIPE_VERSION, recipe: CERTBOT_RECIPE, mirror });
+        return [
+            await ensureOne(HAPROXY_IMAGE, haproxyStamp, log, () => buildHaproxy(path.join(workDir, "haproxy"), haproxyStamp)),
+            await ensureOne(CERTBOT_IMAGE, certbotStamp, log, () => buildCertbot(path.join(workDir, "certbot"), certbotStamp, mirror)),
+        ];
+    } finally {
+        release();
+    }
+}
+
+/** Builds one image unless an image with the same stamp exists; reports the time. */
+async function ensureOne(image: string, stamp: string, log: (m: string) => void, build: () => Promise<void>): Promise<ImageResult> {
+    const existing = await inspect(image);
+    if (existing && existing.stamp === stamp) {
+        log(`${image}: up to date (recipe ${stamp}, ${mb(existing.size)})`);
+        return { image, built: false, ms: 0, sizeBytes: existing.size };
+    }
+    log(`${image}: ${existing ? `stale (recipe ${existing.stamp})` : "absent"}, building recipe ${stamp}`);
+    const started = Date.now();
+    await build();
+    const ms = Date.now() - started;
+    const built = await inspect(image);
+    if (!built || built.stamp !== stamp) throw new Error(`${image}: built, but no image with recipe ${stamp} is there`);
+    if (existing && existing.id !== built.id) await removeIfUntagged(existing.id);
+    log(`${image}: built in ${(ms / 1000).toFixed(1)} s, ${mb(built.size)}`);
+    return { image, built: true, ms, sizeBytes: built.size };
+}
+
+/**
+ * HAProxy image: /usr/sbin/haproxy at the official path /usr/local/sbin, the
+ * libraries `ldd` lists (at the paths the loader searches), dash as /bin/sh
+ * for the official entrypoint script, and the files glibc reads at run time.
+ */
+async function buildHaproxy(dir: string, stamp: string): Promise<void> {
+    fs.rmSync(dir, { recursive: true, force: true });
+    const rootfs = path.join(dir, "rootfs");
+    const binaries: Array<[string, string]> = [
+        ["/usr/sbin/haproxy", "usr/local/sbin/haproxy"],
+        ["/usr/bin/dash", "usr/bin/dash"],
+    ];
+    const libs = new Set<string>();
+    for (const [src] of binaries) for (const lib of await lddPaths(src)) libs.add(lib);
+    // glibc loads libgcc_s at run time (thread cancellation at exit); ldd of
+    // haproxy lists it already, but say so rather than rely on it.
+    libs.add("/lib/x86_64-linux-gnu/libgcc_s.so.1");
+    for (const [src, dest] of binaries) copyFile(src, path.join(rootfs, dest), 0o755);
+    for (const lib of libs) copyFile(lib, path.join(rootfs, lib), 0o755);
+    // Libraries were copied to the very paths ldd printed (/lib/..., /lib64/
+    // for the loader, Debian being merged-/usr): real directories in the image,
+    // so no /lib -> usr/lib symlinks are needed. /bin/sh is for the entrypoint.
+    fs.symlinkSync("dash", path.join(rootfs, "usr/bin/sh"));
+    fs.mkdirSync(path.join(rootfs, "bin"), { recursive: true });
+    fs.symlinkSync("/usr/bin/dash", path.join(rootfs, "bin/sh"));
+    writeFile(path.join(rootfs, "usr/local/bin/docker-entrypoint.sh"), HAPROXY_ENTRYPOINT, 0o755);
+    for (const d of ["usr/local/etc/haproxy", "var/lib/haproxy", "run", "tmp", "etc", "dev", "proc", "sys"]) {
+        fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+    }
+    fs.chmodSync(path.join(rootfs, "tmp"), 0o1777);
+    writeFile(path.join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nhaproxy:x:99:99:haproxy:/var/lib/haproxy:/bin/false\n", 0o644);
+    writeFile(path.join(rootfs, "etc/group"), "root:x:0:\nhaproxy:x:99:\n", 0o644);
+    writeFile(path.join(rootfs, "etc/nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n", 0o644);
+    await importRootfs(rootfs, HAPROXY_IMAGE, [...HAPROXY_CHANGES, `LABEL ${STAMP_LABEL}=${stamp}`]);
+    fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * certbot image: a minimal Debian bookworm with certbot from Debian's
+ * packages (debootstrap from the configured mirror), trimmed of docs and apt
+ * lists, entrypoint `certbot` like certbot/certbot.
+ */
+async function buildCertbot(dir: string, stamp: string, mirror: string): Promise<void> {
+    fs.rmSync(dir, { recursive: true, force: true });
+    const rootfs = path.join(dir, "rootfs");
+    fs.mkdirSync(dir, { recursive: true });
+    await run(
+        "debootstrap",
+        ["--variant=minbase", `--include=${CERTBOT_RECIPE.include.join(",")}`, CERTBOT_RECIPE.suite, rootfs, mirror],
+        { timeoutMs: 900_000 },
+    );
+    for (const p of CERTBOT_RECIPE.trim) {
+        fs.rmSync(path.join(rootfs, p), { recursive: true, force: true });
+    }
+    // Tools expect these to exist even when empty.
+    for (const d of ["var/lib/apt/lists/partial", "var/cache/apt/archives/partial", "var/log", "opt/certbot"]) {
+        fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+    }
+    await importRootfs(rootfs, CERTBOT_IMAGE, [...CERTBOT_RECIPE.changes, `LABEL ${STAMP_LABEL}=${stamp}`]);
+    fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** `tar | docker import` with the given Dockerfile-like changes. */
+async function importRootfs(rootfs: string, image: string, changes: string[]): Promise<void> {
+    const changeArgs = changes.flatMap((c) => ["--change", c]);
+    const tarball = `${rootfs}.tar`;
+    // --numeric-owner: the ids in the tarball must be the ids inside the image.
+    await run("tar", ["--numeric-owner", "-C", rootfs, "-cf", tarball, "."]);
+    await run("docker", ["import", ...changeArgs, tarball, image], { timeoutMs: 600_000 });
+    fs.rmSync(tarball, { force: true });
+}
+
+/** The libraries (and loader) a binary needs, as absolute paths from `ldd`. */
+async function lddPaths(binary: string): Promise<string[]> {
+    const { stdout } = await run("ldd", [binary]);
+    const paths: string[] = [];
+    for (const line of stdout.split("\n")) {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        const match = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
+        if (match) paths.push(match[1]);
+    }
+    if (!paths.some((p) => p.includes("ld-linux"))) throw new Error(`ldd ${binary}: no dynamic loader in:\n${stdout}`);
+    return paths;
+}
+
+/** Copies a file's contents (following symlinks), creating parent directories. */
+function copyFile(src: string, dest: string, mode: number): void {
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.copyFileSync(fs.realpathSync(src), dest);
+    fs.chmodSync(dest, mode);
+}
+
+/** Writes a file with a mode, creating parent directories. */
+function writeFile(dest: string, text: string, mode: number): void {
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(dest, text);
+    fs.chmodSync(dest, mode);
+}
+
+/**
+ * Removes the stale image that lost its tag to the new build, but only if no
+ * tag names it any more (and docker refuses while a container uses it).
+ */
+async function removeIfUntagged(id: string): Promise<void> {
+    const tags = await run("docker", ["image", "inspect", "--format", "{{len .RepoTags}}", id], { allowFailure: true });
+    if (tags.code === 0 && tags.stdout.trim() === "0") {
+        await run("docker", ["image", "rm", id], { allowFailure: true });
+    }
+}
+
+/** An image's id, recipe stamp and size, or undefined if there is no such image. */
+async function inspect(image: string): Promise<{ id: string; stamp: string; size: number } | undefined> {
+    const format = `{{.Id}} {{.Size}} {{index .Config.Labels "${STAMP_LABEL}"}}`;
+    const result = await run("docker", ["image", "inspect", "--format", format, image], { allowFailure: true });
+    if (result.code !== 0) return undefined;
+    const [id, size, stamp] = result.stdout.trim().split(" ");
+    // A missing label prints "<no value>".
+    return { id, size: Number(size), stamp: stamp === undefined || stamp.startsWith("<no") ? "" : stamp };
+}
+
+/** Installed version of a Debian package (part of the recipe: an upgrade rebuilds). */
+async function debVersion(pkg: string): Promise<string> {
+    const { stdout } = await run("dpkg-query", ["-W", "-f", "${Version}", pkg]);
+    return stdout.trim();
+}
+
+/** The Debian mirror apt uses here (deb822 or one-line format). */
+function debianMirror(): string {
+    for (const file of ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]) {
+        let text: string;
+        try {
+            text = fs.readFileSync(file, "utf8");
+        } catch {
+            continue;
+        }
+        const deb822 = /^URIs:\s*(\S+)/m.exec(text);
+        if (deb822 && !deb822[1].includes("security")) return deb822[1];
+        const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/m.exec(text);
+        if (oneLine) return oneLine[1];
+    }
+    return "http://deb.debian.org/debian";
+}
+
+/** Short content hash of a recipe description. */
+function stampOf(recipe: unknown): string {
+    return createHash("sha256").update(JSON.stringify(recipe)).digest("hex").slice(0, 12);
+}
+
+/** "12.3 MB" */
+function mb(bytes: number): string {
+    return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/**
+ * A lock directory with our PID inside: mkdir is atomic, and a lock whose
+ * PID is dead (a killed run) is taken over instead of waited for.
+ */
+async function lock(dir: string): Promise<() => void> {
+    const pidFile = path.join(dir, "pid");
+    await waitFor(
+        () => {
+            try {
+                fs.mkdirSync(dir);
+                fs.writeFileSync(pidFile, String(process.pid));
+                return true;
+            } catch (err) {
+                if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+            }
+            const holder = Number(readOr(pidFile, "0"));
+            if (holder > 0 && !alive(holder)) fs.rmSync(dir, { recursive: true, force: true });
+            return false;
+        },
+        { timeoutMs: 20 * 60_000, intervalMs: 1000, what: `the image build lock ${dir}` },
+    );
+    return () => fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Contents of a file, or a default if it cannot be read. */
+function readOr(file: string, fallback: string): string {
+    try {
+        return fs.readFileSync(file, "utf8").trim() || fallback;
+    } catch {
+        return fallback;
+    }
+}
+
+/** True if a process with this PID exists (signal 0 only checks). */
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}

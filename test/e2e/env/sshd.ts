@@ -1,0 +1,127 @@
+/**
+ * A throwaway OpenSSH server with its own keys.
+ *
+ * Used as the "Debian Docker host" the stack's remote commands log in to,
+ * and as a plain SSH backend behind HAProxy's TCP frontend. It runs Debian's
+ * /usr/sbin/sshd with a config of our own (port, address, keys, pidfile), so
+ * it never touches the machine's sshd setup.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { run } from "./command";
+import { accepts } from "./net";
+import { startProcess, waitFor, ManagedProcess } from "./process";
+
+/** Options for {@link startSshd}. */
+export interface SshdOptions {
+    /** Work directory; keys go into a private subdirectory of it. */
+    dir: string;
+    /** TCP port to listen on. */
+    port: number;
+    /** Address to listen on (default 127.0.0.1). */
+    listen?: string;
+    /** How long to wait for the port to accept (default 15 s). */
+    timeoutMs?: number;
+}
+
+/** A running sshd and what a client needs to log in to it. */
+export interface Sshd {
+    /** Address it listens on (connect here). */
+    host: string;
+    /** Port it listens on. */
+    port: number;
+    /** The user the key logs in as. */
+    user: "root";
+    /** Client private key (OpenSSH PEM text, ed25519). */
+    privateKey: string;
+    /** Path of the client private key file (mode 0600), for `ssh -i`. */
+    privateKeyFile: string;
+    /** Host public key line, "ssh-ed25519 AAAA...", for known_hosts pinning. */
+    hostPublicKey: string;
+    /** A known_hosts line for this server ("[host]:port ssh-ed25519 ..."). */
+    knownHostsLine: string;
+    /** The sshd process. */
+    process: ManagedProcess;
+    /** Stops this sshd (by its PID). */
+    stop(): Promise<void>;
+}
+
+/**
+ * Generates throwaway client and host keys, writes an sshd config and starts
+ * `sshd -D` in the background; resolves once the port accepts connections.
+ * Root may log in with the client key only (no password, no PAM).
+ */
+export async function startSshd(opts: SshdOptions): Promise<Sshd> {
+    const host = opts.listen ?? "127.0.0.1";
+    // sshd's StrictModes refuses keys and authorized_keys in directories that
+    // others may write to, walking up to "/": so the keys live in a 0700
+    // directory, and we turn StrictModes off for the path above it (which may
+    // be under the world-writable /tmp); the keys stay private all the same.
+    const keyDir = path.join(opts.dir, "keys");
+    fs.mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(keyDir, 0o700);
+    const clientKey = path.join(keyDir, "client_ed25519");
+    const hostKey = path.join(keyDir, "host_ed25519");
+    for (const [file, comment] of [
+        [clientKey, "edge-proxy-e2e client"],
+        [hostKey, "edge-proxy-e2e host"],
+    ]) {
+        fs.rmSync(file, { force: true });
+        fs.rmSync(`${file}.pub`, { force: true });
+        await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+    }
+    const authorizedKeys = path.join(keyDir, "authorized_keys");
+    fs.copyFileSync(`${clientKey}.pub`, authorizedKeys);
+    fs.chmodSync(authorizedKeys, 0o600);
+
+    const config = path.join(opts.dir, "sshd_config");
+    const pidFile = path.join(opts.dir, "sshd.pid");
+    fs.writeFileSync(
+        config,
+        [
+            `Port ${opts.port}`,
+            `ListenAddress ${host}`,
+            `HostKey ${hostKey}`,
+            `PidFile ${pidFile}`,
+            `AuthorizedKeysFile ${authorizedKeys}`,
+            "PermitRootLogin prohibit-password",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "UsePAM no",
+            "StrictModes no",
+            // The stack's remote commands may open several sessions at once.
+            "MaxStartups 100",
+            "MaxSessions 100",
+            "Subsystem sftp internal-sftp",
+            "LogLevel VERBOSE",
+            "",
+        ].join("\n"),
+    );
+    // sshd checks for its privilege separation directory at start.
+    fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+    await run("/usr/sbin/sshd", ["-t", "-f", config]);
+    const logFile = path.join(opts.dir, "sshd.log");
+    const proc = await startProcess("/usr/sbin/sshd", ["-D", "-f", config, "-E", logFile], {
+        name: `sshd ${host}:${opts.port}`,
+        // -E makes sshd write its own log; our log only catches early errors.
+        logFile: path.join(opts.dir, "sshd.stdout.log"),
+    });
+    await waitFor(() => accepts(host, opts.port), {
+        timeoutMs: opts.timeoutMs ?? 15_000,
+        what: `sshd to accept on ${host}:${opts.port}`,
+        process: proc,
+    });
+    const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    return {
+        host,
+        port: opts.port,
+        user: "root",
+        privateKey: fs.readFileSync(clientKey, "utf8"),
+        privateKeyFile: clientKey,
+        hostPublicKey,
+        knownHostsLine: `${opts.port === 22 ? host : `[${host}]:${opts.port}`} ${hostPublicKey}`,
+        process: proc,
+        stop: () => proc.stop(),
+    };
+}

@@ -1,0 +1,138 @@
+/**
+ * The end-to-end environment, shared by the test and `npm run demo`: a Docker engine, the "Debian host"
+ * (an sshd on loopback that the stack's remote commands log in to), Pebble with its DNS, two backend web
+ * servers and a backend sshd, and the stack configuration that points the real program at them.
+ * Everything started here is stopped by its PID through the process registry (stopAll).
+ */
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { bridgeAddress, ensureDockerd } from "./env/dockerd";
+import { CERTBOT_IMAGE, HAPROXY_IMAGE, ensureImages } from "./env/images";
+import { Pebble, startPebble } from "./env/pebble";
+import { onCleanup } from "./env/process";
+import { Sshd, startSshd } from "./env/sshd";
+import { run } from "./env/command";
+
+/** Ports of the environment, away from the usual ones so that nothing on the machine is in the way. */
+export const PORTS = {
+    hostSshd: 22022,
+    backendSshd: 22023,
+    http: 18080,
+    https: 18443,
+    sshService: 18022,
+    challenge: 18888,
+    webA: 19001,
+    webB: 19002,
+};
+
+/** The HAProxy container's name in the environment. */
+export const CONTAINER = "edge-proxy-e2e";
+
+/** The sites: name, domains and the body its backend answers with. */
+export const SITES = [
+    { name: "site-a", domains: ["a.e2e.test", "www.a.e2e.test"], port: PORTS.webA },
+    { name: "site-b", domains: ["b.e2e.test"], port: PORTS.webB },
+];
+
+/** A running environment. */
+export interface Environment {
+    /** The work directory (host directories, state file, logs). */
+    dir: string;
+    /** The docker bridge address: backends listen there, Pebble and certbot are reached there. */
+    bridge: string;
+    /** The stack's host. */
+    host: Sshd;
+    /** The backend sshd behind the TCP service. */
+    backendSshd: Sshd;
+    /** The ACME CA. */
+    pebble: Pebble;
+    /** Pebble's issuing root, written to a file for curl --cacert. */
+    rootCaFile: string;
+    /** Stack configuration as the Pulumi engine passes it (`edge-proxy:key` to string). */
+    stackConfig(extraSites?: { name: string; domains: string[]; port: number }[]): Record<string, string>;
+    /** Host paths the stack uses. */
+    paths: { configDir: string; certsDir: string; dataDir: string };
+}
+
+/** Prints one line with the elapsed time of a phase. */
+export async function phase<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const result = await work();
+    console.log(`      [e2e] ${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+}
+
+/** A web backend that answers every request with its site name and the proxy headers it saw. */
+async function startWebBackend(name: string, address: string, port: number): Promise<void> {
+    const server = http.createServer((request, response) => {
+        response.setHeader("content-type", "text/plain");
+        response.end(`${name} proto=${request.headers["x-forwarded-proto"] ?? "-"} for=${request.headers["x-forwarded-for"] ?? "-"}\n`);
+    });
+    await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, address, resolve));
+    onCleanup(`web backend ${name}`, () => new Promise((resolve) => server.close(() => resolve())));
+}
+
+/** Starts everything; `dir` is emptied first (a previous run's host directories and state). */
+export async function startEnvironment(dir: string): Promise<Environment> {
+    await phase("docker engine", () => ensureDockerd({ workDir: path.join(dir, "..", "dockerd") }));
+    await phase("images (built once, then reused)", () => ensureImages({ verbose: false }));
+    // Leftovers of an interrupted run: its container and host directories.
+    await run("docker", ["rm", "-f", CONTAINER, `${CONTAINER}-certbot`], { allowFailure: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    // If a run stops half-way, what the stack put on this "host" goes too (a full run destroys it itself).
+    onCleanup("stack leftovers", async () => {
+        await run("docker", ["rm", "-f", CONTAINER, `${CONTAINER}-certbot`], { allowFailure: true });
+        fs.rmSync(`/etc/cron.d/edge-proxy-renew-${CONTAINER}`, { force: true });
+        fs.rmSync(`/usr/local/sbin/edge-proxy-renew-${CONTAINER}`, { force: true });
+    });
+    const bridge = await bridgeAddress();
+
+    const host = await phase("host sshd", () => startSshd({ dir: path.join(dir, "host-sshd"), port: PORTS.hostSshd }));
+    const backendSshd = await startSshd({ dir: path.join(dir, "backend-sshd"), port: PORTS.backendSshd, listen: bridge });
+    const pebble = await phase("pebble", () => startPebble({ dir: path.join(dir, "pebble"), httpPort: PORTS.http, listenAddress: bridge }));
+    for (const site of SITES) {
+        await startWebBackend(site.name, bridge, site.port);
+    }
+    const rootCaFile = path.join(dir, "pebble-root.pem");
+    fs.writeFileSync(rootCaFile, await pebble.issuingRootPem());
+    const paths = {
+        configDir: path.join(dir, "host", "haproxy", "cfg"),
+        certsDir: path.join(dir, "host", "haproxy", "certs"),
+        dataDir: path.join(dir, "host", "letsencrypt"),
+    };
+
+    const stackConfig = (extraSites: typeof SITES = []) => {
+        const sites = [...SITES, ...extraSites];
+        const values: Record<string, unknown> = {
+            hostAddress: host.host,
+            sshPort: host.port,
+            sshPrivateKey: host.privateKey,
+            sshHostKey: host.hostPublicKey,
+            haproxyImage: HAPROXY_IMAGE,
+            containerName: CONTAINER,
+            httpPort: PORTS.http,
+            httpsPort: PORTS.https,
+            configDir: paths.configDir,
+            certsDir: paths.certsDir,
+            acmeEmail: "admin@e2e.test",
+            acmeServer: pebble.directoryUrl,
+            acmeCaBundle: pebble.listenerCaPem,
+            certbotImage: CERTBOT_IMAGE,
+            acmeChallengePort: PORTS.challenge,
+            acmeChallengeAddress: bridge,
+            certbotDataDir: paths.dataDir,
+            sites: sites.map((site) => ({ name: site.name, domains: site.domains, backends: [`${bridge}:${site.port}`] })),
+            tcpServices: [{ name: "ssh", port: PORTS.sshService, backends: [`${bridge}:${PORTS.backendSshd}`] }],
+        };
+        return Object.fromEntries(Object.entries(values).map(([key, value]) =>
+            [`edge-proxy:${key}`, typeof value === "string" ? value : JSON.stringify(value)]));
+    };
+    // Pebble resolves every name through its DNS: all sites point at the bridge, where HAProxy's
+    // published HTTP port answers.
+    for (const domain of [...SITES.flatMap((site) => site.domains), "c.e2e.test"]) {
+        await pebble.addARecord(domain, bridge);
+    }
+    return { dir, bridge, host, backendSshd, pebble, rootCaFile, stackConfig, paths };
+}

@@ -1,0 +1,230 @@
+/**
+ * End to end: the resources index.ts declares, realized for real against a Docker engine, an SSH host
+ * and Pebble (Let's Encrypt's test CA, validating HTTP-01 through HAProxy), then checked from outside
+ * with curl, openssl and ssh as a browser, Let's Encrypt and an SSH user would. The checks run in order:
+ * together they are one operator's session (first up, no-op up, renewal, a rejected change, a new site,
+ * destroy).
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as https from "https";
+import * as path from "path";
+import { shellCommand } from "../../components/quote";
+import { Registration } from "../support/mocks";
+import { run } from "./env/command";
+import { stopAll } from "./env/process";
+import { CONTAINER, Environment, PORTS, SITES, phase, startEnvironment } from "./environment";
+import { Realizer, up } from "./realize";
+
+const DIR = "/var/tmp/edge-proxy-e2e/run";
+const RENEW_SCRIPT = `/usr/local/sbin/edge-proxy-renew-${CONTAINER}`;
+const RENEW_CRON = `/etc/cron.d/edge-proxy-renew-${CONTAINER}`;
+
+describe("end to end: the stack on a real Docker host, SSH host and ACME CA", function () {
+    this.timeout(600_000);
+    let env: Environment;
+    let realizer: Realizer;
+    let firstUp: Registration[];
+    let firstOperations: string[];
+
+    /** GET over HTTPS through HAProxy, verified against Pebble's root (no -k): status and body, or curl's error. */
+    async function httpsGet(domain: string, urlPath = "/"): Promise<string> {
+        const result = await run("curl", ["-sS", "--max-time", "10", "--cacert", env.rootCaFile, "--resolve", `${domain}:${PORTS.https}:127.0.0.1`,
+            "-o", "-", "-w", "%{http_code}", `https://${domain}:${PORTS.https}${urlPath}`], { allowFailure: true });
+        return result.code === 0 ? `${result.stdout.slice(-3)} ${result.stdout.slice(0, -3).trim()}` : `curl failed: ${result.stderr.trim()}`;
+    }
+
+    /** The serial and names of the certificate HAProxy serves for a server name. */
+    async function servedCertificate(domain: string): Promise<string> {
+        const result = await run("sh", ["-c", `${shellCommand("openssl", "s_client", "-connect", `127.0.0.1:${PORTS.https}`, "-servername", domain)}`
+            + ` </dev/null 2>/dev/null | openssl x509 -noout -serial -ext subjectAltName`]);
+        return result.stdout;
+    }
+
+    /** HAProxy's processes in the container (master and worker PIDs). */
+    async function haproxyPids(): Promise<string> {
+        return (await run("docker", ["top", CONTAINER, "-o", "pid"])).stdout;
+    }
+
+    /** A command on the stack's host, over SSH as the stack's commands run. */
+    async function onHost(command: string) {
+        const knownHosts = path.join(DIR, "known_hosts");
+        fs.writeFileSync(knownHosts, `${env.host.knownHostsLine}\n`);
+        return run("ssh", ["-i", env.host.privateKeyFile, "-p", String(env.host.port), "-o", `UserKnownHostsFile=${knownHosts}`,
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", `root@${env.host.host}`, command], { allowFailure: true, timeoutMs: 300_000 });
+    }
+
+    before(async () => {
+        env = await startEnvironment(DIR);
+        realizer = new Realizer(path.join(DIR, "state.json"), DIR);
+        firstUp = await phase("first pulumi up on an empty host", () => up(realizer, env.stackConfig()));
+        firstOperations = realizer.operations;
+    });
+
+    after(async () => {
+        await phase("stop everything started", () => stopAll());
+    });
+
+    it("created the declared resources in dependency order", () => {
+        const created = firstOperations.map((op) => op.replace(/^create /, ""));
+        expect(created.length, firstOperations.join(", ")).to.equal(firstUp.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")).length);
+        const position = (name: string) => created.indexOf(name);
+        const order = ["e2e-prepare-directories", "e2e-image", "e2e-config-delivery", "e2e-haproxy-container",
+            "e2e-cert-site-a-certbot", "e2e-cert-site-a-pem", "e2e-certificates-reload", "e2e-renewal-cron"];
+        for (let i = 1; i < order.length; i++) {
+            expect(position(order[i]), `${order[i]} ran after ${order[i - 1]}: ${created.join(", ")}`).to.be.greaterThan(position(order[i - 1]));
+        }
+    });
+
+    it("runs the container with the published ports, read-only mounts and restart policy always", async () => {
+        const [inspect] = JSON.parse((await run("docker", ["inspect", CONTAINER])).stdout);
+        expect(inspect.State.Running, "container running").to.equal(true);
+        expect(inspect.HostConfig.RestartPolicy.Name, "restart policy").to.equal("always");
+        const ports = Object.fromEntries(Object.entries(inspect.HostConfig.PortBindings).map(([k, v]: [string, any]) => [k, v[0].HostPort]));
+        expect(ports, "published ports").to.deep.equal({ "80/tcp": `${PORTS.http}`, "443/tcp": `${PORTS.https}`, [`${PORTS.sshService}/tcp`]: `${PORTS.sshService}` });
+        const mounts = Object.fromEntries(inspect.Mounts.map((m: any) => [m.Destination, { source: m.Source, rw: m.RW }]));
+        expect(mounts, "mounts").to.deep.equal({
+            "/usr/local/etc/haproxy": { source: env.paths.configDir, rw: false },
+            "/certs": { source: env.paths.certsDir, rw: false },
+        });
+    });
+
+    it("redirects plain HTTP to HTTPS, keeping the path and the HTTPS port", async () => {
+        const result = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+            "--resolve", `a.e2e.test:${PORTS.http}:127.0.0.1`, `http://a.e2e.test:${PORTS.http}/some/page?x=1`]);
+        expect(result.stdout, "redirect to HTTPS").to.equal(`301 https://a.e2e.test:${PORTS.https}/some/page?x=1`);
+    });
+
+    it("sent Let's Encrypt's HTTP-01 requests through HAProxy's ACME ACL to the certbot container", async () => {
+        const logs = (await run("docker", ["logs", CONTAINER])).stderr + (await run("docker", ["logs", CONTAINER])).stdout;
+        const challenges = logs.split("\n").filter((line) => line.includes("acme_challenge/certbot") && line.includes("/.well-known/acme-challenge/"));
+        expect(challenges.length, `challenge requests in HAProxy's log:\n${logs.slice(-2000)}`).to.be.at.least(SITES.length);
+        expect(challenges.every((line) => / 200 /.test(line)), challenges.join("\n")).to.equal(true);
+    });
+
+    it("serves every site over HTTPS by SNI with its own certificate, for each of its names", async () => {
+        for (const site of SITES) {
+            for (const domain of site.domains) {
+                expect(await httpsGet(domain), `GET https://${domain}`).to.match(new RegExp(`^200 ${site.name} proto=https for=`));
+                const certificate = await servedCertificate(domain);
+                for (const name of site.domains) {
+                    expect(certificate, `certificate served for ${domain}`).to.contain(`DNS:${name}`);
+                }
+            }
+        }
+        const headers = await run("curl", ["-sS", "-D", "-", "-o", "/dev/null", "--cacert", env.rootCaFile,
+            "--resolve", `b.e2e.test:${PORTS.https}:127.0.0.1`, `https://b.e2e.test:${PORTS.https}/`]);
+        expect(headers.stdout.toLowerCase()).to.contain("strict-transport-security: max-age=63072000").and.contain("x-content-type-options: nosniff");
+    });
+
+    it("passes SSH through HAProxy's TCP frontend to the backend sshd", async () => {
+        const knownHosts = path.join(DIR, "known_hosts_backend");
+        fs.writeFileSync(knownHosts, `[127.0.0.1]:${PORTS.sshService} ${env.backendSshd.hostPublicKey}\n`);
+        const result = await run("ssh", ["-i", env.backendSshd.privateKeyFile, "-p", String(PORTS.sshService), "-o", `UserKnownHostsFile=${knownHosts}`,
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "root@127.0.0.1", "echo through-haproxy"], { allowFailure: true, timeoutMs: 30_000 });
+        expect(result.stdout.trim(), `ssh through HAProxy: ${result.stderr}`).to.equal("through-haproxy");
+    });
+
+    it("does nothing on a second up of the unchanged stack: no order, no command, HAProxy left alone", async () => {
+        const orders = env.pebble.countNewOrders();
+        const pids = await haproxyPids();
+        await phase("second pulumi up, nothing changed", () => up(realizer, env.stackConfig()));
+        expect(realizer.operations, "operations of a no-op up").to.deep.equal([]);
+        expect(env.pebble.countNewOrders(), "new ACME orders").to.equal(orders);
+        expect(await haproxyPids(), "HAProxy processes").to.equal(pids);
+    });
+
+    it("renews with the installed job: new serials served, no failed request during the reload", async () => {
+        const before = await Promise.all(SITES.map((site) => servedCertificate(site.domains[0])));
+        expect(fs.readFileSync(RENEW_CRON, "utf8"), "cron entry").to.contain(`17 3 * * * root ${RENEW_SCRIPT}`);
+        const load = startLoad("a.e2e.test", fs.readFileSync(env.rootCaFile, "utf8"));
+        const renewal = await phase("renewal job with --force-renewal, under load", () => onHost(`${RENEW_SCRIPT} --force-renewal`));
+        const { ok, failed, errors } = await load.stop();
+        console.log(`      [e2e] load during renewal: ${ok} requests ok, ${failed} failed`);
+        expect(renewal.code, `renewal job:\n${renewal.stderr}`).to.equal(0);
+        expect(renewal.stderr).to.match(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ reloaded HAProxy/);
+        const after = await Promise.all(SITES.map((site) => servedCertificate(site.domains[0])));
+        SITES.forEach((site, i) => expect(after[i], `served certificate of ${site.name} after renewal`).to.not.equal(before[i]));
+        expect(ok, "requests during the renewal").to.be.at.least(200);
+        expect(failed, `failed requests during the reload: ${errors.slice(0, 5).join("; ")}`).to.equal(0);
+    });
+
+    it("refuses a configuration HAProxy rejects, with HAProxy's message, and keeps serving the old one", async () => {
+        // A stray, broken PEM where a new site's certificate will go: the configuration that serves it fails the check.
+        fs.writeFileSync(path.join(env.paths.certsDir, "site-c.pem"), "not a certificate\n");
+        const liveConfig = fs.readFileSync(path.join(env.paths.configDir, "haproxy.cfg"), "utf8");
+        const withSiteC = env.stackConfig([{ name: "site-c", domains: ["c.e2e.test"], port: PORTS.webB }]);
+        let error: Error | undefined;
+        try {
+            await phase("pulumi up with a configuration HAProxy rejects", () => up(realizer, withSiteC));
+        } catch (e) {
+            error = e as Error;
+        }
+        expect(error?.message, "the failed up's message").to.contain("e2e-config-delivery failed")
+            .and.contain("site-c.pem").and.contain("HAProxy rejected the new configuration; the running configuration is unchanged");
+        expect(fs.readFileSync(path.join(env.paths.configDir, "haproxy.cfg"), "utf8"), "live haproxy.cfg").to.equal(liveConfig);
+        expect(await httpsGet("a.e2e.test"), "site-a after the rejected change").to.match(/^200 site-a proto=https/);
+
+        fs.rmSync(path.join(env.paths.certsDir, "site-c.pem"));
+        const orders = env.pebble.countNewOrders();
+        await phase("pulumi up adding site-c", () => up(realizer, withSiteC));
+        expect(realizer.operations.filter((op) => op.includes("certbot")), "certificates requested").to.deep.equal(["create e2e-cert-site-c-certbot"]);
+        expect(env.pebble.countNewOrders() - orders, "new ACME orders").to.equal(1);
+        expect(await httpsGet("c.e2e.test"), "site-c served").to.match(/^200 site-b proto=https/);
+        expect(await servedCertificate("c.e2e.test")).to.contain("DNS:c.e2e.test");
+    });
+
+    it("destroys the container, the PEMs and the renewal job, and keeps certbot's data", async () => {
+        await phase("pulumi destroy", () => realizer.destroy());
+        expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
+        expect(fs.existsSync(RENEW_CRON) || fs.existsSync(RENEW_SCRIPT), "renewal job after destroy").to.equal(false);
+        expect(fs.readdirSync(env.paths.certsDir), "PEMs after destroy").to.deep.equal([]);
+        expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy")
+            .to.deep.equal(["README", "site-a", "site-b", "site-c"]);
+    });
+});
+
+/**
+ * HTTPS requests, each on a new connection, from four concurrent clients until stopped (bounded to
+ * 20,000 requests or three minutes).
+ */
+function startLoad(domain: string, ca: string) {
+    let ok = 0;
+    let failed = 0;
+    const errors: string[] = [];
+    let running = true;
+    const deadline = Date.now() + 180_000;
+    const request = () => new Promise<void>((resolve) => {
+        const req = https.get({ host: "127.0.0.1", port: PORTS.https, servername: domain, headers: { host: domain }, path: "/", ca, agent: false, timeout: 10_000 }, (res) => {
+            res.resume();
+            res.on("end", () => {
+                if (res.statusCode === 200) {
+                    ok++;
+                } else {
+                    failed++;
+                    errors.push(`status ${res.statusCode}`);
+                }
+                resolve();
+            });
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", (error) => {
+            failed++;
+            errors.push(error.message);
+            resolve();
+        });
+    });
+    const worker = async () => {
+        while (running && ok + failed < 20_000 && Date.now() < deadline) {
+            await request();
+        }
+    };
+    const workers = Promise.all([worker(), worker(), worker(), worker()]);
+    return {
+        async stop() {
+            running = false;
+            await workers;
+            return { ok, failed, errors };
+        },
+    };
+}

@@ -1,0 +1,42 @@
+/**
+ * `npm run demo`: the end-to-end environment on this machine (Docker engine, SSH host, Pebble, two
+ * sites and an SSH service), the real stack converged onto it, left running with the commands to try.
+ * Ctrl-C destroys the stack and stops everything it started. Needs root and what `.ci/run` installs.
+ */
+import * as path from "path";
+import { onCleanup, stopAll } from "../test/e2e/env/process";
+import { PORTS, SITES, startEnvironment } from "../test/e2e/environment";
+import { Realizer, up } from "../test/e2e/realize";
+
+const DIR = "/var/tmp/edge-proxy-e2e/demo";
+
+async function main(): Promise<void> {
+    const env = await startEnvironment(DIR);
+    const realizer = new Realizer(path.join(DIR, "state.json"), DIR);
+    // Registered last, so run first on Ctrl-C: the stack goes before the services it runs on.
+    onCleanup("the stack (pulumi destroy)", () => realizer.destroy());
+    await up(realizer, env.stackConfig());
+    const resolve = (domain: string, port: number) => `--resolve ${domain}:${port}:127.0.0.1`;
+    const lines = [
+        "",
+        "edge-proxy is running. Try:",
+        ...SITES.flatMap((site) => site.domains.map((domain) =>
+            `  curl --cacert ${env.rootCaFile} ${resolve(domain, PORTS.https)} https://${domain}:${PORTS.https}/`)),
+        `  curl -i ${resolve("a.e2e.test", PORTS.http)} http://a.e2e.test:${PORTS.http}/hello      # 301 to HTTPS`,
+        `  openssl s_client -connect 127.0.0.1:${PORTS.https} -servername b.e2e.test -CAfile ${env.rootCaFile} </dev/null`,
+        `  ssh -i ${env.backendSshd.privateKeyFile} -p ${PORTS.sshService} -o StrictHostKeyChecking=no root@127.0.0.1   # SSH through HAProxy`,
+        `  ssh -i ${env.host.privateKeyFile} -p ${env.host.port} -o StrictHostKeyChecking=no root@127.0.0.1 /usr/local/sbin/edge-proxy-renew-edge-proxy-e2e --force-renewal`,
+        "  docker logs -f edge-proxy-e2e",
+        "",
+        "Ctrl-C destroys the stack and stops everything.",
+    ];
+    console.log(lines.join("\n"));
+    // Until Ctrl-C, whose handler (env/process.ts) runs every cleanup and exits.
+    setInterval(() => undefined, 60_000);
+}
+
+main().catch(async (error) => {
+    console.error(error instanceof Error ? error.message : error);
+    await stopAll();
+    process.exit(1);
+});
