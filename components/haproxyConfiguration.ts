@@ -1,21 +1,14 @@
 /** Delivers the rendered HAProxy configuration to the host: staged, checked, swapped, reloaded. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { EdgeProxyConfig } from "./config/types";
 import { HaproxyConfigFiles } from "./haproxy/render";
-import { hostCommand } from "./hostCommand";
+import { HostStepArgs, hostCommand } from "./hostCommand";
 import { deliverConfigScript } from "./hostScripts";
 
 /** Arguments of HaproxyConfiguration. */
-export interface HaproxyConfigurationArgs {
-    /** The validated configuration (directories, image, container name). */
-    config: EdgeProxyConfig;
+export interface HaproxyConfigurationArgs extends HostStepArgs {
     /** The rendered haproxy.cfg, SNI map and certificate list. */
     files: HaproxyConfigFiles;
-    /** The SSH connection from DockerHost. */
-    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
-    /** What must exist first: the directories, the placeholders, and the image whose haproxy checks the files. */
-    dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
 /**

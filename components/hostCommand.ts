@@ -1,12 +1,26 @@
 /** A remote command that runs one host script, the way every component touches the host. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { EdgeProxyConfig } from "./config/types";
 import { HOST_SHELL } from "./hostScripts";
+
+/** The SSH connection (a secret, it carries the private key) from DockerHost. */
+export type HostConnection = pulumi.Input<command.types.input.remote.ConnectionArgs>;
+
+/** What every component that runs scripts on the host takes. */
+export interface HostStepArgs {
+    /** The validated stack configuration. */
+    config: EdgeProxyConfig;
+    /** The SSH connection from DockerHost. */
+    connection: HostConnection;
+    /** What must be done before this step (see EdgeProxy for the order). */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
 
 /** Options of hostCommand. */
 export interface HostCommandOptions {
-    /** The SSH connection (a secret) from DockerHost. */
-    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** The SSH connection from DockerHost. */
+    connection: HostConnection;
     /** The script, run as `sh -s` with the script on standard input. */
     script: pulumi.Input<string>;
     /** The command run when the resource is deleted (already quoted). */

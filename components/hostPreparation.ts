@@ -1,16 +1,11 @@
 /** The host's directories and the placeholder certificates HAProxy needs before the real ones exist. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { EdgeProxyConfig } from "./config/types";
-import { hostCommand } from "./hostCommand";
+import { HostStepArgs, hostCommand } from "./hostCommand";
 import { prepareHostScript } from "./hostScripts";
 
 /** Arguments of HostPreparation. */
-export interface HostPreparationArgs {
-    /** The validated configuration (directories, certificate names, HAProxy's user). */
-    config: EdgeProxyConfig;
-    /** The SSH connection from DockerHost. */
-    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+export interface HostPreparationArgs extends HostStepArgs {
 }
 
 /**

@@ -1,19 +1,12 @@
 /** The renewal job: a script and its cron entry on the host, removed on destroy. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { EdgeProxyConfig } from "./config/types";
-import { hostCommand } from "./hostCommand";
+import { HostStepArgs, hostCommand } from "./hostCommand";
 import { installRenewalScript, renewalPaths } from "./hostScripts";
 import { shellCommand } from "./quote";
 
 /** Arguments of RenewalJob. */
-export interface RenewalJobArgs {
-    /** The validated configuration (schedule, certificates, directories). */
-    config: EdgeProxyConfig;
-    /** The SSH connection from DockerHost. */
-    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
-    /** What must be in place first: the issued certificates and their reload. */
-    dependsOn: pulumi.Input<pulumi.Resource>[];
+export interface RenewalJobArgs extends HostStepArgs {
 }
 
 /**

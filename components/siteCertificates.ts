@@ -1,22 +1,16 @@
 /** Let's Encrypt certificates: certbot issuance and PEM assembly per site, then one reload. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { EdgeProxyConfig, Site } from "./config/types";
-import { hostCommand } from "./hostCommand";
+import { Site } from "./config/types";
+import { HostStepArgs, hostCommand } from "./hostCommand";
 import { installPemScript, issueCertificateScript, reloadScript } from "./hostScripts";
 import { pemFileName } from "./haproxy/render";
 import { shellCommand } from "./quote";
 
 /** Arguments of SiteCertificate. */
-export interface SiteCertificateArgs {
-    /** The validated configuration (ACME server, email, certbot image and directories). */
-    config: EdgeProxyConfig;
+export interface SiteCertificateArgs extends HostStepArgs {
     /** The site whose domains the certificate covers. */
     site: Site;
-    /** The SSH connection from DockerHost. */
-    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
-    /** What must run first: HAProxy, whose ACME ACL routes the HTTP-01 challenge to certbot. */
-    dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -53,13 +47,9 @@ export class SiteCertificate extends pulumi.ComponentResource {
 }
 
 /** Arguments of CertificateReload. */
-export interface CertificateReloadArgs {
-    /** The validated configuration (container, image, directories). */
-    config: EdgeProxyConfig;
+export interface CertificateReloadArgs extends HostStepArgs {
     /** Every site's certificate; any new serial among them triggers the reload. */
     certificates: SiteCertificate[];
-    /** The SSH connection from DockerHost. */
-    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
 }
 
 /** One checked, graceful reload after any certificate changed, however many changed. */

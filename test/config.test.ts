@@ -54,7 +54,7 @@ describe("configuration validation", () => {
         }, ['sites[1].domains[1]: "a.example.com" is already served by sites[0].domains[0]']],
         ["two sites with one name", (r) => {
             r.sites = [{ name: "web", domains: ["a.example.com"], backends: ["10.0.0.1:80"] }, { name: "web", domains: ["b.example.com"], backends: ["10.0.0.1:80"] }];
-        }, ['sites[1].name: "web" is already the name of sites[0]']],
+        }, ['sites[1].name: "web" is already the name of sites[0].name']],
         ["no sites", (r) => { r.sites = []; }, ["sites: must not be empty"]],
         ["malformed backends", (r) => { r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1", "10.0.0.300:80", "10.0.0.1:70000", "[zz::1]:80", "web_1:80"] }]; }, [
             'sites[0].backends[0]: "10.0.0.1" is not host:port (IPv6 addresses go in brackets: [2001:db8::1]:80)',

@@ -262,6 +262,17 @@ class Reader {
         return value;
     }
 
+    /** Records `value` as taken by `path`; reports it and returns false when an earlier path took it. */
+    claim<T>(owners: Map<T, string>, path: string, value: T, problem: (first: string) => string): boolean {
+        const first = owners.get(value);
+        if (first) {
+            this.report(path, problem(first));
+            return false;
+        }
+        owners.set(value, path);
+        return true;
+    }
+
     /** Reads a list of `host:port` backend addresses. */
     backends(path: string, value: unknown): ServerAddress[] {
         const addresses: ServerAddress[] = [];
@@ -440,21 +451,13 @@ function checkSites(r: Reader, raw: unknown): Site[] {
             if (domain === undefined) {
                 return;
             }
-            const owner = domainOwner.get(domain);
-            if (owner) {
-                r.report(domainPath, `"${domain}" is already served by ${owner}`);
-            } else {
-                domainOwner.set(domain, domainPath);
+            if (r.claim(domainOwner, domainPath, domain, (first) => `"${domain}" is already served by ${first}`)) {
                 domains.push(domain);
             }
         });
         const name = entry.name === undefined ? domains[0] : r.string(`${path}.name`, entry.name, nameProblem);
         if (name !== undefined) {
-            const owner = nameOwner.get(name);
-            if (owner) {
-                r.report(`${path}.name`, `"${name}" is already the name of ${owner}`);
-            }
-            nameOwner.set(name, path);
+            r.claim(nameOwner, `${path}.name`, name, (first) => `"${name}" is already the name of ${first}`);
         }
         const backends = r.backends(`${path}.backends`, entry.backends);
         let healthCheck: HealthCheck | undefined;
@@ -489,11 +492,7 @@ function checkTcpServices(r: Reader, raw: unknown): TcpService[] {
         }
         const name = r.string(`${path}.name`, entry.name, nameProblem);
         if (name !== undefined) {
-            const owner = nameOwner.get(name);
-            if (owner) {
-                r.report(`${path}.name`, `"${name}" is already the name of ${owner}`);
-            }
-            nameOwner.set(name, path);
+            r.claim(nameOwner, `${path}.name`, name, (first) => `"${name}" is already the name of ${first}`);
         }
         const port = r.port(`${path}.port`, entry.port);
         const backends = r.backends(`${path}.backends`, entry.backends);
@@ -507,14 +506,7 @@ function checkTcpServices(r: Reader, raw: unknown): TcpService[] {
 /** Every published host port, and the challenge port, must be distinct. */
 function checkPortCollisions(r: Reader, haproxy: HaproxySettings, acme: AcmeSettings, services: TcpService[]): void {
     const owner = new Map<number, string>();
-    const claim = (path: string, port: number) => {
-        const first = owner.get(port);
-        if (first) {
-            r.report(path, `port ${port} is already used by ${first}`);
-        } else if (port) {
-            owner.set(port, path);
-        }
-    };
+    const claim = (path: string, port: number) => port && r.claim(owner, path, port, (first) => `port ${port} is already used by ${first}`);
     claim("httpPort", haproxy.httpPort);
     claim("httpsPort", haproxy.httpsPort);
     claim("acmeChallengePort", acme.challengePort);
