@@ -3,7 +3,8 @@ import { expect } from "chai";
 import { CONFIG_KEYS } from "../components/config/schema";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../components/config/sources";
 import {
-    ConfigError, RawConfig, SECRET_PRESENT, parseConfig, parseServerAddress, versionFromImage,
+    ConfigError, RawConfig, SECRET_PRESENT, absolutePathProblem, cronProblem, durationProblem, hostnameProblem, imageProblem,
+    parseConfig, parseServerAddress, versionFromImage,
 } from "../components/config/validate";
 
 /** A minimal valid configuration; each case below changes it. */
@@ -160,6 +161,25 @@ describe("configuration validation", () => {
         expect(parseServerAddress("[2001:db8::1]:443")).to.deep.equal({ host: "[2001:db8::1]", port: 443 });
         expect(parseServerAddress("Web.Internal:8080")).to.deep.equal({ host: "web.internal", port: 8080 });
     });
+});
+
+describe("value checks", () => {
+    const table: [string, (value: string) => string | undefined, string[], string[]][] = [
+        ["hostnames", (v) => hostnameProblem(v, { needsDot: true }),
+            ["example.com", "a-b.c.example", "xn--bcher-kva.example", `${"a".repeat(63)}.com`],
+            ["example", "-a.com", "a-.com", "a..com", "exa_mple.com", "*.example.com", "1.2.3.4", `${"a".repeat(64)}.com`, "a.com."]],
+        ["HAProxy times", durationProblem, ["0", "500ms", "30s", "5m", "1h", "24d", "100us"], ["", "1.5s", "30 s", "1w", "25d", "-1s"]],
+        ["absolute paths", absolutePathProblem, ["/srv/haproxy", "/a/b.c_d-e"], ["/", "srv", "/srv/../etc", "/srv/a b", "/srv/$x", "/srv/a\nb"]],
+        ["images", imageProblem, ["haproxy:1.7", "registry.local:5000/team/haproxy:2.8.5-alpine", `haproxy@sha256:${"a".repeat(64)}`],
+            ["haproxy", "haproxy:latest", "HAProxy:1.7", "haproxy:1.7 --privileged", "haproxy:"]],
+        ["cron schedules", cronProblem, ["17 3 * * *", "*/15 * * * 1-5", "@daily"], ["17 3 * *", "daily", "17 3 * * * rm", "@reboot"]],
+    ];
+    for (const [name, check, good, bad] of table) {
+        it(`accepts good ${name} and names what is wrong with bad ones`, () => {
+            expect(good.filter((value) => check(value) !== undefined), "refused").to.deep.equal([]);
+            expect(bad.filter((value) => check(value) === undefined), "accepted").to.deep.equal([]);
+        });
+    }
 });
 
 describe("configuration sources", () => {
