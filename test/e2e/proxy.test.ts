@@ -185,8 +185,9 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
 });
 
 /**
- * HTTPS requests, each on a new connection, from four concurrent clients until stopped (bounded to
- * 20,000 requests or three minutes).
+ * HTTPS requests from four concurrent clients until stopped (bounded to 20,000 requests or three
+ * minutes): two open a new connection for every request, two keep theirs alive across requests, the
+ * case where a reload can close an idle connection just as the client sends on it.
  */
 function startLoad(domain: string, ca: string) {
     let ok = 0;
@@ -194,8 +195,8 @@ function startLoad(domain: string, ca: string) {
     const errors: string[] = [];
     let running = true;
     const deadline = Date.now() + 180_000;
-    const request = () => new Promise<void>((resolve) => {
-        const req = https.get({ host: "127.0.0.1", port: PORTS.https, servername: domain, headers: { host: domain }, path: "/", ca, agent: false, timeout: 10_000 }, (res) => {
+    const request = (agent: https.Agent | false) => new Promise<void>((resolve) => {
+        const req = https.get({ host: "127.0.0.1", port: PORTS.https, servername: domain, headers: { host: domain }, path: "/", ca, agent, timeout: 10_000 }, (res) => {
             res.resume();
             res.on("end", () => {
                 if (res.statusCode === 200) {
@@ -210,16 +211,17 @@ function startLoad(domain: string, ca: string) {
         req.on("timeout", () => req.destroy(new Error("timeout")));
         req.on("error", (error) => {
             failed++;
-            errors.push(error.message);
+            errors.push(`${agent ? "keep-alive" : "new connection"}: ${error.message}`);
             resolve();
         });
     });
-    const worker = async () => {
+    const worker = async (agent: https.Agent | false) => {
         while (running && ok + failed < 20_000 && Date.now() < deadline) {
-            await request();
+            await request(agent);
         }
     };
-    const workers = Promise.all([worker(), worker(), worker(), worker()]);
+    const keepAlive = () => new https.Agent({ keepAlive: true, maxSockets: 1, ca });
+    const workers = Promise.all([worker(false), worker(false), worker(keepAlive()), worker(keepAlive())]);
     return {
         async stop() {
             running = false;
