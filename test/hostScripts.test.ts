@@ -14,6 +14,7 @@ import {
     renewCron, renewScript,
 } from "../components/hostScripts";
 import { loadStackFile } from "../components/plan";
+import { writePlaceholderPem } from "./support/haproxy";
 import { PROJECT_DIR } from "./support/paths";
 
 const STACKS = ["Pulumi.dev.yaml", "test/stacks/multi-site-2.8.yaml", "test/stacks/single-3.0.yaml"];
@@ -51,6 +52,66 @@ describe("host scripts", () => {
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "17 3 * * * root /usr/local/sbin/edge-proxy-renew-edge-proxy >>/srv/letsencrypt/log/edge-proxy-renew.log 2>&1",
         ]);
+    });
+
+    describe("PEM assembly, run for real on a certbot-like lineage", () => {
+        let scratch: string;
+        let config: EdgeProxyConfig;
+        const install = () => spawnSync("sh", ["-s"], { input: installPemScript(config, config.sites[0]), encoding: "utf8" });
+        /** Writes certbot's lineage files: a certificate (as fullchain) and its key, or another key. */
+        function lineage(keyOf: "own" | "other") {
+            const live = `${scratch}/letsencrypt/etc/live/www`;
+            fs.mkdirSync(live, { recursive: true });
+            writePlaceholderPem(`${scratch}/pair.pem`, "www.example.com");
+            writePlaceholderPem(`${scratch}/other.pem`, "other");
+            const [pair, other] = [`${scratch}/pair.pem`, `${scratch}/other.pem`].map((f) => fs.readFileSync(f, "utf8"));
+            const keyOfPem = (pem: string) => pem.slice(pem.indexOf("-----BEGIN PRIVATE KEY-----"));
+            fs.writeFileSync(`${live}/fullchain.pem`, pair.slice(0, pair.indexOf("-----BEGIN PRIVATE KEY-----")));
+            fs.writeFileSync(`${live}/privkey.pem`, keyOfPem(keyOf === "own" ? pair : other));
+            return fs.readFileSync(`${live}/fullchain.pem`, "utf8") + fs.readFileSync(`${live}/privkey.pem`, "utf8");
+        }
+        beforeEach(() => {
+            scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-pem-"));
+            config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+            config.haproxy.certsDir = `${scratch}/certs`;
+            config.acme.dataDir = `${scratch}/letsencrypt`;
+            fs.mkdirSync(`${scratch}/certs`);
+        });
+        afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+        it("assembles fullchain and key into a 0640 PEM, and leaves it alone when nothing changed", () => {
+            const expected = lineage("own");
+            const first = install();
+            expect(first.status, first.stderr).to.equal(0);
+            expect(first.stdout).to.match(/^www serial=[0-9A-F]+\n$/);
+            const pem = `${scratch}/certs/www.pem`;
+            expect(fs.readFileSync(pem, "utf8")).to.equal(expected);
+            expect((fs.statSync(pem).mode & 0o777).toString(8)).to.equal("640");
+            const inode = fs.statSync(pem).ino;
+            const second = install();
+            expect(second.stdout).to.equal(first.stdout);
+            expect(second.stderr, "a second run installs nothing").to.not.contain("installed");
+            expect(fs.statSync(pem).ino).to.equal(inode);
+            expect(fs.readdirSync(`${scratch}/certs`)).to.deep.equal(["www.pem"]);
+        });
+
+        it("refuses a key that does not belong to the certificate and keeps the live PEM", () => {
+            lineage("own");
+            expect(install().status).to.equal(0);
+            const live = fs.readFileSync(`${scratch}/certs/www.pem`, "utf8");
+            lineage("other");
+            const result = install();
+            expect(result.status).to.equal(1);
+            expect(result.stderr).to.contain("do not make a certificate with its private key");
+            expect(fs.readFileSync(`${scratch}/certs/www.pem`, "utf8")).to.equal(live);
+            expect(fs.readdirSync(`${scratch}/certs`)).to.deep.equal(["www.pem"]);
+        });
+
+        it("fails when certbot has no such certificate", () => {
+            const result = install();
+            expect(result.status).to.equal(1);
+            expect(result.stderr).to.contain("certbot has no certificate named www");
+        });
     });
 
     describe("prepare, run for real in a scratch directory", () => {
