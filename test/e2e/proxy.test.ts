@@ -82,6 +82,12 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         expect(inspect.HostConfig.RestartPolicy.Name, "restart policy").to.equal("always");
         const ports = Object.fromEntries(Object.entries(inspect.HostConfig.PortBindings).map(([k, v]: [string, any]) => [k, v[0].HostPort]));
         expect(ports, "published ports").to.deep.equal({ "80/tcp": `${PORTS.http}`, "443/tcp": `${PORTS.https}`, [`${PORTS.sshService}/tcp`]: `${PORTS.sshService}` });
+        // The image runs HAProxy as uid 99, as the official 2.4+ images do: it bound 80 and 443 thanks to
+        // the stack's sysctl and reads the certificates through group 99.
+        const uids = (await run("docker", ["top", CONTAINER, "-o", "pid,uid"])).stdout.trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/)[1]);
+        expect(uids.length, "HAProxy processes").to.be.at.least(2);
+        expect(new Set(uids), "HAProxy's uid").to.deep.equal(new Set(["99"]));
+        expect(inspect.HostConfig.Sysctls, "sysctls").to.deep.equal({ "net.ipv4.ip_unprivileged_port_start": "0" });
         const mounts = Object.fromEntries(inspect.Mounts.map((m: any) => [m.Destination, { source: m.Source, rw: m.RW }]));
         expect(mounts, "mounts").to.deep.equal({
             "/usr/local/etc/haproxy": { source: env.paths.configDir, rw: false },

@@ -62,6 +62,9 @@ const HAPROXY_CHANGES = [
     'ENTRYPOINT ["docker-entrypoint.sh"]',
     `CMD ["haproxy", "-f", "${HAPROXY_CFG}"]`,
     "WORKDIR /var/lib/haproxy",
+    // As the official 2.4+ images: HAProxy runs as uid 99, which needs the stack's sysctl to bind
+    // ports 80/443 and group 99 to read the certificates.
+    "USER haproxy",
     `LABEL ${IMAGE_LABEL}=1`,
 ];
 
