@@ -76,6 +76,7 @@ describe("host scripts", () => {
             config.haproxy.certsDir = `${scratch}/certs`;
             config.acme.dataDir = `${scratch}/letsencrypt`;
             fs.mkdirSync(`${scratch}/certs`);
+            fs.mkdirSync(`${scratch}/letsencrypt`);
         });
         afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
