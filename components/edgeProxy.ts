@@ -7,7 +7,7 @@ import { HaproxyContainer, haproxyImage } from "./haproxyContainer";
 import { CertificateReload, SiteCertificate } from "./siteCertificates";
 import { HostPreparation } from "./hostPreparation";
 import { RenewalJob } from "./renewalJob";
-import { pemFileName, renderHaproxyConfig } from "./haproxy/render";
+import { httpsPortSuffix, pemFileName, renderHaproxyConfig } from "./haproxy/render";
 
 /** Arguments of EdgeProxy. */
 export interface EdgeProxyArgs {
@@ -58,10 +58,9 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const reload = new CertificateReload(`${name}-certificates`, { config, certificates, connection }, { parent: this });
         const renewal = new RenewalJob(`${name}-renewal`, { config, connection, dependsOn: [reload.reloaded] }, { parent: this });
 
-        const httpsPort = config.haproxy.httpsPort === 443 ? "" : `:${config.haproxy.httpsPort}`;
         this.containerName = haproxy.container.name;
         this.sites = Object.fromEntries(config.sites.map((site) => [site.name, {
-            urls: site.domains.map((domain) => `https://${domain}${httpsPort}/`),
+            urls: site.domains.map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
             certificate: `${config.haproxy.certsDir}/${pemFileName(site)}`,
         }]));
         this.renewal = { schedule: config.acme.renewSchedule, script: renewal.scriptPath };

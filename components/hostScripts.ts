@@ -16,7 +16,7 @@ import { renderTemplate } from "./templates";
 export const HOST_SHELL = "sh -s";
 
 /** The group that may read the certificates: the official 2.4+ images run HAProxy as uid/gid 99. */
-export function certsGroup(config: EdgeProxyConfig): number {
+function certsGroup(config: EdgeProxyConfig): number {
     return haproxyFeatures(config.haproxy.version).unprivilegedImage ? 99 : 0;
 }
 
@@ -53,7 +53,7 @@ function common(config: EdgeProxyConfig) {
 const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
 /** Short content digest, to name what a script installs. */
-export function digest(text: string): string {
+function digest(text: string): string {
     return createHash("sha256").update(text).digest("hex").slice(0, 16);
 }
 

@@ -26,6 +26,11 @@ export function pemFileName(site: Site): string {
     return `${site.name}.pem`;
 }
 
+/** What follows the host name in the site's HTTPS URLs: nothing on 443, `:port` otherwise. */
+export function httpsPortSuffix(config: EdgeProxyConfig): string {
+    return config.haproxy.httpsPort === 443 ? "" : `:${config.haproxy.httpsPort}`;
+}
+
 /** The HAProxy backend serving a site. */
 export function siteBackendName(site: Site): string {
     return `site_${site.name}`;
@@ -44,7 +49,7 @@ export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles
         maxconn: haproxy.maxconn,
         timeouts: haproxy.timeouts,
         acme: { challengeAddress: acme.challengeAddress, challengePort: acme.challengePort },
-        httpsPortSuffix: haproxy.httpsPort === 443 ? "" : `:${haproxy.httpsPort}`,
+        httpsPortSuffix: httpsPortSuffix(config),
         paths: {
             certsList: `${CONTAINER_CONFIG_DIR}/${CONFIG_FILES.certsList}`,
             sitesMap: `${CONTAINER_CONFIG_DIR}/${CONFIG_FILES.sitesMap}`,
