@@ -7,7 +7,7 @@ import { HaproxyContainer, haproxyImage } from "./haproxyContainer";
 import { CertificateReload, SiteCertificate } from "./siteCertificates";
 import { HostPreparation } from "./hostPreparation";
 import { RenewalJob } from "./renewalJob";
-import { httpsPortSuffix, pemFileName, renderHaproxyConfig } from "./haproxy/render";
+import { httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
 
 /** Arguments of EdgeProxy. */
 export interface EdgeProxyArgs {
@@ -61,7 +61,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
         this.containerName = haproxy.container.name;
         this.sites = Object.fromEntries(config.sites.map((site) => [site.name, {
             urls: site.domains.map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
-            certificate: `${config.haproxy.certsDir}/${pemFileName(site)}`,
+            certificate: pemPath(config.haproxy.certsDir, site),
         }]));
         this.renewal = { schedule: config.acme.renewSchedule, script: renewal.scriptPath };
         this.registerOutputs({ containerName: this.containerName, sites: this.sites, renewal: this.renewal });

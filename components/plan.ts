@@ -3,7 +3,7 @@ import * as fs from "fs";
 import { EdgeProxyConfig } from "./config/types";
 import { parseConfig } from "./config/validate";
 import { rawConfigFromStackFile } from "./config/sources";
-import { CONTAINER_CERTS_DIR, pemFileName } from "./haproxy/render";
+import { CONTAINER_CERTS_DIR, pemPath } from "./haproxy/render";
 
 /** One certificate to issue: a site's domains under the site's name. */
 export interface CertificatePlan {
@@ -17,7 +17,7 @@ export interface CertificatePlan {
 
 /** The certificates a configuration needs, one per site. */
 export function certificatesOf(config: EdgeProxyConfig): CertificatePlan[] {
-    return config.sites.map((site) => ({ name: site.name, domains: site.domains, pem: `${CONTAINER_CERTS_DIR}/${pemFileName(site)}` }));
+    return config.sites.map((site) => ({ name: site.name, domains: site.domains, pem: pemPath(CONTAINER_CERTS_DIR, site) }));
 }
 
 /** The render tool's `--plan`: certificates to issue and the resolved settings. */

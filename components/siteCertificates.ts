@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import { Site } from "./config/types";
 import { HostStepArgs, hostCommand } from "./hostCommand";
 import { installPemScript, issueCertificateScript, reloadScript } from "./hostScripts";
-import { pemFileName } from "./haproxy/render";
+import { pemPath } from "./haproxy/render";
 import { shellCommand } from "./quote";
 
 /** Arguments of SiteCertificate. */
@@ -38,7 +38,7 @@ export class SiteCertificate extends pulumi.ComponentResource {
             connection: args.connection,
             script: installPemScript(config, site),
             triggers: [this.issued.stdout],
-            delete: shellCommand("rm", "-f", `${config.haproxy.certsDir}/${pemFileName(site)}`),
+            delete: shellCommand("rm", "-f", pemPath(config.haproxy.certsDir, site)),
             parent: this,
             dependsOn: [this.issued],
         });

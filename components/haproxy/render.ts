@@ -21,9 +21,9 @@ export const CONFIG_FILES = {
 /** The rendered configuration files, keyed like CONFIG_FILES. */
 export type HaproxyConfigFiles = Record<keyof typeof CONFIG_FILES, string>;
 
-/** The PEM file name of a site's certificate (fullchain followed by the private key). */
-export function pemFileName(site: Site): string {
-    return `${site.name}.pem`;
+/** The PEM file of a site's certificate (fullchain followed by the private key) under `certsDir`. */
+export function pemPath(certsDir: string, site: Site): string {
+    return `${certsDir}/${site.name}.pem`;
 }
 
 /** What follows the host name in the site's HTTPS URLs: nothing on 443, `:port` otherwise. */
@@ -58,7 +58,7 @@ export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles
             backendName: siteBackendName(site),
             domains: site.domains,
             domainList: site.domains.join(","),
-            pemPath: `${CONTAINER_CERTS_DIR}/${pemFileName(site)}`,
+            pemPath: pemPath(CONTAINER_CERTS_DIR, site),
             healthCheck: site.healthCheck ?? null,
             hsts: site.hsts,
             securityHeaders: site.securityHeaders,
