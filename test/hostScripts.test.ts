@@ -125,8 +125,17 @@ describe("host scripts", () => {
             config.haproxy.configDir = `${scratch}/cfg`;
             config.haproxy.certsDir = `${scratch}/certs`;
             config.acme.dataDir = `${scratch}/letsencrypt`;
+            config.acme.challengeAddress = "127.0.0.1"; // an address every machine has (docker0 may not exist here)
         });
         afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+        it("refuses an ACME challenge address the host does not have, before changing anything", () => {
+            config.acme.challengeAddress = "192.0.2.77";
+            const result = spawnSync("sh", ["-s"], { input: prepareHostScript(config), encoding: "utf8" });
+            expect(result.status).to.equal(1);
+            expect(result.stderr).to.match(/acmeChallengeAddress 192\.0\.2\.77 is not an address of this host; its IPv4 addresses are: .*lo=127\.0\.0\.1\/8/);
+            expect(fs.readdirSync(scratch)).to.deep.equal([]);
+        });
 
         it("creates the directories with their modes and a placeholder per certificate", () => {
             run();
