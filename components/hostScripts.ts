@@ -50,8 +50,6 @@ function common(config: EdgeProxyConfig) {
     };
 }
 
-const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
-
 /** Short content digest, to name what a script installs. */
 function digest(text: string): string {
     return createHash("sha256").update(text).digest("hex").slice(0, 16);
@@ -65,11 +63,11 @@ export function prepareHostScript(config: EdgeProxyConfig): string {
 /** Stages, checks and installs the rendered HAProxy files, then reloads when they changed. */
 export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfigFiles): string {
     const list = (Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[])
-        .map((key) => ({ name: CONFIG_FILES[key], base64: base64(files[key]) }));
+        .map((key) => ({ name: CONFIG_FILES[key], content: files[key] }));
     return renderTemplate("host/deliver-config.sh.hbs", {
         ...common(config),
         files: list,
-        digest: digest(list.map((file) => file.base64).join("\n")),
+        digest: digest(list.map((file) => file.content).join("\0")),
     });
 }
 
@@ -115,7 +113,7 @@ export function installRenewalScript(config: EdgeProxyConfig): string {
     return renderTemplate("host/install-renewal.sh.hbs", {
         ...common(config),
         ...renewalPaths(config),
-        scriptBase64: base64(renewScript(config)),
-        cronBase64: base64(renewCron(config)),
+        script: renewScript(config),
+        cron: renewCron(config),
     });
 }

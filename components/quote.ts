@@ -1,6 +1,6 @@
 /**
- * The two gates every configured value passes on its way out: into a shell command (`shellQuote`) or into
- * haproxy.cfg and its map files (`cfgToken`). Validation already restricts values; these gates make sure
+ * The gates every configured value passes on its way out: into a shell command (`shellQuote`), into
+ * haproxy.cfg and its map files (`cfgToken`), or as a whole file inside a host script (`shellHeredoc`). Validation already restricts values; these gates make sure
  * that a value which slipped past it can never become a second command or a second directive.
  */
 
@@ -35,4 +35,22 @@ export function cfgToken(value: string | number): string {
         throw new Error(`refusing to write ${JSON.stringify(text)} into haproxy.cfg: not a single safe word`);
     }
     return text;
+}
+
+/** The delimiter of every here-document in the host scripts. */
+const HEREDOC_END = "EDGE_PROXY_EOF";
+
+/**
+ * A quoted here-document carrying `body` unchanged: `<<'EDGE_PROXY_EOF'`, the text, the delimiter line.
+ * The shell expands nothing inside it, so files stay readable in `pulumi preview --diff`. Throws when
+ * the text could end it early (a line equal to the delimiter) or lacks its final newline.
+ */
+export function shellHeredoc(body: string): string {
+    if (!body.endsWith("\n")) {
+        throw new Error("a here-document body must end with a newline");
+    }
+    if (body.split("\n").includes(HEREDOC_END)) {
+        throw new Error(`refusing a here-document body with a line ${HEREDOC_END}: it would end the document early`);
+    }
+    return `<<'${HEREDOC_END}'\n${body}${HEREDOC_END}`;
 }

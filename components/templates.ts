@@ -1,11 +1,12 @@
 /**
- * Loads the Handlebars templates under templates/. Every value reaches the output through the `cfg`
- * helper (a test checks that no template prints a raw value), and nothing is HTML-escaped.
+ * Loads the Handlebars templates under templates/. Every value reaches the output through a quoting
+ * helper, `cfg`, `sh` or `heredoc` (a test checks that no template prints a raw value), and nothing is
+ * HTML-escaped.
  */
 import * as fs from "fs";
 import * as path from "path";
 import Handlebars from "handlebars";
-import { cfgToken, shellQuote } from "./quote";
+import { cfgToken, shellHeredoc, shellQuote } from "./quote";
 
 /** The templates folder, found from both the TypeScript sources and their compiled copy under bin/. */
 export const TEMPLATES_DIR = findTemplatesDir(__dirname);
@@ -25,6 +26,7 @@ function findTemplatesDir(start: string): string {
 const handlebars = Handlebars.create();
 handlebars.registerHelper("cfg", (value: unknown) => cfgToken(value as string));
 handlebars.registerHelper("sh", (value: unknown) => shellQuote(value as string));
+handlebars.registerHelper("heredoc", (value: unknown) => shellHeredoc(value as string));
 const partialsDir = path.join(TEMPLATES_DIR, "partials");
 for (const file of fs.readdirSync(partialsDir)) {
     handlebars.registerPartial(path.basename(file, ".hbs"), fs.readFileSync(path.join(partialsDir, file), "utf8"));

@@ -126,7 +126,7 @@ describe("the dev stack's resources", () => {
     it("delivers the rendered files and the configured image checks them", () => {
         const script: string = resource(registrations, "dev-config-delivery").inputs.stdin;
         expect(script).to.contain("--entrypoint haproxy").and.contain("haproxy:1.7 -c -f /usr/local/etc/haproxy/haproxy.cfg");
-        expect(script).to.contain(Buffer.from(loadRendered(), "utf8").toString("base64"));
+        expect(script).to.contain(`cat >"$staging"/haproxy.cfg <<'EDGE_PROXY_EOF'\n${loadRendered()}EDGE_PROXY_EOF\n`);
     });
 });
 

@@ -44,11 +44,11 @@ describe("templates", () => {
         .filter((file) => file.endsWith(".hbs"))
         .map((file) => ({ file, text: fs.readFileSync(path.join(TEMPLATES_DIR, file), "utf8") }));
 
-    it("print values only through the cfg or sh quoting helpers", () => {
+    it("print values only through the cfg, sh or heredoc quoting helpers", () => {
         expect(templates.length).to.be.greaterThan(3);
         for (const { file, text } of templates) {
             for (const [mustache] of text.matchAll(/\{\{[^}]*\}\}/g)) {
-                const allowed = /^\{\{(~?[#\/>!]|else\b|(cfg|sh) )/.test(mustache);
+                const allowed = /^\{\{(~?[#\/>!]|else\b|(cfg|sh|heredoc) )/.test(mustache);
                 expect(allowed, `${file}: ${mustache} prints a value without a quoting helper`).to.equal(true);
             }
         }

@@ -1,7 +1,7 @@
 /** The quoting gates: hostile strings survive a real shell as one word, and never enter haproxy.cfg. */
 import { expect } from "chai";
 import { execFileSync } from "child_process";
-import { cfgToken, shellCommand, shellQuote } from "../components/quote";
+import { cfgToken, shellCommand, shellHeredoc, shellQuote } from "../components/quote";
 
 const HOSTILE = [
     "plain",
@@ -53,4 +53,18 @@ describe("cfgToken", () => {
             expect(() => cfgToken(value)).to.throw(/not a single safe word/);
         });
     }
+});
+
+describe("shellHeredoc", () => {
+    const body = [...HOSTILE, "EDGE_PROXY_EOF ", " EDGE_PROXY_EOF", "'EDGE_PROXY_EOF'", "$(id) `id` ${HOME} \\"].join("\n") + "\n";
+
+    it("carries a file through sh byte for byte, expanding nothing", () => {
+        const out = execFileSync("sh", ["-c", `cat ${shellHeredoc(body)}\n`], { encoding: "utf8" });
+        expect(out).to.equal(body);
+    });
+
+    it("refuses a body that would end the document early, or lacks its final newline", () => {
+        expect(() => shellHeredoc("a\nEDGE_PROXY_EOF\nb\n")).to.throw(/would end the document early/);
+        expect(() => shellHeredoc("no newline")).to.throw(/must end with a newline/);
+    });
 });
