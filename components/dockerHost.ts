@@ -2,6 +2,10 @@
  * The Debian Docker host: the one place that knows how to reach it. Every other component takes the
  * docker provider and the SSH connection from here.
  */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
@@ -13,6 +17,36 @@ export interface DockerHostArgs {
     host: HostSettings;
     /** The SSH private key of `host.sshUser`; kept a Pulumi secret end to end. */
     privateKey: pulumi.Input<string>;
+    /**
+     * Where the known_hosts file that pins the host key for the docker provider's `ssh` is written on the
+     * machine running Pulumi; default `~/.edge-proxy`.
+     */
+    knownHostsDir?: string;
+}
+
+/** The alias under which the docker provider's `ssh` looks the pinned host key up. */
+const HOST_KEY_ALIAS = "edge-proxy-host";
+
+/**
+ * The `ssh` options that make the docker provider accept only the pinned host key. The provider runs the
+ * operator's own `ssh` (their agent and ~/.ssh/config choose the identity), which would otherwise trust
+ * the operator's known_hosts. The file is named by its content, so the options change only with the key.
+ */
+export function pinnedHostKeySshOptions(hostKey: string, dir: string): string[] {
+    const line = `${HOST_KEY_ALIAS} ${hostKey}\n`;
+    const file = path.join(dir, `known_hosts-${createHash("sha256").update(line).digest("hex").slice(0, 16)}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== line) {
+        const next = `${file}.${process.pid}`;
+        fs.writeFileSync(next, line, { mode: 0o600 });
+        fs.renameSync(next, file);
+    }
+    return [
+        "-o", `UserKnownHostsFile=${file}`,
+        "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", `HostKeyAlias=${HOST_KEY_ALIAS}`,
+        "-o", "StrictHostKeyChecking=yes",
+    ];
 }
 
 /** The docker provider and the SSH connection for one host. */
@@ -21,11 +55,23 @@ export class DockerHost extends pulumi.ComponentResource {
     readonly provider: docker.Provider;
     /** The SSH connection for remote commands; a secret, since it carries the private key. */
     readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
+    /**
+     * The provider, once it has read the engine's default bridge network: in `preview` as in `up`. The
+     * first step that changes the host depends on it, so an unreachable docker endpoint (a wrong host key,
+     * no ssh identity) fails before anything on the host changes.
+     */
+    readonly reachable: Promise<docker.Provider>;
 
     constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:DockerHost", name, {}, opts);
         const { host } = args;
-        this.provider = new docker.Provider(`${name}-docker`, { host: host.dockerHost }, { parent: this });
+        const sshEndpoint = `ssh://${host.sshUser}@${host.address}:${host.sshPort}`;
+        // The pin applies only where the provider goes to the same SSH host as the commands.
+        const sshOpts = host.sshHostKey && host.dockerHost === sshEndpoint
+            ? pinnedHostKeySshOptions(host.sshHostKey, args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy"))
+            : undefined;
+        this.provider = new docker.Provider(`${name}-docker`, { host: host.dockerHost, sshOpts }, { parent: this });
+        this.reachable = docker.getNetwork({ name: "bridge" }, { provider: this.provider, parent: this }).then(() => this.provider);
         this.connection = pulumi.secret(pulumi.output(args.privateKey).apply((privateKey) => ({
             host: host.address,
             port: host.sshPort,

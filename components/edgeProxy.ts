@@ -8,6 +8,7 @@ import { CertificateReload, SiteCertificate } from "./siteCertificates";
 import { HostPreparation } from "./hostPreparation";
 import { RenewalJob } from "./renewalJob";
 import { httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
+import { renderHostScripts, renewalPaths } from "./hostScripts";
 
 /** Arguments of EdgeProxy. */
 export interface EdgeProxyArgs {
@@ -15,6 +16,8 @@ export interface EdgeProxyArgs {
     config: EdgeProxyConfig;
     /** The SSH private key for the host (a Pulumi secret). */
     sshPrivateKey: pulumi.Input<string>;
+    /** Where the docker provider's pinned known_hosts file goes on the machine running Pulumi; default `~/.edge-proxy`. */
+    knownHostsDir?: string;
 }
 
 /** What a stack reports about one site. */
@@ -26,9 +29,11 @@ export interface SiteOutput {
 }
 
 /**
- * HAProxy with Let's Encrypt certificates on a Debian Docker host. The resource graph fixes the order:
- * directories and placeholders, image, checked configuration, container, certificates, PEMs, one reload,
- * renewal job. (The image comes before the configuration because its own haproxy checks the files.)
+ * HAProxy with Let's Encrypt certificates on a Debian Docker host. Everything that depends on the
+ * configuration alone is rendered first, so a configuration that cannot be rendered declares nothing.
+ * The resource graph then fixes the order: the docker endpoint reached, directories and placeholders,
+ * image, checked configuration, container, certificates, PEMs, one reload, renewal job. (The image comes
+ * before the configuration because its own haproxy checks the files.)
  */
 export class EdgeProxy extends pulumi.ComponentResource {
     /** The HAProxy container's name. */
@@ -41,22 +46,30 @@ export class EdgeProxy extends pulumi.ComponentResource {
     constructor(name: string, args: EdgeProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:EdgeProxy", name, {}, opts);
         const { config } = args;
-        const host = new DockerHost(`${name}-host`, { host: config.host, privateKey: args.sshPrivateKey }, { parent: this });
-        const { connection, provider } = host;
+        const scripts = renderHostScripts(config, renderHaproxyConfig(config));
+        const paths = renewalPaths(config);
 
-        const preparation = new HostPreparation(`${name}-prepare`, { config, connection }, { parent: this });
+        const host = new DockerHost(`${name}-host`, {
+            host: config.host, privateKey: args.sshPrivateKey, knownHostsDir: args.knownHostsDir,
+        }, { parent: this });
+        const { connection, provider } = host;
+        const preparation = new HostPreparation(`${name}-prepare`, {
+            connection, script: scripts.prepare, dependsOn: [host.reachable],
+        }, { parent: this });
         const image = haproxyImage(`${name}-image`, { config, provider }, { parent: this, dependsOn: [preparation.prepared] });
         const configuration = new HaproxyConfiguration(`${name}-config`, {
-            config, connection, files: renderHaproxyConfig(config), dependsOn: [preparation.prepared, image],
+            connection, script: scripts.deliver, dependsOn: [preparation.prepared, image],
         }, { parent: this });
         const haproxy = new HaproxyContainer(`${name}-haproxy`, {
             config, provider, image, dependsOn: [configuration.delivered],
         }, { parent: this });
         const certificates = config.sites.map((site) => new SiteCertificate(`${name}-cert-${site.name}`, {
-            config, site, connection, dependsOn: [haproxy.container],
+            config, site, connection, issueScript: scripts.issue[site.name], dependsOn: [haproxy.container],
         }, { parent: this }));
         const reload = new CertificateReload(`${name}-certificates`, { config, certificates, connection }, { parent: this });
-        const renewal = new RenewalJob(`${name}-renewal`, { config, connection, dependsOn: [reload.reloaded] }, { parent: this });
+        const renewal = new RenewalJob(`${name}-renewal`, {
+            connection, script: scripts.installRenewal, paths, dependsOn: [reload.reloaded],
+        }, { parent: this });
 
         this.containerName = haproxy.container.name;
         this.sites = Object.fromEntries(config.sites.map((site) => [site.name, {

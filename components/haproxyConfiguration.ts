@@ -1,14 +1,12 @@
 /** Delivers the rendered HAProxy configuration to the host: staged, checked, swapped, reloaded. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { HaproxyConfigFiles } from "./haproxy/render";
 import { HostStepArgs, hostCommand } from "./hostCommand";
-import { deliverConfigScript } from "./hostScripts";
 
 /** Arguments of HaproxyConfiguration. */
 export interface HaproxyConfigurationArgs extends HostStepArgs {
-    /** The rendered haproxy.cfg, SNI map and certificate list. */
-    files: HaproxyConfigFiles;
+    /** The rendered delivery script, carrying haproxy.cfg and its map files (hostScripts.deliverConfigScript). */
+    script: string;
 }
 
 /**
@@ -22,12 +20,7 @@ export class HaproxyConfiguration extends pulumi.ComponentResource {
 
     constructor(name: string, args: HaproxyConfigurationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:HaproxyConfiguration", name, {}, opts);
-        this.delivered = hostCommand(`${name}-delivery`, {
-            connection: args.connection,
-            script: deliverConfigScript(args.config, args.files),
-            parent: this,
-            dependsOn: args.dependsOn,
-        });
+        this.delivered = hostCommand(`${name}-delivery`, { ...args, parent: this });
         this.registerOutputs({ stdout: this.delivered.stdout });
     }
 }

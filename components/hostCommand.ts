@@ -1,7 +1,6 @@
 /** A remote command that runs one host script, the way every component touches the host. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { EdgeProxyConfig } from "./config/types";
 import { HOST_SHELL } from "./hostScripts";
 
 /** The SSH connection (a secret, it carries the private key) from DockerHost. */
@@ -9,8 +8,6 @@ export type HostConnection = pulumi.Input<command.types.input.remote.ConnectionA
 
 /** What every component that runs scripts on the host takes. */
 export interface HostStepArgs {
-    /** The validated stack configuration. */
-    config: EdgeProxyConfig;
     /** The SSH connection from DockerHost. */
     connection: HostConnection;
     /** What must be done before this step (see EdgeProxy for the order). */
@@ -18,33 +15,35 @@ export interface HostStepArgs {
 }
 
 /** Options of hostCommand. */
-export interface HostCommandOptions {
-    /** The SSH connection from DockerHost. */
-    connection: HostConnection;
-    /** The script, run as `sh -s` with the script on standard input. */
+export interface HostCommandOptions extends HostStepArgs {
+    /**
+     * The script, run as `sh -s` with the script on standard input. Everything whose change must run
+     * the step again belongs in the script (a certificate's serial, say), never in `triggers`.
+     */
     script: pulumi.Input<string>;
     /** The command run when the resource is deleted (already quoted). */
     delete?: string;
-    /** Values whose change re-runs the script. */
-    triggers?: pulumi.Input<unknown>[];
     /** The component that owns the command. */
     parent: pulumi.Resource;
-    /** What must be done on the host before this runs. */
-    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** Declares a remote.Command that runs `script` on the host. */
+/**
+ * Declares a remote.Command that runs `script` on the host.
+ *
+ * How the command provider (1.2.1, checked against its schema and with the real engine) treats a change:
+ * `triggers` and `connection.host`-level changes aside, a changed `stdin`, `create`, `update`, `delete`
+ * or `environment` runs `update` in place when `update` is set. `triggers` is different: the schema marks
+ * it replace-on-change, so the engine creates a new resource and then, at the end of the update, runs
+ * the old one's `delete`; for a PEM or the renewal job that would remove what was just installed. So no
+ * step here uses `triggers`: what must re-run a step travels in its script.
+ */
 export function hostCommand(name: string, options: HostCommandOptions): command.remote.Command {
     return new command.remote.Command(name, {
         connection: options.connection,
         create: HOST_SHELL,
-        // A changed script or trigger runs the script again in place. Without an update command the
-        // provider would replace the resource instead: create the new one, then run the old one's
-        // delete, which for a PEM or the renewal job would remove what was just installed.
         update: HOST_SHELL,
         delete: options.delete,
         stdin: options.script,
-        triggers: options.triggers,
         // The scripts carry no secret: their output is what an operator needs to see when a step fails.
         addPreviousOutputInEnv: false,
     }, { parent: options.parent, dependsOn: options.dependsOn });

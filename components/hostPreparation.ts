@@ -2,16 +2,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { HostStepArgs, hostCommand } from "./hostCommand";
-import { prepareHostScript } from "./hostScripts";
 
 /** Arguments of HostPreparation. */
 export interface HostPreparationArgs extends HostStepArgs {
+    /** The rendered preparation script (hostScripts.prepareHostScript). */
+    script: string;
 }
 
 /**
- * Creates the configuration, certificates and certbot directories with their modes, and a self-signed
- * placeholder PEM for every certificate that has no file yet (a real certificate is never overwritten).
- * Nothing is removed on destroy: certbot's data outlives the stack.
+ * Checks the host's tools, creates the configuration, certificates and certbot directories with their
+ * modes, and a self-signed placeholder PEM for every certificate that has no file yet (a real certificate
+ * is never overwritten). Nothing is removed on destroy: certbot's data outlives the stack.
  */
 export class HostPreparation extends pulumi.ComponentResource {
     /** The command that prepared the host; later steps depend on it. */
@@ -19,7 +20,7 @@ export class HostPreparation extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostPreparationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:HostPreparation", name, {}, opts);
-        this.prepared = hostCommand(`${name}-directories`, { connection: args.connection, script: prepareHostScript(args.config), parent: this });
+        this.prepared = hostCommand(`${name}-directories`, { ...args, parent: this });
         this.registerOutputs({ stdout: this.prepared.stdout });
     }
 }

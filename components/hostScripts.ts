@@ -84,14 +84,21 @@ export function issueCertificateScript(config: EdgeProxyConfig, site: Site): str
     });
 }
 
-/** Assembles one site's PEM from certbot's lineage; prints `<name> serial=<hex>`. */
-export function installPemScript(config: EdgeProxyConfig, site: Site): string {
-    return renderTemplate("host/install-pem.sh.hbs", { ...common(config), name: site.name });
+/**
+ * Assembles one site's PEM from certbot's lineage; prints `<name> serial=<hex>`. `issued` is what the
+ * site's certbot step printed (the same line for the lineage's serial), so the step runs again exactly
+ * when certbot produced a new certificate.
+ */
+export function installPemScript(config: EdgeProxyConfig, site: Site, issued: string): string {
+    return renderTemplate("host/install-pem.sh.hbs", { ...common(config), name: site.name, issued });
 }
 
-/** Checks the live configuration with the new certificates and reloads HAProxy. */
-export function reloadScript(config: EdgeProxyConfig): string {
-    return renderTemplate("host/reload.sh.hbs", common(config));
+/**
+ * Checks the live configuration with the new certificates and reloads HAProxy. `served` holds every PEM
+ * step's output (`<name> serial=<hex>`), so the step runs again exactly when a served certificate changed.
+ */
+export function reloadScript(config: EdgeProxyConfig, served: string[]): string {
+    return renderTemplate("host/reload.sh.hbs", { ...common(config), served });
 }
 
 /** The renewal script itself, as installed on the host. */
@@ -116,4 +123,29 @@ export function installRenewalScript(config: EdgeProxyConfig): string {
         script: renewScript(config),
         cron: renewCron(config),
     });
+}
+
+/** The host scripts that depend on the configuration alone (the rest depend on what certbot printed). */
+export interface HostScripts {
+    /** HostPreparation's script. */
+    prepare: string;
+    /** HaproxyConfiguration's script. */
+    deliver: string;
+    /** Each site's certbot script, by site name. */
+    issue: Record<string, string>;
+    /** RenewalJob's script. */
+    installRenewal: string;
+}
+
+/**
+ * Renders every configuration-only host script at once, so that a configuration which cannot be rendered
+ * fails before any resource is declared (and so before anything on the host changes).
+ */
+export function renderHostScripts(config: EdgeProxyConfig, files: HaproxyConfigFiles): HostScripts {
+    return {
+        prepare: prepareHostScript(config),
+        deliver: deliverConfigScript(config, files),
+        issue: Object.fromEntries(config.sites.map((site) => [site.name, issueCertificateScript(config, site)])),
+        installRenewal: installRenewalScript(config),
+    };
 }

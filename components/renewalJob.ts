@@ -2,11 +2,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { HostStepArgs, hostCommand } from "./hostCommand";
-import { installRenewalScript, renewalPaths } from "./hostScripts";
 import { shellCommand } from "./quote";
 
 /** Arguments of RenewalJob. */
 export interface RenewalJobArgs extends HostStepArgs {
+    /** The rendered installing script (hostScripts.installRenewalScript). */
+    script: string;
+    /** Where it installs the renewal script and the cron entry (hostScripts.renewalPaths). */
+    paths: { scriptPath: string; cronPath: string };
 }
 
 /**
@@ -21,11 +24,11 @@ export class RenewalJob extends pulumi.ComponentResource {
 
     constructor(name: string, args: RenewalJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:RenewalJob", name, {}, opts);
-        const paths = renewalPaths(args.config);
+        const { paths } = args;
         this.scriptPath = paths.scriptPath;
         this.installed = hostCommand(`${name}-cron`, {
             connection: args.connection,
-            script: installRenewalScript(args.config),
+            script: args.script,
             delete: shellCommand("rm", "-f", paths.cronPath, paths.scriptPath),
             parent: this,
             dependsOn: args.dependsOn,

@@ -1,26 +1,31 @@
 /** Let's Encrypt certificates: certbot issuance and PEM assembly per site, then one reload. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { Site } from "./config/types";
+import { EdgeProxyConfig, Site } from "./config/types";
 import { HostStepArgs, hostCommand } from "./hostCommand";
-import { installPemScript, issueCertificateScript, reloadScript } from "./hostScripts";
+import { installPemScript, reloadScript } from "./hostScripts";
 import { pemPath } from "./haproxy/render";
 import { shellCommand } from "./quote";
 
 /** Arguments of SiteCertificate. */
 export interface SiteCertificateArgs extends HostStepArgs {
+    /** The validated stack configuration (directories, group of the PEM files). */
+    config: EdgeProxyConfig;
     /** The site whose domains the certificate covers. */
     site: Site;
+    /** The rendered certbot script of the site (hostScripts.issueCertificateScript). */
+    issueScript: string;
 }
 
 /**
  * One site's certificate: certbot's `certonly` (kept while valid; re-issued when the site's names, the
  * ACME server or the key type change: the script compares with what it last asked for), then the PEM
- * HAProxy serves. Deleting the site removes the PEM;
- * certbot's account and lineage stay on the host.
+ * HAProxy serves. The PEM step's script carries the serial certbot's step printed, so it runs again
+ * exactly when certbot produced a new certificate, and always in place: its delete (which removes the
+ * served PEM) runs only when the site leaves the stack. certbot's account and lineage stay on the host.
  */
 export class SiteCertificate extends pulumi.ComponentResource {
-    /** certbot's run; its stdout ends with the lineage's serial. */
+    /** certbot's run; its stdout is the lineage's serial line, `<name> serial=<hex>`. */
     readonly issued: command.remote.Command;
     /** The PEM assembly; its stdout is `<name> serial=<hex>`, which changes only with a new certificate. */
     readonly pem: command.remote.Command;
@@ -30,14 +35,13 @@ export class SiteCertificate extends pulumi.ComponentResource {
         const { config, site } = args;
         this.issued = hostCommand(`${name}-certbot`, {
             connection: args.connection,
-            script: issueCertificateScript(config, site),
+            script: args.issueScript,
             parent: this,
             dependsOn: args.dependsOn,
         });
         this.pem = hostCommand(`${name}-pem`, {
             connection: args.connection,
-            script: installPemScript(config, site),
-            triggers: [this.issued.stdout],
+            script: this.issued.stdout.apply((issued) => installPemScript(config, site, issued)),
             delete: shellCommand("rm", "-f", pemPath(config.haproxy.certsDir, site)),
             parent: this,
             dependsOn: [this.issued],
@@ -48,7 +52,9 @@ export class SiteCertificate extends pulumi.ComponentResource {
 
 /** Arguments of CertificateReload. */
 export interface CertificateReloadArgs extends HostStepArgs {
-    /** Every site's certificate; any new serial among them triggers the reload. */
+    /** The validated stack configuration (container, directories). */
+    config: EdgeProxyConfig;
+    /** Every site's certificate; any new serial among them runs the reload again. */
     certificates: SiteCertificate[];
 }
 
@@ -59,10 +65,10 @@ export class CertificateReload extends pulumi.ComponentResource {
 
     constructor(name: string, args: CertificateReloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:CertificateReload", name, {}, opts);
+        const served = pulumi.all(args.certificates.map((certificate) => certificate.pem.stdout));
         this.reloaded = hostCommand(`${name}-reload`, {
             connection: args.connection,
-            script: reloadScript(args.config),
-            triggers: args.certificates.map((certificate) => certificate.pem.stdout),
+            script: served.apply((lines) => reloadScript(args.config, lines)),
             parent: this,
             dependsOn: args.certificates.map((certificate) => certificate.pem),
         });

@@ -4,6 +4,8 @@
  * does not) between two configurations.
  */
 import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeProxyConfig } from "../components/config/types";
@@ -118,14 +120,43 @@ describe("the dev stack's resources", () => {
         }
     });
 
-    it("re-assembles a PEM only after certbot ran, and reloads once for all PEMs", () => {
-        expect(resource(registrations, "dev-cert-www-pem").inputs.triggers).to.deep.equal(["dev-cert-www-certbot done"]);
-        expect(resource(registrations, "dev-certificates-reload").inputs.triggers).to.deep.equal(["dev-cert-www-pem done", "dev-cert-wiki-pem done"]);
+    it("re-runs a PEM step when certbot's serial line changes and the reload when a PEM's does: in place, never by triggers", () => {
+        // `triggers` is replace-on-change in the command provider: a replaced PEM step would run its delete.
+        for (const command of commands(registrations)) {
+            expect(command.inputs.triggers, command.name).to.equal(undefined);
+            expect(command.inputs.update, command.name).to.equal("sh -s");
+        }
+        expect(resource(registrations, "dev-cert-www-pem").inputs.stdin).to.contain("issued='dev-cert-www-certbot done'\n");
+        expect(resource(registrations, "dev-certificates-reload").inputs.stdin)
+            .to.contain("printf 'serving %s\\n' 'dev-cert-www-pem done' 'dev-cert-wiki-pem done'\n");
+    });
+
+    it("pins the host key for the docker provider's ssh, and reaches the engine before the host changes", async () => {
+        const pinned = loadStackFile(DEV);
+        pinned.host.sshHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost";
+        const knownHostsDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-known-hosts-"));
+        try {
+            const declared = await runProgram(() => new EdgeProxy("dev", { config: pinned, sshPrivateKey: pulumi.secret(PRIVATE_KEY), knownHostsDir }), { stack: "dev" });
+            const provider = declared.find((r) => r.type === "pulumi:providers:docker")!;
+            expect(provider.inputs.host).to.equal("ssh://root@192.0.2.10:2222");
+            const sshOpts: string[] = JSON.parse(provider.inputs.sshOpts);
+            expect(sshOpts).to.include("StrictHostKeyChecking=yes").and.include("HostKeyAlias=edge-proxy-host").and.include("GlobalKnownHostsFile=/dev/null");
+            const knownHosts = sshOpts.find((option) => option.startsWith("UserKnownHostsFile="))!.slice("UserKnownHostsFile=".length);
+            expect(path.dirname(knownHosts)).to.equal(knownHostsDir);
+            expect(fs.readFileSync(knownHosts, "utf8")).to.equal(`edge-proxy-host ${pinned.host.sshHostKey}\n`);
+            expect((fs.statSync(knownHosts).mode & 0o777).toString(8)).to.equal("600");
+            // The preparation, the first step that changes the host, depends on the provider that has read the engine.
+            expect(resource(declared, "dev-prepare-directories").dependencies).to.include(provider.urn);
+        } finally {
+            fs.rmSync(knownHostsDir, { recursive: true, force: true });
+        }
+        // Without a pinned key the operator's own known_hosts decides, as for any ssh.
+        expect(registrations.find((r) => r.type === "pulumi:providers:docker")!.inputs.sshOpts).to.equal(undefined);
     });
 
     it("delivers the rendered files and the configured image checks them", () => {
         const script: string = resource(registrations, "dev-config-delivery").inputs.stdin;
-        expect(script).to.contain("--entrypoint haproxy").and.contain("haproxy:1.7 -c -f /usr/local/etc/haproxy/haproxy.cfg");
+        expect(script).to.contain("--entrypoint haproxy").and.contain('check_config "$staging" haproxy:1.7 2>&1');
         expect(script).to.contain(`cat >"$staging"/haproxy.cfg <<'EDGE_PROXY_EOF'\n${loadRendered()}EDGE_PROXY_EOF\n`);
     });
 });
@@ -180,9 +211,11 @@ describe("what a configuration change touches", () => {
         });
     });
 
-    it("a new image tag: the image, the container (replaced) and every script that runs the image; no certificate", async () => {
+    it("a new image tag: the image, the container (replaced) and the configuration check; no certificate, no extra reload", async () => {
+        // The reload and the renewal job check the live files with the image of the running container,
+        // so they do not change with the tag (a new container reads the files when it starts).
         expect(await changes((c) => { c.haproxy.image = "haproxy:1.7.14"; })).to.deep.equal({
-            changed: ["dev-certificates-reload", "dev-config-delivery", "dev-haproxy-container", "dev-image", "dev-renewal-cron"],
+            changed: ["dev-config-delivery", "dev-haproxy-container", "dev-image"],
             added: [],
             removed: [],
         });

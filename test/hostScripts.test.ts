@@ -24,8 +24,8 @@ function scriptsOf(config: EdgeProxyConfig): Record<string, string> {
         prepare: prepareHostScript(config),
         deliver: deliverConfigScript(config, renderHaproxyConfig(config)),
         issue: issueCertificateScript(config, config.sites[0]),
-        pem: installPemScript(config, config.sites[0]),
-        reload: reloadScript(config),
+        pem: installPemScript(config, config.sites[0], `${config.sites[0].name} serial=0A1B`),
+        reload: reloadScript(config, config.sites.map((site) => `${site.name} serial=0A1B`)),
         renew: renewScript(config),
         installRenewal: installRenewalScript(config),
     };
@@ -57,7 +57,7 @@ describe("host scripts", () => {
     describe("PEM assembly, run for real on a certbot-like lineage", () => {
         let scratch: string;
         let config: EdgeProxyConfig;
-        const install = () => spawnSync("sh", ["-s"], { input: installPemScript(config, config.sites[0]), encoding: "utf8" });
+        const install = () => spawnSync("sh", ["-s"], { input: installPemScript(config, config.sites[0], "www serial=00"), encoding: "utf8" });
         /** Writes certbot's lineage files: a certificate (as fullchain) and its key, or another key. */
         function lineage(keyOf: "own" | "other") {
             const live = `${scratch}/letsencrypt/etc/live/www`;

@@ -28,6 +28,17 @@ export interface Registration {
 /** What a resource's realization returns: its id and output state. */
 export type Realize = (registration: Registration) => Promise<{ id: string; state: Record<string, any> }>;
 
+/** Answers a function call (invoke) such as `docker:index/getNetwork:getNetwork`. */
+export type Invoke = (token: string, args: Record<string, any>) => Promise<Record<string, any>>;
+
+/** The default answer for unit tests: the docker engine's bridge network, as any engine has one. */
+export const echoInvoke: Invoke = async (token, args) => {
+    if (token === "docker:index/getNetwork:getNetwork") {
+        return { id: `${args.name}-network-id`, name: args.name, driver: "bridge" };
+    }
+    throw new Error(`edge-proxy calls no function ${token}`);
+};
+
 /** The default realization for unit tests: echoes the inputs, with deterministic outputs. */
 export const echo: Realize = async (r) => ({
     id: `${r.name}-id`,
@@ -65,14 +76,16 @@ export async function runProgram(program: () => unknown, options: {
     stack?: string;
     config?: Record<string, string>;
     realize?: Realize;
+    invoke?: Invoke;
 } = {}): Promise<Registration[]> {
     const realize = options.realize ?? echo;
+    const invoke = options.invoke ?? echoInvoke;
     const registrations: Registration[] = [];
     let pending = 0;
     let failure: unknown;
     await pulumi.runtime.setMocks({
         newResource: async () => { throw new Error("replaced below"); },
-        call: async () => { throw new Error("edge-proxy declares no function calls"); },
+        call: async (args: pulumi.runtime.MockCallArgs) => invoke(args.token, args.inputs),
     }, "edge-proxy", options.stack ?? "test", false);
     pulumi.runtime.setAllConfig(options.config ?? {}, []);
     // The SDK keeps the mock monitor in its (internal) store; wrap it to see what the engine would see.
