@@ -35,6 +35,25 @@ export const SITES = [
     { name: "site-b", domains: ["b.e2e.test"], port: PORTS.webB },
 ];
 
+/** One entry of the stack's `sites`. */
+export interface SiteValues {
+    name: string;
+    domains: string[];
+    backends: string[];
+}
+
+/** The stack's settings, keyed as in a stack file without the `edge-proxy:` prefix. */
+export type StackValues = Record<string, unknown> & { sites: SiteValues[] };
+
+/** Stack settings as the Pulumi engine passes them to the program: `edge-proxy:key` to string (JSON for non-strings). */
+export function engineConfig(values: StackValues): Record<string, string> {
+    return Object.fromEntries(Object.entries(values).map(([key, value]) =>
+        [`edge-proxy:${key}`, typeof value === "string" ? value : JSON.stringify(value)]));
+}
+
+/** Names Pebble's DNS resolves to the bridge beyond the sites' own: what the scenarios add. */
+export const EXTRA_DOMAINS = ["www.b.e2e.test", "c.e2e.test", "d.e2e.test"];
+
 /** A running environment. */
 export interface Environment {
     /** The work directory (host directories, state file, logs). */
@@ -49,8 +68,10 @@ export interface Environment {
     pebble: Pebble;
     /** Pebble's issuing root, written to a file for curl --cacert. */
     rootCaFile: string;
-    /** Stack configuration as the Pulumi engine passes it (`edge-proxy:key` to string). */
-    stackConfig(extraSites?: { name: string; domains: string[]; port: number }[]): Record<string, string>;
+    /** The stack's settings as a stack file holds them (keys without `edge-proxy:`), after `change`. */
+    stackValues(change?: (values: StackValues) => void): StackValues;
+    /** The same as the Pulumi engine passes them to the program (`edge-proxy:key` to string). */
+    stackConfig(change?: (values: StackValues) => void): Record<string, string>;
     /** Host paths the stack uses. */
     paths: { configDir: string; certsDir: string; dataDir: string };
 }
@@ -103,9 +124,8 @@ export async function startEnvironment(dir: string): Promise<Environment> {
         dataDir: path.join(dir, "host", "letsencrypt"),
     };
 
-    const stackConfig = (extraSites: typeof SITES = []) => {
-        const sites = [...SITES, ...extraSites];
-        const values: Record<string, unknown> = {
+    const stackValues = (change?: (values: StackValues) => void): StackValues => {
+        const values: StackValues = {
             hostAddress: host.host,
             sshPort: host.port,
             sshPrivateKey: host.privateKey,
@@ -123,16 +143,17 @@ export async function startEnvironment(dir: string): Promise<Environment> {
             acmeChallengePort: PORTS.challenge,
             acmeChallengeAddress: bridge,
             certbotDataDir: paths.dataDir,
-            sites: sites.map((site) => ({ name: site.name, domains: site.domains, backends: [`${bridge}:${site.port}`] })),
+            sites: SITES.map((site) => ({ name: site.name, domains: [...site.domains], backends: [`${bridge}:${site.port}`] })),
             tcpServices: [{ name: "ssh", port: PORTS.sshService, backends: [`${bridge}:${PORTS.backendSshd}`] }],
         };
-        return Object.fromEntries(Object.entries(values).map(([key, value]) =>
-            [`edge-proxy:${key}`, typeof value === "string" ? value : JSON.stringify(value)]));
+        change?.(values);
+        return values;
     };
+    const stackConfig = (change?: (values: StackValues) => void) => engineConfig(stackValues(change));
     // Pebble resolves every name through its DNS: all sites point at the bridge, where HAProxy's
     // published HTTP port answers.
-    for (const domain of [...SITES.flatMap((site) => site.domains), "c.e2e.test"]) {
+    for (const domain of [...SITES.flatMap((site) => site.domains), ...EXTRA_DOMAINS]) {
         await pebble.addARecord(domain, bridge);
     }
-    return { dir, bridge, host, backendSshd, pebble, rootCaFile, stackConfig, paths };
+    return { dir, bridge, host, backendSshd, pebble, rootCaFile, stackValues, stackConfig, paths };
 }

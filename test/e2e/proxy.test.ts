@@ -1,20 +1,22 @@
 /**
  * End to end: the resources index.ts declares, realized for real against a Docker engine, an SSH host
- * and Pebble (Let's Encrypt's test CA, validating HTTP-01 through HAProxy), then checked from outside
- * with curl, openssl and ssh as a browser, Let's Encrypt and an SSH user would. The checks run in order:
- * together they are one operator's session (first up, no-op up, renewal, a rejected change, a new site,
- * destroy).
+ * and Pebble (Let's Encrypt's test CA, validating HTTP-01 through HAProxy) by the stand-in engine of
+ * realize.ts, then checked from outside with curl, openssl and ssh as a browser, Let's Encrypt and an
+ * SSH user would. The checks run in order: together they are one operator's session (first up, no-op up,
+ * the changes of scenarios.ts each followed by a `docker restart`, renewal, a rejected change, a new
+ * site, destroy). test/engine/ runs the same scenarios with the real engine and provider plugins.
  */
 import { expect } from "chai";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
-import { shellCommand } from "../../components/quote";
 import { Registration } from "../support/mocks";
+import { expectCertificates, expectEverySiteServed, expectServedAfterRestart, haproxyPids, httpsGet, servedCertificate, servedCertificates } from "./checks";
 import { run } from "./env/command";
 import { stopAll } from "./env/process";
-import { CONTAINER, Environment, PORTS, SITES, phase, startEnvironment } from "./environment";
+import { CONTAINER, Environment, PORTS, SITES, StackValues, engineConfig, phase, startEnvironment } from "./environment";
 import { Realizer, up } from "./realize";
+import { SCENARIOS, valuesAfter } from "./scenarios";
 
 const DIR = "/var/tmp/edge-proxy-e2e/run";
 const RENEW_SCRIPT = `/usr/local/sbin/edge-proxy-renew-${CONTAINER}`;
@@ -26,25 +28,6 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
     let realizer: Realizer;
     let firstUp: Registration[];
     let firstOperations: string[];
-
-    /** GET over HTTPS through HAProxy, verified against Pebble's root (no -k): status and body, or curl's error. */
-    async function httpsGet(domain: string, urlPath = "/"): Promise<string> {
-        const result = await run("curl", ["-sS", "--max-time", "10", "--cacert", env.rootCaFile, "--resolve", `${domain}:${PORTS.https}:127.0.0.1`,
-            "-o", "-", "-w", "%{http_code}", `https://${domain}:${PORTS.https}${urlPath}`], { allowFailure: true });
-        return result.code === 0 ? `${result.stdout.slice(-3)} ${result.stdout.slice(0, -3).trim()}` : `curl failed: ${result.stderr.trim()}`;
-    }
-
-    /** The serial and names of the certificate HAProxy serves for a server name. */
-    async function servedCertificate(domain: string): Promise<string> {
-        const result = await run("sh", ["-c", `${shellCommand("openssl", "s_client", "-connect", `127.0.0.1:${PORTS.https}`, "-servername", domain)}`
-            + ` </dev/null 2>/dev/null | openssl x509 -noout -serial -ext subjectAltName`]);
-        return result.stdout;
-    }
-
-    /** HAProxy's processes in the container (master and worker PIDs). */
-    async function haproxyPids(): Promise<string> {
-        return (await run("docker", ["top", CONTAINER, "-o", "pid"])).stdout;
-    }
 
     /** A command on the stack's host, over SSH as the stack's commands run. */
     async function onHost(command: string) {
@@ -111,7 +94,7 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
     it("serves every site over HTTPS by SNI with its own certificate, for each of its names", async () => {
         for (const site of SITES) {
             for (const domain of site.domains) {
-                expect(await httpsGet(domain), `GET https://${domain}`).to.match(new RegExp(`^200 ${site.name} proto=https for=`));
+                expect(await httpsGet(env, domain), `GET https://${domain}`).to.match(new RegExp(`^200 ${site.name} proto=https for=`));
                 const certificate = await servedCertificate(domain);
                 for (const name of site.domains) {
                     expect(certificate, `certificate served for ${domain}`).to.contain(`DNS:${name}`);
@@ -140,8 +123,24 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         expect(await haproxyPids(), "HAProxy processes").to.equal(pids);
     });
 
+    SCENARIOS.forEach((scenario, i) => {
+        it(`${scenario.title}: ${scenario.operations.length} steps, ${scenario.orders} ACME order(s), every site still served after a docker restart`, async () => {
+            const before = valuesAfter(env, i);
+            const after = valuesAfter(env, i + 1);
+            const served = await servedCertificates(before);
+            const orders = env.pebble.countNewOrders();
+            await phase(`pulumi up: ${scenario.title}`, () => up(realizer, engineConfig(after)));
+            expect([...realizer.operations].sort(), `operations of "${scenario.title}"`).to.deep.equal(scenario.operations);
+            expect(env.pebble.countNewOrders() - orders, "new ACME orders").to.equal(scenario.orders);
+            expectCertificates(served, await servedCertificates(after), scenario.newCertificates, scenario.title);
+            await expectEverySiteServed(env, after, scenario.title);
+            await expectServedAfterRestart(env, after, scenario.title);
+        });
+    });
+
     it("renews with the installed job: new serials served, no failed request during the reload", async () => {
-        const before = await Promise.all(SITES.map((site) => servedCertificate(site.domains[0])));
+        const values = valuesAfter(env, SCENARIOS.length);
+        const before = await servedCertificates(values);
         expect(fs.readFileSync(RENEW_CRON, "utf8"), "cron entry").to.contain(`17 3 * * * root ${RENEW_SCRIPT}`);
         const load = startLoad("a.e2e.test", fs.readFileSync(env.rootCaFile, "utf8"));
         const renewal = await phase("renewal job with --force-renewal, under load", () => onHost(`${RENEW_SCRIPT} --force-renewal`));
@@ -149,8 +148,7 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         console.log(`      [e2e] load during renewal: ${ok} requests ok, ${failed} failed`);
         expect(renewal.code, `renewal job:\n${renewal.stderr}`).to.equal(0);
         expect(renewal.stderr).to.match(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ reloaded HAProxy/);
-        const after = await Promise.all(SITES.map((site) => servedCertificate(site.domains[0])));
-        SITES.forEach((site, i) => expect(after[i], `served certificate of ${site.name} after renewal`).to.not.equal(before[i]));
+        expectCertificates(before, await servedCertificates(values), values.sites.map((site) => site.name), "after renewal");
         expect(ok, "requests during the renewal").to.be.at.least(200);
         expect(failed, `failed requests during the reload: ${errors.slice(0, 5).join("; ")}`).to.equal(0);
     });
@@ -159,7 +157,7 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         // A stray, broken PEM where a new site's certificate will go: the configuration that serves it fails the check.
         fs.writeFileSync(path.join(env.paths.certsDir, "site-c.pem"), "not a certificate\n");
         const liveConfig = fs.readFileSync(path.join(env.paths.configDir, "haproxy.cfg"), "utf8");
-        const withSiteC = env.stackConfig([{ name: "site-c", domains: ["c.e2e.test"], port: PORTS.webB }]);
+        const withSiteC = engineConfig(withSite(valuesAfter(env, SCENARIOS.length), { name: "site-c", domains: ["c.e2e.test"], backends: [`${env.bridge}:${PORTS.webB}`] }));
         let error: Error | undefined;
         try {
             await phase("pulumi up with a configuration HAProxy rejects", () => up(realizer, withSiteC));
@@ -169,14 +167,14 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         expect(error?.message, "the failed up's message").to.contain("e2e-config-delivery failed")
             .and.contain("site-c.pem").and.contain("HAProxy rejected the new configuration; the running configuration is unchanged");
         expect(fs.readFileSync(path.join(env.paths.configDir, "haproxy.cfg"), "utf8"), "live haproxy.cfg").to.equal(liveConfig);
-        expect(await httpsGet("a.e2e.test"), "site-a after the rejected change").to.match(/^200 site-a proto=https/);
+        expect(await httpsGet(env, "a.e2e.test"), "site-a after the rejected change").to.match(/^200 site-a proto=https/);
 
         fs.rmSync(path.join(env.paths.certsDir, "site-c.pem"));
         const orders = env.pebble.countNewOrders();
         await phase("pulumi up adding site-c", () => up(realizer, withSiteC));
         expect(realizer.operations.filter((op) => op.includes("certbot")), "certificates requested").to.deep.equal(["create e2e-cert-site-c-certbot"]);
         expect(env.pebble.countNewOrders() - orders, "new ACME orders").to.equal(1);
-        expect(await httpsGet("c.e2e.test"), "site-c served").to.match(/^200 site-b proto=https/);
+        expect(await httpsGet(env, "c.e2e.test"), "site-c served").to.match(/^200 site-b proto=https/);
         expect(await servedCertificate("c.e2e.test")).to.contain("DNS:c.e2e.test");
     });
 
@@ -186,9 +184,14 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         expect(fs.existsSync(RENEW_CRON) || fs.existsSync(RENEW_SCRIPT), "renewal job after destroy").to.equal(false);
         expect(fs.readdirSync(env.paths.certsDir), "PEMs after destroy").to.deep.equal([]);
         expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy")
-            .to.deep.equal(["README", "site-a", "site-b", "site-c"]);
+            .to.deep.equal(["README", "site-a", "site-b", "site-c", "site-d"]);
     });
 });
+
+/** The settings with one more site. */
+function withSite(values: StackValues, site: StackValues["sites"][number]): StackValues {
+    return { ...values, sites: [...values.sites, site] };
+}
 
 /**
  * HTTPS requests from four concurrent clients until stopped (bounded to 20,000 requests or three

@@ -5,13 +5,19 @@
  * so that a second run of an unchanged program does nothing, a changed resource is updated or replaced
  * with the providers' semantics, and resources the program no longer declares are deleted.
  *
- * The Pulumi CLI and the docker and command provider plugins cannot be had on these machines (see
- * README, Testing); this is what stands in for them, driven by the program's own registrations in the
- * order its dependencies impose.
+ * It stands in for the Pulumi engine and the docker and command provider plugins where those are not
+ * installed (test/engine/ runs the same scenarios with the real ones and compares the operations). A
+ * stand-in is only as good as its model of the real thing; the model, checked against the providers'
+ * schemas and sources at the pinned versions (command 1.2.1, docker 5.2.0) and against the engine:
+ * - an input listed in REPLACE_ON_CHANGES replaces the resource; any other changed input updates it in
+ *   place (a command runs `update`, or `create` when it has none);
+ * - a replacement creates the new resource first and runs the old one's delete at the end of the
+ *   update, after every other step, unless the resource asks for `deleteBeforeReplace`;
+ * - resources the program no longer declares are deleted at the end too, dependents first.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Realize, Registration, runProgram, unwrapSecrets } from "../support/mocks";
+import { Invoke, Realize, Registration, echoInvoke, runProgram, unwrapSecrets } from "../support/mocks";
 import { run } from "./env/command";
 
 /** What the state file records of one resource. */
@@ -27,12 +33,29 @@ const COMMAND = "command:remote:Command";
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 
+/**
+ * Inputs whose change replaces the resource. command 1.2.1: only `triggers` (`provider:"replaceOnChanges"`
+ * in its inputs; everything else goes through its in-place Update). docker 5.2.0: the bridged Terraform
+ * resource marks every argument of `docker_container` that the stack sets ForceNew, and `name` of
+ * `docker_image` (`keepLocally` updates in place).
+ */
+const REPLACE_ON_CHANGES: Record<string, (key: string) => boolean> = {
+    [COMMAND]: (key) => key === "triggers",
+    [CONTAINER]: () => true,
+    [IMAGE]: (key) => key === "name",
+};
+
+/** One step of an update, as the engine names them. */
+export type Operation = "create" | "update" | "replace" | "delete";
+
 /** The realizer of one stack: `realize` for runProgram, then `finish` to delete what is gone. */
 export class Realizer {
     /** The operations of the current run, e.g. `create dev-image`, in the order they ran. */
     operations: string[] = [];
     private state: Record<string, ResourceState>;
     private seen = new Set<string>();
+    /** Originals of replaced resources, whose delete runs at the end of the update. */
+    private replaced: ResourceState[] = [];
 
     constructor(private readonly stateFile: string, private readonly workDir: string) {
         this.state = fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, "utf8")) : {};
@@ -42,6 +65,7 @@ export class Realizer {
     begin(): void {
         this.operations = [];
         this.seen.clear();
+        this.replaced = [];
     }
 
     /** For runProgram: realizes one registration and records it. */
@@ -53,19 +77,52 @@ export class Realizer {
         if (!registration.custom || registration.type.startsWith("pulumi:providers:")) {
             return { id: `${registration.name}-id`, state: inputs };
         }
-        if (prior && JSON.stringify(prior.inputs) === JSON.stringify(inputs)) {
+        const changed = prior ? changedKeys(prior.inputs, inputs) : [];
+        if (prior && changed.length === 0) {
             return { id: prior.id, state: prior.outputs };
         }
-        const outputs = await this.apply(registration, inputs, prior);
+        let outputs: Record<string, any>;
+        if (!prior) {
+            this.operations.push(`create ${registration.name}`);
+            outputs = await this.create(registration.name, registration.type, inputs);
+        } else if (changed.some(REPLACE_ON_CHANGES[registration.type] ?? (() => true))) {
+            this.operations.push(`replace ${registration.name}`);
+            if (registration.deleteBeforeReplace) {
+                await this.delete(prior);
+            } else {
+                this.replaced.push(prior);
+            }
+            outputs = await this.create(registration.name, registration.type, inputs);
+        } else {
+            this.operations.push(`update ${registration.name}`);
+            outputs = await this.update(registration.name, registration.type, inputs);
+        }
         this.state[key] = { type: registration.type, name: registration.name, inputs, outputs, id: `${registration.name}-id` };
         this.save();
         return { id: `${registration.name}-id`, state: outputs };
     };
 
-    /** Deletes what the last run did not declare (after a successful run), in reverse order of creation. */
+    /** For runProgram: the docker provider's bridge network read, from the local engine. */
+    readonly invoke: Invoke = async (token, args) => {
+        if (token === "docker:index/getNetwork:getNetwork") {
+            const inspect = await run("docker", ["network", "inspect", "-f", "{{.Id}}", args.name]);
+            return { id: inspect.stdout.trim(), name: args.name, driver: "bridge" };
+        }
+        return echoInvoke(token, args);
+    };
+
+    /**
+     * The end of an update: the originals of replaced resources, then what the run did not declare,
+     * are deleted, each in reverse order of creation (dependents first), as the engine does.
+     */
     async finish(): Promise<void> {
+        for (const original of this.replaced.reverse()) {
+            await this.delete(original);
+        }
+        this.replaced = [];
         const gone = Object.entries(this.state).filter(([key]) => !this.seen.has(key)).reverse();
         for (const [key, resource] of gone) {
+            this.operations.push(`delete ${resource.name}`);
             await this.delete(resource);
             delete this.state[key];
             this.save();
@@ -82,37 +139,40 @@ export class Realizer {
         fs.writeFileSync(this.stateFile, JSON.stringify(this.state, null, 1));
     }
 
-    private async apply(registration: Registration, inputs: Record<string, any>, prior?: ResourceState): Promise<Record<string, any>> {
-        const verb = prior ? "update" : "create";
-        this.operations.push(`${verb} ${registration.name}`);
-        switch (registration.type) {
+    private async create(name: string, type: string, inputs: Record<string, any>): Promise<Record<string, any>> {
+        switch (type) {
             case IMAGE: {
                 // No registry can be reached: the image must already be on the engine, as after a pull.
                 const inspect = await run("docker", ["image", "inspect", "-f", "{{.Id}}", inputs.name], { allowFailure: true });
                 if (inspect.code !== 0) {
-                    throw new Error(`${registration.name}: image ${inputs.name} is not on the engine and cannot be pulled here`);
+                    throw new Error(`${name}: image ${inputs.name} is not on the engine and cannot be pulled here`);
                 }
                 return { ...inputs, imageId: inspect.stdout.trim(), repoDigest: "" };
             }
             case CONTAINER:
-                // Every input of a container forces a replacement; the stack asks for delete-before-replace.
-                if (prior) {
-                    await this.delete(prior);
-                }
                 await startContainer(inputs);
                 return inputs;
-            case COMMAND: {
-                // pulumi-command: a change runs `update` (or `create` when there is none) in place.
-                const result = await this.ssh(registration.name, inputs, prior ? inputs.update ?? inputs.create : inputs.create, inputs.stdin);
-                return { ...inputs, stdout: result.stdout.replace(/\n$/, ""), stderr: result.stderr.replace(/\n$/, "") };
-            }
+            case COMMAND:
+                return this.runCommand(name, inputs, inputs.create);
             default:
-                throw new Error(`the end-to-end realizer does not know ${registration.type} (${registration.name})`);
+                throw new Error(`the end-to-end realizer does not know ${type} (${name})`);
         }
     }
 
+    private async update(name: string, type: string, inputs: Record<string, any>): Promise<Record<string, any>> {
+        if (type === COMMAND) {
+            return this.runCommand(name, inputs, inputs.update ?? inputs.create);
+        }
+        const prior = Object.values(this.state).find((resource) => resource.name === name)!;
+        return { ...prior.outputs, ...inputs }; // e.g. an image's keepLocally: nothing to do on the engine
+    }
+
+    private async runCommand(name: string, inputs: Record<string, any>, command: string): Promise<Record<string, any>> {
+        const result = await this.ssh(name, inputs, command, inputs.stdin);
+        return { ...inputs, stdout: result.stdout.replace(/\n$/, ""), stderr: result.stderr.replace(/\n$/, "") };
+    }
+
     private async delete(resource: ResourceState): Promise<void> {
-        this.operations.push(`delete ${resource.name}`);
         if (resource.type === CONTAINER) {
             await run("docker", ["rm", "-f", resource.inputs.name], { allowFailure: true });
         } else if (resource.type === COMMAND && resource.inputs.delete) {
@@ -150,9 +210,15 @@ export async function up(realizer: Realizer, config: Record<string, string>, sta
     const registrations = await runProgram(() => {
         delete require.cache[require.resolve("../../index")];
         require("../../index");
-    }, { config, stack, realize: realizer.realize });
+    }, { config, stack, realize: realizer.realize, invoke: realizer.invoke });
     await realizer.finish();
     return registrations;
+}
+
+/** The top-level inputs whose values differ. */
+function changedKeys(before: Record<string, any>, after: Record<string, any>): string[] {
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    return [...keys].filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
 }
 
 /** `docker run -d` with the container's declared inputs (the subset the stack uses). */

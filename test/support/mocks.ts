@@ -21,6 +21,8 @@ export interface Registration {
     dependencies: string[];
     /** Whether it is a custom (provider) resource rather than a component. */
     custom: boolean;
+    /** Its `deleteBeforeReplace` resource option. */
+    deleteBeforeReplace: boolean;
     /** Its inputs; secret values are `{ [specialSigKey]: specialSecretSig, value }`. */
     inputs: Record<string, any>;
 }
@@ -105,6 +107,7 @@ export async function runProgram(program: () => unknown, options: {
             parent: req.getParent(),
             dependencies: req.getDependenciesList(),
             custom: req.getCustom(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
             inputs: undefined as any,
         });
         register(req, (err: unknown, response?: any) => {

@@ -16,6 +16,11 @@ import { waitFor } from "./process";
 
 /** Tag of the HAProxy image (Debian's haproxy 2.6 in the official layout). */
 export const HAPROXY_IMAGE = "edge-proxy-e2e/haproxy:2.6";
+/**
+ * The same HAProxy under another tag and image id: what a new `haproxyImage` tag looks like to the stack
+ * (the image and the container are replaced).
+ */
+export const HAPROXY_IMAGE_VARIANT = "edge-proxy-e2e/haproxy:2.6-variant";
 /** Tag of the certbot image (Debian's certbot 2.1, entrypoint `certbot`). */
 export const CERTBOT_IMAGE = "edge-proxy-e2e/certbot:2.1";
 /** Label on every image built here, so they can be found and removed. */
@@ -130,12 +135,30 @@ export async function ensureImages(opts: ImageOptions = {}): Promise<ImageResult
         const haproxyStamp = stampOf({ v: RECIPE_VERSION, changes: HAPROXY_CHANGES, entry: HAPROXY_ENTRYPOINT, haproxy: await debVersion("haproxy") });
         const mirror = opts.mirror ?? debianMirror();
         const certbotStamp = stampOf({ v: RECIPE_VERSION, recipe: CERTBOT_RECIPE, mirror });
-        return [
+        const results = [
             await ensureOne(HAPROXY_IMAGE, haproxyStamp, log, () => buildHaproxy(path.join(workDir, "haproxy"), haproxyStamp)),
             await ensureOne(CERTBOT_IMAGE, certbotStamp, log, () => buildCertbot(path.join(workDir, "certbot"), certbotStamp, mirror)),
         ];
+        await ensureVariant();
+        return results;
     } finally {
         release();
+    }
+}
+
+/** HAPROXY_IMAGE_VARIANT: the HAProxy image committed again with a label naming its base (instant). */
+async function ensureVariant(): Promise<void> {
+    const base = (await run("docker", ["image", "inspect", "-f", "{{.Id}}", HAPROXY_IMAGE])).stdout.trim();
+    const current = await run("docker", ["image", "inspect", "-f", "{{index .Config.Labels \"edge-proxy.e2e.variant-of\"}}", HAPROXY_IMAGE_VARIANT], { allowFailure: true });
+    if (current.code === 0 && current.stdout.trim() === base) {
+        return;
+    }
+    const container = `edge-proxy-e2e-variant-${process.pid}`;
+    await run("docker", ["create", "--name", container, HAPROXY_IMAGE]);
+    try {
+        await run("docker", ["commit", "--change", `LABEL edge-proxy.e2e.variant-of=${base}`, container, HAPROXY_IMAGE_VARIANT]);
+    } finally {
+        await run("docker", ["rm", "-f", container], { allowFailure: true });
     }
 }
 

@@ -1,0 +1,73 @@
+/**
+ * Checks from outside, as a browser, an SSH user and an operator would make them, shared by the stand-in
+ * end-to-end test and the real-engine suite.
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { shellCommand } from "../../components/quote";
+import { run } from "./env/command";
+import { CONTAINER, Environment, PORTS, StackValues } from "./environment";
+
+/** GET over HTTPS through HAProxy, verified against Pebble's root (no -k): status and body, or curl's error. */
+export async function httpsGet(env: Environment, domain: string, urlPath = "/"): Promise<string> {
+    const result = await run("curl", ["-sS", "--max-time", "10", "--cacert", env.rootCaFile, "--resolve", `${domain}:${PORTS.https}:127.0.0.1`,
+        "-o", "-", "-w", "%{http_code}", `https://${domain}:${PORTS.https}${urlPath}`], { allowFailure: true });
+    return result.code === 0 ? `${result.stdout.slice(-3)} ${result.stdout.slice(0, -3).trim()}` : `curl failed: ${result.stderr.trim()}`;
+}
+
+/** The serial and names of the certificate HAProxy serves for a server name. */
+export async function servedCertificate(domain: string): Promise<string> {
+    const result = await run("sh", ["-c", `${shellCommand("openssl", "s_client", "-connect", `127.0.0.1:${PORTS.https}`, "-servername", domain)}`
+        + ` </dev/null 2>/dev/null | openssl x509 -noout -serial -ext subjectAltName`], { allowFailure: true });
+    return result.stdout;
+}
+
+/** Each site's served certificate (for its first name), by site name. */
+export async function servedCertificates(values: StackValues): Promise<Record<string, string>> {
+    return Object.fromEntries(await Promise.all(values.sites.map(async (site) => [site.name, await servedCertificate(site.domains[0])])));
+}
+
+/** HAProxy's processes in the container (master and worker PIDs). */
+export async function haproxyPids(): Promise<string> {
+    return (await run("docker", ["top", CONTAINER, "-o", "pid"])).stdout;
+}
+
+/**
+ * Every name of every site answers 200 over HTTPS from its own backend with its site's certificate,
+ * verified against Pebble's root, and each site's PEM on the host is certbot's (not a placeholder).
+ */
+export async function expectEverySiteServed(env: Environment, values: StackValues, when: string): Promise<void> {
+    for (const site of values.sites) {
+        const pem = path.join(env.paths.certsDir, `${site.name}.pem`);
+        expect(fs.existsSync(pem), `${when}: ${pem} exists`).to.equal(true);
+        for (const domain of site.domains) {
+            expect(await httpsGet(env, domain), `${when}: GET https://${domain}`).to.match(/^200 site-[a-z] proto=https for=/);
+            const certificate = await servedCertificate(domain);
+            for (const name of site.domains) {
+                expect(certificate, `${when}: certificate served for ${domain}`).to.contain(`DNS:${name}`);
+            }
+        }
+    }
+}
+
+/** `docker restart` of the HAProxy container (as after a host reboot), then every site must still be served. */
+export async function expectServedAfterRestart(env: Environment, values: StackValues, when: string): Promise<void> {
+    await run("docker", ["restart", "-t", "5", CONTAINER]);
+    for (let attempt = 0; attempt < 50 && !(await httpsGet(env, values.sites[0].domains[0])).startsWith("200"); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await expectEverySiteServed(env, values, `${when}, after docker restart`);
+}
+
+/** Served certificates after an `up`: the sites in `renewed` have a new one, every other site the same. */
+export function expectCertificates(before: Record<string, string>, after: Record<string, string>, renewed: string[], when: string): void {
+    for (const [site, certificate] of Object.entries(after)) {
+        if (renewed.includes(site)) {
+            expect(certificate, `${when}: ${site}'s served certificate`).to.contain("serial=");
+            expect(certificate, `${when}: ${site}'s served certificate`).to.not.equal(before[site] ?? "");
+        } else {
+            expect(certificate, `${when}: ${site}'s served certificate`).to.equal(before[site]);
+        }
+    }
+}

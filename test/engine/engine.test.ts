@@ -1,0 +1,118 @@
+/**
+ * The stack under the real Pulumi engine and the real docker and command provider plugins, on the
+ * end-to-end environment (Docker engine, SSH host, Pebble): what an operator does with `pulumi preview`,
+ * `up`, `refresh` and `destroy`, each checked from outside. The changes are those of scenarios.ts, which
+ * the stand-in engine (test/e2e/realize.ts) is held to as well, so the two cannot drift apart unseen.
+ *
+ * Runs whenever the CLI and the plugins at the pinned versions are installed; otherwise it says in one
+ * line why it did not run and its tests are reported pending, never passed.
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { expectCertificates, expectEverySiteServed, expectServedAfterRestart, haproxyPids, servedCertificates } from "../e2e/checks";
+import { run } from "../e2e/env/command";
+import { stopAll } from "../e2e/env/process";
+import { CONTAINER, Environment, phase, startEnvironment } from "../e2e/environment";
+import { SCENARIOS, valuesAfter } from "../e2e/scenarios";
+import { EngineStack, createEngineStack, engineUnavailable } from "./workspace";
+
+const DIR = "/var/tmp/edge-proxy-e2e/engine";
+const RENEW_SCRIPT = `/usr/local/sbin/edge-proxy-renew-${CONTAINER}`;
+const RENEW_CRON = `/etc/cron.d/edge-proxy-renew-${CONTAINER}`;
+
+describe("the real Pulumi engine with the docker and command provider plugins", function () {
+    this.timeout(900_000);
+    let env: Environment;
+    let engine: EngineStack;
+    let resources: number;
+
+    before(async function () {
+        const unavailable = engineUnavailable();
+        if (unavailable) {
+            console.log(`      real-engine suite did not run: ${unavailable}`);
+            this.skip();
+        }
+        env = await startEnvironment(path.join(DIR, "env"));
+        engine = await createEngineStack(env, path.join(DIR, "stack"));
+        engine.setValues(env.stackValues());
+    });
+
+    after(async () => {
+        if (env) {
+            await phase("stop everything started", () => stopAll());
+        }
+    });
+
+    it("previews a first up: every resource a create, nothing touched on the host", async () => {
+        const preview = await phase("pulumi preview", () => engine.stack.preview({ color: "never" }));
+        const summary = preview.changeSummary;
+        console.log(`      [engine] preview: ${JSON.stringify(summary)}`);
+        expect(Object.keys(summary), "only creates").to.deep.equal(["create"]);
+        resources = summary.create!;
+        expect(fs.existsSync(env.paths.certsDir), "certs directory after preview").to.equal(false);
+    });
+
+    it("converges with one up: every site served with its certificate, after a docker restart too", async () => {
+        const operations = await phase("pulumi up on an empty host", () => engine.up());
+        console.log(`      [engine] first up: ${operations.length} creates`);
+        expect(operations.every((operation) => operation.startsWith("create ")), operations.join(", ")).to.equal(true);
+        // 8 remote commands (preparation, configuration, certbot and PEM per site, reload, renewal), image, container.
+        expect(operations.length, "custom resources created").to.equal(10);
+        expect(resources, "preview's creates: those, 9 components, the stack and the docker provider").to.equal(10 + 9 + 2);
+        await expectEverySiteServed(env, env.stackValues(), "first up");
+        await expectServedAfterRestart(env, env.stackValues(), "first up");
+    });
+
+    it("does nothing on a second up: no step, no ACME order, HAProxy's processes left alone", async () => {
+        const orders = env.pebble.countNewOrders();
+        const pids = await haproxyPids();
+        const operations = await phase("pulumi up, nothing changed", () => engine.up());
+        expect(operations, "steps of a no-op up").to.deep.equal([]);
+        expect(env.pebble.countNewOrders(), "new ACME orders").to.equal(orders);
+        expect(await haproxyPids(), "HAProxy processes").to.equal(pids);
+    });
+
+    it("refreshes without a change", async () => {
+        const refresh = await phase("pulumi refresh", () => engine.stack.refresh({ color: "never" }));
+        console.log(`      [engine] refresh: ${JSON.stringify(refresh.summary.resourceChanges)}`);
+        expect(Object.keys(refresh.summary.resourceChanges ?? {}), "refresh").to.deep.equal(["same"]);
+    });
+
+    SCENARIOS.forEach((scenario, i) => {
+        it(`${scenario.title}: ${scenario.operations.length} steps, ${scenario.orders} ACME order(s), every site served after a docker restart`, async () => {
+            const before = valuesAfter(env, i);
+            const after = valuesAfter(env, i + 1);
+            const served = await servedCertificates(before);
+            const orders = env.pebble.countNewOrders();
+            engine.setValues(after);
+            const operations = await phase(`pulumi up: ${scenario.title}`, () => engine.up());
+            console.log(`      [engine] ${scenario.title}: ${operations.join(", ")}`);
+            expect(operations, `steps of "${scenario.title}"`).to.deep.equal(scenario.operations);
+            expect(env.pebble.countNewOrders() - orders, "new ACME orders").to.equal(scenario.orders);
+            expectCertificates(served, await servedCertificates(after), scenario.newCertificates, scenario.title);
+            await expectEverySiteServed(env, after, scenario.title);
+            await expectServedAfterRestart(env, after, scenario.title);
+        });
+    });
+
+    it("keeps the private key out of the state", async () => {
+        const state = JSON.stringify(await engine.stack.exportStack());
+        expect(state, "state").to.not.contain(env.host.privateKey.split("\n")[1]);
+        const files = fs.readdirSync(path.join(engine.dir, "state"), { recursive: true, encoding: "utf8" })
+            .map((file) => path.join(engine.dir, "state", file)).filter((file) => fs.statSync(file).isFile());
+        for (const file of files) {
+            expect(fs.readFileSync(file, "utf8"), file).to.not.contain(env.host.privateKey.split("\n")[1]);
+        }
+    });
+
+    it("destroys the container, the PEMs and the renewal job, and keeps certbot's data", async () => {
+        const result = await phase("pulumi destroy", () => engine.stack.destroy({ color: "never" }));
+        console.log(`      [engine] destroy: ${JSON.stringify(result.summary.resourceChanges)}`);
+        expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
+        expect(fs.existsSync(RENEW_CRON) || fs.existsSync(RENEW_SCRIPT), "renewal job after destroy").to.equal(false);
+        expect(fs.readdirSync(env.paths.certsDir), "PEMs after destroy").to.deep.equal([]);
+        expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy")
+            .to.deep.equal(["README", "site-a", "site-b", "site-d"]);
+    });
+});
