@@ -30,12 +30,12 @@ export interface HostCommandOptions extends HostStepArgs {
 /**
  * Declares a remote.Command that runs `script` on the host.
  *
- * How the command provider (1.2.1, checked against its schema and with the real engine) treats a change:
- * `triggers` and `connection.host`-level changes aside, a changed `stdin`, `create`, `update`, `delete`
- * or `environment` runs `update` in place when `update` is set. `triggers` is different: the schema marks
- * it replace-on-change, so the engine creates a new resource and then, at the end of the update, runs
- * the old one's `delete`; for a PEM or the renewal job that would remove what was just installed. So no
- * step here uses `triggers`: what must re-run a step travels in its script.
+ * How the command provider 1.2.1 treats a change (its inputs and Update in provider/pkg/provider/, and
+ * the real engine, agree): `triggers` is its only replace-on-change input, so a changed trigger makes the
+ * engine create a new resource and, at the end of the update, run the old one's `delete`; for a PEM or the
+ * renewal job that removes what was just installed. Every other changed input (stdin, create, update,
+ * delete, connection, environment) updates in place: `update` runs, or `create` when there is none. So no
+ * step here uses `triggers`: what must run a step again travels in its script.
  */
 export function hostCommand(name: string, options: HostCommandOptions): command.remote.Command {
     return new command.remote.Command(name, {

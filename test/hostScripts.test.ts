@@ -3,7 +3,7 @@
  * run for real where they need no Docker (placeholder preparation, the cron entry).
  */
 import { expect } from "chai";
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -108,6 +108,47 @@ describe("host scripts", () => {
             expect(fs.readdirSync(`${scratch}/certs`)).to.deep.equal(["www.pem"]);
         });
 
+        it("removes what a killed run left beside the PEMs (a half-written PEM may hold a private key)", () => {
+            lineage("own");
+            fs.writeFileSync(`${scratch}/certs/.www.pem.k1LLed`, "half a private key", { mode: 0o600 });
+            fs.writeFileSync(`${scratch}/certs/.wiki.pem.k1LLed.key`, "a placeholder's key", { mode: 0o600 });
+            const result = install();
+            expect(result.status, result.stderr).to.equal(0);
+            expect(fs.readdirSync(`${scratch}/certs`)).to.deep.equal(["www.pem"]);
+        });
+
+        it("says the disk is full when it is, keeps the live PEM and leaves no temporary file", () => {
+            lineage("own");
+            expect(install().status).to.equal(0);
+            const live = fs.readFileSync(`${scratch}/certs/www.pem`, "utf8");
+            // certsDir on a tiny tmpfs, filled up: as a full disk during a renewal.
+            execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", `${scratch}/certs`]);
+            try {
+                fs.writeFileSync(`${scratch}/certs/www.pem`, live);
+                spawnSync("dd", ["if=/dev/zero", `of=${scratch}/certs/filler`, "bs=1k", "count=64"]);
+                lineage("own"); // a renewed certificate waiting to be installed
+                const result = install();
+                expect(result.status).to.equal(1);
+                expect(result.stderr).to.contain("cannot write the new PEM for www").and.contain("(disk full?)").and.contain("is unchanged");
+                expect(fs.readFileSync(`${scratch}/certs/www.pem`, "utf8")).to.equal(live);
+                expect(fs.readdirSync(`${scratch}/certs`).sort()).to.deep.equal(["filler", "www.pem"]);
+            } finally {
+                execFileSync("umount", [`${scratch}/certs`]);
+            }
+        });
+
+        it("says openssl is missing when it is", () => {
+            lineage("own");
+            const tools = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-tools-"));
+            for (const tool of ["sh", "cat", "mktemp", "rm", "flock", "date", "cmp", "chmod", "chgrp", "mv"]) {
+                fs.symlinkSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim(), path.join(tools, tool));
+            }
+            const result = spawnSync(path.join(tools, "sh"), ["-s"], { input: installPemScript(config, config.sites[0], "www serial=00"), encoding: "utf8", env: { PATH: tools } });
+            fs.rmSync(tools, { recursive: true, force: true });
+            expect(result.status).to.equal(1);
+            expect(result.stderr).to.contain("the host has no openssl");
+        });
+
         it("fails when certbot has no such certificate", () => {
             const result = install();
             expect(result.status).to.equal(1);
@@ -141,13 +182,29 @@ describe("host scripts", () => {
             run();
             const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
             expect([mode(`${scratch}/cfg`), mode(`${scratch}/certs`), mode(`${scratch}/letsencrypt`)]).to.deep.equal(["755", "750", "700"]);
-            expect(fs.readdirSync(`${scratch}/letsencrypt`).sort()).to.deep.equal(["etc", "log", "var"]);
+            expect(fs.readdirSync(`${scratch}/letsencrypt`).sort()).to.deep.equal([".edge-proxy.lock", "etc", "log", "var"]);
             expect(fs.readdirSync(`${scratch}/certs`).sort()).to.deep.equal(["wiki.pem", "www.pem"]);
             const pem = fs.readFileSync(`${scratch}/certs/www.pem`, "utf8");
             expect(pem).to.match(/^-----BEGIN CERTIFICATE-----[\s\S]*-----BEGIN PRIVATE KEY-----/);
             expect(mode(`${scratch}/certs/www.pem`)).to.equal("640");
             expect(execFileSync("openssl", ["x509", "-noout", "-subject", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" }))
                 .to.contain("edge-proxy placeholder for www");
+        });
+
+        it("waits for the host lock (as during a renewal), saying so, then proceeds", () => {
+            fs.mkdirSync(`${scratch}/letsencrypt`, { recursive: true });
+            const holder = spawn("flock", [`${scratch}/letsencrypt/.edge-proxy.lock`, "sleep", "2"], { stdio: "ignore" });
+            try {
+                spawnSync("sleep", ["0.3"]);
+                const started = Date.now();
+                const result = spawnSync("sh", ["-s"], { input: prepareHostScript(config), encoding: "utf8" });
+                expect(result.status, result.stderr).to.equal(0);
+                expect(result.stderr).to.contain("waiting for another edge-proxy step on this host");
+                expect(Date.now() - started, "prepare waited for the lock").to.be.greaterThan(1000);
+                expect(fs.readdirSync(`${scratch}/certs`).sort()).to.deep.equal(["wiki.pem", "www.pem"]);
+            } finally {
+                holder.kill();
+            }
         });
 
         it("never overwrites an existing certificate", () => {

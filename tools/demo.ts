@@ -1,21 +1,35 @@
 /**
  * `npm run demo`: the end-to-end environment on this machine (Docker engine, SSH host, Pebble, two
  * sites and an SSH service), the real stack converged onto it, left running with the commands to try.
- * Ctrl-C destroys the stack and stops everything it started. Needs root and what `.ci/run` installs.
+ * With the Pulumi CLI and the provider plugins installed (README, "The real engine") the real engine runs
+ * it and prints its own progress; without them the stand-in of test/e2e/realize.ts does, one line per
+ * resource. Ctrl-C destroys the stack and stops everything it started. Needs root and what `.ci/run`
+ * installs.
  */
 import * as path from "path";
 import { onCleanup, stopAll } from "../test/e2e/env/process";
 import { PORTS, SITES, startEnvironment } from "../test/e2e/environment";
 import { Realizer, up } from "../test/e2e/realize";
+import { createEngineStack, engineUnavailable } from "../test/engine/workspace";
 
 const DIR = "/var/tmp/edge-proxy-e2e/demo";
 
 async function main(): Promise<void> {
-    const env = await startEnvironment(DIR);
-    const realizer = new Realizer(path.join(DIR, "state.json"), DIR);
-    // Registered last, so run first on Ctrl-C: the stack goes before the services it runs on.
-    onCleanup("the stack (pulumi destroy)", () => realizer.destroy());
-    await up(realizer, env.stackConfig());
+    const env = await startEnvironment(path.join(DIR, "env"));
+    const unavailable = engineUnavailable();
+    if (unavailable) {
+        console.log(`The stand-in engine converges the stack (the real one is not installed: ${unavailable}).`);
+        const realizer = new Realizer(path.join(DIR, "state.json"), DIR, (operation) => console.log(`  ${operation}`));
+        // Registered last, so run first on Ctrl-C: the stack goes before the services it runs on.
+        onCleanup("the stack (stand-in destroy)", () => realizer.destroy());
+        await up(realizer, env.stackConfig());
+    } else {
+        console.log("The real Pulumi engine converges the stack:");
+        const engine = await createEngineStack(env, path.join(DIR, "stack"));
+        engine.setValues(env.stackValues());
+        onCleanup("the stack (pulumi destroy)", async () => { await engine.stack.destroy({ onOutput: (text) => process.stdout.write(text) }); });
+        await engine.up((text) => process.stdout.write(text));
+    }
     const resolve = (domain: string, port: number) => `--resolve ${domain}:${port}:127.0.0.1`;
     const lines = [
         "",

@@ -57,7 +57,10 @@ export class Realizer {
     /** Originals of replaced resources, whose delete runs at the end of the update. */
     private replaced: ResourceState[] = [];
 
-    constructor(private readonly stateFile: string, private readonly workDir: string) {
+    /**
+     * @param progress told of every operation as it starts (the demo prints them, as the engine would).
+     */
+    constructor(private readonly stateFile: string, private readonly workDir: string, private readonly progress?: (operation: string) => void) {
         this.state = fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, "utf8")) : {};
     }
 
@@ -83,10 +86,10 @@ export class Realizer {
         }
         let outputs: Record<string, any>;
         if (!prior) {
-            this.operations.push(`create ${registration.name}`);
+            this.record(`create ${registration.name}`);
             outputs = await this.create(registration.name, registration.type, inputs);
         } else if (changed.some(REPLACE_ON_CHANGES[registration.type] ?? (() => true))) {
-            this.operations.push(`replace ${registration.name}`);
+            this.record(`replace ${registration.name}`);
             if (registration.deleteBeforeReplace) {
                 await this.delete(prior);
             } else {
@@ -94,7 +97,7 @@ export class Realizer {
             }
             outputs = await this.create(registration.name, registration.type, inputs);
         } else {
-            this.operations.push(`update ${registration.name}`);
+            this.record(`update ${registration.name}`);
             outputs = await this.update(registration.name, registration.type, inputs);
         }
         this.state[key] = { type: registration.type, name: registration.name, inputs, outputs, id: `${registration.name}-id` };
@@ -122,7 +125,7 @@ export class Realizer {
         this.replaced = [];
         const gone = Object.entries(this.state).filter(([key]) => !this.seen.has(key)).reverse();
         for (const [key, resource] of gone) {
-            this.operations.push(`delete ${resource.name}`);
+            this.record(`delete ${resource.name}`);
             await this.delete(resource);
             delete this.state[key];
             this.save();
@@ -133,6 +136,11 @@ export class Realizer {
     async destroy(): Promise<void> {
         this.begin();
         await this.finish();
+    }
+
+    private record(operation: string): void {
+        this.operations.push(operation);
+        this.progress?.(operation);
     }
 
     private save(): void {
