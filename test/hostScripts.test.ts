@@ -156,6 +156,108 @@ describe("host scripts", () => {
         });
     });
 
+    describe("configuration delivery, run for real in a scratch directory", () => {
+        // The script's file handling runs for real; `docker` is a stand-in that only answers the
+        // configuration check as told (the end-to-end tests run the same script with the real engine and
+        // the image's own haproxy -c).
+        let scratch: string;
+        let config: EdgeProxyConfig;
+        const DOCKER_STANDIN = `#!/bin/sh
+case "$1" in
+    run) case "$CHECK" in accept) exit 0 ;; reject) echo "[ALERT] rejected by the test" >&2; exit 1 ;; hang) exec sleep 60 ;; esac ;;
+esac
+exit 0
+`;
+        function deliver(check: "accept" | "reject" | "hang", change?: (c: EdgeProxyConfig) => void) {
+            const next = structuredClone(config);
+            change?.(next);
+            const script = deliverConfigScript(next, renderHaproxyConfig(next));
+            const env = { PATH: `${scratch}/bin:${process.env.PATH}`, CHECK: check };
+            return { files: renderHaproxyConfig(next), run: () => spawnSync("sh", ["-s"], { input: script, encoding: "utf8", env, timeout: 20_000 }),
+                start: () => spawn("sh", ["-s"], { env, stdio: ["pipe", "ignore", "ignore"], detached: true }), script };
+        }
+        /** The live set as HAProxy reads it through the configuration directory's links. */
+        const live = () => Object.fromEntries(["haproxy.cfg", "sites.map", "certs.list"].map((name) => [name, fs.readFileSync(`${scratch}/cfg/${name}`, "utf8")]));
+        beforeEach(() => {
+            scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-deliver-"));
+            config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+            config.haproxy.configDir = `${scratch}/cfg`;
+            config.haproxy.certsDir = `${scratch}/certs`;
+            config.acme.dataDir = `${scratch}/letsencrypt`;
+            for (const dir of ["bin", "cfg", "certs", "letsencrypt"]) {
+                fs.mkdirSync(`${scratch}/${dir}`);
+            }
+            fs.writeFileSync(`${scratch}/bin/docker`, DOCKER_STANDIN, { mode: 0o755 });
+        });
+        afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+        it("installs the three files as one release that `current` names, linked from the configuration directory", () => {
+            const first = deliver("accept");
+            const result = first.run();
+            expect(result.status, result.stderr).to.equal(0);
+            const release = /^configuration ([0-9a-f]{16})$/m.exec(result.stdout)![1];
+            expect(fs.readlinkSync(`${scratch}/cfg/current`)).to.equal(`releases/${release}`);
+            for (const name of ["haproxy.cfg", "sites.map", "certs.list"]) {
+                expect(fs.readlinkSync(`${scratch}/cfg/${name}`), name).to.equal(`current/${name}`);
+            }
+            expect(live()).to.deep.equal({ "haproxy.cfg": first.files.cfg, "sites.map": first.files.sitesMap, "certs.list": first.files.certsList });
+            expect(fs.readdirSync(`${scratch}/cfg`).sort()).to.deep.equal(["certs.list", "current", "haproxy.cfg", "releases", "sites.map"]);
+        });
+
+        it("swaps whole releases, keeps the previous one, and changes nothing when nothing changed", () => {
+            const releases = [8081, 8082, 8083].map((port) => {
+                const delivery = deliver("accept", (c) => { c.sites[0].backends[0].port = port; });
+                expect(delivery.run().status).to.equal(0);
+                expect(live()["haproxy.cfg"]).to.equal(delivery.files.cfg);
+                return fs.readlinkSync(`${scratch}/cfg/current`);
+            });
+            expect(fs.readdirSync(`${scratch}/cfg/releases`).map((r) => `releases/${r}`).sort()).to.deep.equal([releases[1], releases[2]].sort());
+            const again = deliver("accept", (c) => { c.sites[0].backends[0].port = 8083; }).run();
+            expect(again.stderr, "a delivery of the same files").to.not.contain("installed");
+            expect(fs.readlinkSync(`${scratch}/cfg/current`)).to.equal(releases[2]);
+        });
+
+        it("turns the plain files of an older edge-proxy into links", () => {
+            for (const name of ["haproxy.cfg", "sites.map", "certs.list"]) {
+                fs.writeFileSync(`${scratch}/cfg/${name}`, `old ${name}\n`);
+            }
+            const delivery = deliver("accept");
+            expect(delivery.run().status).to.equal(0);
+            expect(live()["sites.map"]).to.equal(delivery.files.sitesMap);
+            expect(fs.readlinkSync(`${scratch}/cfg/sites.map`)).to.equal("current/sites.map");
+        });
+
+        it("keeps the live set when HAProxy rejects the new one", () => {
+            expect(deliver("accept").run().status).to.equal(0);
+            const before = live();
+            const rejected = deliver("reject", (c) => { c.sites[0].backends[0].port = 9999; }).run();
+            expect(rejected.status).to.equal(1);
+            expect(rejected.stderr).to.contain("[ALERT] rejected by the test").and.contain("the running configuration is unchanged");
+            expect(live()).to.deep.equal(before);
+            expect(fs.readdirSync(`${scratch}/cfg`).filter((name) => name.startsWith("."))).to.deep.equal([]);
+        });
+
+        it("leaves the live set whole when killed half-way, and the next run clears what it left", async () => {
+            expect(deliver("accept").run().status).to.equal(0);
+            const before = live();
+            const killed = deliver("hang", (c) => { c.sites[0].backends[0].port = 9999; });
+            const child = killed.start();
+            child.stdin!.end(killed.script);
+            // Killed while the new files wait for their check: the whole process group, as a dropped SSH session would be.
+            for (let i = 0; i < 100 && !fs.readdirSync(`${scratch}/cfg`).some((name) => name.startsWith(".staging.")); i++) {
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            process.kill(-child.pid!, "SIGKILL");
+            expect(live()).to.deep.equal(before);
+            expect(fs.readdirSync(`${scratch}/cfg`).filter((name) => name.startsWith(".staging.")).length, "left by the killed run").to.equal(1);
+            const next = deliver("accept", (c) => { c.sites[0].backends[0].port = 9999; });
+            expect(next.run().status).to.equal(0);
+            expect(live()["haproxy.cfg"]).to.equal(next.files.cfg);
+            expect(fs.readdirSync(`${scratch}/cfg`).filter((name) => name.startsWith("."))).to.deep.equal([]);
+        });
+    });
+
     describe("prepare, run for real in a scratch directory", () => {
         let scratch: string;
         let config: EdgeProxyConfig;
