@@ -1,9 +1,9 @@
 /**
  * The project under the real Pulumi CLI and Node.js language host, built from Go modules by
  * tools/pulumi-engine/build.sh (.ci/run builds them): Pulumi.yaml loads, its config schema is enforced
- * by the CLI, and index.ts compiles and runs under the language host. The docker and command provider
- * plugins cannot be built here (README, Testing), so a preview ends where the first provider plugin is
- * needed; everything up to that point is the real engine's.
+ * by the CLI, and index.ts compiles and runs under the language host. This suite gives the CLI an empty
+ * plugin directory, so a preview ends where the first provider plugin is needed: everything up to that
+ * point is the real engine's, on any machine. test/engine/ runs the whole stack with the plugins.
  */
 import { expect } from "chai";
 import { spawnSync } from "child_process";

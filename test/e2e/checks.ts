@@ -51,12 +51,17 @@ export async function expectEverySiteServed(env: Environment, values: StackValue
     }
 }
 
+/** Waits (at most 20 s) until the first site answers again, after a restart. */
+export async function waitUntilServed(env: Environment, values: StackValues): Promise<void> {
+    for (let attempt = 0; attempt < 100 && !(await httpsGet(env, values.sites[0].domains[0])).startsWith("200"); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+}
+
 /** `docker restart` of the HAProxy container (as after a host reboot), then every site must still be served. */
 export async function expectServedAfterRestart(env: Environment, values: StackValues, when: string): Promise<void> {
     await run("docker", ["restart", "-t", "5", CONTAINER]);
-    for (let attempt = 0; attempt < 50 && !(await httpsGet(env, values.sites[0].domains[0])).startsWith("200"); attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitUntilServed(env, values);
     await expectEverySiteServed(env, values, `${when}, after docker restart`);
 }
 

@@ -72,6 +72,11 @@ export interface Environment {
     stackValues(change?: (values: StackValues) => void): StackValues;
     /** The same as the Pulumi engine passes them to the program (`edge-proxy:key` to string). */
     stackConfig(change?: (values: StackValues) => void): Record<string, string>;
+    /**
+     * Stops the Docker engine and starts it again (its containers stop with it), when this environment
+     * started it; returns false, doing nothing, for an engine it found running.
+     */
+    restartDockerd(): Promise<boolean>;
     /** Host paths the stack uses. */
     paths: { configDir: string; certsDir: string; dataDir: string };
 }
@@ -96,7 +101,8 @@ async function startWebBackend(name: string, address: string, port: number): Pro
 
 /** Starts everything; `dir` is emptied first (a previous run's host directories and state). */
 export async function startEnvironment(dir: string): Promise<Environment> {
-    await phase("docker engine", () => ensureDockerd({ workDir: path.join(dir, "..", "dockerd") }));
+    const dockerdOptions = { workDir: path.join(dir, "..", "dockerd") };
+    let dockerd = await phase("docker engine", () => ensureDockerd(dockerdOptions));
     await phase("images (built once, then reused)", () => ensureImages({ verbose: false }));
     // Leftovers of an interrupted run: its container and host directories.
     await run("docker", ["rm", "-f", CONTAINER, `${CONTAINER}-certbot`], { allowFailure: true });
@@ -155,5 +161,13 @@ export async function startEnvironment(dir: string): Promise<Environment> {
     for (const domain of [...SITES.flatMap((site) => site.domains), ...EXTRA_DOMAINS]) {
         await pebble.addARecord(domain, bridge);
     }
-    return { dir, bridge, host, backendSshd, pebble, rootCaFile, stackValues, stackConfig, paths };
+    const restartDockerd = async () => {
+        if (!dockerd.owned) {
+            return false; // another engine: not ours to stop
+        }
+        await dockerd.stop();
+        dockerd = await ensureDockerd(dockerdOptions);
+        return true;
+    };
+    return { dir, bridge, host, backendSshd, pebble, rootCaFile, stackValues, stackConfig, paths, restartDockerd };
 }

@@ -10,8 +10,11 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
+import { shellCommand } from "../../components/quote";
 import { Registration } from "../support/mocks";
-import { expectCertificates, expectEverySiteServed, expectServedAfterRestart, haproxyPids, httpsGet, servedCertificate, servedCertificates } from "./checks";
+import {
+    expectCertificates, expectEverySiteServed, expectServedAfterRestart, haproxyPids, httpsGet, servedCertificate, servedCertificates, waitUntilServed,
+} from "./checks";
 import { run } from "./env/command";
 import { stopAll } from "./env/process";
 import { CONTAINER, Environment, PORTS, SITES, StackValues, engineConfig, phase, startEnvironment } from "./environment";
@@ -43,6 +46,11 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         firstUp = await phase("first pulumi up on an empty host", () => up(realizer, env.stackConfig()));
         firstOperations = realizer.operations;
     });
+
+    /** The settings after every scenario, with site-c added. */
+    function valuesWithSiteC(): StackValues {
+        return withSite(valuesAfter(env, SCENARIOS.length), { name: "site-c", domains: ["c.e2e.test"], backends: [`${env.bridge}:${PORTS.webB}`] });
+    }
 
     after(async () => {
         await phase("stop everything started", () => stopAll());
@@ -157,7 +165,7 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         // A stray, broken PEM where a new site's certificate will go: the configuration that serves it fails the check.
         fs.writeFileSync(path.join(env.paths.certsDir, "site-c.pem"), "not a certificate\n");
         const liveConfig = fs.readFileSync(path.join(env.paths.configDir, "haproxy.cfg"), "utf8");
-        const withSiteC = engineConfig(withSite(valuesAfter(env, SCENARIOS.length), { name: "site-c", domains: ["c.e2e.test"], backends: [`${env.bridge}:${PORTS.webB}`] }));
+        const withSiteC = engineConfig(valuesWithSiteC());
         let error: Error | undefined;
         try {
             await phase("pulumi up with a configuration HAProxy rejects", () => up(realizer, withSiteC));
@@ -178,13 +186,123 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         expect(await servedCertificate("c.e2e.test")).to.contain("DNS:c.e2e.test");
     });
 
+    describe("faults, each checked from outside", () => {
+        const siteX = () => ({ name: "site-x", domains: ["x.e2e.test"], backends: [`${env.bridge}:${PORTS.webA}`] });
+
+        it("one site's ACME validation fails: up names the site and certbot's error, the others keep serving, the next up converges", async () => {
+            const values = valuesWithSiteC();
+            const withX = withSite(values, siteX());
+            let error: Error | undefined;
+            try {
+                await phase("pulumi up, x.e2e.test not resolvable by the CA", () => up(realizer, engineConfig(withX)));
+            } catch (e) {
+                error = e as Error;
+            }
+            expect(error?.message, "the failed up").to.contain("e2e-cert-site-x-certbot failed").and.contain("x.e2e.test");
+            expect(error?.message, "certbot's own error").to.match(/Some challenges have failed|DNS problem/);
+            await expectEverySiteServed(env, values, "while site-x cannot be validated");
+            await env.pebble.addARecord("x.e2e.test", env.bridge);
+            await phase("pulumi up after the DNS fix", () => up(realizer, engineConfig(withX)));
+            await expectEverySiteServed(env, withX, "after the DNS fix");
+        });
+
+        it("the SSH connection drops in the middle of an up (during certbot): no PEM lost, the next up converges", async () => {
+            const values = withSite(valuesWithSiteC(), siteX());
+            const wider = structuredClone(values);
+            wider.sites.find((site) => site.name === "site-x")!.domains.push("www.x.e2e.test");
+            await env.pebble.addARecord("www.x.e2e.test", env.bridge);
+            const served = await servedCertificates(values);
+            const interrupted = up(realizer, engineConfig(wider)).then(() => undefined, (error: Error) => error);
+            const certbotRuns = async () => (await run("docker", ["ps", "-q", "--filter", `name=^/${CONTAINER}-certbot$`])).stdout.trim() !== "";
+            for (let i = 0; i < 300 && !(await certbotRuns()); i++) {
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            expect(await certbotRuns(), "certbot running on the host").to.equal(true);
+            await env.host.dropConnectionsAndRestart();
+            expect(await interrupted, "the up whose connection dropped").to.be.instanceOf(Error);
+            expectCertificates(served, await servedCertificates(values), [], "after the dropped connection");
+            await expectEverySiteServed(env, values, "after the dropped connection");
+            await phase("pulumi up after the dropped connection", () => up(realizer, engineConfig(wider)));
+            await expectEverySiteServed(env, wider, "after the next up");
+        });
+
+        it("HAProxy's process killed: the container comes back by itself and serves", async () => {
+            const values = finalValues();
+            const pid = Number((await run("docker", ["inspect", "-f", "{{.State.Pid}}", CONTAINER])).stdout.trim());
+            const restarts = async () => Number((await run("docker", ["inspect", "-f", "{{.RestartCount}}", CONTAINER])).stdout.trim());
+            const before = await restarts();
+            process.kill(pid, "SIGKILL");
+            for (let i = 0; i < 100 && (await restarts()) === before; i++) {
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            expect(await restarts(), "restarts by the restart policy").to.equal(before + 1);
+            await waitUntilServed(env, values);
+            await expectEverySiteServed(env, values, "after the kill");
+        });
+
+        it("the Docker engine restarted: the container comes back and serves", async function () {
+            const values = finalValues();
+            if (!(await phase("dockerd restart", () => env.restartDockerd()))) {
+                console.log("      [e2e] the Docker engine was not started by this test: not restarting it");
+                this.skip();
+            }
+            await waitUntilServed(env, values);
+            await expectEverySiteServed(env, values, "after the engine's restart");
+        });
+
+        it("the certs directory full during a renewal: the job fails saying so, the live PEMs stay and are served", async () => {
+            const values = finalValues();
+            const served = await servedCertificates(values);
+            const pems = Object.fromEntries(fs.readdirSync(env.paths.certsDir).map((file) => [file, fs.readFileSync(path.join(env.paths.certsDir, file))]));
+            // A small file system over the certs directory, holding the PEMs and filled up; HAProxy's own
+            // mount still shows the real directory, whose files must come out untouched.
+            await run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", env.paths.certsDir]);
+            let renewal;
+            try {
+                for (const [file, content] of Object.entries(pems)) {
+                    fs.writeFileSync(path.join(env.paths.certsDir, file), content);
+                }
+                await run("dd", ["if=/dev/zero", `of=${path.join(env.paths.certsDir, "filler")}`, "bs=1k", "count=128"], { allowFailure: true });
+                renewal = await phase("renewal job on a full disk", () => onHost(`${RENEW_SCRIPT} --force-renewal`));
+            } finally {
+                await run("umount", [env.paths.certsDir]);
+            }
+            expect(renewal.code, "the renewal job's exit status").to.not.equal(0);
+            expect(renewal.stderr).to.contain("(disk full?)").and.contain("is unchanged").and.contain("renewal failed for:");
+            for (const [file, content] of Object.entries(pems)) {
+                expect(fs.readFileSync(path.join(env.paths.certsDir, file)).equals(content), `${file} after the failed renewal`).to.equal(true);
+            }
+            expectCertificates(served, await servedCertificates(values), [], "after the failed renewal");
+            await expectServedAfterRestart(env, values, "after the failed renewal");
+        });
+
+        it("an up while the renewal job holds the host lock waits, says so, then proceeds", async () => {
+            const holder = onHost(`flock ${shellCommand(path.join(env.paths.dataDir, ".edge-proxy.lock"))} sleep 6`);
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            const started = Date.now();
+            const values = { ...finalValues(), acmeEmail: "lock@e2e.test" };
+            await phase("pulumi up while the lock is held", () => up(realizer, engineConfig(values)));
+            expect(Date.now() - started, "the up waited for the lock").to.be.greaterThan(3000);
+            expect(realizer.outputsOf("e2e-cert-site-a-certbot").stderr).to.contain("waiting for another edge-proxy step on this host");
+            expect((await holder).code, "the lock holder").to.equal(0);
+            await expectEverySiteServed(env, values, "after the wait");
+        });
+
+        /** The settings at the end of the drills: site-c, and site-x with both its names. */
+        function finalValues(): StackValues {
+            const values = withSite(valuesWithSiteC(), siteX());
+            values.sites.find((site) => site.name === "site-x")!.domains.push("www.x.e2e.test");
+            return values;
+        }
+    });
+
     it("destroys the container, the PEMs and the renewal job, and keeps certbot's data", async () => {
         await phase("pulumi destroy", () => realizer.destroy());
         expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
         expect(fs.existsSync(RENEW_CRON) || fs.existsSync(RENEW_SCRIPT), "renewal job after destroy").to.equal(false);
         expect(fs.readdirSync(env.paths.certsDir), "PEMs after destroy").to.deep.equal([]);
         expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy")
-            .to.deep.equal(["README", "site-a", "site-b", "site-c", "site-d"]);
+            .to.deep.equal(["README", "site-a", "site-b", "site-c", "site-d", "site-x"]);
     });
 });
 

@@ -132,6 +132,15 @@ export class Realizer {
         }
     }
 
+    /** The outputs a resource has in the state (a command's stdout and stderr). */
+    outputsOf(name: string): Record<string, any> {
+        const found = Object.values(this.state).find((resource) => resource.name === name);
+        if (!found) {
+            throw new Error(`no resource ${name} in the state`);
+        }
+        return found.outputs;
+    }
+
     /** Deletes every resource of the stack, as `pulumi destroy` does. */
     async destroy(): Promise<void> {
         this.begin();

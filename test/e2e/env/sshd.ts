@@ -40,10 +40,15 @@ export interface Sshd {
     hostPublicKey: string;
     /** A known_hosts line for this server ("[host]:port ssh-ed25519 ..."). */
     knownHostsLine: string;
-    /** The sshd process. */
+    /** The sshd process (the listener). */
     process: ManagedProcess;
     /** Stops this sshd (by its PID). */
     stop(): Promise<void>;
+    /**
+     * Drops every connection: kills the listener and the session processes it forked (by their PIDs),
+     * as a host that reboots or a network cut would, then starts sshd again with the same keys.
+     */
+    dropConnectionsAndRestart(): Promise<void>;
 }
 
 /**
@@ -102,16 +107,20 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
     await run("/usr/sbin/sshd", ["-t", "-f", config]);
     const logFile = path.join(opts.dir, "sshd.log");
-    const proc = await startProcess("/usr/sbin/sshd", ["-D", "-f", config, "-E", logFile], {
-        name: `sshd ${host}:${opts.port}`,
-        // -E makes sshd write its own log; our log only catches early errors.
-        logFile: path.join(opts.dir, "sshd.stdout.log"),
-    });
-    await waitFor(() => accepts(host, opts.port), {
-        timeoutMs: opts.timeoutMs ?? 15_000,
-        what: `sshd to accept on ${host}:${opts.port}`,
-        process: proc,
-    });
+    const start = async () => {
+        const started = await startProcess("/usr/sbin/sshd", ["-D", "-f", config, "-E", logFile], {
+            name: `sshd ${host}:${opts.port}`,
+            // -E makes sshd write its own log; our log only catches early errors.
+            logFile: path.join(opts.dir, "sshd.stdout.log"),
+        });
+        await waitFor(() => accepts(host, opts.port), {
+            timeoutMs: opts.timeoutMs ?? 15_000,
+            what: `sshd to accept on ${host}:${opts.port}`,
+            process: started,
+        });
+        return started;
+    };
+    let proc = await start();
     const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
     return {
         host,
@@ -121,7 +130,21 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
         privateKeyFile: clientKey,
         hostPublicKey,
         knownHostsLine: `${opts.port === 22 ? host : `[${host}]:${opts.port}`} ${hostPublicKey}`,
-        process: proc,
+        get process() {
+            return proc;
+        },
         stop: () => proc.stop(),
+        async dropConnectionsAndRestart() {
+            const sessions = (await run("ps", ["-o", "pid=", "--ppid", String(proc.pid)], { allowFailure: true })).stdout.split(/\s+/).filter(Boolean);
+            await proc.stop();
+            for (const pid of sessions) {
+                try {
+                    process.kill(Number(pid), "SIGKILL");
+                } catch {
+                    // already gone with its connection
+                }
+            }
+            proc = await start();
+        },
     };
 }
