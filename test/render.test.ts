@@ -117,9 +117,9 @@ describe("version-aware rendering", () => {
 
     it("redirects to the configured HTTPS port", () => {
         const config = loadStackFile(STACKS["seed-1.7"]);
-        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[req.hdr(host),field(1,:)]%[capture.req.uri]");
+        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[var(txn.host)]%[capture.req.uri]");
         config.haproxy.httpsPort = 8443;
-        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[req.hdr(host),field(1,:)]:8443%[capture.req.uri]");
+        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[var(txn.host)]:8443%[capture.req.uri]");
     });
 });
 

@@ -1,0 +1,88 @@
+/**
+ * The rendered configuration served by real haproxy binaries (Debian's and those EDGE_PROXY_HAPROXY_BINARIES
+ * lists, each given a rendering for its own version), on loopback ports only: the redirect to HTTPS.
+ * Everything a test starts it stops by PID; every wait is bounded.
+ */
+import { expect } from "chai";
+import { execFile } from "child_process";
+import * as path from "path";
+import { promisify } from "util";
+import { EdgeProxyConfig } from "../components/config/types";
+import { renderHaproxyConfig } from "../components/haproxy/render";
+import { loadStackFile } from "../components/plan";
+import { HaproxyBinary, RunningHaproxy, haproxyBinaries, startHaproxy } from "./support/haproxy";
+import { PROJECT_DIR } from "./support/paths";
+
+/** Where the container's ports listen here. */
+const BINDS = { 80: "127.0.0.1:28080", 443: "127.0.0.1:28443", 22: "127.0.0.1:28122" };
+const HTTP_URL = "http://127.0.0.1:28080";
+const BACKEND_PORT = 28081;
+
+/** The seed stack rendered for `binary`'s version, with loopback backends, changed by `change`. */
+function renderFor(binary: HaproxyBinary, change: (config: EdgeProxyConfig) => void = () => undefined) {
+    const config = loadStackFile(path.join(PROJECT_DIR, "test", "stacks", "seed-1.7.yaml"));
+    config.haproxy.version = binary.version;
+    config.sites[0].backends = [{ host: "127.0.0.3", port: BACKEND_PORT }];
+    config.tcpServices[0].backends = [{ host: "127.0.0.3", port: 28022 }];
+    change(config);
+    return renderHaproxyConfig(config);
+}
+
+/** A request with curl: the status, the response headers (lower-case names) and the body. */
+async function curl(...args: string[]): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const { stdout } = await promisify(execFile)("curl", ["-sS", "--noproxy", "*", "--max-time", "5", "-D", "-", ...args], { encoding: "utf8" });
+    const [head, ...body] = stdout.split("\r\n\r\n");
+    const [statusLine, ...headerLines] = head.split("\r\n");
+    const headers = Object.fromEntries(headerLines.map((line) => {
+        const colon = line.indexOf(":");
+        return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+    }));
+    return { status: Number(statusLine.split(" ")[1]), headers, body: body.join("\r\n\r\n") };
+}
+
+const { binaries } = haproxyBinaries();
+
+describe("the rendered configuration on real haproxy", function () {
+    this.timeout(60_000);
+
+    for (const binary of binaries) {
+        describe(`haproxy ${binary.release}`, () => {
+            let proxy: RunningHaproxy;
+
+            before(async () => {
+                proxy = await startHaproxy({
+                    binary: binary.path,
+                    files: renderFor(binary, (config) => {
+                        config.haproxy.httpsPort = 8443;
+                    }),
+                    binds: BINDS,
+                });
+            });
+
+            after(async () => {
+                await proxy?.stop();
+            });
+
+            it("redirects to HTTPS on the configured port with the Host's name, whatever its port", async () => {
+                for (const host of ["www.example.com", "www.example.com:28080"]) {
+                    const response = await curl("-H", `Host: ${host}`, `${HTTP_URL}/a/b?c=d`);
+                    expect([response.status, response.headers.location], host).to.deep.equal([301, "https://www.example.com:8443/a/b?c=d"]);
+                }
+            });
+
+            it("redirects a bracketed IPv6 Host to the same address", async () => {
+                for (const host of ["[2001:db8::1]:18080", "[2001:db8::1]"]) {
+                    const response = await curl("-H", `Host: ${host}`, `${HTTP_URL}/x`);
+                    expect([response.status, response.headers.location], host).to.deep.equal([301, "https://[2001:db8::1]:8443/x"]);
+                }
+            });
+
+            it("answers 400 to a request without a Host, which names no site to redirect to", async () => {
+                for (const protocol of ["--http1.0", "--http1.1"]) {
+                    const response = await curl(protocol, "-H", "Host:", `${HTTP_URL}/x`);
+                    expect([response.status, response.headers.location], protocol).to.deep.equal([400, undefined]);
+                }
+            });
+        });
+    }
+});
