@@ -1,6 +1,7 @@
 /**
  * The rendered configuration served by real haproxy binaries (Debian's and those EDGE_PROXY_HAPROXY_BINARIES
- * lists, each given a rendering for its own version), on loopback ports only: the redirect to HTTPS.
+ * lists, each given a rendering for its own version), on loopback ports only: the redirect to HTTPS and the
+ * connection limit of every frontend.
  * Everything a test starts it stops by PID; every wait is bounded.
  */
 import { expect } from "chai";
@@ -47,6 +48,7 @@ describe("the rendered configuration on real haproxy", function () {
 
     for (const binary of binaries) {
         describe(`haproxy ${binary.release}`, () => {
+            const MAXCONN = 3000;
             let proxy: RunningHaproxy;
 
             before(async () => {
@@ -54,6 +56,7 @@ describe("the rendered configuration on real haproxy", function () {
                     binary: binary.path,
                     files: renderFor(binary, (config) => {
                         config.haproxy.httpsPort = 8443;
+                        config.haproxy.maxconn = MAXCONN;
                     }),
                     binds: BINDS,
                 });
@@ -82,6 +85,15 @@ describe("the rendered configuration on real haproxy", function () {
                     const response = await curl(protocol, "-H", "Host:", `${HTTP_URL}/x`);
                     expect([response.status, response.headers.location], protocol).to.deep.equal([400, undefined]);
                 }
+            });
+
+            it(`gives every frontend the configured maxconn (${MAXCONN})`, async () => {
+                const [header, ...rows] = (await proxy.command("show stat")).trim().split("\n");
+                const columns = header.replace(/^# /, "").split(",");
+                const limits = Object.fromEntries(rows.map((row) => row.split(","))
+                    .filter((fields) => fields[columns.indexOf("svname")] === "FRONTEND")
+                    .map((fields) => [fields[columns.indexOf("pxname")], Number(fields[columns.indexOf("slim")])]));
+                expect(limits).to.deep.equal({ http: MAXCONN, https: MAXCONN, tcp_ssh: MAXCONN });
             });
         });
     }
