@@ -1,22 +1,26 @@
 /**
  * The rendered configuration served by real haproxy binaries (Debian's and those EDGE_PROXY_HAPROXY_BINARIES
- * lists, each given a rendering for its own version), on loopback ports only: the redirect to HTTPS and the
- * connection limit of every frontend.
+ * lists, each given a rendering for its own version), on loopback ports only: the redirect to HTTPS, the
+ * connection limit of every frontend, and backends given by DNS names following their records at run time.
  * Everything a test starts it stops by PID; every wait is bounded.
  */
 import { expect } from "chai";
 import { execFile } from "child_process";
+import * as http from "http";
 import * as path from "path";
 import { promisify } from "util";
 import { EdgeProxyConfig } from "../components/config/types";
+import { haproxyFeatures } from "../components/haproxy/features";
 import { renderHaproxyConfig } from "../components/haproxy/render";
 import { loadStackFile } from "../components/plan";
+import { startTinyDns } from "./support/dns";
 import { HaproxyBinary, RunningHaproxy, haproxyBinaries, startHaproxy } from "./support/haproxy";
 import { PROJECT_DIR } from "./support/paths";
 
 /** Where the container's ports listen here. */
 const BINDS = { 80: "127.0.0.1:28080", 443: "127.0.0.1:28443", 22: "127.0.0.1:28122" };
 const HTTP_URL = "http://127.0.0.1:28080";
+/** The site's backend web servers. */
 const BACKEND_PORT = 28081;
 
 /** The seed stack rendered for `binary`'s version, with loopback backends, changed by `change`. */
@@ -40,6 +44,21 @@ async function curl(...args: string[]): Promise<{ status: number; headers: Recor
     }));
     return { status: Number(statusLine.split(" ")[1]), headers, body: body.join("\r\n\r\n") };
 }
+
+/**
+ * A web server on `address` that answers every request with `body` and closes the connection, so that
+ * every request shows the address haproxy sends it to now (not an idle connection to an older one).
+ */
+async function startWebServer(address: string, body: string): Promise<http.Server> {
+    const server = http.createServer((_, res) => res.setHeader("Connection", "close").end(body));
+    await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(BACKEND_PORT, address, () => resolve());
+    });
+    return server;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const { binaries } = haproxyBinaries();
 
@@ -95,6 +114,46 @@ describe("the rendered configuration on real haproxy", function () {
                     .map((fields) => [fields[columns.indexOf("pxname")], Number(fields[columns.indexOf("slim")])]));
                 expect(limits).to.deep.equal({ http: MAXCONN, https: MAXCONN, tcp_ssh: MAXCONN });
             });
+        });
+    }
+
+    for (const binary of binaries.filter((b) => haproxyFeatures(b.version).resolvConf)) {
+        it(`haproxy ${binary.release}: a backend given by name follows its DNS record without a reload`, async () => {
+            const NAME = "app.backend.test";
+            const dns = await startTinyDns("127.0.0.28", 53);
+            const webServers = [await startWebServer("127.0.0.3", "three"), await startWebServer("127.0.0.4", "four")];
+            let proxy: RunningHaproxy | undefined;
+            try {
+                proxy = await startHaproxy({
+                    binary: binary.path,
+                    files: renderFor(binary, (config) => { config.sites[0].backends = [{ host: NAME, port: BACKEND_PORT }]; }),
+                    binds: BINDS,
+                    nameserver: "127.0.0.28",
+                });
+                const get = () => curl("-k", "--resolve", "www.example.com:28443:127.0.0.1", "https://www.example.com:28443/");
+                /** Waits at most 20 s for the site to answer with `body`; returns how long that took. */
+                const answers = async (body: string) => {
+                    const started = Date.now();
+                    let last = await get();
+                    while (!(last.status === 200 && last.body === body) && Date.now() - started < 20_000) {
+                        await sleep(250);
+                        last = await get();
+                    }
+                    expect([last.status, last.body], `${proxy!.output().split("\n").slice(-20).join("\n")}\nDNS queries: ${dns.queries()}`).to.deep.equal([200, body]);
+                    return Date.now() - started;
+                };
+
+                expect((await get()).status, "the name does not resolve yet").to.equal(503);
+                dns.set(NAME, "127.0.0.3");
+                const resolved = await answers("three");
+                dns.set(NAME, "127.0.0.4");
+                const moved = await answers("four");
+                console.log(`        served ${Math.round(resolved / 100) / 10} s after the name resolved, ${Math.round(moved / 100) / 10} s after it moved`);
+            } finally {
+                await proxy?.stop();
+                await Promise.all(webServers.map((server) => new Promise((resolve) => server.close(resolve))));
+                await dns.close();
+            }
         });
     }
 });

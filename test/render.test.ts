@@ -115,6 +115,26 @@ describe("version-aware rendering", () => {
         expect(render("haproxy:3.2")).to.contain("default-server init-addr last,libc,none");
     });
 
+    it("re-resolves backends given by name at run time from 1.9 (parse-resolv-conf), and only those", () => {
+        const withName = (version: string) => {
+            const config = loadStackFile(STACKS["seed-1.7"]);
+            const [major, minor] = version.split(".").map(Number);
+            config.haproxy.version = { major, minor };
+            config.sites[0].backends.push({ host: "app.internal", port: 8080 });
+            return renderHaproxyConfig(config).cfg;
+        };
+        for (const version of ["1.7", "1.8"]) {
+            expect(withName(version)).to.not.match(/resolvers|resolv-conf/);
+        }
+        for (const version of ["1.9", "2.6", "3.2"]) {
+            const cfg = withName(version);
+            expect(cfg).to.contain("resolvers docker\n    parse-resolv-conf\n");
+            expect(cfg).to.contain("server s1 192.168.1.100:80 check\n");
+            expect(cfg).to.contain("server s2 app.internal:8080 check resolvers docker resolve-prefer ipv4\n");
+        }
+        expect(render("haproxy:2.6")).to.not.contain("resolvers");
+    });
+
     it("redirects to the configured HTTPS port", () => {
         const config = loadStackFile(STACKS["seed-1.7"]);
         expect(renderHaproxyConfig(config).cfg).to.contain("https://%[var(txn.host)]%[capture.req.uri]");
