@@ -36,20 +36,18 @@ export function siteBackendName(site: Site): string {
     return `site_${site.name}`;
 }
 
-/** The `resolvers` section that re-resolves backends given by name at run time (1.9+). */
-const RESOLVERS = "docker";
-
 /** Whether a backend is given by DNS name (not an IPv4 or bracketed IPv6 address). */
 function isName(server: ServerAddress): boolean {
     return !server.host.startsWith("[") && !/^[\d.]+$/.test(server.host);
 }
 
-function servers(backends: ServerAddress[], interval: string | null, resolvers: string | null) {
+/** The `server` lines of a backend; those given by name use the `resolvers` section when there is one. */
+function servers(backends: ServerAddress[], interval: string | null, resolvers: boolean) {
     return backends.map((server, i) => ({
         name: `s${i + 1}`,
         address: `${server.host}:${server.port}`,
         interval,
-        resolvers: isName(server) ? resolvers : null,
+        resolvers: resolvers && isName(server),
     }));
 }
 
@@ -58,7 +56,8 @@ export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles
     const { haproxy, acme } = config;
     const features = haproxyFeatures(haproxy.version);
     const byName = [...config.sites, ...config.tcpServices].some((proxy) => proxy.backends.some(isName));
-    const resolvers = features.resolvConf && byName ? RESOLVERS : null;
+    // Re-resolving backends given by name at run time (1.9+) needs a resolvers section, rendered only for them.
+    const resolvers = features.resolvConf && byName;
     const view = {
         version: `${haproxy.version.major}.${haproxy.version.minor}`,
         features,
