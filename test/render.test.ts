@@ -1,7 +1,12 @@
 /**
  * The rendered HAProxy configuration: golden files for representative stacks, each checked by the real
- * `haproxy -c`, version-aware choices, and values that try to smuggle in a directive.
+ * `haproxy -c` of its own version, version-aware choices, and values that try to smuggle in a directive.
  * `UPDATE_GOLDEN=1 npm test` rewrites the golden files after an intended change.
+ *
+ * A rendering for HAProxy X.Y is checked by every available binary of release X.Y.*: Debian's 2.6 and those
+ * EDGE_PROXY_HAPROXY_BINARIES lists (see test/support/haproxy.ts). Binaries of other versions do not check
+ * it: the version comes from the image tag, so a rendering only ever runs on its own version, and a newer
+ * binary's deprecation warnings or an older one's missing keywords would say nothing about it.
  */
 import { expect } from "chai";
 import * as fs from "fs";
@@ -9,7 +14,7 @@ import * as path from "path";
 import { EdgeProxyConfig } from "../components/config/types";
 import { CONFIG_FILES, HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
 import { loadStackFile } from "../components/plan";
-import { checkWithHaproxy } from "./support/haproxy";
+import { BINARIES_ENV, checkWithHaproxy, haproxyBinaries, sameVersion } from "./support/haproxy";
 import { PROJECT_DIR } from "./support/paths";
 
 const GOLDEN_DIR = path.join(PROJECT_DIR, "test", "golden");
@@ -39,9 +44,25 @@ function writeGolden(name: string, files: HaproxyConfigFiles): void {
 }
 
 describe("rendered HAProxy configuration", () => {
-    for (const [name, stackFile] of Object.entries(STACKS)) {
+    const { binaries, missing } = haproxyBinaries();
+    const stacks = Object.entries(STACKS).map(([name, stackFile]) => ({ name, config: loadStackFile(stackFile) }));
+
+    before(() => {
+        const versions = [...new Set(stacks.map(({ config }) => `${config.haproxy.version.major}.${config.haproxy.version.minor}`))].sort();
+        const checkers = versions.map((version) => {
+            const found = binaries.filter((b) => `${b.version.major}.${b.version.minor}` === version).map((b) => b.release);
+            return `${version} by ${found.length ? found.join(", ") : "nothing (no binary)"}`;
+        });
+        console.log(`      haproxy -c on the golden renderings: ${checkers.join("; ")}${missing.length ? `; not found: ${missing.join(", ")}` : ""}`);
+    });
+
+    it(`finds haproxy on PATH and every binary ${BINARIES_ENV} lists`, () => {
+        expect(missing).to.deep.equal([]);
+    });
+
+    for (const { name, config } of stacks) {
         describe(`stack ${name}`, () => {
-            const files = renderHaproxyConfig(loadStackFile(stackFile));
+            const files = renderHaproxyConfig(config);
 
             it("matches its golden files", () => {
                 if (process.env.UPDATE_GOLDEN === "1") {
@@ -52,13 +73,15 @@ describe("rendered HAProxy configuration", () => {
                 expect(files).to.deep.equal(golden);
             });
 
-            it("passes the real haproxy -c without a warning", () => {
-                const golden = goldenOf(name);
-                expect(golden).to.not.equal(undefined);
-                const check = checkWithHaproxy(golden!);
-                expect(check.valid, check.output).to.equal(true);
-                expect(check.findings, check.output).to.deep.equal([]);
-            });
+            for (const binary of binaries.filter((b) => sameVersion(b.version, config.haproxy.version))) {
+                it(`passes the real haproxy ${binary.release} -c without a warning`, () => {
+                    const golden = goldenOf(name);
+                    expect(golden).to.not.equal(undefined);
+                    const check = checkWithHaproxy(golden!, binary.path);
+                    expect(check.valid, check.output).to.equal(true);
+                    expect(check.findings, check.output).to.deep.equal([]);
+                });
+            }
         });
     }
 
@@ -92,11 +115,31 @@ describe("version-aware rendering", () => {
         expect(render("haproxy:3.2")).to.contain("default-server init-addr last,libc,none");
     });
 
+    it("re-resolves backends given by name at run time from 1.9 (parse-resolv-conf), and only those", () => {
+        const withName = (version: string) => {
+            const config = loadStackFile(STACKS["seed-1.7"]);
+            const [major, minor] = version.split(".").map(Number);
+            config.haproxy.version = { major, minor };
+            config.sites[0].backends.push({ host: "app.internal", port: 8080 });
+            return renderHaproxyConfig(config).cfg;
+        };
+        for (const version of ["1.7", "1.8"]) {
+            expect(withName(version)).to.not.match(/resolvers|resolv-conf/);
+        }
+        for (const version of ["1.9", "2.6", "3.2"]) {
+            const cfg = withName(version);
+            expect(cfg).to.contain("resolvers docker\n    parse-resolv-conf\n");
+            expect(cfg).to.contain("server s1 192.168.1.100:80 check\n");
+            expect(cfg).to.contain("server s2 app.internal:8080 check resolvers docker resolve-prefer ipv4\n");
+        }
+        expect(render("haproxy:2.6")).to.not.contain("resolvers");
+    });
+
     it("redirects to the configured HTTPS port", () => {
         const config = loadStackFile(STACKS["seed-1.7"]);
-        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[req.hdr(host),field(1,:)]%[capture.req.uri]");
+        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[var(txn.host)]%[capture.req.uri]");
         config.haproxy.httpsPort = 8443;
-        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[req.hdr(host),field(1,:)]:8443%[capture.req.uri]");
+        expect(renderHaproxyConfig(config).cfg).to.contain("https://%[var(txn.host)]:8443%[capture.req.uri]");
     });
 });
 

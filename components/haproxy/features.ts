@@ -19,6 +19,11 @@ export interface HaproxyFeatures {
     hardStopAfter: boolean;
     /** `init-addr` (1.8+): start even when a backend name does not resolve. */
     initAddr: boolean;
+    /**
+     * `parse-resolv-conf` in a `resolvers` section (1.9+): servers given by name re-resolve at run time
+     * through the container's own name servers. 1.8 has resolvers but needs their addresses written out.
+     */
+    resolvConf: boolean;
     /** `http-request return` (2.2+). */
     httpRequestReturn: boolean;
     /** `option idle-close-on-response` (2.6+): no keep-alive request lost on reload. */
@@ -38,6 +43,7 @@ export function haproxyFeatures(version: HaproxyVersion): HaproxyFeatures {
         logStdout: atLeast(version, 1, 9),
         hardStopAfter: atLeast(version, 1, 8),
         initAddr: atLeast(version, 1, 8),
+        resolvConf: atLeast(version, 1, 9),
         httpRequestReturn: atLeast(version, 2, 2),
         idleCloseOnResponse: atLeast(version, 2, 6),
         unprivilegedImage: atLeast(version, 2, 4),

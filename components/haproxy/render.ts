@@ -36,16 +36,32 @@ export function siteBackendName(site: Site): string {
     return `site_${site.name}`;
 }
 
-function servers(backends: ServerAddress[], interval: string | null) {
-    return backends.map((server, i) => ({ name: `s${i + 1}`, address: `${server.host}:${server.port}`, interval }));
+/** Whether a backend is given by DNS name (not an IPv4 or bracketed IPv6 address). */
+function isName(server: ServerAddress): boolean {
+    return !server.host.startsWith("[") && !/^[\d.]+$/.test(server.host);
+}
+
+/** The `server` lines of a backend; those given by name use the `resolvers` section when there is one. */
+function servers(backends: ServerAddress[], interval: string | null, resolvers: boolean) {
+    return backends.map((server, i) => ({
+        name: `s${i + 1}`,
+        address: `${server.host}:${server.port}`,
+        interval,
+        resolvers: resolvers && isName(server),
+    }));
 }
 
 /** Renders all three files for a validated configuration. */
 export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles {
     const { haproxy, acme } = config;
+    const features = haproxyFeatures(haproxy.version);
+    const byName = [...config.sites, ...config.tcpServices].some((proxy) => proxy.backends.some(isName));
+    // Re-resolving backends given by name at run time (1.9+) needs a resolvers section, rendered only for them.
+    const resolvers = features.resolvConf && byName;
     const view = {
         version: `${haproxy.version.major}.${haproxy.version.minor}`,
-        features: haproxyFeatures(haproxy.version),
+        features,
+        resolvers,
         maxconn: haproxy.maxconn,
         timeouts: haproxy.timeouts,
         acme: { challengeAddress: acme.challengeAddress, challengePort: acme.challengePort },
@@ -62,12 +78,12 @@ export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles
             healthCheck: site.healthCheck ?? null,
             hsts: site.hsts,
             securityHeaders: site.securityHeaders,
-            servers: servers(site.backends, site.healthCheck?.interval ?? null),
+            servers: servers(site.backends, site.healthCheck?.interval ?? null, resolvers),
         })),
         tcpServices: config.tcpServices.map((service) => ({
             proxyName: `tcp_${service.name}`,
             port: service.port,
-            servers: servers(service.backends, null),
+            servers: servers(service.backends, null, resolvers),
         })),
     };
     return {
