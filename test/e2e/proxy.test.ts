@@ -296,13 +296,16 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         }
     });
 
-    it("destroys the container, the PEMs and the renewal job, and keeps certbot's data", async () => {
-        await phase("pulumi destroy", () => realizer.destroy());
-        expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
-        expect(fs.existsSync(RENEW_CRON) || fs.existsSync(RENEW_SCRIPT), "renewal job after destroy").to.equal(false);
-        expect(fs.readdirSync(env.paths.certsDir), "PEMs after destroy").to.deep.equal([]);
-        expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy")
-            .to.deep.equal(["README", "site-a", "site-b", "site-c", "site-d", "site-x"]);
+    // Last, after the fault drills (mocha runs a suite's own tests before its nested suites).
+    describe("destroy", () => {
+        it("destroys the container, the PEMs and the renewal job, and keeps certbot's data", async () => {
+            await phase("pulumi destroy", () => realizer.destroy());
+            expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
+            expect(fs.existsSync(RENEW_CRON) || fs.existsSync(RENEW_SCRIPT), "renewal job after destroy").to.equal(false);
+            expect(fs.readdirSync(env.paths.certsDir), "PEMs after destroy").to.deep.equal([]);
+            expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy")
+                .to.deep.equal(["README", "site-a", "site-b", "site-c", "site-d", "site-x"]);
+        });
     });
 });
 
