@@ -34,19 +34,16 @@ const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 
 /**
- * Inputs whose change replaces the resource. command 1.2.1: only `triggers` (`provider:"replaceOnChanges"`
- * in its inputs; everything else goes through its in-place Update). docker 5.2.0: the bridged Terraform
- * resource marks every argument of `docker_container` that the stack sets ForceNew, and `name` of
- * `docker_image` (`keepLocally` updates in place).
+ * The inputs whose change replaces a resource, as the plugins' schemas mark them (`replaceOnChanges`),
+ * limited to the inputs the stack sets; every other changed input updates in place. command 1.2.1: only
+ * `triggers` (everything else goes through its in-place Update). docker 5.2.0: the bridged Terraform
+ * resources' ForceNew arguments. test/engine/ checks these sets against the installed plugins' schemas.
  */
-const REPLACE_ON_CHANGES: Record<string, (key: string) => boolean> = {
-    [COMMAND]: (key) => key === "triggers",
-    [CONTAINER]: () => true,
-    [IMAGE]: (key) => key === "name",
+export const REPLACE_ON_CHANGES: Record<string, readonly string[]> = {
+    [COMMAND]: ["triggers"],
+    [CONTAINER]: ["image", "logOpts", "name", "ports", "stopSignal", "sysctls", "volumes"],
+    [IMAGE]: ["name", "platform", "pullTriggers", "triggers"],
 };
-
-/** One step of an update, as the engine names them. */
-export type Operation = "create" | "update" | "replace" | "delete";
 
 /** The realizer of one stack: `realize` for runProgram, then `finish` to delete what is gone. */
 export class Realizer {
@@ -88,7 +85,7 @@ export class Realizer {
         if (!prior) {
             this.record(`create ${registration.name}`);
             outputs = await this.create(registration.name, registration.type, inputs);
-        } else if (changed.some(REPLACE_ON_CHANGES[registration.type] ?? (() => true))) {
+        } else if (changed.some((key) => REPLACE_ON_CHANGES[registration.type].includes(key))) {
             this.record(`replace ${registration.name}`);
             if (registration.deleteBeforeReplace) {
                 await this.delete(prior);
@@ -180,8 +177,11 @@ export class Realizer {
         if (type === COMMAND) {
             return this.runCommand(name, inputs, inputs.update ?? inputs.create);
         }
-        const prior = Object.values(this.state).find((resource) => resource.name === name)!;
-        return { ...prior.outputs, ...inputs }; // e.g. an image's keepLocally: nothing to do on the engine
+        if (type === IMAGE) {
+            const prior = Object.values(this.state).find((resource) => resource.name === name)!;
+            return { ...prior.outputs, ...inputs }; // keepLocally: nothing to do on the engine
+        }
+        throw new Error(`the end-to-end realizer does not model an in-place update of ${type} (${name})`);
     }
 
     private async runCommand(name: string, inputs: Record<string, any>, command: string): Promise<Record<string, any>> {

@@ -14,8 +14,13 @@ import { expectCertificates, expectEverySiteServed, expectServedAfterRestart, ha
 import { run } from "../e2e/env/command";
 import { stopAll } from "../e2e/env/process";
 import { CONTAINER, Environment, phase, startEnvironment } from "../e2e/environment";
+import { REPLACE_ON_CHANGES } from "../e2e/realize";
 import { SCENARIOS, valuesAfter } from "../e2e/scenarios";
-import { EngineStack, createEngineStack, engineUnavailable } from "./workspace";
+import { runProgram } from "../support/mocks";
+import { PROJECT_DIR } from "../support/paths";
+import { EdgeProxy } from "../../components/edgeProxy";
+import { loadStackFile } from "../../components/plan";
+import { ENGINE_BIN, EngineStack, createEngineStack, engineUnavailable, requiredPlugins } from "./workspace";
 
 const DIR = "/var/tmp/edge-proxy-e2e/engine";
 const RENEW_SCRIPT = `/usr/local/sbin/edge-proxy-renew-${CONTAINER}`;
@@ -41,6 +46,24 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
     after(async () => {
         if (env) {
             await phase("stop everything started", () => stopAll());
+        }
+    });
+
+    it("has the replace-on-change inputs the stand-in engine assumes, in the plugins' own schemas", async () => {
+        // The stand-in (test/e2e/realize.ts) replaces a resource exactly when one of these changes.
+        const declared = await runProgram(() => new EdgeProxy("schema", { config: loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), sshPrivateKey: "key" }));
+        for (const plugin of requiredPlugins()) {
+            const schema = JSON.parse((await run(path.join(ENGINE_BIN, "pulumi"), ["package", "get-schema", plugin.file], {
+                env: { PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }, timeoutMs: 120_000,
+            })).stdout);
+            expect(schema.version, `${plugin.name}'s schema version`).to.equal(plugin.version);
+            for (const [type, assumed] of Object.entries(REPLACE_ON_CHANGES).filter(([token]) => token.startsWith(`${plugin.name}:`))) {
+                const used = new Set(declared.filter((r) => r.type === type).flatMap((r) => Object.keys(r.inputs)));
+                const properties: Record<string, { replaceOnChanges?: boolean }> = schema.resources[type].inputProperties;
+                const replacing = Object.entries(properties).filter(([, spec]) => spec.replaceOnChanges).map(([key]) => key);
+                expect(replacing.filter((key) => used.has(key) || assumed.includes(key)).sort(), `${type}: replace-on-change inputs`)
+                    .to.deep.equal([...assumed].sort());
+            }
         }
     });
 
