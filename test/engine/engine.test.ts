@@ -59,12 +59,30 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
             expect(schema.version, `${plugin.name}'s schema version`).to.equal(plugin.version);
             for (const [type, assumed] of Object.entries(REPLACE_ON_CHANGES).filter(([token]) => token.startsWith(`${plugin.name}:`))) {
                 const used = new Set(declared.filter((r) => r.type === type).flatMap((r) => Object.keys(r.inputs)));
-                const properties: Record<string, { replaceOnChanges?: boolean }> = schema.resources[type].inputProperties;
-                const replacing = Object.entries(properties).filter(([, spec]) => spec.replaceOnChanges).map(([key]) => key);
+                // The command plugin marks them `replaceOnChanges`; the bridged docker plugin `willReplaceOnChanges`.
+                const properties: Record<string, { replaceOnChanges?: boolean; willReplaceOnChanges?: boolean }> = schema.resources[type].inputProperties;
+                const replacing = Object.entries(properties).filter(([, spec]) => spec.replaceOnChanges || spec.willReplaceOnChanges).map(([key]) => key);
                 expect(replacing.filter((key) => used.has(key) || assumed.includes(key)).sort(), `${type}: replace-on-change inputs`)
                     .to.deep.equal([...assumed].sort());
             }
         }
+    });
+
+    it("fails preview and up on a docker endpoint whose host key is not the pinned one, before the host changes", async () => {
+        // Another host's key pinned: the docker provider's ssh must refuse the host, as the commands would.
+        engine.setValues({ ...env.stackValues(), sshHostKey: env.backendSshd.hostPublicKey });
+        const attempts: [string, () => Promise<unknown>][] = [["preview", () => engine.stack.preview({ color: "never" })], ["up", () => engine.up()]];
+        for (const [what, operation] of attempts) {
+            let error: Error | undefined;
+            try {
+                await phase(`pulumi ${what} with the wrong host key`, operation);
+            } catch (e) {
+                error = e as Error;
+            }
+            expect(error?.message, `${what}'s error`).to.contain("Host key verification failed");
+            expect(fs.existsSync(env.paths.configDir) || fs.existsSync(env.paths.certsDir), `host directories after the failed ${what}`).to.equal(false);
+        }
+        engine.setValues(env.stackValues());
     });
 
     it("previews a first up: every resource a create, nothing touched on the host", async () => {
@@ -120,13 +138,20 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
     });
 
     it("keeps the private key out of the state", async () => {
-        const state = JSON.stringify(await engine.stack.exportStack());
-        expect(state, "state").to.not.contain(env.host.privateKey.split("\n")[1]);
+        // Lines of the key's body that only this key has (every OpenSSH key starts alike).
+        const keyLines = env.host.privateKey.split("\n").filter((line) => /^[A-Za-z0-9+\/=]{40,}$/.test(line)).slice(2);
+        expect(keyLines.length, "key lines to look for").to.be.greaterThan(0);
+        const exported = await run(path.join(ENGINE_BIN, "pulumi"), ["stack", "export", "--stack", "e2e"], {
+            cwd: path.join(engine.dir, "project"), env: engine.cliEnv,
+        });
         const files = fs.readdirSync(path.join(engine.dir, "state"), { recursive: true, encoding: "utf8" })
             .map((file) => path.join(engine.dir, "state", file)).filter((file) => fs.statSync(file).isFile());
-        for (const file of files) {
-            expect(fs.readFileSync(file, "utf8"), file).to.not.contain(env.host.privateKey.split("\n")[1]);
+        for (const [what, text] of [["pulumi stack export", exported.stdout], ...files.map((file) => [file, fs.readFileSync(file, "utf8")])]) {
+            for (const line of keyLines) {
+                expect(text, what).to.not.contain(line);
+            }
         }
+        expect(exported.stdout, "the connection, kept as a secret").to.contain("4dabf18193072939515e22adb298388d");
     });
 
     it("destroys the container, the PEMs and the renewal job, and keeps certbot's data", async () => {

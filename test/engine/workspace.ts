@@ -73,6 +73,8 @@ export interface EngineStack {
     dir: string;
     /** Writes the stack's settings into its stack file (the private key stays the encrypted secret). */
     setValues(values: StackValues): void;
+    /** The environment the CLI runs in (backend, passphrase, plugins, agent), for direct `pulumi` calls. */
+    cliEnv: Record<string, string>;
     /** Runs `pulumi up`; returns the steps it performed. `onOutput` receives Pulumi's own progress. */
     up(onOutput?: (text: string) => void): Promise<string[]>;
 }
@@ -100,26 +102,25 @@ export async function createEngineStack(env: Environment, dir: string): Promise<
     await run("ssh-add", [env.host.privateKeyFile], { env: { SSH_AUTH_SOCK: agentSocket } });
 
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(ENGINE_BIN), skipVersionCheck: true });
-    const stack = await LocalWorkspace.createStack({ stackName: "e2e", workDir: project }, {
-        pulumiCommand,
-        envVars: {
-            PATH: `${ENGINE_BIN}:${process.env.PATH}`,
-            PULUMI_HOME,
-            PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "edge-proxy engine test",
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            SSH_AUTH_SOCK: agentSocket,
-            // The program writes the docker provider's pinned known_hosts under ~/.edge-proxy: here, not in root's home.
-            HOME: path.join(dir, "home"),
-        },
-    });
+    const cliEnv = {
+        PATH: `${ENGINE_BIN}:${process.env.PATH}`,
+        PULUMI_HOME,
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: "edge-proxy engine test",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        SSH_AUTH_SOCK: agentSocket,
+        // The program writes the docker provider's pinned known_hosts under ~/.edge-proxy: here, not in root's home.
+        HOME: path.join(dir, "home"),
+    };
+    const stack = await LocalWorkspace.createStack({ stackName: "e2e", workDir: project }, { pulumiCommand, envVars: cliEnv });
     await stack.setConfig("edge-proxy:sshPrivateKey", { value: env.host.privateKey, secret: true });
     const stackFile = path.join(project, "Pulumi.e2e.yaml");
 
     return {
         stack,
         dir,
+        cliEnv,
         setValues(values) {
             const document = YAML.parse(fs.readFileSync(stackFile, "utf8"));
             const secret = document.config["edge-proxy:sshPrivateKey"];
