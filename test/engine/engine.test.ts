@@ -82,7 +82,9 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
             expect(error?.message, `${what}'s error`).to.contain("Host key verification failed");
             expect(fs.existsSync(env.paths.configDir) || fs.existsSync(env.paths.certsDir), `host directories after the failed ${what}`).to.equal(false);
         }
+        // The failed up recorded the components it had registered: an empty stack again for the next test.
         engine.setValues(env.stackValues());
+        await engine.stack.destroy({ color: "never" });
     });
 
     it("previews a first up: every resource a create, nothing touched on the host", async () => {
