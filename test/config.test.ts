@@ -100,7 +100,7 @@ describe("configuration validation", () => {
             'timeoutTunnel: "25d" is longer than HAProxy\'s longest timer, about 24 days',
             'acmeServer: "http://acme.example.com/dir" is neither staging, production nor an https:// directory URL',
             'acmeKeyType: "dsa" is neither ecdsa nor rsa',
-            'renewSchedule: "daily" is not a five-field cron schedule such as "17 3 * * *"',
+            'renewSchedule: "daily" is not a five-field cron schedule such as "17 3 * * *" (one space between fields)',
         ]],
         ["unsafe paths", (r) => { r.configDir = "/srv/../etc"; r.certsDir = "/srv/my certs"; r.certbotDataDir = "relative"; }, [
             "configDir: \"/srv/../etc\" must not contain '..'",
@@ -119,6 +119,18 @@ describe("configuration validation", () => {
             'sites[0].healthCheck.method: unknown key',
             'sites[0].healthCheck.path: "health" is not an absolute path of letters, digits and ._~/-',
             'sites[0].healthCheck.interval: "often" is not an HAProxy time such as 500ms, 30s, 5m or 1h',
+        ]],
+        ["a schedule that ends in a newline (a second line of the cron file)", (r) => { r.renewSchedule = "17 3 * * *\n"; }, [
+            'renewSchedule: "17 3 * * *\\n" is not a five-field cron schedule such as "17 3 * * *" (one space between fields)',
+        ]],
+        ["a schedule of five lines", (r) => { r.renewSchedule = "17\n3\n*\n*\n*"; }, [
+            'renewSchedule: "17\\n3\\n*\\n*\\n*" is not a five-field cron schedule such as "17 3 * * *" (one space between fields)',
+        ]],
+        ["cron fields out of range", (r) => { r.renewSchedule = "99 99 99 99 99"; }, ['renewSchedule: "99 99 99 99 99" has minute 99 outside 0-59']],
+        ["a zero cron step", (r) => { r.renewSchedule = "*/0 * * * *"; }, ['renewSchedule: "*/0 * * * *" has a minute step of 0 (at least 1)']],
+        ["a cron range that runs backwards and a month 0", (r) => { r.renewSchedule = "0 5-1 * 0 *"; }, ['renewSchedule: "0 5-1 * 0 *" has an hour range 5-1 that runs backwards']],
+        ["a cron field that is no number, range or step", (r) => { r.renewSchedule = "0 3 * * 1-2-3"; }, [
+            'renewSchedule: "0 3 * * 1-2-3" has a day-of-week field "1-2-3" that is not *, n, a-b, */n or a-b/n (or a list of them)',
         ]],
         ["a directive smuggled into a domain", (r) => { r.sites = [{ domains: ["a.example.com\n    bind :9999"], backends: ["10.0.0.1:80"] }]; }, [
             'sites[0].domains[0]: "a.example.com\\n    bind :9999" is not a valid hostname',
@@ -172,7 +184,10 @@ describe("value checks", () => {
         ["absolute paths", absolutePathProblem, ["/srv/haproxy", "/a/b.c_d-e"], ["/", "srv", "/srv/../etc", "/srv/a b", "/srv/$x", "/srv/a\nb"]],
         ["images", imageProblem, ["haproxy:1.7", "registry.local:5000/team/haproxy:2.8.5-alpine", `haproxy@sha256:${"a".repeat(64)}`],
             ["haproxy", "haproxy:latest", "HAProxy:1.7", "haproxy:1.7 --privileged", "haproxy:"]],
-        ["cron schedules", cronProblem, ["17 3 * * *", "*/15 * * * 1-5", "@daily"], ["17 3 * *", "daily", "17 3 * * * rm", "@reboot"]],
+        ["cron schedules", cronProblem, ["17 3 * * *", "*/15 * * * 1-5", "@daily", "0,30 8-18/2 1-31 1-12 0-7", "59 23 31 12 7"],
+            ["17 3 * *", "daily", "17 3 * * * rm", "@reboot", "17 3 * * *\n", "17\n3\n*\n*\n*", " 17 3 * * *", "17  3 * * *", "17\t3 * * *",
+                "99 99 99 99 99", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 0 *", "* * * 13 *", "* * * * 8",
+                "*/0 * * * *", "5/10 * * * *", "1-2-3 * * * *", "1,,2 * * * *", ",1 * * * *", "-1 * * * *", "9-3 * * * *", "*/ * * * *"]],
     ];
     for (const [name, check, good, bad] of table) {
         it(`accepts good ${name} and names what is wrong with bad ones`, () => {

@@ -54,6 +54,13 @@ describe("host scripts", () => {
         ]);
     });
 
+    it("prints the schedule on no comment line of the renewal script (a comment ends at a newline, code follows)", () => {
+        const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+        config.acme.renewSchedule = "*/15 2-4 * * 1-5";
+        const comments = renewScript(config).split("\n").filter((line) => /^\s*#/.test(line));
+        expect(comments.filter((line) => line.includes(config.acme.renewSchedule))).to.deep.equal([]);
+    });
+
     describe("PEM assembly, run for real on a certbot-like lineage", () => {
         let scratch: string;
         let config: EdgeProxyConfig;

@@ -156,16 +156,54 @@ export function versionFromImage(image: string): HaproxyVersion | undefined {
     return match ? { major: Number(match[1]), minor: Number(match[2]) } : undefined;
 }
 
-/** A cron schedule of five numeric fields, or an @-shorthand cron accepts. */
+/** The five fields of a cron schedule, in order, with the values each allows (day of week: 0 and 7 are Sunday). */
+const CRON_FIELDS = [
+    { name: "minute", article: "a", min: 0, max: 59 },
+    { name: "hour", article: "an", min: 0, max: 23 },
+    { name: "day-of-month", article: "a", min: 1, max: 31 },
+    { name: "month", article: "a", min: 1, max: 12 },
+    { name: "day-of-week", article: "a", min: 0, max: 7 },
+] as const;
+
+/** One item of a cron field's list: `*`, `n` or `a-b`, optionally with a step `/n` (not after a single number). */
+const CRON_ITEM = /^(?:(\*)|(\d{1,2})|(\d{1,2})-(\d{1,2}))(?:\/(\d{1,2}))?$/;
+
+/** What is wrong with one cron field, or undefined. */
+function cronFieldProblem(text: string, field: (typeof CRON_FIELDS)[number]): string | undefined {
+    for (const item of text.split(",")) {
+        const match = CRON_ITEM.exec(item);
+        if (!match || (match[2] !== undefined && match[5] !== undefined)) {
+            return `has ${field.article} ${field.name} field ${JSON.stringify(text)} that is not *, n, a-b, */n or a-b/n (or a list of them)`;
+        }
+        const [, , single, from, to, step] = match;
+        for (const number of [single, from, to].filter((n) => n !== undefined).map(Number)) {
+            if (number < field.min || number > field.max) {
+                return `has ${field.name} ${number} outside ${field.min}-${field.max}`;
+            }
+        }
+        if (from !== undefined && Number(from) > Number(to)) {
+            return `has ${field.article} ${field.name} range ${from}-${to} that runs backwards`;
+        }
+        if (step !== undefined && Number(step) < 1) {
+            return `has ${field.article} ${field.name} step of ${step} (at least 1)`;
+        }
+    }
+    return undefined;
+}
+
+/**
+ * A cron schedule: five fields separated by single spaces, each within its range, or an @-shorthand. The
+ * value goes into the cron file as it is, so nothing else (a tab, a newline: a second cron line) may pass.
+ */
 export function cronProblem(value: string): string | undefined {
     if (/^@(hourly|daily|weekly|monthly)$/.test(value)) {
         return undefined;
     }
-    const fields = value.trim().split(/\s+/);
-    if (fields.length !== 5 || !fields.every((field) => /^[0-9*\/,-]+$/.test(field))) {
-        return "is not a five-field cron schedule such as \"17 3 * * *\"";
+    const fields = value.split(" ");
+    if (fields.length !== CRON_FIELDS.length || fields.some((field) => !/^[0-9*\/,-]+$/.test(field))) {
+        return "is not a five-field cron schedule such as \"17 3 * * *\" (one space between fields)";
     }
-    return undefined;
+    return fields.map((field, i) => cronFieldProblem(field, CRON_FIELDS[i])).find((problem) => problem !== undefined);
 }
 
 /** The edit distance between two short strings, to suggest the key a typo meant. */
