@@ -3,9 +3,10 @@ import { expect } from "chai";
 import { CONFIG_KEYS } from "../components/config/schema";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../components/config/sources";
 import {
-    ConfigError, RawConfig, SECRET_PRESENT, absolutePathProblem, cronProblem, durationProblem, hostnameProblem, imageProblem,
-    parseConfig, parseServerAddress, versionFromImage,
+    ConfigError, RawConfig, SECRET_PRESENT, absolutePathProblem, cronProblem, durationProblem, healthCheckPathProblem, hostnameProblem,
+    imageProblem, parseConfig, parseServerAddress, versionFromImage,
 } from "../components/config/validate";
+import { renderEverything } from "./support/hostScripts";
 
 /** A minimal valid configuration; each case below changes it. */
 function base(): RawConfig {
@@ -176,18 +177,31 @@ describe("configuration validation", () => {
 });
 
 describe("value checks", () => {
-    const table: [string, (value: string) => string | undefined, string[], string[]][] = [
+    /** A check, values it accepts and refuses, and where a value goes in a configuration. */
+    const table: [string, (value: string) => string | undefined, string[], string[], (raw: RawConfig, value: string) => void][] = [
         ["hostnames", (v) => hostnameProblem(v, { needsDot: true }),
             ["example.com", "a-b.c.example", "xn--bcher-kva.example", `${"a".repeat(63)}.com`],
-            ["example", "-a.com", "a-.com", "a..com", "exa_mple.com", "*.example.com", "1.2.3.4", `${"a".repeat(64)}.com`, "a.com."]],
-        ["HAProxy times", durationProblem, ["0", "500ms", "30s", "5m", "1h", "24d", "100us"], ["", "1.5s", "30 s", "1w", "25d", "-1s"]],
-        ["absolute paths", absolutePathProblem, ["/srv/haproxy", "/a/b.c_d-e"], ["/", "srv", "/srv/../etc", "/srv/a b", "/srv/$x", "/srv/a\nb"]],
+            ["example", "-a.com", "a-.com", "a..com", "exa_mple.com", "*.example.com", "1.2.3.4", `${"a".repeat(64)}.com`, "a.com."],
+            (r, v) => { r.sites = [{ domains: [v], backends: ["10.0.0.1:80"] }]; }],
+        ["HAProxy times", durationProblem, ["0", "500ms", "30s", "5m", "1h", "24d", "100us"], ["", "1.5s", "30 s", "1w", "25d", "-1s"],
+            (r, v) => {
+                for (const key of ["timeoutConnect", "timeoutClient", "timeoutServer", "timeoutHttpRequest", "timeoutHttpKeepAlive", "timeoutTunnel"]) {
+                    r[key] = v;
+                }
+                r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], healthCheck: { path: "/", interval: v } }];
+            }],
+        ["absolute paths", absolutePathProblem, ["/srv/haproxy", "/a/b.c_d-e"], ["/", "srv", "/srv/../etc", "/srv/a b", "/srv/$x", "/srv/a\nb"],
+            (r, v) => { r.configDir = v; r.certsDir = "/var/lib/edge-proxy-test/certs"; r.certbotDataDir = "/var/lib/edge-proxy-test/letsencrypt"; r.acmeCaBundle = `${v}/ca.pem`; }],
         ["images", imageProblem, ["haproxy:1.7", "registry.local:5000/team/haproxy:2.8.5-alpine", `haproxy@sha256:${"a".repeat(64)}`],
-            ["haproxy", "haproxy:latest", "HAProxy:1.7", "haproxy:1.7 --privileged", "haproxy:"]],
+            ["haproxy", "haproxy:latest", "HAProxy:1.7", "haproxy:1.7 --privileged", "haproxy:"],
+            (r, v) => { r.certbotImage = v; }],
         ["cron schedules", cronProblem, ["17 3 * * *", "*/15 * * * 1-5", "@daily", "0,30 8-18/2 1-31 1-12 0-7", "59 23 31 12 7"],
             ["17 3 * *", "daily", "17 3 * * * rm", "@reboot", "17 3 * * *\n", "17\n3\n*\n*\n*", " 17 3 * * *", "17  3 * * *", "17\t3 * * *",
                 "99 99 99 99 99", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 0 *", "* * * 13 *", "* * * * 8",
-                "*/0 * * * *", "5/10 * * * *", "1-2-3 * * * *", "1,,2 * * * *", ",1 * * * *", "-1 * * * *", "9-3 * * * *", "*/ * * * *"]],
+                "*/0 * * * *", "5/10 * * * *", "1-2-3 * * * *", "1,,2 * * * *", ",1 * * * *", "-1 * * * *", "9-3 * * * *", "*/ * * * *"],
+            (r, v) => { r.renewSchedule = v; }],
+        ["health-check paths", healthCheckPathProblem, ["/", "/healthz", "/~health", "/a-b/c_d.e~f"], ["", "health", "/a b", "/a?b=1", "/a#b", "/%20", "/a\nb"],
+            (r, v) => { r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], healthCheck: { path: v } }]; }],
     ];
     for (const [name, check, good, bad] of table) {
         it(`accepts good ${name} and names what is wrong with bad ones`, () => {
@@ -195,6 +209,16 @@ describe("value checks", () => {
             expect(bad.filter((value) => check(value) === undefined), "accepted").to.deep.equal([]);
         });
     }
+
+    it("renders every value a check accepts: haproxy.cfg, its maps, every host script and the cron file", () => {
+        for (const [name, , good, , use] of table) {
+            for (const value of good) {
+                const raw = base();
+                use(raw, value);
+                expect(() => renderEverything(parseConfig(raw)), `${name}: ${JSON.stringify(value)}`).not.to.throw();
+            }
+        }
+    });
 });
 
 describe("configuration sources", () => {

@@ -8,33 +8,18 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EdgeProxyConfig } from "../components/config/types";
-import { renderHaproxyConfig } from "../components/haproxy/render";
-import {
-    deliverConfigScript, installPemScript, installRenewalScript, issueCertificateScript, prepareHostScript, reloadScript,
-    renewCron, renewScript,
-} from "../components/hostScripts";
+import { installPemScript, prepareHostScript, renewCron, renewScript } from "../components/hostScripts";
 import { loadStackFile } from "../components/plan";
 import { writePlaceholderPem } from "./support/haproxy";
+import { hostScriptsOf } from "./support/hostScripts";
 import { PROJECT_DIR } from "./support/paths";
 
 const STACKS = ["Pulumi.dev.yaml", "test/stacks/multi-site-2.8.yaml", "test/stacks/single-3.0.yaml"];
 
-function scriptsOf(config: EdgeProxyConfig): Record<string, string> {
-    return {
-        prepare: prepareHostScript(config),
-        deliver: deliverConfigScript(config, renderHaproxyConfig(config)),
-        issue: issueCertificateScript(config, config.sites[0]),
-        pem: installPemScript(config, config.sites[0]),
-        reload: reloadScript(config),
-        renew: renewScript(config),
-        installRenewal: installRenewalScript(config),
-    };
-}
-
 describe("host scripts", () => {
     for (const stack of STACKS) {
         const config = loadStackFile(path.join(PROJECT_DIR, stack));
-        for (const [name, script] of Object.entries(scriptsOf(config))) {
+        for (const [name, script] of Object.entries(hostScriptsOf(config))) {
             it(`${stack}: ${name} parses in dash and passes shellcheck`, () => {
                 const parsed = spawnSync("dash", ["-n"], { input: script, encoding: "utf8" });
                 expect(parsed.status, parsed.stderr).to.equal(0);

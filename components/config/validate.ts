@@ -129,6 +129,11 @@ export function absolutePathProblem(value: string): string | undefined {
     return undefined;
 }
 
+/** The path of an HTTP health check: one haproxy.cfg word of URL path characters (no query, no escapes). */
+export function healthCheckPathProblem(value: string): string | undefined {
+    return /^\/[A-Za-z0-9._~\/-]*$/.test(value) ? undefined : "is not an absolute path of letters, digits and ._~/-";
+}
+
 const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /** A Docker image reference that pins a version (a tag other than latest, or a digest). */
@@ -502,8 +507,7 @@ function checkSites(r: Reader, raw: unknown): Site[] {
         if (entry.healthCheck !== undefined) {
             const check = r.object(`${path}.healthCheck`, entry.healthCheck, Object.keys(HEALTH_CHECK_KEYS));
             if (check) {
-                const checkPath = r.string(`${path}.healthCheck.path`, check.path,
-                    (v) => (/^\/[A-Za-z0-9._~\/-]*$/.test(v) ? undefined : "is not an absolute path of letters, digits and ._~/-"));
+                const checkPath = r.string(`${path}.healthCheck.path`, check.path, healthCheckPathProblem);
                 const interval = check.interval === undefined ? "2s" : r.string(`${path}.healthCheck.interval`, check.interval, durationProblem);
                 if (checkPath !== undefined && interval !== undefined) {
                     healthCheck = { path: checkPath, interval };
