@@ -108,6 +108,17 @@ describe("configuration validation", () => {
             "certsDir: \"/srv/my certs\" is not an absolute path of letters, digits, '.', '_', '-' and '/'",
             "certbotDataDir: \"relative\" is not an absolute path of letters, digits, '.', '_', '-' and '/'",
         ]],
+        ["system directories, also as aliases", (r) => { r.configDir = "/etc/"; r.certsDir = "//srv"; r.certbotDataDir = "/var/lib/."; r.acmeCaBundle = "/usr/local"; }, [
+            'configDir: "/etc/" is the system directory /etc: use a directory of its own, such as one under /srv',
+            'certsDir: "//srv" is the system directory /srv: use a directory of its own, such as one under /srv',
+            'acmeCaBundle: "/usr/local" is the system directory /usr/local: use a directory of its own, such as one under /srv',
+            'certbotDataDir: "/var/lib/." is the system directory /var/lib: use a directory of its own, such as one under /srv',
+        ]],
+        ["directories that overlap", (r) => { r.configDir = "/srv/haproxy"; r.certsDir = "/srv/haproxy/certs"; r.certbotDataDir = "/srv//haproxy/"; }, [
+            'certsDir: "/srv/haproxy/certs" is inside configDir "/srv/haproxy" (configDir, certsDir and certbotDataDir must not overlap)',
+            'certbotDataDir: "/srv/haproxy" is also configDir "/srv/haproxy" (configDir, certsDir and certbotDataDir must not overlap)',
+            'certbotDataDir: "/srv/haproxy" contains certsDir "/srv/haproxy/certs" (configDir, certsDir and certbotDataDir must not overlap)',
+        ]],
         ["a private key in plain text", (r) => { r.sshPrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----"; }, [
             "sshPrivateKey: must be stored as a secret: pulumi config set --secret sshPrivateKey (never in plain text)",
         ]],
@@ -147,12 +158,19 @@ describe("configuration validation", () => {
 
     it("reports every problem of a configuration at once", () => {
         const raw = base();
-        for (const [, change] of cases.filter(([name]) => !/sites|domain|backends|health|typos|types/.test(name))) {
+        for (const [, change] of cases.filter(([name]) => !/sites|domain|backends|health|typos|types|overlap/.test(name))) {
             change(raw);
         }
         const problems = problemsOf(raw);
         expect(problems.length).to.be.greaterThan(15);
         expect(problems.map((p) => p.split(":")[0])).to.include.members(["hostAddress", "acmeEmail", "httpPort", "haproxyVersion", "configDir", "renewSchedule", "sshPrivateKey"]);
+    });
+
+    it("holds host paths normalized: no '//', no '.' segment, no trailing '/'", () => {
+        const raw = { ...base(), configDir: "/srv//edge/./cfg/", certsDir: "/srv/edge/certs/.", certbotDataDir: "/srv/edge//le", acmeCaBundle: "/etc/ssl//ca.pem" };
+        const config = parseConfig(raw);
+        expect([config.haproxy.configDir, config.haproxy.certsDir, config.acme.dataDir, config.acme.caBundle])
+            .to.deep.equal(["/srv/edge/cfg", "/srv/edge/certs", "/srv/edge/le", "/etc/ssl/ca.pem"]);
     });
 
     it("does not require the secret key when only rendering", () => {
@@ -190,7 +208,8 @@ describe("value checks", () => {
                 }
                 r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], healthCheck: { path: "/", interval: v } }];
             }],
-        ["absolute paths", absolutePathProblem, ["/srv/haproxy", "/a/b.c_d-e"], ["/", "srv", "/srv/../etc", "/srv/a b", "/srv/$x", "/srv/a\nb"],
+        ["absolute paths", absolutePathProblem, ["/srv/haproxy", "/a/b.c_d-e", "/srv//haproxy/./cfg/", "/etc/haproxy", "/var/lib/edge-proxy"],
+            ["/", "//", "/.", "srv", "/srv/../etc", "/srv/a b", "/srv/$x", "/srv/a\nb", "/etc", "/etc/", "/usr/local", "/var/lib/.", "/tmp", "/home", "/root"],
             (r, v) => { r.configDir = v; r.certsDir = "/var/lib/edge-proxy-test/certs"; r.certbotDataDir = "/var/lib/edge-proxy-test/letsencrypt"; r.acmeCaBundle = `${v}/ca.pem`; }],
         ["images", imageProblem, ["haproxy:1.7", "registry.local:5000/team/haproxy:2.8.5-alpine", `haproxy@sha256:${"a".repeat(64)}`],
             ["haproxy", "haproxy:latest", "HAProxy:1.7", "haproxy:1.7 --privileged", "haproxy:"],

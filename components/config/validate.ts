@@ -3,6 +3,7 @@
  * reports every problem at once with its key path, and returns the defaulted, typed configuration.
  * Nothing here touches Pulumi or the host, so a bad stack fails before any resource is declared.
  */
+import { posix } from "path";
 import { CONFIG_KEYS, HEALTH_CHECK_KEYS, SITE_KEYS, TCP_SERVICE_KEYS, configKey } from "./schema";
 import {
     AcmeSettings, EdgeProxyConfig, HaproxySettings, HaproxyVersion, HealthCheck, HostSettings, ServerAddress,
@@ -115,7 +116,28 @@ export function durationProblem(value: string): string | undefined {
     return Number(match[1]) * TIME_UNIT_MS[match[2] ?? ""] > 2_147_483_647 ? "is longer than HAProxy's longest timer, about 24 days" : undefined;
 }
 
-/** An absolute host path of plain characters (it becomes a bind mount and a shell word). */
+/**
+ * Directories a host path must not be: the system's own and their well-known roots. The host scripts create
+ * and chmod the configured directories, and the container mounts them, so one of these would change or
+ * expose the host itself. Subdirectories (/srv/haproxy, /etc/haproxy) are fine.
+ */
+const SYSTEM_DIRECTORIES = new Set([
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found", "/media", "/mnt",
+    "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+    "/etc/cron.d", "/etc/default", "/etc/docker", "/etc/ssh", "/etc/ssl", "/etc/systemd",
+    "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/local", "/usr/sbin", "/usr/share", "/usr/src",
+    "/usr/local/bin", "/usr/local/etc", "/usr/local/lib", "/usr/local/sbin", "/usr/local/share",
+    "/var/backups", "/var/cache", "/var/lib", "/var/lib/docker", "/var/local", "/var/lock", "/var/log", "/var/mail", "/var/opt",
+    "/var/run", "/var/spool", "/var/tmp", "/var/www",
+]);
+
+/** A host path as the host resolves it: `//` collapsed, `.` segments and a trailing `/` dropped. */
+export function normalizeHostPath(value: string): string {
+    const normalized = posix.normalize(value);
+    return normalized.length > 1 && normalized.endsWith("/") ? normalized.slice(0, -1) : normalized;
+}
+
+/** An absolute host path of plain characters (it becomes a bind mount and a shell word), not a system directory. */
 export function absolutePathProblem(value: string): string | undefined {
     if (!/^\/[A-Za-z0-9._\/-]*$/.test(value)) {
         return "is not an absolute path of letters, digits, '.', '_', '-' and '/'";
@@ -123,8 +145,12 @@ export function absolutePathProblem(value: string): string | undefined {
     if (value.split("/").some((part) => part === "..")) {
         return "must not contain '..'";
     }
-    if (value === "/") {
+    const normalized = normalizeHostPath(value);
+    if (normalized === "/") {
         return "must not be the root directory";
+    }
+    if (SYSTEM_DIRECTORIES.has(normalized)) {
+        return `is the system directory ${normalized}: use a directory of its own, such as one under /srv`;
     }
     return undefined;
 }
@@ -246,8 +272,8 @@ class Reader {
         this.problems.push(`${path}: ${problem}`);
     }
 
-    /** Reads a string; reports a wrong type; applies `check`. */
-    string(path: string, value: unknown, check?: (v: string) => string | undefined): string | undefined {
+    /** Reads a string; reports a wrong type; applies `check`; returns the value, `normalize`d when given. */
+    string(path: string, value: unknown, check?: (v: string) => string | undefined, normalize?: (v: string) => string): string | undefined {
         if (typeof value !== "string") {
             this.report(path, `must be a string, got ${describe(value)}`);
             return undefined;
@@ -257,7 +283,7 @@ class Reader {
             this.report(path, `${JSON.stringify(value)} ${problem}`);
             return undefined;
         }
-        return value;
+        return normalize ? normalize(value) : value;
     }
 
     /** Reads a port number. */
@@ -367,8 +393,8 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
     }
     /** The raw value of a key, or its default. */
     const value = (key: string): unknown => raw[key] ?? configKey(key)?.default;
-    const optionalString = (key: string, check: (v: string) => string | undefined) =>
-        raw[key] === undefined || raw[key] === "" ? undefined : r.string(key, raw[key], check);
+    const optionalString: OptionalString = (key, check, normalize) =>
+        raw[key] === undefined || raw[key] === "" ? undefined : r.string(key, raw[key], check, normalize);
 
     for (const spec of CONFIG_KEYS.filter((s) => s.secret && raw[s.key] !== undefined && raw[s.key] !== SECRET_PRESENT)) {
         r.report(spec.key, `must be stored as a secret: pulumi config set --secret ${spec.key} (never in plain text)`);
@@ -393,17 +419,12 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
     const tcpServices = checkTcpServices(r, value("tcpServices"));
 
     checkPortCollisions(r, haproxy, acme, tcpServices);
-    if (haproxy.configDir && haproxy.configDir === haproxy.certsDir) {
-        r.report("certsDir", "must differ from configDir");
-    }
-    if (acme.dataDir && [haproxy.configDir, haproxy.certsDir].includes(acme.dataDir)) {
-        r.report("certbotDataDir", "must differ from configDir and certsDir");
-    }
+    checkDirectoriesApart(r, [["configDir", haproxy.configDir], ["certsDir", haproxy.certsDir], ["certbotDataDir", acme.dataDir]]);
     return { host, haproxy, acme, sites, tcpServices };
 }
 
 type ValueOf = (key: string) => unknown;
-type OptionalString = (key: string, check: (v: string) => string | undefined) => string | undefined;
+type OptionalString = (key: string, check: (v: string) => string | undefined, normalize?: (v: string) => string) => string | undefined;
 
 function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString): HaproxySettings {
     const image = r.string("haproxyImage", value("haproxyImage"), imageProblem) ?? "";
@@ -444,8 +465,8 @@ function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString)
         containerName: r.string("containerName", value("containerName"), (v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(v) ? undefined : "is not a Docker container name")) ?? "",
         httpPort: r.port("httpPort", value("httpPort")) ?? 0,
         httpsPort: r.port("httpsPort", value("httpsPort")) ?? 0,
-        configDir: r.string("configDir", value("configDir"), absolutePathProblem) ?? "",
-        certsDir: r.string("certsDir", value("certsDir"), absolutePathProblem) ?? "",
+        configDir: r.string("configDir", value("configDir"), absolutePathProblem, normalizeHostPath) ?? "",
+        certsDir: r.string("certsDir", value("certsDir"), absolutePathProblem, normalizeHostPath) ?? "",
         maxconn: typeof maxconn === "number" ? maxconn : 0,
         timeouts,
     };
@@ -464,11 +485,11 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString): A
         email: value("acmeEmail") === undefined ? "" : r.string("acmeEmail", value("acmeEmail"), (v) => (EMAIL.test(v) ? undefined : "is not an email address")) ?? "",
         server: serverText ? ACME_DIRECTORIES[serverText] ?? serverText : "",
         staging: serverText === "staging",
-        caBundle: optionalString("acmeCaBundle", absolutePathProblem),
+        caBundle: optionalString("acmeCaBundle", absolutePathProblem, normalizeHostPath),
         certbotImage: r.string("certbotImage", value("certbotImage"), imageProblem) ?? "",
         challengePort: r.port("acmeChallengePort", value("acmeChallengePort")) ?? 0,
         challengeAddress: r.string("acmeChallengeAddress", value("acmeChallengeAddress"), (v) => (IPV4.test(v) ? undefined : "is not an IPv4 address")) ?? "",
-        dataDir: r.string("certbotDataDir", value("certbotDataDir"), absolutePathProblem) ?? "",
+        dataDir: r.string("certbotDataDir", value("certbotDataDir"), absolutePathProblem, normalizeHostPath) ?? "",
         keyType: keyType === "rsa" ? "rsa" : "ecdsa",
         renewSchedule: r.string("renewSchedule", value("renewSchedule"), cronProblem) ?? "",
     };
@@ -559,6 +580,24 @@ function checkPortCollisions(r: Reader, haproxy: HaproxySettings, acme: AcmeSett
             r.report(path, `port ${service.port} is the container's own HTTP(S) port`);
         }
         claim(path, service.port);
+    });
+}
+
+/**
+ * The host directories must not overlap: each has its own owner and mode (certbot's private keys in a 0700
+ * directory), and the container mounts two of them read-only, so one inside another would expose or hide files.
+ */
+function checkDirectoriesApart(r: Reader, directories: [string, string][]): void {
+    directories.forEach(([key, dir], i) => {
+        for (const [earlierKey, earlier] of directories.slice(0, i)) {
+            const relation = !dir || !earlier ? undefined
+                : dir === earlier ? "is also"
+                    : dir.startsWith(`${earlier}/`) ? "is inside"
+                        : earlier.startsWith(`${dir}/`) ? "contains" : undefined;
+            if (relation) {
+                r.report(key, `${JSON.stringify(dir)} ${relation} ${earlierKey} ${JSON.stringify(earlier)} (configDir, certsDir and certbotDataDir must not overlap)`);
+            }
+        }
     });
 }
 
