@@ -1,4 +1,5 @@
 /** Validation of the stack configuration: every problem at once, each with its key path. */
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { CONFIG_KEYS } from "../components/config/schema";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../components/config/sources";
@@ -262,6 +263,59 @@ describe("configuration sources", () => {
         ].join("\n"), "Pulumi.x.yaml");
         expect(raw).to.deep.equal({ sshPort: 2222, sshPrivateKey: SECRET_PRESENT });
         expect(() => rawConfigFromStackFile("config: [", "Pulumi.bad.yaml")).to.throw(/^Pulumi.bad.yaml: not valid YAML/);
+    });
+
+    const SECRET_PROBLEM = "is a secret, but edge-proxy writes this value into host scripts and command lines that the stack's state shows in plain text: set it without --secret";
+
+    it("refuses a non-secret key the engine holds as a secret, and never echoes its value", () => {
+        const all = {
+            "edge-proxy:hostAddress": "192.0.2.10", "edge-proxy:acmeEmail": "s3cr3t-value@example.com", "edge-proxy:httpPort": "s3cr3t-port",
+            "edge-proxy:sshPrivateKey": "-----BEGIN", "edge-proxy:sites": JSON.stringify(base().sites), "edge-proxy:acmeEmial": "s3cr3t",
+        };
+        const secretKeys = ["edge-proxy:acmeEmail", "edge-proxy:httpPort", "edge-proxy:sshPrivateKey", "edge-proxy:acmeEmial"];
+        const raw = rawConfigFromEngine(all, (key) => secretKeys.includes(key));
+        expect(raw).to.include({ acmeEmail: SECRET_PRESENT, httpPort: SECRET_PRESENT, sshPrivateKey: SECRET_PRESENT, acmeEmial: SECRET_PRESENT });
+        const problems = problemsOf(raw);
+        expect(problems).to.deep.equal([
+            'acmeEmial: unknown key (did you mean "acmeEmail"?)',
+            `httpPort: ${SECRET_PROBLEM}`,
+            `acmeEmail: ${SECRET_PROBLEM}`,
+        ]);
+        expect(problems.join("\n")).not.to.contain("s3cr3t");
+    });
+
+    it("learns the secret keys from the Pulumi SDK (the list the language host passes in PULUMI_CONFIG_SECRET_KEYS)", () => {
+        try {
+            pulumi.runtime.setAllConfig({ "edge-proxy:acmeEmail": "ops@example.com", "edge-proxy:hostAddress": "192.0.2.10" }, ["edge-proxy:acmeEmail"]);
+            expect(rawConfigFromEngine(pulumi.runtime.allConfig())).to.deep.equal({ acmeEmail: SECRET_PRESENT, hostAddress: "192.0.2.10" });
+        } finally {
+            pulumi.runtime.setAllConfig({}, []);
+        }
+    });
+
+    it("refuses a stack file's encrypted value under a non-secret key, also inside a list", () => {
+        const raw = rawConfigFromStackFile([
+            "config:",
+            "  edge-proxy:hostAddress: 192.0.2.10",
+            "  edge-proxy:acmeEmail:",
+            "    secure: AAABAHkzc2VjcmV0",
+            "  edge-proxy:sites:",
+            "    - domains: [a.example.com]",
+            "      backends:",
+            "        - secure: AAABAHkzc2VjcmV0",
+        ].join("\n"), "Pulumi.x.yaml");
+        const problems = problemsOf(raw, { requireSecrets: false });
+        expect(problems).to.deep.equal([`acmeEmail: ${SECRET_PROBLEM}`, `sites[0].backends[0]: ${SECRET_PROBLEM}`]);
+        expect(problems.join("\n")).not.to.contain("AAAB");
+    });
+
+    it("echoes at most 80 characters of a value", () => {
+        const problems = problemsOf({ ...base(), acmeEmail: "x".repeat(1000), sites: [{ domains: ["a.example.com"], backends: [`${"b".repeat(500)}:80`], hsts: { deep: "y".repeat(300) } }] });
+        expect(problems).to.deep.equal([
+            `acmeEmail: "${"x".repeat(80)}"… (1000 characters) is not an email address`,
+            `sites[0].backends[0]: "${"b".repeat(80)}"… (503 characters) has an invalid host name "${"b".repeat(80)}"… (500 characters)`,
+            `sites[0].hsts: must be true or false, got object ${JSON.stringify({ deep: "y".repeat(300) }).slice(0, 80)}… (311 characters)`,
+        ]);
     });
 
     it("declares every key once", () => {

@@ -3,6 +3,7 @@
  * stack file read without the Pulumi CLI (YAML values, secrets still encrypted). Both give the same
  * RawConfig to the validator.
  */
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import * as YAML from "yaml";
 import { CONFIG_NAMESPACE, configKey } from "./schema";
 import { RawConfig, SECRET_PRESENT } from "./validate";
@@ -10,12 +11,27 @@ import { RawConfig, SECRET_PRESENT } from "./validate";
 const PREFIX = `${CONFIG_NAMESPACE}:`;
 
 /**
+ * Whether the engine holds a configuration key (`edge-proxy:name`) as a secret. The SDK answers from the
+ * list the language host passes in PULUMI_CONFIG_SECRET_KEYS (or that `setAllConfig` was given), through
+ * `runtime.isConfigSecret`, which its typings leave out as internal; without it no secret could be told apart.
+ */
+export function isEngineSecret(fullKey: string): boolean {
+    const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean };
+    if (typeof isConfigSecret !== "function") {
+        throw new Error("@pulumi/pulumi has no runtime.isConfigSecret: cannot tell which configuration values are secrets");
+    }
+    return isConfigSecret(fullKey);
+}
+
+/**
  * From the engine's config map (`pulumi.runtime.allConfig()`): numbers, booleans and lists arrive as
  * JSON text and are decoded by the key's declared type; a value that does not decode stays a string so
- * that the validator names the key. Keys the schema declares secret are replaced by SECRET_PRESENT:
- * the program reads them only with `requireSecret`, and the CLI enforces `secret: true` from Pulumi.yaml.
+ * that the validator names the key. Secret values are replaced by SECRET_PRESENT, so that no problem can
+ * echo them: those of keys the schema declares secret (the program reads them only with `requireSecret`,
+ * and the CLI enforces `secret: true` from Pulumi.yaml), and those the engine holds as secrets, which the
+ * validator refuses for any other key.
  */
-export function rawConfigFromEngine(all: Record<string, string>): RawConfig {
+export function rawConfigFromEngine(all: Record<string, string>, isSecret: (fullKey: string) => boolean = isEngineSecret): RawConfig {
     const raw: RawConfig = {};
     for (const [fullKey, text] of Object.entries(all)) {
         if (!fullKey.startsWith(PREFIX)) {
@@ -23,7 +39,7 @@ export function rawConfigFromEngine(all: Record<string, string>): RawConfig {
         }
         const key = fullKey.slice(PREFIX.length);
         const spec = configKey(key);
-        raw[key] = spec?.secret ? SECRET_PRESENT : decode(text, spec?.type);
+        raw[key] = spec?.secret || isSecret(fullKey) ? SECRET_PRESENT : decode(text, spec?.type);
     }
     return raw;
 }
@@ -54,12 +70,22 @@ export function rawConfigFromStackFile(text: string, fileName: string): RawConfi
     const raw: RawConfig = {};
     for (const [fullKey, value] of Object.entries(config as Record<string, unknown>)) {
         if (fullKey.startsWith(PREFIX)) {
-            raw[fullKey.slice(PREFIX.length)] = isEncrypted(value) ? SECRET_PRESENT : value;
+            raw[fullKey.slice(PREFIX.length)] = withoutCiphertext(value);
         }
     }
     return raw;
 }
 
-function isEncrypted(value: unknown): boolean {
-    return typeof value === "object" && value !== null && "secure" in value;
+/** The value with every encrypted part (`secure: <ciphertext>`, at any depth) replaced by SECRET_PRESENT. */
+function withoutCiphertext(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(withoutCiphertext);
+    }
+    if (typeof value !== "object" || value === null) {
+        return value;
+    }
+    if ("secure" in value) {
+        return SECRET_PRESENT;
+    }
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withoutCiphertext(item)]));
 }

@@ -100,7 +100,7 @@ export function parseServerAddress(value: string): ServerAddress | string {
             return "has a malformed IPv4 address";
         }
     } else if (hostnameProblem(host.toLowerCase())) {
-        return `has an invalid host name "${host}"`;
+        return `has an invalid host name ${quote(host)}`;
     }
     return { host: host.toLowerCase(), port };
 }
@@ -204,7 +204,7 @@ function cronFieldProblem(text: string, field: (typeof CRON_FIELDS)[number]): st
     for (const item of text.split(",")) {
         const match = CRON_ITEM.exec(item);
         if (!match || (match[2] !== undefined && match[5] !== undefined)) {
-            return `has ${field.article} ${field.name} field ${JSON.stringify(text)} that is not *, n, a-b, */n or a-b/n (or a list of them)`;
+            return `has ${field.article} ${field.name} field ${quote(text)} that is not *, n, a-b, */n or a-b/n (or a list of them)`;
         }
         const [, , single, from, to, step] = match;
         for (const number of [single, from, to].filter((n) => n !== undefined).map(Number)) {
@@ -272,31 +272,56 @@ class Reader {
         this.problems.push(`${path}: ${problem}`);
     }
 
+    /**
+     * Reports a secret under a key that is not declared secret: edge-proxy writes such values into host
+     * scripts and command lines, where the state keeps them in plain text, so their secrecy would be a lie.
+     */
+    private isSecret(path: string, value: unknown): boolean {
+        if (value === SECRET_PRESENT) {
+            this.report(path, "is a secret, but edge-proxy writes this value into host scripts and command lines that the stack's state shows in plain text: set it without --secret");
+        }
+        return value === SECRET_PRESENT;
+    }
+
     /** Reads a string; reports a wrong type; applies `check`; returns the value, `normalize`d when given. */
     string(path: string, value: unknown, check?: (v: string) => string | undefined, normalize?: (v: string) => string): string | undefined {
+        if (this.isSecret(path, value)) {
+            return undefined;
+        }
         if (typeof value !== "string") {
             this.report(path, `must be a string, got ${describe(value)}`);
             return undefined;
         }
         const problem = check?.(value);
         if (problem) {
-            this.report(path, `${JSON.stringify(value)} ${problem}`);
+            this.report(path, `${quote(value)} ${problem}`);
             return undefined;
         }
         return normalize ? normalize(value) : value;
     }
 
-    /** Reads a port number. */
-    port(path: string, value: unknown): number | undefined {
-        if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
-            this.report(path, `must be a port number from 1 to 65535, got ${describe(value)}`);
+    /** Reads a whole number from `min` to `max`; `what` names it in the problem. */
+    integer(path: string, value: unknown, min: number, max: number, what = "a whole number"): number | undefined {
+        if (this.isSecret(path, value)) {
+            return undefined;
+        }
+        if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+            this.report(path, `must be ${what} from ${min} to ${max}, got ${describe(value)}`);
             return undefined;
         }
         return value;
     }
 
+    /** Reads a port number. */
+    port(path: string, value: unknown): number | undefined {
+        return this.integer(path, value, 1, 65535, "a port number");
+    }
+
     /** Reads a boolean. */
     boolean(path: string, value: unknown): boolean | undefined {
+        if (this.isSecret(path, value)) {
+            return undefined;
+        }
         if (typeof value !== "boolean") {
             this.report(path, `must be true or false, got ${describe(value)}`);
             return undefined;
@@ -306,6 +331,9 @@ class Reader {
 
     /** Reads an object and reports keys outside `known`. */
     object(path: string, value: unknown, known: readonly string[]): Record<string, unknown> | undefined {
+        if (this.isSecret(path, value)) {
+            return undefined;
+        }
         if (typeof value !== "object" || value === null || Array.isArray(value)) {
             this.report(path, `must be an object, got ${describe(value)}`);
             return undefined;
@@ -321,6 +349,9 @@ class Reader {
 
     /** Reads a list; reports a wrong type or an empty list when `nonEmpty`. */
     list(path: string, value: unknown, nonEmpty: boolean): unknown[] | undefined {
+        if (this.isSecret(path, value)) {
+            return undefined;
+        }
         if (!Array.isArray(value)) {
             this.report(path, `must be a list, got ${describe(value)}`);
             return undefined;
@@ -352,13 +383,26 @@ class Reader {
             }
             const parsed = parseServerAddress(text);
             if (typeof parsed === "string") {
-                this.report(`${path}[${i}]`, `${JSON.stringify(text)} ${parsed}`);
+                this.report(`${path}[${i}]`, `${quote(text)} ${parsed}`);
             } else {
                 addresses.push(parsed);
             }
         });
         return addresses;
     }
+}
+
+/** The longest part of a value a problem echoes: a value can be megabytes long. */
+const ECHO_LIMIT = 80;
+
+/** Text cut to ECHO_LIMIT characters, saying how long it was. */
+function capped(text: string): string {
+    return text.length > ECHO_LIMIT ? `${text.slice(0, ECHO_LIMIT)}… (${text.length} characters)` : text;
+}
+
+/** A string value as a problem echoes it: JSON-quoted, at most ECHO_LIMIT characters of it. */
+function quote(value: string): string {
+    return value.length > ECHO_LIMIT ? `${JSON.stringify(value.slice(0, ECHO_LIMIT))}… (${value.length} characters)` : JSON.stringify(value);
 }
 
 function describe(value: unknown): string {
@@ -368,7 +412,10 @@ function describe(value: unknown): string {
     if (value === undefined || value === null) {
         return "nothing";
     }
-    return Array.isArray(value) ? "a list" : `${typeof value} ${JSON.stringify(value)}`;
+    if (Array.isArray(value)) {
+        return "a list";
+    }
+    return typeof value === "string" ? `string ${quote(value)}` : `${typeof value} ${capped(JSON.stringify(value))}`;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
@@ -435,12 +482,12 @@ function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString)
         const [major, minor] = explicit.split(".").map(Number);
         version = { major, minor };
         if (fromTag && (fromTag.major !== major || fromTag.minor !== minor)) {
-            r.report("haproxyVersion", `${JSON.stringify(explicit)} contradicts the tag of haproxyImage ${JSON.stringify(image)}`);
+            r.report("haproxyVersion", `${quote(explicit)} contradicts the tag of haproxyImage ${quote(image)}`);
         }
     } else if (fromTag) {
         version = fromTag;
     } else if (image) {
-        r.report("haproxyVersion", `is required: the tag of haproxyImage ${JSON.stringify(image)} does not tell the HAProxy version`);
+        r.report("haproxyVersion", `is required: the tag of haproxyImage ${quote(image)} does not tell the HAProxy version`);
     }
     if (version && compareVersions(version, OLDEST_HAPROXY) < 0) {
         r.report(explicit !== undefined ? "haproxyVersion" : "haproxyImage",
@@ -455,10 +502,6 @@ function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString)
         httpKeepAlive: timeout("timeoutHttpKeepAlive"),
         tunnel: timeout("timeoutTunnel"),
     };
-    const maxconn = value("maxconn");
-    if (typeof maxconn !== "number" || !Number.isInteger(maxconn) || maxconn < 1 || maxconn > 1_000_000) {
-        r.report("maxconn", `must be a whole number from 1 to 1000000, got ${describe(maxconn)}`);
-    }
     return {
         image,
         version: version ?? OLDEST_HAPROXY,
@@ -467,7 +510,7 @@ function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString)
         httpsPort: r.port("httpsPort", value("httpsPort")) ?? 0,
         configDir: r.string("configDir", value("configDir"), absolutePathProblem, normalizeHostPath) ?? "",
         certsDir: r.string("certsDir", value("certsDir"), absolutePathProblem, normalizeHostPath) ?? "",
-        maxconn: typeof maxconn === "number" ? maxconn : 0,
+        maxconn: r.integer("maxconn", value("maxconn"), 1, 1_000_000) ?? 0,
         timeouts,
     };
 }
@@ -595,7 +638,7 @@ function checkDirectoriesApart(r: Reader, directories: [string, string][]): void
                     : dir.startsWith(`${earlier}/`) ? "is inside"
                         : earlier.startsWith(`${dir}/`) ? "contains" : undefined;
             if (relation) {
-                r.report(key, `${JSON.stringify(dir)} ${relation} ${earlierKey} ${JSON.stringify(earlier)} (configDir, certsDir and certbotDataDir must not overlap)`);
+                r.report(key, `${quote(dir)} ${relation} ${earlierKey} ${quote(earlier)} (configDir, certsDir and certbotDataDir must not overlap)`);
             }
         }
     });
