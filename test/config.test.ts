@@ -145,6 +145,34 @@ describe("configuration validation", () => {
         ["a cron field that is no number, range or step", (r) => { r.renewSchedule = "0 3 * * 1-2-3"; }, [
             'renewSchedule: "0 3 * * 1-2-3" has a day-of-week field "1-2-3" that is not *, n, a-b, */n or a-b/n (or a list of them)',
         ]],
+        ["IPv6 backends that are no IPv6 address", (r) => {
+            r.sites = [{ domains: ["a.example.com"], backends: ["[:]:80", "[::::::::::]:80", "[1:2:3:4:5:6:7:8:9]:80", "[fe80::1%eth0]:80", "[2001:db8::1]:80", "[::ffff:10.0.0.1]:80"] }];
+        }, [
+            'sites[0].backends[0]: "[:]:80" has a malformed IPv6 address',
+            'sites[0].backends[1]: "[::::::::::]:80" has a malformed IPv6 address',
+            'sites[0].backends[2]: "[1:2:3:4:5:6:7:8:9]:80" has a malformed IPv6 address',
+            'sites[0].backends[3]: "[fe80::1%eth0]:80" has a malformed IPv6 address',
+        ]],
+        ["zero times", (r) => {
+            r.timeoutHttpRequest = "0"; r.timeoutConnect = "0ms";
+            r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], healthCheck: { path: "/", interval: "0s" } }];
+        }, [
+            'timeoutConnect: "0ms" is zero: HAProxy would wait forever (or, for a health check, refuse the configuration)',
+            'timeoutHttpRequest: "0" is zero: HAProxy would wait forever (or, for a health check, refuse the configuration)',
+            'sites[0].healthCheck.interval: "0s" is zero: HAProxy would wait forever (or, for a health check, refuse the configuration)',
+        ]],
+        ["an email that certbot would read as an option", (r) => { r.acmeEmail = "-admin@example.com"; }, [
+            'acmeEmail: "-admin@example.com" starts with \'-\': certbot would read it as an option',
+        ]],
+        ["null values", (r) => { r.acmeEmail = null; r.hostAddress = null; r.httpPort = null; r.sites = null; }, [
+            "hostAddress: is required: Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
+            "acmeEmail: is required: Email address for the ACME account (expiry notices).",
+            "sites: is required: The HTTPS sites: each with domains (one certificate), backends, health check and HSTS.",
+            "httpPort: must be a port number from 1 to 65535, got nothing",
+        ]],
+        ["a TCP service on the host's own SSH port", (r) => { r.sshPort = 22; r.tcpServices = [{ name: "ssh", port: 22, backends: ["10.0.0.1:22"] }]; }, [
+            "tcpServices[0].port: port 22 is also sshPort, the host's own sshd: move the host's sshd to another port and set sshPort to it",
+        ]],
         ["a directive smuggled into a domain", (r) => { r.sites = [{ domains: ["a.example.com\n    bind :9999"], backends: ["10.0.0.1:80"] }]; }, [
             'sites[0].domains[0]: "a.example.com\\n    bind :9999" is not a valid hostname',
         ]],
@@ -165,6 +193,11 @@ describe("configuration validation", () => {
         const problems = problemsOf(raw);
         expect(problems.length).to.be.greaterThan(15);
         expect(problems.map((p) => p.split(":")[0])).to.include.members(["hostAddress", "acmeEmail", "httpPort", "haproxyVersion", "configDir", "renewSchedule", "sshPrivateKey"]);
+    });
+
+    it("holds the SSH host key trimmed, as it checked it", () => {
+        const config = parseConfig({ ...base(), sshHostKey: "  ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB root@host\n" });
+        expect(config.host.sshHostKey).to.equal("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB root@host");
     });
 
     it("holds host paths normalized: no '//', no '.' segment, no trailing '/'", () => {
@@ -202,7 +235,7 @@ describe("value checks", () => {
             ["example.com", "a-b.c.example", "xn--bcher-kva.example", `${"a".repeat(63)}.com`],
             ["example", "-a.com", "a-.com", "a..com", "exa_mple.com", "*.example.com", "1.2.3.4", `${"a".repeat(64)}.com`, "a.com."],
             (r, v) => { r.sites = [{ domains: [v], backends: ["10.0.0.1:80"] }]; }],
-        ["HAProxy times", durationProblem, ["0", "500ms", "30s", "5m", "1h", "24d", "100us"], ["", "1.5s", "30 s", "1w", "25d", "-1s"],
+        ["HAProxy times", durationProblem, ["1", "500ms", "30s", "5m", "1h", "24d", "100us"], ["", "0", "0s", "000ms", "0us", "1.5s", "30 s", "1w", "25d", "-1s"],
             (r, v) => {
                 for (const key of ["timeoutConnect", "timeoutClient", "timeoutServer", "timeoutHttpRequest", "timeoutHttpKeepAlive", "timeoutTunnel"]) {
                     r[key] = v;
@@ -307,6 +340,32 @@ describe("configuration sources", () => {
         const problems = problemsOf(raw, { requireSecrets: false });
         expect(problems).to.deep.equal([`acmeEmail: ${SECRET_PROBLEM}`, `sites[0].backends[0]: ${SECRET_PROBLEM}`]);
         expect(problems.join("\n")).not.to.contain("AAAB");
+    });
+
+    it("reads only plain decimal integers as numbers, from a stack file and from the engine", () => {
+        const raw = rawConfigFromStackFile([
+            "config:",
+            "  edge-proxy:httpPort: 080",
+            "  edge-proxy:httpsPort: 0x1BB",
+            "  edge-proxy:acmeChallengePort: 1e3",
+            "  edge-proxy:sshPort: +22",
+            "  edge-proxy:maxconn: 4000",
+            "  edge-proxy:tcpServices:",
+            "    - { name: git, port: 0o11362, backends: [\"10.0.0.1:9418\"] }",
+        ].join("\n"), "Pulumi.x.yaml");
+        expect(raw).to.deep.equal({
+            httpPort: "080", httpsPort: "0x1BB", acmeChallengePort: "1e3", sshPort: "+22", maxconn: 4000,
+            tcpServices: [{ name: "git", port: "0o11362", backends: ["10.0.0.1:9418"] }],
+        });
+        expect(problemsOf({ ...base(), ...raw })).to.deep.equal([
+            'sshPort: must be a port number from 1 to 65535, got string "+22"',
+            'httpPort: must be a port number from 1 to 65535, got string "080"',
+            'httpsPort: must be a port number from 1 to 65535, got string "0x1BB"',
+            'acmeChallengePort: must be a port number from 1 to 65535, got string "1e3"',
+            'tcpServices[0].port: must be a port number from 1 to 65535, got string "0o11362"',
+        ]);
+        expect(rawConfigFromEngine({ "edge-proxy:httpPort": "1e3", "edge-proxy:httpsPort": "443", "edge-proxy:maxconn": "-0" }, () => false))
+            .to.deep.equal({ httpPort: "1e3", httpsPort: 443, maxconn: "-0" });
     });
 
     it("echoes at most 80 characters of a value", () => {

@@ -48,6 +48,9 @@ function decode(text: string, type: string | undefined): unknown {
     if (type === "string") {
         return text;
     }
+    if (type === "integer") {
+        return plainInteger(text) ? Number(text) : text;
+    }
     try {
         return JSON.parse(text);
     } catch {
@@ -55,11 +58,31 @@ function decode(text: string, type: string | undefined): unknown {
     }
 }
 
-/** From a stack file's text (`Pulumi.<stack>.yaml`). Throws with the file name when it is not YAML. */
+/** Whether a number's text is a plain decimal integer: JSON and YAML also read 1e3, YAML 080, 0x50 and 0o17. */
+function plainInteger(text: string): boolean {
+    return /^(0|-?[1-9]\d*)$/.test(text);
+}
+
+/**
+ * From a stack file's text (`Pulumi.<stack>.yaml`). Throws with the file name when it is not YAML. A number
+ * written other than as a plain decimal integer (`080`, `0x50`, `1e3`, `.inf`, `1.5`) stays the text it
+ * was written as, so that the validator refuses it with its key path instead of reading another port.
+ */
 export function rawConfigFromStackFile(text: string, fileName: string): RawConfig {
     let document: unknown;
     try {
-        document = YAML.parse(text);
+        const parsed = YAML.parseDocument(text);
+        if (parsed.errors.length > 0) {
+            throw parsed.errors[0];
+        }
+        YAML.visit(parsed, {
+            Scalar(_, node) {
+                if (typeof node.value === "number" && node.source !== undefined && !plainInteger(node.source)) {
+                    node.value = node.source;
+                }
+            },
+        });
+        document = parsed.toJS();
     } catch (error) {
         throw new Error(`${fileName}: not valid YAML: ${(error as Error).message}`);
     }

@@ -3,6 +3,7 @@
  * reports every problem at once with its key path, and returns the defaulted, typed configuration.
  * Nothing here touches Pulumi or the host, so a bad stack fails before any resource is declared.
  */
+import { isIPv4, isIPv6 } from "net";
 import { posix } from "path";
 import { CONFIG_KEYS, HEALTH_CHECK_KEYS, SITE_KEYS, TCP_SERVICE_KEYS, configKey } from "./schema";
 import {
@@ -76,8 +77,6 @@ export function hostnameProblem(value: string, { needsDot = false } = {}): strin
     return undefined;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6 = /^[0-9a-fA-F:.]+$/;
 
 /** Parses `host:port` with an IPv4 address, a bracketed IPv6 address or a DNS name. */
 export function parseServerAddress(value: string): ServerAddress | string {
@@ -92,11 +91,12 @@ export function parseServerAddress(value: string): ServerAddress | string {
     }
     if (host.startsWith("[")) {
         const inner = host.slice(1, -1);
-        if (!IPV6.test(inner) || !inner.includes(":")) {
+        // isIPv6 also takes a zone (fe80::1%eth0), whose '%' haproxy.cfg would read as a format directive.
+        if (!isIPv6(inner) || inner.includes("%")) {
             return "has a malformed IPv6 address";
         }
     } else if (/^[\d.]+$/.test(host)) {
-        if (!IPV4.test(host)) {
+        if (!isIPv4(host)) {
             return "has a malformed IPv4 address";
         }
     } else if (hostnameProblem(host.toLowerCase())) {
@@ -107,13 +107,21 @@ export function parseServerAddress(value: string): ServerAddress | string {
 
 const TIME_UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, "": 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** An HAProxy time: a number with an optional unit, within HAProxy's timer range (2^31-1 ms). */
+/**
+ * An HAProxy time: a number with an optional unit, within HAProxy's timer range (2^31-1 ms), and not zero:
+ * a zero timeout waits forever (`timeout http-request 0` drops the slowloris guard), a zero check
+ * interval fails `haproxy -c`.
+ */
 export function durationProblem(value: string): string | undefined {
     const match = /^(\d{1,10})(us|ms|s|m|h|d)?$/.exec(value);
     if (!match) {
         return "is not an HAProxy time such as 500ms, 30s, 5m or 1h";
     }
-    return Number(match[1]) * TIME_UNIT_MS[match[2] ?? ""] > 2_147_483_647 ? "is longer than HAProxy's longest timer, about 24 days" : undefined;
+    const ms = Number(match[1]) * TIME_UNIT_MS[match[2] ?? ""];
+    if (ms === 0) {
+        return "is zero: HAProxy would wait forever (or, for a health check, refuse the configuration)";
+    }
+    return ms > 2_147_483_647 ? "is longer than HAProxy's longest timer, about 24 days" : undefined;
 }
 
 /**
@@ -423,6 +431,9 @@ const NAME_PROBLEM = "is not a name of lower-case letters, digits, '.', '_' and 
 const nameProblem = (value: string) => (NAME.test(value) && !value.includes("..") ? undefined : NAME_PROBLEM);
 
 const EMAIL = /^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$/;
+/** An email address that certbot takes as the value of --email (one starting with '-' would be an option). */
+const emailProblem = (value: string) => (value.startsWith("-") ? "starts with '-': certbot would read it as an option"
+    : EMAIL.test(value) ? undefined : "is not an email address");
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+\/]+={0,3}( \S*)?$/;
 
 function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean): EdgeProxyConfig {
@@ -434,12 +445,12 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
         }
     }
     for (const spec of CONFIG_KEYS) {
-        if (spec.required && raw[spec.key] === undefined && (requireSecrets || !spec.secret)) {
+        if (spec.required && raw[spec.key] == null && (requireSecrets || !spec.secret)) {
             r.report(spec.key, `is required: ${spec.description}`);
         }
     }
     /** The raw value of a key, or its default. */
-    const value = (key: string): unknown => raw[key] ?? configKey(key)?.default;
+    const value = (key: string): unknown => (raw[key] === undefined ? configKey(key)?.default : raw[key]);
     const optionalString: OptionalString = (key, check, normalize) =>
         raw[key] === undefined || raw[key] === "" ? undefined : r.string(key, raw[key], check, normalize);
 
@@ -447,15 +458,16 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
         r.report(spec.key, `must be stored as a secret: pulumi config set --secret ${spec.key} (never in plain text)`);
     }
 
-    const hostAddress = raw.hostAddress === undefined ? undefined
-        : r.string("hostAddress", raw.hostAddress, (v) => (IPV4.test(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname"));
+    const hostAddress = raw.hostAddress == null ? undefined // reported as a missing required key
+        : r.string("hostAddress", raw.hostAddress, (v) => (isIPv4(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname"));
     const sshPort = r.port("sshPort", value("sshPort"));
     const sshUser = r.string("sshUser", value("sshUser"), (v) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "is not a Unix user name"));
     const host: HostSettings = {
         address: hostAddress ?? "",
         sshPort: sshPort ?? 22,
         sshUser: sshUser ?? "root",
-        sshHostKey: optionalString("sshHostKey", (v) => (SSH_PUBLIC_KEY.test(v.trim()) ? undefined : "is not a public key line such as \"ssh-ed25519 AAAA...\"")),
+        sshHostKey: optionalString("sshHostKey", (v) => (SSH_PUBLIC_KEY.test(v.trim()) ? undefined : "is not a public key line such as \"ssh-ed25519 AAAA...\""),
+            (v) => v.trim()),
         dockerHost: optionalString("dockerHost", (v) => (/^(ssh|tcp|unix):\/\/[A-Za-z0-9._@:\/\[\]-]+$/.test(v) ? undefined : "is not an ssh://, tcp:// or unix:// endpoint"))
             ?? `ssh://${sshUser ?? "root"}@${hostAddress ?? ""}:${sshPort ?? 22}`,
     };
@@ -465,7 +477,7 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
     const sites = checkSites(r, raw.sites);
     const tcpServices = checkTcpServices(r, value("tcpServices"));
 
-    checkPortCollisions(r, haproxy, acme, tcpServices);
+    checkPortCollisions(r, host, haproxy, acme, tcpServices);
     checkDirectoriesApart(r, [["configDir", haproxy.configDir], ["certsDir", haproxy.certsDir], ["certbotDataDir", acme.dataDir]]);
     return { host, haproxy, acme, sites, tcpServices };
 }
@@ -525,13 +537,13 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString): A
     });
     const keyType = r.string("acmeKeyType", value("acmeKeyType"), (v) => (v === "ecdsa" || v === "rsa" ? undefined : "is neither ecdsa nor rsa"));
     return {
-        email: value("acmeEmail") === undefined ? "" : r.string("acmeEmail", value("acmeEmail"), (v) => (EMAIL.test(v) ? undefined : "is not an email address")) ?? "",
+        email: value("acmeEmail") == null ? "" : r.string("acmeEmail", value("acmeEmail"), emailProblem) ?? "",
         server: serverText ? ACME_DIRECTORIES[serverText] ?? serverText : "",
         staging: serverText === "staging",
         caBundle: optionalString("acmeCaBundle", absolutePathProblem, normalizeHostPath),
         certbotImage: r.string("certbotImage", value("certbotImage"), imageProblem) ?? "",
         challengePort: r.port("acmeChallengePort", value("acmeChallengePort")) ?? 0,
-        challengeAddress: r.string("acmeChallengeAddress", value("acmeChallengeAddress"), (v) => (IPV4.test(v) ? undefined : "is not an IPv4 address")) ?? "",
+        challengeAddress: r.string("acmeChallengeAddress", value("acmeChallengeAddress"), (v) => (isIPv4(v) ? undefined : "is not an IPv4 address")) ?? "",
         dataDir: r.string("certbotDataDir", value("certbotDataDir"), absolutePathProblem, normalizeHostPath) ?? "",
         keyType: keyType === "rsa" ? "rsa" : "ecdsa",
         renewSchedule: r.string("renewSchedule", value("renewSchedule"), cronProblem) ?? "",
@@ -540,7 +552,7 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString): A
 
 function checkSites(r: Reader, raw: unknown): Site[] {
     const sites: Site[] = [];
-    if (raw === undefined) {
+    if (raw == null) {
         return sites; // reported as a missing required key
     }
     const domainOwner = new Map<string, string>();
@@ -609,8 +621,12 @@ function checkTcpServices(r: Reader, raw: unknown): TcpService[] {
     return services;
 }
 
-/** Every published host port, and the challenge port, must be distinct. */
-function checkPortCollisions(r: Reader, haproxy: HaproxySettings, acme: AcmeSettings, services: TcpService[]): void {
+/**
+ * Every published host port, and the challenge port, must be distinct; and no TCP service may take the
+ * port of the host's own sshd: the services are published on the very host that `pulumi up` reaches over
+ * SSH on sshPort, so the container would not start, or would take over the host's SSH.
+ */
+function checkPortCollisions(r: Reader, host: HostSettings, haproxy: HaproxySettings, acme: AcmeSettings, services: TcpService[]): void {
     const owner = new Map<number, string>();
     const claim = (path: string, port: number) => port && r.claim(owner, path, port, (first) => `port ${port} is already used by ${first}`);
     claim("httpPort", haproxy.httpPort);
@@ -621,6 +637,9 @@ function checkPortCollisions(r: Reader, haproxy: HaproxySettings, acme: AcmeSett
         // A TCP service listens on its own port inside the container, where 80 and 443 are the HTTP(S) frontends.
         if (service.port === 80 || service.port === 443) {
             r.report(path, `port ${service.port} is the container's own HTTP(S) port`);
+        }
+        if (service.port === host.sshPort) {
+            r.report(path, `port ${service.port} is also sshPort, the host's own sshd: move the host's sshd to another port and set sshPort to it`);
         }
         claim(path, service.port);
     });
