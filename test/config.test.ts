@@ -228,6 +228,53 @@ describe("configuration validation", () => {
     });
 });
 
+describe("resource bounds", () => {
+    /** Runs `work`, printing how long it took (figures only: the assertions are on the outcome). */
+    function timed<T>(what: string, work: () => T): T {
+        const started = process.hrtime.bigint();
+        try {
+            return work();
+        } finally {
+            console.log(`      (${what}: ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(0)} ms)`);
+        }
+    }
+
+    it("lists 20 unknown keys of a 4 MB configuration and counts the rest, suggesting nothing for long keys", () => {
+        const raw = base();
+        for (let i = 0; i < 1000; i++) {
+            raw[`${"k".repeat(4000)}${i}`] = i;
+        }
+        raw.acmeEmial = "x@example.com";
+        const problems = timed("4 MB of unknown keys", () => problemsOf(raw));
+        const longKey = (i: number) => `"${"k".repeat(80)}"… (${4000 + String(i).length} characters)`;
+        expect(problems).to.deep.equal([
+            ...Array.from({ length: 20 }, (_, i) => `${longKey(i)}: unknown key`),
+            `${longKey(20)}: unknown key (and 980 more unknown keys not listed)`,
+        ]);
+    });
+
+    it("refuses a 50 MB value by its length, from the raw configuration and from the engine", () => {
+        const huge = "a".repeat(50_000_000);
+        expect(timed("a 50 MB string", () => problemsOf({ ...base(), hostAddress: huge, sites: [{ domains: [huge], backends: ["10.0.0.1:80"] }] }))).to.deep.equal([
+            "hostAddress: is too long: 50000000 characters, at most 4096",
+            "sites[0].domains[0]: is too long: 50000000 characters, at most 4096",
+        ]);
+        const engine = { "edge-proxy:hostAddress": "192.0.2.10", "edge-proxy:acmeEmail": huge, "edge-proxy:sites": `[${huge}]`, "edge-proxy:httpPort": huge };
+        expect(timed("50 MB values from the engine", () => problemsOf(rawConfigFromEngine(engine, () => false), { requireSecrets: false }))).to.deep.equal([
+            "httpPort: is too long: 50000000 characters, at most 4096",
+            "acmeEmail: is too long: 50000000 characters, at most 4096",
+            "sites: is too long: 50000002 characters, at most 8388608",
+        ]);
+    });
+
+    it("names an unknown key that is not a plain word as a JSON string", () => {
+        expect(problemsOf({ ...base(), "a b\nc": 1, sites: [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], "x\"y": 2 }] })).to.deep.equal([
+            '"a b\\nc": unknown key',
+            'sites[0]."x\\"y": unknown key',
+        ]);
+    });
+});
+
 describe("value checks", () => {
     /** A check, values it accepts and refuses, and where a value goes in a configuration. */
     const table: [string, (value: string) => string | undefined, string[], string[], (raw: RawConfig, value: string) => void][] = [
@@ -375,6 +422,11 @@ describe("configuration sources", () => {
             `sites[0].backends[0]: "${"b".repeat(80)}"… (503 characters) has an invalid host name "${"b".repeat(80)}"… (500 characters)`,
             `sites[0].hsts: must be true or false, got object ${JSON.stringify({ deep: "y".repeat(300) }).slice(0, 80)}… (311 characters)`,
         ]);
+    });
+
+    it("refuses a stack file larger than 2 MiB before parsing it", () => {
+        const text = `config:\n${Array.from({ length: 1000 }, (_, i) => `  edge-proxy:${"k".repeat(4000)}${i}: 1`).join("\n")}\n`;
+        expect(() => rawConfigFromStackFile(text, "Pulumi.big.yaml")).to.throw(`Pulumi.big.yaml: ${Buffer.byteLength(text)} bytes; a stack file may have at most 2 MiB (5,000 sites take about 1 MiB)`);
     });
 
     it("declares every key once", () => {

@@ -6,7 +6,7 @@
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import * as YAML from "yaml";
 import { CONFIG_NAMESPACE, configKey } from "./schema";
-import { RawConfig, SECRET_PRESENT } from "./validate";
+import { MAX_LIST_TEXT_LENGTH, MAX_STRING_LENGTH, OversizedValue, RawConfig, SECRET_PRESENT } from "./validate";
 
 const PREFIX = `${CONFIG_NAMESPACE}:`;
 
@@ -39,7 +39,10 @@ export function rawConfigFromEngine(all: Record<string, string>, isSecret: (full
         }
         const key = fullKey.slice(PREFIX.length);
         const spec = configKey(key);
-        raw[key] = spec?.secret || isSecret(fullKey) ? SECRET_PRESENT : decode(text, spec?.type);
+        const limit = spec?.type === "list" ? MAX_LIST_TEXT_LENGTH : MAX_STRING_LENGTH;
+        raw[key] = spec?.secret || isSecret(fullKey) ? SECRET_PRESENT
+            : text.length > limit ? new OversizedValue(text.length, limit) // never parsed
+                : decode(text, spec?.type);
     }
     return raw;
 }
@@ -58,6 +61,9 @@ function decode(text: string, type: string | undefined): unknown {
     }
 }
 
+/** The largest stack file read: the YAML parser takes about 4 s per MiB, and 5,000 sites take about 1 MiB. */
+const MAX_STACK_FILE_BYTES = 2 * 1024 * 1024;
+
 /** Whether a number's text is a plain decimal integer: JSON and YAML also read 1e3, YAML 080, 0x50 and 0o17. */
 function plainInteger(text: string): boolean {
     return /^(0|-?[1-9]\d*)$/.test(text);
@@ -69,6 +75,10 @@ function plainInteger(text: string): boolean {
  * was written as, so that the validator refuses it with its key path instead of reading another port.
  */
 export function rawConfigFromStackFile(text: string, fileName: string): RawConfig {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_STACK_FILE_BYTES) {
+        throw new Error(`${fileName}: ${bytes} bytes; a stack file may have at most ${MAX_STACK_FILE_BYTES / 1024 / 1024} MiB (5,000 sites take about 1 MiB)`);
+    }
     let document: unknown;
     try {
         const parsed = YAML.parseDocument(text);

@@ -14,6 +14,16 @@ import {
 /** Stands for a secret value that is present but was not decrypted (the render tool never decrypts). */
 export const SECRET_PRESENT = Symbol("secret value present");
 
+/** The longest string any key takes (a host key line, a URL, a path); longer ones are refused before any check runs. */
+export const MAX_STRING_LENGTH = 4096;
+/** The longest JSON text of a list from the engine (5,000 sites take about 1 MiB). */
+export const MAX_LIST_TEXT_LENGTH = 8 * 1024 * 1024;
+
+/** Stands for a value too long to read at all, by its length and the longest its key takes. */
+export class OversizedValue {
+    constructor(readonly length: number, readonly limit: number) {}
+}
+
 /** The raw configuration: key (without namespace) to value as YAML or JSON would give it. */
 export type RawConfig = Record<string, unknown>;
 
@@ -260,8 +270,16 @@ function editDistance(a: string, b: string): number {
     return row[b.length];
 }
 
+/** The longest unknown key that gets a suggestion: the edit distance costs its length times each candidate's. */
+const SUGGEST_MAX_KEY_LENGTH = 64;
+/** How many unknown keys of one object are listed one by one; the rest are counted. */
+const UNKNOWN_KEYS_LISTED = 20;
+
 /** "unknown key" with the closest known key as a suggestion when one is close. */
 function unknownKeyProblem(key: string, known: readonly string[]): string {
+    if (key.length > SUGGEST_MAX_KEY_LENGTH) {
+        return "unknown key";
+    }
     const best = known
         .map((candidate) => ({ candidate, distance: editDistance(key, candidate) }))
         .sort((x, y) => x.distance - y.distance)[0];
@@ -281,19 +299,27 @@ class Reader {
     }
 
     /**
-     * Reports a secret under a key that is not declared secret: edge-proxy writes such values into host
-     * scripts and command lines, where the state keeps them in plain text, so their secrecy would be a lie.
+     * Reports what cannot be read as a value: a secret under a key that is not declared secret (edge-proxy
+     * writes such values into host scripts and command lines, where the state keeps them in plain text, so
+     * their secrecy would be a lie), and a value longer than any key takes.
      */
-    private isSecret(path: string, value: unknown): boolean {
+    private unreadable(path: string, value: unknown): boolean {
         if (value === SECRET_PRESENT) {
             this.report(path, "is a secret, but edge-proxy writes this value into host scripts and command lines that the stack's state shows in plain text: set it without --secret");
+            return true;
         }
-        return value === SECRET_PRESENT;
+        // A length bound before any pattern or parse runs: a 50 MB value must cost no more than its length.
+        const oversized = typeof value === "string" && value.length > MAX_STRING_LENGTH ? new OversizedValue(value.length, MAX_STRING_LENGTH) : value;
+        if (oversized instanceof OversizedValue) {
+            this.report(path, `is too long: ${oversized.length} characters, at most ${oversized.limit}`);
+            return true;
+        }
+        return false;
     }
 
     /** Reads a string; reports a wrong type; applies `check`; returns the value, `normalize`d when given. */
     string(path: string, value: unknown, check?: (v: string) => string | undefined, normalize?: (v: string) => string): string | undefined {
-        if (this.isSecret(path, value)) {
+        if (this.unreadable(path, value)) {
             return undefined;
         }
         if (typeof value !== "string") {
@@ -310,7 +336,7 @@ class Reader {
 
     /** Reads a whole number from `min` to `max`; `what` names it in the problem. */
     integer(path: string, value: unknown, min: number, max: number, what = "a whole number"): number | undefined {
-        if (this.isSecret(path, value)) {
+        if (this.unreadable(path, value)) {
             return undefined;
         }
         if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
@@ -327,7 +353,7 @@ class Reader {
 
     /** Reads a boolean. */
     boolean(path: string, value: unknown): boolean | undefined {
-        if (this.isSecret(path, value)) {
+        if (this.unreadable(path, value)) {
             return undefined;
         }
         if (typeof value !== "boolean") {
@@ -339,7 +365,7 @@ class Reader {
 
     /** Reads an object and reports keys outside `known`. */
     object(path: string, value: unknown, known: readonly string[]): Record<string, unknown> | undefined {
-        if (this.isSecret(path, value)) {
+        if (this.unreadable(path, value)) {
             return undefined;
         }
         if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -347,17 +373,22 @@ class Reader {
             return undefined;
         }
         const record = value as Record<string, unknown>;
-        for (const key of Object.keys(record)) {
-            if (!known.includes(key)) {
-                this.report(`${path}.${key}`, unknownKeyProblem(key, known));
-            }
-        }
+        this.unknownKeys(path, Object.keys(record), known);
         return record;
+    }
+
+    /** Reports the keys outside `known`: the first UNKNOWN_KEYS_LISTED one by one, then how many more. */
+    unknownKeys(parent: string, keys: string[], known: readonly string[]): void {
+        const unknown = keys.filter((key) => !known.includes(key));
+        unknown.slice(0, UNKNOWN_KEYS_LISTED + 1).forEach((key, i) => {
+            const more = i === UNKNOWN_KEYS_LISTED ? ` (and ${unknown.length - i - 1} more unknown keys not listed)` : "";
+            this.report(keyPath(parent, key), `${i === UNKNOWN_KEYS_LISTED ? "unknown key" : unknownKeyProblem(key, known)}${more}`);
+        });
     }
 
     /** Reads a list; reports a wrong type or an empty list when `nonEmpty`. */
     list(path: string, value: unknown, nonEmpty: boolean): unknown[] | undefined {
-        if (this.isSecret(path, value)) {
+        if (this.unreadable(path, value)) {
             return undefined;
         }
         if (!Array.isArray(value)) {
@@ -403,6 +434,12 @@ class Reader {
 /** The longest part of a value a problem echoes: a value can be megabytes long. */
 const ECHO_LIMIT = 80;
 
+/** An object's key appended to its path: a plain word as it is, anything else as a (capped) JSON string. */
+function keyPath(parent: string, key: string): string {
+    const word = /^[A-Za-z0-9_-]{1,64}$/.test(key) ? key : quote(key);
+    return parent ? `${parent}.${word}` : word;
+}
+
 /** Text cut to ECHO_LIMIT characters, saying how long it was. */
 function capped(text: string): string {
     return text.length > ECHO_LIMIT ? `${text.slice(0, ECHO_LIMIT)}… (${text.length} characters)` : text;
@@ -439,11 +476,7 @@ const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-
 function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean): EdgeProxyConfig {
     const r = new Reader(problems);
     const known = CONFIG_KEYS.map((spec) => spec.key);
-    for (const key of Object.keys(raw)) {
-        if (!configKey(key)) {
-            r.report(key, unknownKeyProblem(key, known));
-        }
-    }
+    r.unknownKeys("", Object.keys(raw), known);
     for (const spec of CONFIG_KEYS) {
         if (spec.required && raw[spec.key] == null && (requireSecrets || !spec.secret)) {
             r.report(spec.key, `is required: ${spec.description}`);
