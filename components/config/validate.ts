@@ -309,6 +309,7 @@ class Reader {
             return true;
         }
         // A length bound before any pattern or parse runs: a 50 MB value must cost no more than its length.
+        // The engine's texts arrive already measured (OversizedValue); other strings are measured here.
         const oversized = typeof value === "string" && value.length > MAX_STRING_LENGTH ? new OversizedValue(value.length, MAX_STRING_LENGTH) : value;
         if (oversized instanceof OversizedValue) {
             this.report(path, `is too long: ${oversized.length} characters, at most ${oversized.limit}`);
