@@ -24,9 +24,10 @@ export function shellCommand(...args: (string | number)[]): string {
 /**
  * Characters a haproxy.cfg word may carry here: no blank (word separator), no newline (directive
  * separator), no `#` (comment), no quote or backslash (HAProxy's own quoting, which 1.7 handles
- * differently from 2.x), no `%` or `$` (log-format and environment expansion).
+ * differently from 2.x), no `%` or `$` (log-format and environment expansion). `~` is plain text to
+ * HAProxy (a health-check path such as `/~health` passes `haproxy -c`), so the validator may accept it.
  */
-const CFG_TOKEN = /^[A-Za-z0-9._:\/\[\]@,=+*-]+$/;
+const CFG_TOKEN = /^[A-Za-z0-9._:\/\[\]@,=+*~-]+$/;
 
 /** Returns the value if it is one safe haproxy.cfg word, and throws otherwise. */
 export function cfgToken(value: string | number): string {

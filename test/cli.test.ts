@@ -32,6 +32,40 @@ describe("render tool", () => {
         expect(fs.readFileSync(path.join(scratch, "sites.map"), "utf8")).to.contain("www.example.com site_www");
     });
 
+    it("refuses an --out named like a map file it writes beside it, writing nothing", () => {
+        fs.writeFileSync(path.join(scratch, "sites.map"), "kept\n");
+        for (const name of ["sites.map", "certs.list"]) {
+            const { code, stderr } = render("--stack", "dev", "--out", path.join(scratch, name));
+            expect(code).to.equal(1);
+            expect(stderr).to.equal(`render: --out ${path.join(scratch, name)}: ${name} is the name of a file written beside haproxy.cfg; name the configuration otherwise (e.g. haproxy.cfg)\n`);
+        }
+        expect(fs.readdirSync(scratch)).to.deep.equal(["sites.map"]);
+        expect(fs.readFileSync(path.join(scratch, "sites.map"), "utf8")).to.equal("kept\n");
+    });
+
+    it("writes no file when one of them cannot be written", () => {
+        fs.mkdirSync(path.join(scratch, "certs.list"));
+        const { code, stderr } = render("--stack", "dev", "--out", path.join(scratch, "haproxy.cfg"));
+        expect(code).to.equal(1);
+        expect(stderr).to.equal(`render: cannot write ${path.join(scratch, "certs.list")}: it is a directory\n`);
+        expect(fs.readdirSync(scratch)).to.deep.equal(["certs.list"]);
+    });
+
+    it("names a missing --out directory in one line", () => {
+        const out = path.join(scratch, "missing", "haproxy.cfg");
+        const { code, stderr } = render("--stack", "dev", "--out", out);
+        expect(code).to.equal(1);
+        expect(stderr).to.equal(`render: --out ${out}: the directory ${path.dirname(out)} does not exist\n`);
+    });
+
+    it("refuses a stack file over 2 MiB in one line", () => {
+        const stack = path.join(scratch, "Pulumi.big.yaml");
+        fs.writeFileSync(stack, `config:\n${Array.from({ length: 1000 }, (_, i) => `  edge-proxy:${"k".repeat(4000)}${i}: 1`).join("\n")}\n`);
+        const { code, stderr } = render("--stack-file", stack);
+        expect(code).to.equal(1);
+        expect(stderr).to.equal(`render: ${stack}: ${fs.statSync(stack).size} bytes; a stack file may have at most 2 MiB (5,000 sites take about 1 MiB)\n`);
+    });
+
     it("prints the certificates to issue with --plan", () => {
         const { code, stdout } = render("--stack-file", path.join(PROJECT_DIR, "test", "stacks", "multi-site-2.8.yaml"), "--plan");
         expect(code).to.equal(0);
@@ -68,7 +102,7 @@ describe("render tool", () => {
 
     it("names a missing stack file and a bad argument", () => {
         expect(render("--stack", "nope").stderr).to.match(/cannot read the stack file .*Pulumi\.nope\.yaml: ENOENT/);
-        expect(render("--stack").stderr).to.contain("--stack needs a value");
+        expect(render("--stack").stderr).to.contain("Option '--stack <value>' argument missing");
         expect(render("--bogus").code).to.equal(1);
     });
 });

@@ -1,11 +1,13 @@
 /** Validation of the stack configuration: every problem at once, each with its key path. */
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { CONFIG_KEYS } from "../components/config/schema";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../components/config/sources";
 import {
-    ConfigError, RawConfig, SECRET_PRESENT, absolutePathProblem, cronProblem, durationProblem, hostnameProblem, imageProblem,
-    parseConfig, parseServerAddress, versionFromImage,
+    ConfigError, RawConfig, SECRET_PRESENT, absolutePathProblem, cronProblem, durationProblem, healthCheckPathProblem, hostnameProblem,
+    imageProblem, parseConfig, parseServerAddress, versionFromImage,
 } from "../components/config/validate";
+import { renderEverything } from "./support/hostScripts";
 
 /** A minimal valid configuration; each case below changes it. */
 function base(): RawConfig {
@@ -100,12 +102,23 @@ describe("configuration validation", () => {
             'timeoutTunnel: "25d" is longer than HAProxy\'s longest timer, about 24 days',
             'acmeServer: "http://acme.example.com/dir" is neither staging, production nor an https:// directory URL',
             'acmeKeyType: "dsa" is neither ecdsa nor rsa',
-            'renewSchedule: "daily" is not a five-field cron schedule such as "17 3 * * *"',
+            'renewSchedule: "daily" is not a five-field cron schedule such as "17 3 * * *" (one space between fields)',
         ]],
         ["unsafe paths", (r) => { r.configDir = "/srv/../etc"; r.certsDir = "/srv/my certs"; r.certbotDataDir = "relative"; }, [
             "configDir: \"/srv/../etc\" must not contain '..'",
             "certsDir: \"/srv/my certs\" is not an absolute path of letters, digits, '.', '_', '-' and '/'",
             "certbotDataDir: \"relative\" is not an absolute path of letters, digits, '.', '_', '-' and '/'",
+        ]],
+        ["system directories, also as aliases", (r) => { r.configDir = "/etc/"; r.certsDir = "//srv"; r.certbotDataDir = "/var/lib/."; r.acmeCaBundle = "/usr/local"; }, [
+            'configDir: "/etc/" is the system directory /etc: use a directory of its own, such as one under /srv',
+            'certsDir: "//srv" is the system directory /srv: use a directory of its own, such as one under /srv',
+            'acmeCaBundle: "/usr/local" is the system directory /usr/local: use a directory of its own, such as one under /srv',
+            'certbotDataDir: "/var/lib/." is the system directory /var/lib: use a directory of its own, such as one under /srv',
+        ]],
+        ["directories that overlap", (r) => { r.configDir = "/srv/haproxy"; r.certsDir = "/srv/haproxy/certs"; r.certbotDataDir = "/srv//haproxy/"; }, [
+            'certsDir: "/srv/haproxy/certs" is inside configDir "/srv/haproxy" (configDir, certsDir and certbotDataDir must not overlap)',
+            'certbotDataDir: "/srv/haproxy" is also configDir "/srv/haproxy" (configDir, certsDir and certbotDataDir must not overlap)',
+            'certbotDataDir: "/srv/haproxy" contains certsDir "/srv/haproxy/certs" (configDir, certsDir and certbotDataDir must not overlap)',
         ]],
         ["a private key in plain text", (r) => { r.sshPrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----"; }, [
             "sshPrivateKey: must be stored as a secret: pulumi config set --secret sshPrivateKey (never in plain text)",
@@ -119,6 +132,46 @@ describe("configuration validation", () => {
             'sites[0].healthCheck.method: unknown key',
             'sites[0].healthCheck.path: "health" is not an absolute path of letters, digits and ._~/-',
             'sites[0].healthCheck.interval: "often" is not an HAProxy time such as 500ms, 30s, 5m or 1h',
+        ]],
+        ["a schedule that ends in a newline (a second line of the cron file)", (r) => { r.renewSchedule = "17 3 * * *\n"; }, [
+            'renewSchedule: "17 3 * * *\\n" is not a five-field cron schedule such as "17 3 * * *" (one space between fields)',
+        ]],
+        ["a schedule of five lines", (r) => { r.renewSchedule = "17\n3\n*\n*\n*"; }, [
+            'renewSchedule: "17\\n3\\n*\\n*\\n*" is not a five-field cron schedule such as "17 3 * * *" (one space between fields)',
+        ]],
+        ["cron fields out of range", (r) => { r.renewSchedule = "99 99 99 99 99"; }, ['renewSchedule: "99 99 99 99 99" has minute 99 outside 0-59']],
+        ["a zero cron step", (r) => { r.renewSchedule = "*/0 * * * *"; }, ['renewSchedule: "*/0 * * * *" has a minute step of 0 (at least 1)']],
+        ["a cron range that runs backwards and a month 0", (r) => { r.renewSchedule = "0 5-1 * 0 *"; }, ['renewSchedule: "0 5-1 * 0 *" has an hour range 5-1 that runs backwards']],
+        ["a cron field that is no number, range or step", (r) => { r.renewSchedule = "0 3 * * 1-2-3"; }, [
+            'renewSchedule: "0 3 * * 1-2-3" has a day-of-week field "1-2-3" that is not *, n, a-b, */n or a-b/n (or a list of them)',
+        ]],
+        ["IPv6 backends that are no IPv6 address", (r) => {
+            r.sites = [{ domains: ["a.example.com"], backends: ["[:]:80", "[::::::::::]:80", "[1:2:3:4:5:6:7:8:9]:80", "[fe80::1%eth0]:80", "[2001:db8::1]:80", "[::ffff:10.0.0.1]:80"] }];
+        }, [
+            'sites[0].backends[0]: "[:]:80" has a malformed IPv6 address',
+            'sites[0].backends[1]: "[::::::::::]:80" has a malformed IPv6 address',
+            'sites[0].backends[2]: "[1:2:3:4:5:6:7:8:9]:80" has a malformed IPv6 address',
+            'sites[0].backends[3]: "[fe80::1%eth0]:80" has a malformed IPv6 address',
+        ]],
+        ["zero times", (r) => {
+            r.timeoutHttpRequest = "0"; r.timeoutConnect = "0ms";
+            r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], healthCheck: { path: "/", interval: "0s" } }];
+        }, [
+            'timeoutConnect: "0ms" is zero: HAProxy would wait forever (or, for a health check, refuse the configuration)',
+            'timeoutHttpRequest: "0" is zero: HAProxy would wait forever (or, for a health check, refuse the configuration)',
+            'sites[0].healthCheck.interval: "0s" is zero: HAProxy would wait forever (or, for a health check, refuse the configuration)',
+        ]],
+        ["an email that certbot would read as an option", (r) => { r.acmeEmail = "-admin@example.com"; }, [
+            'acmeEmail: "-admin@example.com" starts with \'-\': certbot would read it as an option',
+        ]],
+        ["null values", (r) => { r.acmeEmail = null; r.hostAddress = null; r.httpPort = null; r.sites = null; }, [
+            "hostAddress: is required: Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
+            "acmeEmail: is required: Email address for the ACME account (expiry notices).",
+            "sites: is required: The HTTPS sites: each with domains (one certificate), backends, health check and HSTS.",
+            "httpPort: must be a port number from 1 to 65535, got nothing",
+        ]],
+        ["a TCP service on the host's own SSH port", (r) => { r.sshPort = 22; r.tcpServices = [{ name: "ssh", port: 22, backends: ["10.0.0.1:22"] }]; }, [
+            "tcpServices[0].port: port 22 is also sshPort, the host's own sshd: move the host's sshd to another port and set sshPort to it",
         ]],
         ["a directive smuggled into a domain", (r) => { r.sites = [{ domains: ["a.example.com\n    bind :9999"], backends: ["10.0.0.1:80"] }]; }, [
             'sites[0].domains[0]: "a.example.com\\n    bind :9999" is not a valid hostname',
@@ -134,12 +187,24 @@ describe("configuration validation", () => {
 
     it("reports every problem of a configuration at once", () => {
         const raw = base();
-        for (const [, change] of cases.filter(([name]) => !/sites|domain|backends|health|typos|types/.test(name))) {
+        for (const [, change] of cases.filter(([name]) => !/sites|domain|backends|health|typos|types|overlap/.test(name))) {
             change(raw);
         }
         const problems = problemsOf(raw);
         expect(problems.length).to.be.greaterThan(15);
         expect(problems.map((p) => p.split(":")[0])).to.include.members(["hostAddress", "acmeEmail", "httpPort", "haproxyVersion", "configDir", "renewSchedule", "sshPrivateKey"]);
+    });
+
+    it("holds the SSH host key trimmed, as it checked it", () => {
+        const config = parseConfig({ ...base(), sshHostKey: "  ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB root@host\n" });
+        expect(config.host.sshHostKey).to.equal("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB root@host");
+    });
+
+    it("holds host paths normalized: no '//', no '.' segment, no trailing '/'", () => {
+        const raw = { ...base(), configDir: "/srv//edge/./cfg/", certsDir: "/srv/edge/certs/.", certbotDataDir: "/srv/edge//le", acmeCaBundle: "/etc/ssl//ca.pem" };
+        const config = parseConfig(raw);
+        expect([config.haproxy.configDir, config.haproxy.certsDir, config.acme.dataDir, config.acme.caBundle])
+            .to.deep.equal(["/srv/edge/cfg", "/srv/edge/certs", "/srv/edge/le", "/etc/ssl/ca.pem"]);
     });
 
     it("does not require the secret key when only rendering", () => {
@@ -163,16 +228,80 @@ describe("configuration validation", () => {
     });
 });
 
+describe("resource bounds", () => {
+    /** Runs `work`, printing how long it took (figures only: the assertions are on the outcome). */
+    function timed<T>(what: string, work: () => T): T {
+        const started = process.hrtime.bigint();
+        try {
+            return work();
+        } finally {
+            console.log(`      (${what}: ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(0)} ms)`);
+        }
+    }
+
+    it("lists 20 unknown keys of a 4 MB configuration and counts the rest, suggesting nothing for long keys", () => {
+        const raw = base();
+        for (let i = 0; i < 1000; i++) {
+            raw[`${"k".repeat(4000)}${i}`] = i;
+        }
+        raw.acmeEmial = "x@example.com";
+        const problems = timed("4 MB of unknown keys", () => problemsOf(raw));
+        const longKey = (i: number) => `"${"k".repeat(80)}"… (${4000 + String(i).length} characters)`;
+        expect(problems).to.deep.equal([
+            ...Array.from({ length: 20 }, (_, i) => `${longKey(i)}: unknown key`),
+            `${longKey(20)}: unknown key (and 980 more unknown keys not listed)`,
+        ]);
+    });
+
+    it("refuses a 50 MB value by its length, from the raw configuration and from the engine", () => {
+        const huge = "a".repeat(50_000_000);
+        expect(timed("a 50 MB string", () => problemsOf({ ...base(), hostAddress: huge, sites: [{ domains: [huge], backends: ["10.0.0.1:80"] }] }))).to.deep.equal([
+            "hostAddress: is too long: 50000000 characters, at most 4096",
+            "sites[0].domains[0]: is too long: 50000000 characters, at most 4096",
+        ]);
+        const engine = { "edge-proxy:hostAddress": "192.0.2.10", "edge-proxy:acmeEmail": huge, "edge-proxy:sites": `[${huge}]`, "edge-proxy:httpPort": huge };
+        expect(timed("50 MB values from the engine", () => problemsOf(rawConfigFromEngine(engine, () => false), { requireSecrets: false }))).to.deep.equal([
+            "httpPort: is too long: 50000000 characters, at most 4096",
+            "acmeEmail: is too long: 50000000 characters, at most 4096",
+            "sites: is too long: 50000002 characters, at most 8388608",
+        ]);
+    });
+
+    it("names an unknown key that is not a plain word as a JSON string", () => {
+        expect(problemsOf({ ...base(), "a b\nc": 1, sites: [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], "x\"y": 2 }] })).to.deep.equal([
+            '"a b\\nc": unknown key',
+            'sites[0]."x\\"y": unknown key',
+        ]);
+    });
+});
+
 describe("value checks", () => {
-    const table: [string, (value: string) => string | undefined, string[], string[]][] = [
+    /** A check, values it accepts and refuses, and where a value goes in a configuration. */
+    const table: [string, (value: string) => string | undefined, string[], string[], (raw: RawConfig, value: string) => void][] = [
         ["hostnames", (v) => hostnameProblem(v, { needsDot: true }),
             ["example.com", "a-b.c.example", "xn--bcher-kva.example", `${"a".repeat(63)}.com`],
-            ["example", "-a.com", "a-.com", "a..com", "exa_mple.com", "*.example.com", "1.2.3.4", `${"a".repeat(64)}.com`, "a.com."]],
-        ["HAProxy times", durationProblem, ["0", "500ms", "30s", "5m", "1h", "24d", "100us"], ["", "1.5s", "30 s", "1w", "25d", "-1s"]],
-        ["absolute paths", absolutePathProblem, ["/srv/haproxy", "/a/b.c_d-e"], ["/", "srv", "/srv/../etc", "/srv/a b", "/srv/$x", "/srv/a\nb"]],
+            ["example", "-a.com", "a-.com", "a..com", "exa_mple.com", "*.example.com", "1.2.3.4", `${"a".repeat(64)}.com`, "a.com."],
+            (r, v) => { r.sites = [{ domains: [v], backends: ["10.0.0.1:80"] }]; }],
+        ["HAProxy times", durationProblem, ["1", "500ms", "30s", "5m", "1h", "24d", "100us"], ["", "0", "0s", "000ms", "0us", "1.5s", "30 s", "1w", "25d", "-1s"],
+            (r, v) => {
+                for (const key of ["timeoutConnect", "timeoutClient", "timeoutServer", "timeoutHttpRequest", "timeoutHttpKeepAlive", "timeoutTunnel"]) {
+                    r[key] = v;
+                }
+                r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], healthCheck: { path: "/", interval: v } }];
+            }],
+        ["absolute paths", absolutePathProblem, ["/srv/haproxy", "/a/b.c_d-e", "/srv//haproxy/./cfg/", "/etc/haproxy", "/var/lib/edge-proxy"],
+            ["/", "//", "/.", "srv", "/srv/../etc", "/srv/a b", "/srv/$x", "/srv/a\nb", "/etc", "/etc/", "/usr/local", "/var/lib/.", "/tmp", "/home", "/root"],
+            (r, v) => { r.configDir = v; r.certsDir = "/var/lib/edge-proxy-test/certs"; r.certbotDataDir = "/var/lib/edge-proxy-test/letsencrypt"; r.acmeCaBundle = `${v}/ca.pem`; }],
         ["images", imageProblem, ["haproxy:1.7", "registry.local:5000/team/haproxy:2.8.5-alpine", `haproxy@sha256:${"a".repeat(64)}`],
-            ["haproxy", "haproxy:latest", "HAProxy:1.7", "haproxy:1.7 --privileged", "haproxy:"]],
-        ["cron schedules", cronProblem, ["17 3 * * *", "*/15 * * * 1-5", "@daily"], ["17 3 * *", "daily", "17 3 * * * rm", "@reboot"]],
+            ["haproxy", "haproxy:latest", "HAProxy:1.7", "haproxy:1.7 --privileged", "haproxy:"],
+            (r, v) => { r.certbotImage = v; }],
+        ["cron schedules", cronProblem, ["17 3 * * *", "*/15 * * * 1-5", "@daily", "0,30 8-18/2 1-31 1-12 0-7", "59 23 31 12 7"],
+            ["17 3 * *", "daily", "17 3 * * * rm", "@reboot", "17 3 * * *\n", "17\n3\n*\n*\n*", " 17 3 * * *", "17  3 * * *", "17\t3 * * *",
+                "99 99 99 99 99", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 0 *", "* * * 13 *", "* * * * 8",
+                "*/0 * * * *", "5/10 * * * *", "1-2-3 * * * *", "1,,2 * * * *", ",1 * * * *", "-1 * * * *", "9-3 * * * *", "*/ * * * *"],
+            (r, v) => { r.renewSchedule = v; }],
+        ["health-check paths", healthCheckPathProblem, ["/", "/healthz", "/~health", "/a-b/c_d.e~f"], ["", "health", "/a b", "/a?b=1", "/a#b", "/%20", "/a\nb"],
+            (r, v) => { r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], healthCheck: { path: v } }]; }],
     ];
     for (const [name, check, good, bad] of table) {
         it(`accepts good ${name} and names what is wrong with bad ones`, () => {
@@ -180,6 +309,16 @@ describe("value checks", () => {
             expect(bad.filter((value) => check(value) === undefined), "accepted").to.deep.equal([]);
         });
     }
+
+    it("renders every value a check accepts: haproxy.cfg, its maps, every host script and the cron file", () => {
+        for (const [name, , good, , use] of table) {
+            for (const value of good) {
+                const raw = base();
+                use(raw, value);
+                expect(() => renderEverything(parseConfig(raw)), `${name}: ${JSON.stringify(value)}`).not.to.throw();
+            }
+        }
+    });
 });
 
 describe("configuration sources", () => {
@@ -204,6 +343,90 @@ describe("configuration sources", () => {
         ].join("\n"), "Pulumi.x.yaml");
         expect(raw).to.deep.equal({ sshPort: 2222, sshPrivateKey: SECRET_PRESENT });
         expect(() => rawConfigFromStackFile("config: [", "Pulumi.bad.yaml")).to.throw(/^Pulumi.bad.yaml: not valid YAML/);
+    });
+
+    const SECRET_PROBLEM = "is a secret, but edge-proxy writes this value into host scripts and command lines that the stack's state shows in plain text: set it without --secret";
+
+    it("refuses a non-secret key the engine holds as a secret, and never echoes its value", () => {
+        const all = {
+            "edge-proxy:hostAddress": "192.0.2.10", "edge-proxy:acmeEmail": "s3cr3t-value@example.com", "edge-proxy:httpPort": "s3cr3t-port",
+            "edge-proxy:sshPrivateKey": "-----BEGIN", "edge-proxy:sites": JSON.stringify(base().sites), "edge-proxy:acmeEmial": "s3cr3t",
+        };
+        const secretKeys = ["edge-proxy:acmeEmail", "edge-proxy:httpPort", "edge-proxy:sshPrivateKey", "edge-proxy:acmeEmial"];
+        const raw = rawConfigFromEngine(all, (key) => secretKeys.includes(key));
+        expect(raw).to.include({ acmeEmail: SECRET_PRESENT, httpPort: SECRET_PRESENT, sshPrivateKey: SECRET_PRESENT, acmeEmial: SECRET_PRESENT });
+        const problems = problemsOf(raw);
+        expect(problems).to.deep.equal([
+            'acmeEmial: unknown key (did you mean "acmeEmail"?)',
+            `httpPort: ${SECRET_PROBLEM}`,
+            `acmeEmail: ${SECRET_PROBLEM}`,
+        ]);
+        expect(problems.join("\n")).not.to.contain("s3cr3t");
+    });
+
+    it("learns the secret keys from the Pulumi SDK (the list the language host passes in PULUMI_CONFIG_SECRET_KEYS)", () => {
+        try {
+            pulumi.runtime.setAllConfig({ "edge-proxy:acmeEmail": "ops@example.com", "edge-proxy:hostAddress": "192.0.2.10" }, ["edge-proxy:acmeEmail"]);
+            expect(rawConfigFromEngine(pulumi.runtime.allConfig())).to.deep.equal({ acmeEmail: SECRET_PRESENT, hostAddress: "192.0.2.10" });
+        } finally {
+            pulumi.runtime.setAllConfig({}, []);
+        }
+    });
+
+    it("refuses a stack file's encrypted value under a non-secret key, also inside a list", () => {
+        const raw = rawConfigFromStackFile([
+            "config:",
+            "  edge-proxy:hostAddress: 192.0.2.10",
+            "  edge-proxy:acmeEmail:",
+            "    secure: AAABAHkzc2VjcmV0",
+            "  edge-proxy:sites:",
+            "    - domains: [a.example.com]",
+            "      backends:",
+            "        - secure: AAABAHkzc2VjcmV0",
+        ].join("\n"), "Pulumi.x.yaml");
+        const problems = problemsOf(raw, { requireSecrets: false });
+        expect(problems).to.deep.equal([`acmeEmail: ${SECRET_PROBLEM}`, `sites[0].backends[0]: ${SECRET_PROBLEM}`]);
+        expect(problems.join("\n")).not.to.contain("AAAB");
+    });
+
+    it("reads only plain decimal integers as numbers, from a stack file and from the engine", () => {
+        const raw = rawConfigFromStackFile([
+            "config:",
+            "  edge-proxy:httpPort: 080",
+            "  edge-proxy:httpsPort: 0x1BB",
+            "  edge-proxy:acmeChallengePort: 1e3",
+            "  edge-proxy:sshPort: +22",
+            "  edge-proxy:maxconn: 4000",
+            "  edge-proxy:tcpServices:",
+            "    - { name: git, port: 0o11362, backends: [\"10.0.0.1:9418\"] }",
+        ].join("\n"), "Pulumi.x.yaml");
+        expect(raw).to.deep.equal({
+            httpPort: "080", httpsPort: "0x1BB", acmeChallengePort: "1e3", sshPort: "+22", maxconn: 4000,
+            tcpServices: [{ name: "git", port: "0o11362", backends: ["10.0.0.1:9418"] }],
+        });
+        expect(problemsOf({ ...base(), ...raw })).to.deep.equal([
+            'sshPort: must be a port number from 1 to 65535, got string "+22"',
+            'httpPort: must be a port number from 1 to 65535, got string "080"',
+            'httpsPort: must be a port number from 1 to 65535, got string "0x1BB"',
+            'acmeChallengePort: must be a port number from 1 to 65535, got string "1e3"',
+            'tcpServices[0].port: must be a port number from 1 to 65535, got string "0o11362"',
+        ]);
+        expect(rawConfigFromEngine({ "edge-proxy:httpPort": "1e3", "edge-proxy:httpsPort": "443", "edge-proxy:maxconn": "-0" }, () => false))
+            .to.deep.equal({ httpPort: "1e3", httpsPort: 443, maxconn: "-0" });
+    });
+
+    it("echoes at most 80 characters of a value", () => {
+        const problems = problemsOf({ ...base(), acmeEmail: "x".repeat(1000), sites: [{ domains: ["a.example.com"], backends: [`${"b".repeat(500)}:80`], hsts: { deep: "y".repeat(300) } }] });
+        expect(problems).to.deep.equal([
+            `acmeEmail: "${"x".repeat(80)}"… (1000 characters) is not an email address`,
+            `sites[0].backends[0]: "${"b".repeat(80)}"… (503 characters) has an invalid host name "${"b".repeat(80)}"… (500 characters)`,
+            `sites[0].hsts: must be true or false, got object ${JSON.stringify({ deep: "y".repeat(300) }).slice(0, 80)}… (311 characters)`,
+        ]);
+    });
+
+    it("refuses a stack file larger than 2 MiB before parsing it", () => {
+        const text = `config:\n${Array.from({ length: 1000 }, (_, i) => `  edge-proxy:${"k".repeat(4000)}${i}: 1`).join("\n")}\n`;
+        expect(() => rawConfigFromStackFile(text, "Pulumi.big.yaml")).to.throw(`Pulumi.big.yaml: ${Buffer.byteLength(text)} bytes; a stack file may have at most 2 MiB (5,000 sites take about 1 MiB)`);
     });
 
     it("declares every key once", () => {

@@ -9,32 +9,18 @@ import * as os from "os";
 import * as path from "path";
 import { EdgeProxyConfig } from "../components/config/types";
 import { renderHaproxyConfig } from "../components/haproxy/render";
-import {
-    deliverConfigScript, installPemScript, installRenewalScript, issueCertificateScript, prepareHostScript, reloadScript,
-    renewCron, renewScript,
-} from "../components/hostScripts";
+import { deliverConfigScript, installPemScript, prepareHostScript, renewCron, renewScript } from "../components/hostScripts";
 import { loadStackFile } from "../components/plan";
 import { writePlaceholderPem } from "./support/haproxy";
+import { hostScriptsOf } from "./support/hostScripts";
 import { PROJECT_DIR } from "./support/paths";
 
 const STACKS = ["Pulumi.dev.yaml", "test/stacks/multi-site-2.8.yaml", "test/stacks/single-3.0.yaml"];
 
-function scriptsOf(config: EdgeProxyConfig): Record<string, string> {
-    return {
-        prepare: prepareHostScript(config),
-        deliver: deliverConfigScript(config, renderHaproxyConfig(config)),
-        issue: issueCertificateScript(config, config.sites[0]),
-        pem: installPemScript(config, config.sites[0], `${config.sites[0].name} serial=0A1B`),
-        reload: reloadScript(config, config.sites.map((site) => `${site.name} serial=0A1B`)),
-        renew: renewScript(config),
-        installRenewal: installRenewalScript(config),
-    };
-}
-
 describe("host scripts", () => {
     for (const stack of STACKS) {
         const config = loadStackFile(path.join(PROJECT_DIR, stack));
-        for (const [name, script] of Object.entries(scriptsOf(config))) {
+        for (const [name, script] of Object.entries(hostScriptsOf(config))) {
             it(`${stack}: ${name} parses in dash and passes shellcheck`, () => {
                 const parsed = spawnSync("dash", ["-n"], { input: script, encoding: "utf8" });
                 expect(parsed.status, parsed.stderr).to.equal(0);
@@ -52,6 +38,13 @@ describe("host scripts", () => {
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "17 3 * * * root /usr/local/sbin/edge-proxy-renew-edge-proxy >>/srv/letsencrypt/log/edge-proxy-renew.log 2>&1",
         ]);
+    });
+
+    it("prints the schedule on no comment line of the renewal script (a comment ends at a newline, code follows)", () => {
+        const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+        config.acme.renewSchedule = "*/15 2-4 * * 1-5";
+        const comments = renewScript(config).split("\n").filter((line) => /^\s*#/.test(line));
+        expect(comments.filter((line) => line.includes(config.acme.renewSchedule))).to.deep.equal([]);
     });
 
     describe("PEM assembly, run for real on a certbot-like lineage", () => {

@@ -43,12 +43,12 @@ describe("shellQuote", () => {
 
 describe("cfgToken", () => {
     it("lets plain configuration words through", () => {
-        for (const word of ["www.example.com", "10.0.0.1:80", "[2001:db8::1]:80", "/health/ready", "30s", "site_www"]) {
+        for (const word of ["www.example.com", "10.0.0.1:80", "[2001:db8::1]:80", "/health/ready", "/~health", "30s", "site_www"]) {
             expect(cfgToken(word)).to.equal(word);
         }
     });
 
-    for (const value of HOSTILE.filter((v) => !/^-?[a-z]+$/.test(v))) {
+    for (const value of HOSTILE.filter((v) => !/^[-~]?[a-z]+$/.test(v))) {
         it(`refuses ${JSON.stringify(value)}`, () => {
             expect(() => cfgToken(value)).to.throw(/not a single safe word/);
         });

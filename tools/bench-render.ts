@@ -16,6 +16,7 @@ const RUNS = 7;
 function stack(): RawConfig {
     return {
         hostAddress: "192.0.2.10",
+        sshPort: 2222, // the SSH service below publishes 22
         sshPrivateKey: SECRET_PRESENT,
         haproxyImage: "haproxy:2.6",
         acmeEmail: "admin@example.com",

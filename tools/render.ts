@@ -6,44 +6,80 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parseArgs } from "util";
 import { ConfigError } from "../components/config/validate";
 import { loadStackFile, planOf } from "../components/plan";
-import { CONFIG_FILES, renderHaproxyConfig } from "../components/haproxy/render";
+import { CONFIG_FILES, HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
 
 const USAGE = "usage: render (--stack NAME | --stack-file PATH) [--out FILE | --plan]";
 
-function parseArgs(argv: string[]): { stackFile: string; out?: string; plan: boolean } {
-    let stackFile: string | undefined;
-    let out: string | undefined;
-    let plan = false;
-    for (let i = 0; i < argv.length; i++) {
-        const value = () => {
-            const next = argv[++i];
-            if (next === undefined) {
-                throw new Error(`${argv[i - 1]} needs a value\n${USAGE}`);
-            }
-            return next;
-        };
-        switch (argv[i]) {
-            case "--stack": stackFile = path.resolve(`Pulumi.${value()}.yaml`); break;
-            case "--stack-file": stackFile = path.resolve(value()); break;
-            case "--out": out = value(); break;
-            case "--plan": plan = true; break;
-            default: throw new Error(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
-        }
+function readArgs(argv: string[]): { stackFile: string; out?: string; plan: boolean } {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: { stack: { type: "string" }, "stack-file": { type: "string" }, out: { type: "string" }, plan: { type: "boolean" } },
+            strict: true,
+            allowPositionals: false,
+        }));
+    } catch (error) {
+        throw new Error(`${(error as Error).message}\n${USAGE}`);
     }
-    if (!stackFile) {
+    const stackFile = values["stack-file"] ?? (values.stack === undefined ? undefined : `Pulumi.${values.stack}.yaml`);
+    if (!stackFile || (values.stack !== undefined && values["stack-file"] !== undefined)) {
         throw new Error(USAGE);
     }
-    if (out && plan) {
+    if (values.out !== undefined && values.plan) {
         throw new Error(`--out and --plan do not go together\n${USAGE}`);
     }
-    return { stackFile, out, plan };
+    return { stackFile: path.resolve(stackFile), out: values.out, plan: values.plan ?? false };
+}
+
+/**
+ * The files `--out` writes: haproxy.cfg under the given name, the map files beside it under the names
+ * haproxy.cfg refers to. Refuses a name one of those would overwrite, and a directory that does not exist.
+ */
+function outputFiles(out: string, files: HaproxyConfigFiles): [string, string][] {
+    const file = path.resolve(out);
+    const dir = path.dirname(file);
+    const siblings = [CONFIG_FILES.sitesMap, CONFIG_FILES.certsList];
+    if ((siblings as string[]).includes(path.basename(file))) {
+        throw new Error(`--out ${out}: ${path.basename(file)} is the name of a file written beside ${CONFIG_FILES.cfg}; name the configuration otherwise (e.g. ${CONFIG_FILES.cfg})`);
+    }
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new Error(`--out ${out}: the directory ${dir} does not exist`);
+    }
+    return [[file, files.cfg], [path.join(dir, CONFIG_FILES.sitesMap), files.sitesMap], [path.join(dir, CONFIG_FILES.certsList), files.certsList]];
+}
+
+/**
+ * Writes all files or none: each goes to a temporary name beside its target first, and only when every
+ * one is written (and no target is a directory) are they renamed over their targets, one rename each.
+ */
+function writeAll(targets: [string, string][]): void {
+    const written: string[] = [];
+    try {
+        for (const [file, content] of targets) {
+            if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+                throw new Error(`cannot write ${file}: it is a directory`);
+            }
+            const temporary = `${file}.${process.pid}.tmp`;
+            fs.writeFileSync(temporary, content, { flag: "wx" });
+            written.push(temporary);
+        }
+    } catch (error) {
+        written.forEach((temporary) => fs.rmSync(temporary, { force: true }));
+        throw error;
+    }
+    targets.forEach(([file], i) => {
+        fs.renameSync(written[i], file);
+        process.stderr.write(`wrote ${file}\n`);
+    });
 }
 
 function main(): number {
     try {
-        const args = parseArgs(process.argv.slice(2));
+        const args = readArgs(process.argv.slice(2));
         const config = loadStackFile(args.stackFile);
         if (args.plan) {
             process.stdout.write(JSON.stringify(planOf(config), null, 2) + "\n");
@@ -54,16 +90,7 @@ function main(): number {
             process.stdout.write(files.cfg);
             return 0;
         }
-        const dir = path.dirname(path.resolve(args.out));
-        const targets: [string, string][] = [
-            [path.resolve(args.out), files.cfg],
-            [path.join(dir, CONFIG_FILES.sitesMap), files.sitesMap],
-            [path.join(dir, CONFIG_FILES.certsList), files.certsList],
-        ];
-        for (const [file, content] of targets) {
-            fs.writeFileSync(file, content);
-            process.stderr.write(`wrote ${file}\n`);
-        }
+        writeAll(outputFiles(args.out, files));
         return 0;
     } catch (error) {
         process.stderr.write(`${error instanceof ConfigError ? error.message : `render: ${(error as Error).message}`}\n`);

@@ -3,19 +3,35 @@
  * stack file read without the Pulumi CLI (YAML values, secrets still encrypted). Both give the same
  * RawConfig to the validator.
  */
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import * as YAML from "yaml";
 import { CONFIG_NAMESPACE, configKey } from "./schema";
-import { RawConfig, SECRET_PRESENT } from "./validate";
+import { MAX_LIST_TEXT_LENGTH, MAX_STRING_LENGTH, OversizedValue, RawConfig, SECRET_PRESENT } from "./validate";
 
 const PREFIX = `${CONFIG_NAMESPACE}:`;
 
 /**
+ * Whether the engine holds a configuration key (`edge-proxy:name`) as a secret. The SDK answers from the
+ * list the language host passes in PULUMI_CONFIG_SECRET_KEYS (or that `setAllConfig` was given), through
+ * `runtime.isConfigSecret`, which its typings leave out as internal; without it no secret could be told apart.
+ */
+export function isEngineSecret(fullKey: string): boolean {
+    const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean };
+    if (typeof isConfigSecret !== "function") {
+        throw new Error("@pulumi/pulumi has no runtime.isConfigSecret: cannot tell which configuration values are secrets");
+    }
+    return isConfigSecret(fullKey);
+}
+
+/**
  * From the engine's config map (`pulumi.runtime.allConfig()`): numbers, booleans and lists arrive as
  * JSON text and are decoded by the key's declared type; a value that does not decode stays a string so
- * that the validator names the key. Keys the schema declares secret are replaced by SECRET_PRESENT:
- * the program reads them only with `requireSecret`, and the CLI enforces `secret: true` from Pulumi.yaml.
+ * that the validator names the key. Secret values are replaced by SECRET_PRESENT, so that no problem can
+ * echo them: those of keys the schema declares secret (the program reads them only with `requireSecret`,
+ * and the CLI enforces `secret: true` from Pulumi.yaml), and those the engine holds as secrets, which the
+ * validator refuses for any other key.
  */
-export function rawConfigFromEngine(all: Record<string, string>): RawConfig {
+export function rawConfigFromEngine(all: Record<string, string>, isSecret: (fullKey: string) => boolean = isEngineSecret): RawConfig {
     const raw: RawConfig = {};
     for (const [fullKey, text] of Object.entries(all)) {
         if (!fullKey.startsWith(PREFIX)) {
@@ -23,7 +39,10 @@ export function rawConfigFromEngine(all: Record<string, string>): RawConfig {
         }
         const key = fullKey.slice(PREFIX.length);
         const spec = configKey(key);
-        raw[key] = spec?.secret ? SECRET_PRESENT : decode(text, spec?.type);
+        const limit = spec?.type === "list" ? MAX_LIST_TEXT_LENGTH : MAX_STRING_LENGTH;
+        raw[key] = spec?.secret || isSecret(fullKey) ? SECRET_PRESENT
+            : text.length > limit ? new OversizedValue(text.length, limit) // never parsed
+                : decode(text, spec?.type);
     }
     return raw;
 }
@@ -32,6 +51,9 @@ function decode(text: string, type: string | undefined): unknown {
     if (type === "string") {
         return text;
     }
+    if (type === "integer") {
+        return plainInteger(text) ? Number(text) : text;
+    }
     try {
         return JSON.parse(text);
     } catch {
@@ -39,11 +61,38 @@ function decode(text: string, type: string | undefined): unknown {
     }
 }
 
-/** From a stack file's text (`Pulumi.<stack>.yaml`). Throws with the file name when it is not YAML. */
+/** The largest stack file read: the YAML parser takes about 4 s per MiB, and 5,000 sites take about 1 MiB. */
+const MAX_STACK_FILE_BYTES = 2 * 1024 * 1024;
+
+/** Whether a number's text is a plain decimal integer: JSON and YAML also read 1e3, YAML 080, 0x50 and 0o17. */
+function plainInteger(text: string): boolean {
+    return /^(0|-?[1-9]\d*)$/.test(text);
+}
+
+/**
+ * From a stack file's text (`Pulumi.<stack>.yaml`). Throws with the file name when it is not YAML. A number
+ * written other than as a plain decimal integer (`080`, `0x50`, `1e3`, `.inf`, `1.5`) stays the text it
+ * was written as, so that the validator refuses it with its key path instead of reading another port.
+ */
 export function rawConfigFromStackFile(text: string, fileName: string): RawConfig {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_STACK_FILE_BYTES) {
+        throw new Error(`${fileName}: ${bytes} bytes; a stack file may have at most ${MAX_STACK_FILE_BYTES / 1024 / 1024} MiB (5,000 sites take about 1 MiB)`);
+    }
     let document: unknown;
     try {
-        document = YAML.parse(text);
+        const parsed = YAML.parseDocument(text);
+        if (parsed.errors.length > 0) {
+            throw parsed.errors[0];
+        }
+        YAML.visit(parsed, {
+            Scalar(_, node) {
+                if (typeof node.value === "number" && node.source !== undefined && !plainInteger(node.source)) {
+                    node.value = node.source;
+                }
+            },
+        });
+        document = parsed.toJS();
     } catch (error) {
         throw new Error(`${fileName}: not valid YAML: ${(error as Error).message}`);
     }
@@ -54,12 +103,22 @@ export function rawConfigFromStackFile(text: string, fileName: string): RawConfi
     const raw: RawConfig = {};
     for (const [fullKey, value] of Object.entries(config as Record<string, unknown>)) {
         if (fullKey.startsWith(PREFIX)) {
-            raw[fullKey.slice(PREFIX.length)] = isEncrypted(value) ? SECRET_PRESENT : value;
+            raw[fullKey.slice(PREFIX.length)] = withoutCiphertext(value);
         }
     }
     return raw;
 }
 
-function isEncrypted(value: unknown): boolean {
-    return typeof value === "object" && value !== null && "secure" in value;
+/** The value with every encrypted part (`secure: <ciphertext>`, at any depth) replaced by SECRET_PRESENT. */
+function withoutCiphertext(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(withoutCiphertext);
+    }
+    if (typeof value !== "object" || value === null) {
+        return value;
+    }
+    if ("secure" in value) {
+        return SECRET_PRESENT;
+    }
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withoutCiphertext(item)]));
 }

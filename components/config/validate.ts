@@ -3,6 +3,8 @@
  * reports every problem at once with its key path, and returns the defaulted, typed configuration.
  * Nothing here touches Pulumi or the host, so a bad stack fails before any resource is declared.
  */
+import { isIPv4, isIPv6 } from "net";
+import { posix } from "path";
 import { CONFIG_KEYS, HEALTH_CHECK_KEYS, SITE_KEYS, TCP_SERVICE_KEYS, configKey } from "./schema";
 import {
     AcmeSettings, EdgeProxyConfig, HaproxySettings, HaproxyVersion, HealthCheck, HostSettings, ServerAddress,
@@ -11,6 +13,16 @@ import {
 
 /** Stands for a secret value that is present but was not decrypted (the render tool never decrypts). */
 export const SECRET_PRESENT = Symbol("secret value present");
+
+/** The longest string any key takes (a host key line, a URL, a path); longer ones are refused before any check runs. */
+export const MAX_STRING_LENGTH = 4096;
+/** The longest JSON text of a list from the engine (5,000 sites take about 1 MiB). */
+export const MAX_LIST_TEXT_LENGTH = 8 * 1024 * 1024;
+
+/** Stands for a value too long to read at all, by its length and the longest its key takes. */
+export class OversizedValue {
+    constructor(readonly length: number, readonly limit: number) {}
+}
 
 /** The raw configuration: key (without namespace) to value as YAML or JSON would give it. */
 export type RawConfig = Record<string, unknown>;
@@ -75,8 +87,6 @@ export function hostnameProblem(value: string, { needsDot = false } = {}): strin
     return undefined;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6 = /^[0-9a-fA-F:.]+$/;
 
 /** Parses `host:port` with an IPv4 address, a bracketed IPv6 address or a DNS name. */
 export function parseServerAddress(value: string): ServerAddress | string {
@@ -91,31 +101,61 @@ export function parseServerAddress(value: string): ServerAddress | string {
     }
     if (host.startsWith("[")) {
         const inner = host.slice(1, -1);
-        if (!IPV6.test(inner) || !inner.includes(":")) {
+        // isIPv6 also takes a zone (fe80::1%eth0), whose '%' haproxy.cfg would read as a format directive.
+        if (!isIPv6(inner) || inner.includes("%")) {
             return "has a malformed IPv6 address";
         }
     } else if (/^[\d.]+$/.test(host)) {
-        if (!IPV4.test(host)) {
+        if (!isIPv4(host)) {
             return "has a malformed IPv4 address";
         }
     } else if (hostnameProblem(host.toLowerCase())) {
-        return `has an invalid host name "${host}"`;
+        return `has an invalid host name ${quote(host)}`;
     }
     return { host: host.toLowerCase(), port };
 }
 
 const TIME_UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, "": 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** An HAProxy time: a number with an optional unit, within HAProxy's timer range (2^31-1 ms). */
+/**
+ * An HAProxy time: a number with an optional unit, within HAProxy's timer range (2^31-1 ms), and not zero:
+ * a zero timeout waits forever (`timeout http-request 0` drops the slowloris guard), a zero check
+ * interval fails `haproxy -c`.
+ */
 export function durationProblem(value: string): string | undefined {
     const match = /^(\d{1,10})(us|ms|s|m|h|d)?$/.exec(value);
     if (!match) {
         return "is not an HAProxy time such as 500ms, 30s, 5m or 1h";
     }
-    return Number(match[1]) * TIME_UNIT_MS[match[2] ?? ""] > 2_147_483_647 ? "is longer than HAProxy's longest timer, about 24 days" : undefined;
+    const ms = Number(match[1]) * TIME_UNIT_MS[match[2] ?? ""];
+    if (ms === 0) {
+        return "is zero: HAProxy would wait forever (or, for a health check, refuse the configuration)";
+    }
+    return ms > 2_147_483_647 ? "is longer than HAProxy's longest timer, about 24 days" : undefined;
 }
 
-/** An absolute host path of plain characters (it becomes a bind mount and a shell word). */
+/**
+ * Directories a host path must not be: the system's own and their well-known roots. The host scripts create
+ * and chmod the configured directories, and the container mounts them, so one of these would change or
+ * expose the host itself. Subdirectories (/srv/haproxy, /etc/haproxy) are fine.
+ */
+const SYSTEM_DIRECTORIES = new Set([
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found", "/media", "/mnt",
+    "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+    "/etc/cron.d", "/etc/default", "/etc/docker", "/etc/ssh", "/etc/ssl", "/etc/systemd",
+    "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/local", "/usr/sbin", "/usr/share", "/usr/src",
+    "/usr/local/bin", "/usr/local/etc", "/usr/local/lib", "/usr/local/sbin", "/usr/local/share",
+    "/var/backups", "/var/cache", "/var/lib", "/var/lib/docker", "/var/local", "/var/lock", "/var/log", "/var/mail", "/var/opt",
+    "/var/run", "/var/spool", "/var/tmp", "/var/www",
+]);
+
+/** A host path as the host resolves it: `//` collapsed, `.` segments and a trailing `/` dropped. */
+export function normalizeHostPath(value: string): string {
+    const normalized = posix.normalize(value);
+    return normalized.length > 1 && normalized.endsWith("/") ? normalized.slice(0, -1) : normalized;
+}
+
+/** An absolute host path of plain characters (it becomes a bind mount and a shell word), not a system directory. */
 export function absolutePathProblem(value: string): string | undefined {
     if (!/^\/[A-Za-z0-9._\/-]*$/.test(value)) {
         return "is not an absolute path of letters, digits, '.', '_', '-' and '/'";
@@ -123,10 +163,19 @@ export function absolutePathProblem(value: string): string | undefined {
     if (value.split("/").some((part) => part === "..")) {
         return "must not contain '..'";
     }
-    if (value === "/") {
+    const normalized = normalizeHostPath(value);
+    if (normalized === "/") {
         return "must not be the root directory";
     }
+    if (SYSTEM_DIRECTORIES.has(normalized)) {
+        return `is the system directory ${normalized}: use a directory of its own, such as one under /srv`;
+    }
     return undefined;
+}
+
+/** The path of an HTTP health check: one haproxy.cfg word of URL path characters (no query, no escapes). */
+export function healthCheckPathProblem(value: string): string | undefined {
+    return /^\/[A-Za-z0-9._~\/-]*$/.test(value) ? undefined : "is not an absolute path of letters, digits and ._~/-";
 }
 
 const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
@@ -156,16 +205,54 @@ export function versionFromImage(image: string): HaproxyVersion | undefined {
     return match ? { major: Number(match[1]), minor: Number(match[2]) } : undefined;
 }
 
-/** A cron schedule of five numeric fields, or an @-shorthand cron accepts. */
+/** The five fields of a cron schedule, in order, with the values each allows (day of week: 0 and 7 are Sunday). */
+const CRON_FIELDS = [
+    { name: "minute", article: "a", min: 0, max: 59 },
+    { name: "hour", article: "an", min: 0, max: 23 },
+    { name: "day-of-month", article: "a", min: 1, max: 31 },
+    { name: "month", article: "a", min: 1, max: 12 },
+    { name: "day-of-week", article: "a", min: 0, max: 7 },
+] as const;
+
+/** One item of a cron field's list: `*`, `n` or `a-b`, optionally with a step `/n` (not after a single number). */
+const CRON_ITEM = /^(?:(\*)|(\d{1,2})|(\d{1,2})-(\d{1,2}))(?:\/(\d{1,2}))?$/;
+
+/** What is wrong with one cron field, or undefined. */
+function cronFieldProblem(text: string, field: (typeof CRON_FIELDS)[number]): string | undefined {
+    for (const item of text.split(",")) {
+        const match = CRON_ITEM.exec(item);
+        if (!match || (match[2] !== undefined && match[5] !== undefined)) {
+            return `has ${field.article} ${field.name} field ${quote(text)} that is not *, n, a-b, */n or a-b/n (or a list of them)`;
+        }
+        const [, , single, from, to, step] = match;
+        for (const number of [single, from, to].filter((n) => n !== undefined).map(Number)) {
+            if (number < field.min || number > field.max) {
+                return `has ${field.name} ${number} outside ${field.min}-${field.max}`;
+            }
+        }
+        if (from !== undefined && Number(from) > Number(to)) {
+            return `has ${field.article} ${field.name} range ${from}-${to} that runs backwards`;
+        }
+        if (step !== undefined && Number(step) < 1) {
+            return `has ${field.article} ${field.name} step of ${step} (at least 1)`;
+        }
+    }
+    return undefined;
+}
+
+/**
+ * A cron schedule: five fields separated by single spaces, each within its range, or an @-shorthand. The
+ * value goes into the cron file as it is, so nothing else (a tab, a newline: a second cron line) may pass.
+ */
 export function cronProblem(value: string): string | undefined {
     if (/^@(hourly|daily|weekly|monthly)$/.test(value)) {
         return undefined;
     }
-    const fields = value.trim().split(/\s+/);
-    if (fields.length !== 5 || !fields.every((field) => /^[0-9*\/,-]+$/.test(field))) {
-        return "is not a five-field cron schedule such as \"17 3 * * *\"";
+    const fields = value.split(" ");
+    if (fields.length !== CRON_FIELDS.length || fields.some((field) => !/^[0-9*\/,-]+$/.test(field))) {
+        return "is not a five-field cron schedule such as \"17 3 * * *\" (one space between fields)";
     }
-    return undefined;
+    return fields.map((field, i) => cronFieldProblem(field, CRON_FIELDS[i])).find((problem) => problem !== undefined);
 }
 
 /** The edit distance between two short strings, to suggest the key a typo meant. */
@@ -183,8 +270,16 @@ function editDistance(a: string, b: string): number {
     return row[b.length];
 }
 
+/** The longest unknown key that gets a suggestion: the edit distance costs its length times each candidate's. */
+const SUGGEST_MAX_KEY_LENGTH = 64;
+/** How many unknown keys of one object are listed one by one; the rest are counted. */
+const UNKNOWN_KEYS_LISTED = 20;
+
 /** "unknown key" with the closest known key as a suggestion when one is close. */
 function unknownKeyProblem(key: string, known: readonly string[]): string {
+    if (key.length > SUGGEST_MAX_KEY_LENGTH) {
+        return "unknown key";
+    }
     const best = known
         .map((candidate) => ({ candidate, distance: editDistance(key, candidate) }))
         .sort((x, y) => x.distance - y.distance)[0];
@@ -203,15 +298,50 @@ class Reader {
         this.problems.push(`${path}: ${problem}`);
     }
 
-    /** Reads a string; reports a wrong type; applies `check`. */
-    string(path: string, value: unknown, check?: (v: string) => string | undefined): string | undefined {
+    /**
+     * Reports what cannot be read as a value: a secret under a key that is not declared secret (edge-proxy
+     * writes such values into host scripts and command lines, where the state keeps them in plain text, so
+     * their secrecy would be a lie), and a value longer than any key takes.
+     */
+    private unreadable(path: string, value: unknown): boolean {
+        if (value === SECRET_PRESENT) {
+            this.report(path, "is a secret, but edge-proxy writes this value into host scripts and command lines that the stack's state shows in plain text: set it without --secret");
+            return true;
+        }
+        // A length bound before any pattern or parse runs: a 50 MB value must cost no more than its length.
+        // The engine's texts arrive already measured (OversizedValue); other strings are measured here.
+        const oversized = typeof value === "string" && value.length > MAX_STRING_LENGTH ? new OversizedValue(value.length, MAX_STRING_LENGTH) : value;
+        if (oversized instanceof OversizedValue) {
+            this.report(path, `is too long: ${oversized.length} characters, at most ${oversized.limit}`);
+            return true;
+        }
+        return false;
+    }
+
+    /** Reads a string; reports a wrong type; applies `check`; returns the value, `normalize`d when given. */
+    string(path: string, value: unknown, check?: (v: string) => string | undefined, normalize?: (v: string) => string): string | undefined {
+        if (this.unreadable(path, value)) {
+            return undefined;
+        }
         if (typeof value !== "string") {
             this.report(path, `must be a string, got ${describe(value)}`);
             return undefined;
         }
         const problem = check?.(value);
         if (problem) {
-            this.report(path, `${JSON.stringify(value)} ${problem}`);
+            this.report(path, `${quote(value)} ${problem}`);
+            return undefined;
+        }
+        return normalize ? normalize(value) : value;
+    }
+
+    /** Reads a whole number from `min` to `max`; `what` names it in the problem. */
+    integer(path: string, value: unknown, min: number, max: number, what = "a whole number"): number | undefined {
+        if (this.unreadable(path, value)) {
+            return undefined;
+        }
+        if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+            this.report(path, `must be ${what} from ${min} to ${max}, got ${describe(value)}`);
             return undefined;
         }
         return value;
@@ -219,15 +349,14 @@ class Reader {
 
     /** Reads a port number. */
     port(path: string, value: unknown): number | undefined {
-        if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
-            this.report(path, `must be a port number from 1 to 65535, got ${describe(value)}`);
-            return undefined;
-        }
-        return value;
+        return this.integer(path, value, 1, 65535, "a port number");
     }
 
     /** Reads a boolean. */
     boolean(path: string, value: unknown): boolean | undefined {
+        if (this.unreadable(path, value)) {
+            return undefined;
+        }
         if (typeof value !== "boolean") {
             this.report(path, `must be true or false, got ${describe(value)}`);
             return undefined;
@@ -237,21 +366,32 @@ class Reader {
 
     /** Reads an object and reports keys outside `known`. */
     object(path: string, value: unknown, known: readonly string[]): Record<string, unknown> | undefined {
+        if (this.unreadable(path, value)) {
+            return undefined;
+        }
         if (typeof value !== "object" || value === null || Array.isArray(value)) {
             this.report(path, `must be an object, got ${describe(value)}`);
             return undefined;
         }
         const record = value as Record<string, unknown>;
-        for (const key of Object.keys(record)) {
-            if (!known.includes(key)) {
-                this.report(`${path}.${key}`, unknownKeyProblem(key, known));
-            }
-        }
+        this.unknownKeys(path, Object.keys(record), known);
         return record;
+    }
+
+    /** Reports the keys outside `known`: the first UNKNOWN_KEYS_LISTED one by one, then how many more. */
+    unknownKeys(parent: string, keys: string[], known: readonly string[]): void {
+        const unknown = keys.filter((key) => !known.includes(key));
+        unknown.slice(0, UNKNOWN_KEYS_LISTED + 1).forEach((key, i) => {
+            const more = i === UNKNOWN_KEYS_LISTED ? ` (and ${unknown.length - i - 1} more unknown keys not listed)` : "";
+            this.report(keyPath(parent, key), `${i === UNKNOWN_KEYS_LISTED ? "unknown key" : unknownKeyProblem(key, known)}${more}`);
+        });
     }
 
     /** Reads a list; reports a wrong type or an empty list when `nonEmpty`. */
     list(path: string, value: unknown, nonEmpty: boolean): unknown[] | undefined {
+        if (this.unreadable(path, value)) {
+            return undefined;
+        }
         if (!Array.isArray(value)) {
             this.report(path, `must be a list, got ${describe(value)}`);
             return undefined;
@@ -283,13 +423,32 @@ class Reader {
             }
             const parsed = parseServerAddress(text);
             if (typeof parsed === "string") {
-                this.report(`${path}[${i}]`, `${JSON.stringify(text)} ${parsed}`);
+                this.report(`${path}[${i}]`, `${quote(text)} ${parsed}`);
             } else {
                 addresses.push(parsed);
             }
         });
         return addresses;
     }
+}
+
+/** The longest part of a value a problem echoes: a value can be megabytes long. */
+const ECHO_LIMIT = 80;
+
+/** An object's key appended to its path: a plain word as it is, anything else as a (capped) JSON string. */
+function keyPath(parent: string, key: string): string {
+    const word = /^[A-Za-z0-9_-]{1,64}$/.test(key) ? key : quote(key);
+    return parent ? `${parent}.${word}` : word;
+}
+
+/** Text cut to ECHO_LIMIT characters, saying how long it was. */
+function capped(text: string): string {
+    return text.length > ECHO_LIMIT ? `${text.slice(0, ECHO_LIMIT)}… (${text.length} characters)` : text;
+}
+
+/** A string value as a problem echoes it: JSON-quoted, at most ECHO_LIMIT characters of it. */
+function quote(value: string): string {
+    return value.length > ECHO_LIMIT ? `${JSON.stringify(value.slice(0, ECHO_LIMIT))}… (${value.length} characters)` : JSON.stringify(value);
 }
 
 function describe(value: unknown): string {
@@ -299,7 +458,10 @@ function describe(value: unknown): string {
     if (value === undefined || value === null) {
         return "nothing";
     }
-    return Array.isArray(value) ? "a list" : `${typeof value} ${JSON.stringify(value)}`;
+    if (Array.isArray(value)) {
+        return "a list";
+    }
+    return typeof value === "string" ? `string ${quote(value)}` : `${typeof value} ${capped(JSON.stringify(value))}`;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,62})$/;
@@ -307,39 +469,39 @@ const NAME_PROBLEM = "is not a name of lower-case letters, digits, '.', '_' and 
 const nameProblem = (value: string) => (NAME.test(value) && !value.includes("..") ? undefined : NAME_PROBLEM);
 
 const EMAIL = /^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$/;
+/** An email address that certbot takes as the value of --email (one starting with '-' would be an option). */
+const emailProblem = (value: string) => (value.startsWith("-") ? "starts with '-': certbot would read it as an option"
+    : EMAIL.test(value) ? undefined : "is not an email address");
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+\/]+={0,3}( \S*)?$/;
 
 function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean): EdgeProxyConfig {
     const r = new Reader(problems);
     const known = CONFIG_KEYS.map((spec) => spec.key);
-    for (const key of Object.keys(raw)) {
-        if (!configKey(key)) {
-            r.report(key, unknownKeyProblem(key, known));
-        }
-    }
+    r.unknownKeys("", Object.keys(raw), known);
     for (const spec of CONFIG_KEYS) {
-        if (spec.required && raw[spec.key] === undefined && (requireSecrets || !spec.secret)) {
+        if (spec.required && raw[spec.key] == null && (requireSecrets || !spec.secret)) {
             r.report(spec.key, `is required: ${spec.description}`);
         }
     }
     /** The raw value of a key, or its default. */
-    const value = (key: string): unknown => raw[key] ?? configKey(key)?.default;
-    const optionalString = (key: string, check: (v: string) => string | undefined) =>
-        raw[key] === undefined || raw[key] === "" ? undefined : r.string(key, raw[key], check);
+    const value = (key: string): unknown => (raw[key] === undefined ? configKey(key)?.default : raw[key]);
+    const optionalString: OptionalString = (key, check, normalize) =>
+        raw[key] === undefined || raw[key] === "" ? undefined : r.string(key, raw[key], check, normalize);
 
     for (const spec of CONFIG_KEYS.filter((s) => s.secret && raw[s.key] !== undefined && raw[s.key] !== SECRET_PRESENT)) {
         r.report(spec.key, `must be stored as a secret: pulumi config set --secret ${spec.key} (never in plain text)`);
     }
 
-    const hostAddress = raw.hostAddress === undefined ? undefined
-        : r.string("hostAddress", raw.hostAddress, (v) => (IPV4.test(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname"));
+    const hostAddress = raw.hostAddress == null ? undefined // reported as a missing required key
+        : r.string("hostAddress", raw.hostAddress, (v) => (isIPv4(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname"));
     const sshPort = r.port("sshPort", value("sshPort"));
     const sshUser = r.string("sshUser", value("sshUser"), (v) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "is not a Unix user name"));
     const host: HostSettings = {
         address: hostAddress ?? "",
         sshPort: sshPort ?? 22,
         sshUser: sshUser ?? "root",
-        sshHostKey: optionalString("sshHostKey", (v) => (SSH_PUBLIC_KEY.test(v.trim()) ? undefined : "is not a public key line such as \"ssh-ed25519 AAAA...\"")),
+        sshHostKey: optionalString("sshHostKey", (v) => (SSH_PUBLIC_KEY.test(v.trim()) ? undefined : "is not a public key line such as \"ssh-ed25519 AAAA...\""),
+            (v) => v.trim()),
         dockerHost: optionalString("dockerHost", (v) => (/^(ssh|tcp|unix):\/\/[A-Za-z0-9._@:\/\[\]-]+$/.test(v) ? undefined : "is not an ssh://, tcp:// or unix:// endpoint"))
             ?? `ssh://${sshUser ?? "root"}@${hostAddress ?? ""}:${sshPort ?? 22}`,
     };
@@ -349,18 +511,13 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
     const sites = checkSites(r, raw.sites);
     const tcpServices = checkTcpServices(r, value("tcpServices"));
 
-    checkPortCollisions(r, haproxy, acme, tcpServices);
-    if (haproxy.configDir && haproxy.configDir === haproxy.certsDir) {
-        r.report("certsDir", "must differ from configDir");
-    }
-    if (acme.dataDir && [haproxy.configDir, haproxy.certsDir].includes(acme.dataDir)) {
-        r.report("certbotDataDir", "must differ from configDir and certsDir");
-    }
+    checkPortCollisions(r, host, haproxy, acme, tcpServices);
+    checkDirectoriesApart(r, [["configDir", haproxy.configDir], ["certsDir", haproxy.certsDir], ["certbotDataDir", acme.dataDir]]);
     return { host, haproxy, acme, sites, tcpServices };
 }
 
 type ValueOf = (key: string) => unknown;
-type OptionalString = (key: string, check: (v: string) => string | undefined) => string | undefined;
+type OptionalString = (key: string, check: (v: string) => string | undefined, normalize?: (v: string) => string) => string | undefined;
 
 function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString): HaproxySettings {
     const image = r.string("haproxyImage", value("haproxyImage"), imageProblem) ?? "";
@@ -371,12 +528,12 @@ function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString)
         const [major, minor] = explicit.split(".").map(Number);
         version = { major, minor };
         if (fromTag && (fromTag.major !== major || fromTag.minor !== minor)) {
-            r.report("haproxyVersion", `${JSON.stringify(explicit)} contradicts the tag of haproxyImage ${JSON.stringify(image)}`);
+            r.report("haproxyVersion", `${quote(explicit)} contradicts the tag of haproxyImage ${quote(image)}`);
         }
     } else if (fromTag) {
         version = fromTag;
     } else if (image) {
-        r.report("haproxyVersion", `is required: the tag of haproxyImage ${JSON.stringify(image)} does not tell the HAProxy version`);
+        r.report("haproxyVersion", `is required: the tag of haproxyImage ${quote(image)} does not tell the HAProxy version`);
     }
     if (version && compareVersions(version, OLDEST_HAPROXY) < 0) {
         r.report(explicit !== undefined ? "haproxyVersion" : "haproxyImage",
@@ -391,19 +548,15 @@ function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString)
         httpKeepAlive: timeout("timeoutHttpKeepAlive"),
         tunnel: timeout("timeoutTunnel"),
     };
-    const maxconn = value("maxconn");
-    if (typeof maxconn !== "number" || !Number.isInteger(maxconn) || maxconn < 1 || maxconn > 1_000_000) {
-        r.report("maxconn", `must be a whole number from 1 to 1000000, got ${describe(maxconn)}`);
-    }
     return {
         image,
         version: version ?? OLDEST_HAPROXY,
         containerName: r.string("containerName", value("containerName"), (v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(v) ? undefined : "is not a Docker container name")) ?? "",
         httpPort: r.port("httpPort", value("httpPort")) ?? 0,
         httpsPort: r.port("httpsPort", value("httpsPort")) ?? 0,
-        configDir: r.string("configDir", value("configDir"), absolutePathProblem) ?? "",
-        certsDir: r.string("certsDir", value("certsDir"), absolutePathProblem) ?? "",
-        maxconn: typeof maxconn === "number" ? maxconn : 0,
+        configDir: r.string("configDir", value("configDir"), absolutePathProblem, normalizeHostPath) ?? "",
+        certsDir: r.string("certsDir", value("certsDir"), absolutePathProblem, normalizeHostPath) ?? "",
+        maxconn: r.integer("maxconn", value("maxconn"), 1, 1_000_000) ?? 0,
         timeouts,
     };
 }
@@ -418,14 +571,14 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString): A
     });
     const keyType = r.string("acmeKeyType", value("acmeKeyType"), (v) => (v === "ecdsa" || v === "rsa" ? undefined : "is neither ecdsa nor rsa"));
     return {
-        email: value("acmeEmail") === undefined ? "" : r.string("acmeEmail", value("acmeEmail"), (v) => (EMAIL.test(v) ? undefined : "is not an email address")) ?? "",
+        email: value("acmeEmail") == null ? "" : r.string("acmeEmail", value("acmeEmail"), emailProblem) ?? "",
         server: serverText ? ACME_DIRECTORIES[serverText] ?? serverText : "",
         staging: serverText === "staging",
-        caBundle: optionalString("acmeCaBundle", absolutePathProblem),
+        caBundle: optionalString("acmeCaBundle", absolutePathProblem, normalizeHostPath),
         certbotImage: r.string("certbotImage", value("certbotImage"), imageProblem) ?? "",
         challengePort: r.port("acmeChallengePort", value("acmeChallengePort")) ?? 0,
-        challengeAddress: r.string("acmeChallengeAddress", value("acmeChallengeAddress"), (v) => (IPV4.test(v) ? undefined : "is not an IPv4 address")) ?? "",
-        dataDir: r.string("certbotDataDir", value("certbotDataDir"), absolutePathProblem) ?? "",
+        challengeAddress: r.string("acmeChallengeAddress", value("acmeChallengeAddress"), (v) => (isIPv4(v) ? undefined : "is not an IPv4 address")) ?? "",
+        dataDir: r.string("certbotDataDir", value("certbotDataDir"), absolutePathProblem, normalizeHostPath) ?? "",
         keyType: keyType === "rsa" ? "rsa" : "ecdsa",
         renewSchedule: r.string("renewSchedule", value("renewSchedule"), cronProblem) ?? "",
     };
@@ -433,7 +586,7 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString): A
 
 function checkSites(r: Reader, raw: unknown): Site[] {
     const sites: Site[] = [];
-    if (raw === undefined) {
+    if (raw == null) {
         return sites; // reported as a missing required key
     }
     const domainOwner = new Map<string, string>();
@@ -464,8 +617,7 @@ function checkSites(r: Reader, raw: unknown): Site[] {
         if (entry.healthCheck !== undefined) {
             const check = r.object(`${path}.healthCheck`, entry.healthCheck, Object.keys(HEALTH_CHECK_KEYS));
             if (check) {
-                const checkPath = r.string(`${path}.healthCheck.path`, check.path,
-                    (v) => (/^\/[A-Za-z0-9._~\/-]*$/.test(v) ? undefined : "is not an absolute path of letters, digits and ._~/-"));
+                const checkPath = r.string(`${path}.healthCheck.path`, check.path, healthCheckPathProblem);
                 const interval = check.interval === undefined ? "2s" : r.string(`${path}.healthCheck.interval`, check.interval, durationProblem);
                 if (checkPath !== undefined && interval !== undefined) {
                     healthCheck = { path: checkPath, interval };
@@ -503,8 +655,12 @@ function checkTcpServices(r: Reader, raw: unknown): TcpService[] {
     return services;
 }
 
-/** Every published host port, and the challenge port, must be distinct. */
-function checkPortCollisions(r: Reader, haproxy: HaproxySettings, acme: AcmeSettings, services: TcpService[]): void {
+/**
+ * Every published host port, and the challenge port, must be distinct; and no TCP service may take the
+ * port of the host's own sshd: the services are published on the very host that `pulumi up` reaches over
+ * SSH on sshPort, so the container would not start, or would take over the host's SSH.
+ */
+function checkPortCollisions(r: Reader, host: HostSettings, haproxy: HaproxySettings, acme: AcmeSettings, services: TcpService[]): void {
     const owner = new Map<number, string>();
     const claim = (path: string, port: number) => port && r.claim(owner, path, port, (first) => `port ${port} is already used by ${first}`);
     claim("httpPort", haproxy.httpPort);
@@ -516,7 +672,28 @@ function checkPortCollisions(r: Reader, haproxy: HaproxySettings, acme: AcmeSett
         if (service.port === 80 || service.port === 443) {
             r.report(path, `port ${service.port} is the container's own HTTP(S) port`);
         }
+        if (service.port === host.sshPort) {
+            r.report(path, `port ${service.port} is also sshPort, the host's own sshd: move the host's sshd to another port and set sshPort to it`);
+        }
         claim(path, service.port);
+    });
+}
+
+/**
+ * The host directories must not overlap: each has its own owner and mode (certbot's private keys in a 0700
+ * directory), and the container mounts two of them read-only, so one inside another would expose or hide files.
+ */
+function checkDirectoriesApart(r: Reader, directories: [string, string][]): void {
+    directories.forEach(([key, dir], i) => {
+        for (const [earlierKey, earlier] of directories.slice(0, i)) {
+            const relation = !dir || !earlier ? undefined
+                : dir === earlier ? "is also"
+                    : dir.startsWith(`${earlier}/`) ? "is inside"
+                        : earlier.startsWith(`${dir}/`) ? "contains" : undefined;
+            if (relation) {
+                r.report(key, `${quote(dir)} ${relation} ${earlierKey} ${quote(earlier)} (configDir, certsDir and certbotDataDir must not overlap)`);
+            }
+        }
     });
 }
 
