@@ -111,7 +111,8 @@ export function renewCron(config: EdgeProxyConfig): string {
     return renderTemplate("host/renew.cron.hbs", {
         ...common(config),
         ...renewalPaths(config),
-        scheduleFields: config.acme.renewSchedule.trim().split(/\s+/),
+        // The validator holds the schedule as five fields separated by single spaces (or an @-shorthand).
+        scheduleFields: config.acme.renewSchedule.split(" "),
     });
 }
 

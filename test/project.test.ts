@@ -54,4 +54,11 @@ describe("templates", () => {
             }
         }
     });
+
+    it("print no value on a comment line (a newline in it would end the comment)", () => {
+        for (const { file, text } of templates) {
+            const commentLines = text.split("\n").filter((line) => line.trimStart().startsWith("#") && /\{\{(cfg|sh|heredoc) /.test(line));
+            expect(commentLines, `${file}: comment lines printing a value`).to.deep.equal([]);
+        }
+    });
 });

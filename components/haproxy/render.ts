@@ -59,7 +59,6 @@ export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles
     // Re-resolving backends given by name at run time (1.9+) needs a resolvers section, rendered only for them.
     const resolvers = features.resolvConf && byName;
     const view = {
-        version: `${haproxy.version.major}.${haproxy.version.minor}`,
         features,
         resolvers,
         maxconn: haproxy.maxconn,
@@ -73,7 +72,6 @@ export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles
         sites: config.sites.map((site) => ({
             backendName: siteBackendName(site),
             domains: site.domains,
-            domainList: site.domains.join(","),
             pemPath: pemPath(CONTAINER_CERTS_DIR, site),
             healthCheck: site.healthCheck ?? null,
             hsts: site.hsts,
