@@ -10,7 +10,7 @@ import * as path from "path";
 import { bridgeAddress, ensureDockerd } from "./env/dockerd";
 import { CERTBOT_IMAGE, HAPROXY_IMAGE, ensureImages } from "./env/images";
 import { Pebble, startPebble } from "./env/pebble";
-import { onCleanup } from "./env/process";
+import { holdLock, onCleanup } from "./env/process";
 import { Sshd, startSshd } from "./env/sshd";
 import { run } from "./env/command";
 
@@ -25,6 +25,9 @@ export const PORTS = {
     webA: 19001,
     webB: 19002,
 };
+
+/** Held while an environment runs. */
+const ENVIRONMENT_LOCK = "/var/tmp/edge-proxy-e2e/environment.lock";
 
 /** The HAProxy container's name in the environment. */
 export const CONTAINER = "edge-proxy-e2e";
@@ -101,6 +104,11 @@ async function startWebBackend(name: string, address: string, port: number): Pro
 
 /** Starts everything; `dir` is emptied first (a previous run's host directories and state). */
 export async function startEnvironment(dir: string): Promise<Environment> {
+    // One environment at a time on this machine (the tests, the real-engine suite, the demo): they share
+    // ports, the container's name and the Docker engine.
+    fs.mkdirSync(path.dirname(ENVIRONMENT_LOCK), { recursive: true });
+    const release = await holdLock(ENVIRONMENT_LOCK, "another end-to-end environment (a test run or the demo) to stop");
+    onCleanup("the end-to-end environment lock", async () => release()); // registered first, so released last
     const dockerdOptions = { workDir: path.join(dir, "..", "dockerd") };
     let dockerd = await phase("docker engine", () => ensureDockerd(dockerdOptions));
     await phase("images (built once, then reused)", () => ensureImages({ verbose: false }));

@@ -12,7 +12,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { run } from "./command";
-import { waitFor } from "./process";
+import { holdLock } from "./process";
 
 /** Tag of the HAProxy image (Debian's haproxy 2.6 in the official layout). */
 export const HAPROXY_IMAGE = "edge-proxy-e2e/haproxy:2.6";
@@ -130,7 +130,7 @@ export async function ensureImages(opts: ImageOptions = {}): Promise<ImageResult
     const workDir = opts.workDir ?? "/var/tmp/edge-proxy-e2e/images";
     fs.mkdirSync(workDir, { recursive: true });
     const log = opts.verbose === false ? () => undefined : (m: string) => console.log(`[e2e-env] ${m}`);
-    const release = await lock(path.join(workDir, "build.lock"));
+    const release = await holdLock(path.join(workDir, "build.lock"), "the image build lock");
     try {
         const haproxyStamp = stampOf({ v: RECIPE_VERSION, changes: HAPROXY_CHANGES, entry: HAPROXY_ENTRYPOINT, haproxy: await debVersion("haproxy") });
         const mirror = opts.mirror ?? debianMirror();
@@ -333,45 +333,3 @@ function mb(bytes: number): string {
     return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
-/**
- * A lock directory with our PID inside: mkdir is atomic, and a lock whose
- * PID is dead (a killed run) is taken over instead of waited for.
- */
-async function lock(dir: string): Promise<() => void> {
-    const pidFile = path.join(dir, "pid");
-    await waitFor(
-        () => {
-            try {
-                fs.mkdirSync(dir);
-                fs.writeFileSync(pidFile, String(process.pid));
-                return true;
-            } catch (err) {
-                if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-            }
-            const holder = Number(readOr(pidFile, "0"));
-            if (holder > 0 && !alive(holder)) fs.rmSync(dir, { recursive: true, force: true });
-            return false;
-        },
-        { timeoutMs: 20 * 60_000, intervalMs: 1000, what: `the image build lock ${dir}` },
-    );
-    return () => fs.rmSync(dir, { recursive: true, force: true });
-}
-
-/** Contents of a file, or a default if it cannot be read. */
-function readOr(file: string, fallback: string): string {
-    try {
-        return fs.readFileSync(file, "utf8").trim() || fallback;
-    } catch {
-        return fallback;
-    }
-}
-
-/** True if a process with this PID exists (signal 0 only checks). */
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (err) {
-        return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
-}

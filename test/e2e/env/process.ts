@@ -259,3 +259,53 @@ function tailOf(file: string, maxChars: number): string {
         return "";
     }
 }
+
+/**
+ * Takes a lock directory with our PID inside, waiting (at most 20 minutes) while another live process
+ * holds it: mkdir is atomic, and a lock whose PID is dead (a killed run) is taken over instead of waited
+ * for. Returns the release.
+ */
+export async function holdLock(dir: string, what: string): Promise<() => void> {
+    const pidFile = path.join(dir, "pid");
+    let told = false;
+    await waitFor(
+        () => {
+            try {
+                fs.mkdirSync(dir);
+                fs.writeFileSync(pidFile, String(process.pid));
+                return true;
+            } catch (err) {
+                if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+            }
+            const holder = Number(readOr(pidFile, "0"));
+            if (holder > 0 && !alive(holder)) {
+                fs.rmSync(dir, { recursive: true, force: true });
+            } else if (!told) {
+                console.log(`      waiting for ${what}, held by process ${holder}`);
+                told = true;
+            }
+            return false;
+        },
+        { timeoutMs: 20 * 60_000, intervalMs: 1000, what },
+    );
+    return () => fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Contents of a file, or a default if it cannot be read. */
+function readOr(file: string, fallback: string): string {
+    try {
+        return fs.readFileSync(file, "utf8").trim() || fallback;
+    } catch {
+        return fallback;
+    }
+}
+
+/** Whether a process with this PID exists. */
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
