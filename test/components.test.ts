@@ -230,6 +230,24 @@ describe("what a configuration change touches", () => {
     });
 });
 
+describe("a configuration that cannot be rendered", () => {
+    it("throws before any resource is declared (nothing on the host changes)", async () => {
+        const config = loadStackFile(DEV);
+        config.sites[0].healthCheck = { path: "/a b", interval: "2s" }; // past a validator, a quoting gate refuses it
+        let error: Error | undefined;
+        // The program catches the error, so every registration made before it is seen.
+        const declared = await runProgram(() => {
+            try {
+                new EdgeProxy("dev", { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY) });
+            } catch (e) {
+                error = e as Error;
+            }
+        }, { stack: "dev" });
+        expect(error?.message).to.contain('refusing to write "/a b" into haproxy.cfg');
+        expect(declared.filter((r) => r.custom), "custom resources declared").to.deep.equal([]);
+    });
+});
+
 describe("index.ts", () => {
     it("validates the engine's configuration and exports the outputs", async () => {
         const config: Record<string, string> = {
