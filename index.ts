@@ -10,9 +10,11 @@ import { parseConfig } from "./components/config/validate";
 import { EdgeProxy } from "./components/edgeProxy";
 
 const config = parseConfig(rawConfigFromEngine(pulumi.runtime.allConfig()));
+const stackConfig = new pulumi.Config(CONFIG_NAMESPACE);
 const proxy = new EdgeProxy(pulumi.getStack(), {
     config,
-    sshPrivateKey: new pulumi.Config(CONFIG_NAMESPACE).requireSecret("sshPrivateKey"),
+    sshPrivateKey: stackConfig.requireSecret("sshPrivateKey"),
+    metricsPassword: config.haproxy.metrics?.user ? stackConfig.requireSecret("metricsPassword") : undefined,
 });
 
 export const containerName = proxy.containerName;

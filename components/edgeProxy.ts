@@ -8,7 +8,8 @@ import { CertificateReload, SiteCertificate } from "./siteCertificates";
 import { HostPreparation } from "./hostPreparation";
 import { RenewalJob } from "./renewalJob";
 import { httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
-import { renderHostScripts, renewalPaths } from "./hostScripts";
+import { metricsPasswordHash } from "./haproxy/passwordHash";
+import { deliverConfigScript, renderHostScripts, renewalPaths } from "./hostScripts";
 
 /** Arguments of EdgeProxy. */
 export interface EdgeProxyArgs {
@@ -16,6 +17,8 @@ export interface EdgeProxyArgs {
     config: EdgeProxyConfig;
     /** The SSH private key for the host (a Pulumi secret). */
     sshPrivateKey: pulumi.Input<string>;
+    /** The metrics password (a Pulumi secret), needed when the configuration sets metricsUser. */
+    metricsPassword?: pulumi.Input<string>;
     /** Where the docker provider's pinned known_hosts file goes on the machine running Pulumi; default `~/.edge-proxy`. */
     knownHostsDir?: string;
 }
@@ -48,6 +51,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const { config } = args;
         const scripts = renderHostScripts(config, renderHaproxyConfig(config));
         const paths = renewalPaths(config);
+        const deliver = config.haproxy.metrics?.user ? deliverWithPasswordHash(config, args.metricsPassword) : scripts.deliver;
 
         const host = new DockerHost(`${name}-host`, {
             host: config.host, privateKey: args.sshPrivateKey, knownHostsDir: args.knownHostsDir,
@@ -58,7 +62,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
         }, { parent: this });
         const image = haproxyImage(`${name}-image`, { config, provider }, { parent: this, dependsOn: [preparation.prepared] });
         const configuration = new HaproxyConfiguration(`${name}-config`, {
-            connection, script: scripts.deliver, dependsOn: [preparation.prepared, image],
+            connection, script: deliver, dependsOn: [preparation.prepared, image],
         }, { parent: this });
         const haproxy = new HaproxyContainer(`${name}-haproxy`, {
             config, provider, image, dependsOn: [configuration.delivered],
@@ -79,4 +83,21 @@ export class EdgeProxy extends pulumi.ComponentResource {
         this.renewal = { schedule: config.acme.renewSchedule, script: renewal.scriptPath };
         this.registerOutputs({ containerName: this.containerName, sites: this.sites, renewal: this.renewal });
     }
+}
+
+/**
+ * The delivery script with the metrics password's crypt hash in haproxy.cfg: a secret Output, so that the
+ * state keeps even the hash encrypted (the plain password never reaches the host). Everything else was
+ * already rendered (and checked) before any resource was declared; only the hash differs.
+ */
+function deliverWithPasswordHash(config: EdgeProxyConfig, password: pulumi.Input<string> | undefined): pulumi.Output<string> {
+    if (password === undefined) {
+        throw new Error("metricsUser is set but no metricsPassword was given to EdgeProxy");
+    }
+    return pulumi.secret(password).apply((plain) => {
+        if (plain === "") {
+            throw new Error("metricsPassword is empty: set it with pulumi config set --secret metricsPassword");
+        }
+        return deliverConfigScript(config, renderHaproxyConfig(config, { metricsPasswordHash: metricsPasswordHash(config, plain) }));
+    });
 }

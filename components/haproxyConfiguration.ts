@@ -5,8 +5,11 @@ import { HostStepArgs, hostCommand } from "./hostCommand";
 
 /** Arguments of HaproxyConfiguration. */
 export interface HaproxyConfigurationArgs extends HostStepArgs {
-    /** The rendered delivery script, carrying haproxy.cfg and its map files (hostScripts.deliverConfigScript). */
-    script: string;
+    /**
+     * The rendered delivery script, carrying haproxy.cfg and its map files (hostScripts.deliverConfigScript);
+     * a secret Output when haproxy.cfg carries the metrics password's hash.
+     */
+    script: pulumi.Input<string>;
 }
 
 /**

@@ -18,12 +18,17 @@ export function haproxyImage(name: string, args: HaproxyContainerArgs, opts: pul
     return new docker.RemoteImage(name, { name: args.config.haproxy.image, keepLocally: true }, { ...opts, provider: args.provider });
 }
 
-/** The container's published ports: HTTP, HTTPS and every TCP service (container port = host port). */
+/**
+ * The container's published ports: HTTP, HTTPS and every TCP service (container port = host port), and the
+ * metrics port on metricsAddress only (Docker would publish a port without `ip` on every host address).
+ */
 export function publishedPorts(config: EdgeProxyConfig): docker.types.input.ContainerPort[] {
+    const { metrics } = config.haproxy;
     return [
         { internal: 80, external: config.haproxy.httpPort },
         { internal: 443, external: config.haproxy.httpsPort },
         ...config.tcpServices.map((service) => ({ internal: service.port, external: service.port })),
+        ...(metrics ? [{ internal: metrics.port, external: metrics.port, ip: metrics.address }] : []),
     ];
 }
 

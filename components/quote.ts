@@ -1,6 +1,6 @@
 /**
  * The gates every configured value passes on its way out: into a shell command (`shellQuote`), into
- * haproxy.cfg and its map files (`cfgToken`), or as a whole file inside a host script (`shellHeredoc`). Validation already restricts values; these gates make sure
+ * haproxy.cfg and its map files (`cfgToken`; a password hash: `cfgCryptHash`), or as a whole file inside a host script (`shellHeredoc`). Validation already restricts values; these gates make sure
  * that a value which slipped past it can never become a second command or a second directive.
  */
 
@@ -36,6 +36,17 @@ export function cfgToken(value: string | number): string {
         throw new Error(`refusing to write ${JSON.stringify(text)} into haproxy.cfg: not a single safe word`);
     }
     return text;
+}
+
+/** A SHA-512 crypt hash, `$6$salt$hash`: the only haproxy.cfg word that may carry `$` (outside double quotes HAProxy expands nothing). */
+const CRYPT_HASH = /^\$6\$[A-Za-z0-9.\/]{1,16}\$[A-Za-z0-9.\/]{86}$/;
+
+/** Returns the value if it is a SHA-512 crypt hash (a `userlist` password), and throws otherwise. */
+export function cfgCryptHash(value: string): string {
+    if (!CRYPT_HASH.test(value)) {
+        throw new Error("refusing to write a password hash into haproxy.cfg: not a SHA-512 crypt hash");
+    }
+    return value;
 }
 
 /** The delimiter of every here-document in the host scripts. */

@@ -18,12 +18,15 @@ describe("Pulumi.yaml", () => {
         expect(project.runtime.name).to.equal("nodejs");
     });
 
+    // The CLI hands a key's Pulumi.yaml default to the program when a stack does not set it, and refuses a
+    // plain value of a `secret: true` key: an optional secret key (with its "" default) cannot say
+    // `secret: true` there, so the program refuses its plain values itself (config/sources.ts).
     it("declares exactly the schema's keys with their types, defaults, descriptions and secrecy", () => {
         const expected = Object.fromEntries(CONFIG_KEYS.map((spec) => [spec.key, {
             ...(spec.type === "list" ? {} : { type: spec.type }),
             description: spec.description,
             ...(spec.default === undefined ? {} : { default: spec.default }),
-            ...(spec.secret ? { secret: true } : {}),
+            ...(spec.secret && spec.required ? { secret: true } : {}),
         }]));
         expect(project.config).to.deep.equal(expected);
     });
@@ -44,12 +47,12 @@ describe("templates", () => {
         .filter((file) => file.endsWith(".hbs"))
         .map((file) => ({ file, text: fs.readFileSync(path.join(TEMPLATES_DIR, file), "utf8") }));
 
-    it("print values only through the cfg, sh or heredoc quoting helpers", () => {
+    it("print values only through the cfg, cfgHash, sh or heredoc quoting helpers", () => {
         expect(templates.length).to.be.greaterThan(3);
         for (const { file, text } of templates) {
             // `\{{...}}` is Handlebars' escape for a literal `{{...}}` (a docker --format template), not a value.
             for (const [mustache] of text.matchAll(/(?<!\\)\{\{[^}]*\}\}/g)) {
-                const allowed = /^\{\{(~?[#\/>!]|else\b|(cfg|sh|heredoc) )/.test(mustache);
+                const allowed = /^\{\{(~?[#\/>!]|else\b|(cfg|cfgHash|sh|heredoc) )/.test(mustache);
                 expect(allowed, `${file}: ${mustache} prints a value without a quoting helper`).to.equal(true);
             }
         }
@@ -57,7 +60,7 @@ describe("templates", () => {
 
     it("print no value on a comment line (a newline in it would end the comment)", () => {
         for (const { file, text } of templates) {
-            const commentLines = text.split("\n").filter((line) => line.trimStart().startsWith("#") && /\{\{(cfg|sh|heredoc) /.test(line));
+            const commentLines = text.split("\n").filter((line) => line.trimStart().startsWith("#") && /\{\{(cfg|cfgHash|sh|heredoc) /.test(line));
             expect(commentLines, `${file}: comment lines printing a value`).to.deep.equal([]);
         }
     });

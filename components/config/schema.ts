@@ -21,7 +21,10 @@ export interface ConfigKeySpec {
     default?: string | number | boolean | [];
     /** Whether a stack must set the key. */
     required?: boolean;
-    /** Whether the value must be stored as a Pulumi secret (`pulumi config set --secret`). */
+    /**
+     * Whether the value must be stored as a Pulumi secret (`pulumi config set --secret`). Pulumi.yaml says
+     * `secret: true` only for required keys: the CLI would refuse an optional key's plain "" default.
+     */
     secret?: boolean;
 }
 
@@ -48,6 +51,12 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "timeoutHttpRequest", type: "string", default: "10s", description: "HAProxy `timeout http-request`: time allowed to send a whole request (slowloris guard)." },
     { key: "timeoutHttpKeepAlive", type: "string", default: "10s", description: "HAProxy `timeout http-keep-alive`: idle time between two requests on one connection." },
     { key: "timeoutTunnel", type: "string", default: "1h", description: "HAProxy `timeout tunnel` and the TCP services' idle timeout (WebSockets, SSH sessions)." },
+    // HAProxy's own metrics (off unless metricsAddress is set).
+    { key: "metricsAddress", type: "string", default: "", description: "Host address the metrics port (stats page, and /metrics from 2.0) is published on; unset: no metrics. Loopback or private unless metricsPublic." },
+    { key: "metricsPort", type: "integer", default: 8404, description: "Host port of the metrics (the container listens on the same port)." },
+    { key: "metricsPublic", type: "boolean", default: false, description: "Allow a public (not loopback, not private) metricsAddress, such as 0.0.0.0." },
+    { key: "metricsUser", type: "string", default: "", description: "User name of the metrics' basic authentication; unset: no authentication (needs metricsPassword)." },
+    { key: "metricsPassword", type: "string", default: "", secret: true, description: "Password of metricsUser; set it with `pulumi config set --secret`. haproxy.cfg holds only its SHA-512 crypt hash." },
     // ACME (Let's Encrypt) and certbot.
     { key: "acmeEmail", type: "string", required: true, description: "Email address for the ACME account (expiry notices)." },
     { key: "acmeServer", type: "string", default: "staging", description: "ACME directory: `staging`, `production` (Let's Encrypt), or the https URL of another ACME server." },

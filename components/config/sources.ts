@@ -6,7 +6,7 @@
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import * as YAML from "yaml";
 import { CONFIG_NAMESPACE, configKey } from "./schema";
-import { MAX_LIST_TEXT_LENGTH, MAX_STRING_LENGTH, OversizedValue, RawConfig, SECRET_PRESENT } from "./validate";
+import { MAX_LIST_TEXT_LENGTH, MAX_STRING_LENGTH, OversizedValue, PLAIN_SECRET, RawConfig, SECRET_PRESENT } from "./validate";
 
 const PREFIX = `${CONFIG_NAMESPACE}:`;
 
@@ -26,10 +26,12 @@ export function isEngineSecret(fullKey: string): boolean {
 /**
  * From the engine's config map (`pulumi.runtime.allConfig()`): numbers, booleans and lists arrive as
  * JSON text and are decoded by the key's declared type; a value that does not decode stays a string so
- * that the validator names the key. Secret values are replaced by SECRET_PRESENT, so that no problem can
- * echo them: those of keys the schema declares secret (the program reads them only with `requireSecret`,
- * and the CLI enforces `secret: true` from Pulumi.yaml), and those the engine holds as secrets, which the
- * validator refuses for any other key.
+ * that the validator names the key. Values the engine holds as secrets are replaced by SECRET_PRESENT, so
+ * that no problem can echo them (the program reads those of secret keys only with `requireSecret`; the
+ * validator refuses them for any other key), and so are those of required secret keys, whose secrecy the CLI
+ * enforces. An optional secret key's value held in plain text becomes PLAIN_SECRET,
+ * which the validator refuses: the CLI enforces secrecy only for required keys (an optional secret's
+ * Pulumi.yaml default is itself plain text), so the program checks it for the others.
  */
 export function rawConfigFromEngine(all: Record<string, string>, isSecret: (fullKey: string) => boolean = isEngineSecret): RawConfig {
     const raw: RawConfig = {};
@@ -40,7 +42,13 @@ export function rawConfigFromEngine(all: Record<string, string>, isSecret: (full
         const key = fullKey.slice(PREFIX.length);
         const spec = configKey(key);
         const limit = spec?.type === "list" ? MAX_LIST_TEXT_LENGTH : MAX_STRING_LENGTH;
-        raw[key] = spec?.secret || isSecret(fullKey) ? SECRET_PRESENT
+        // The CLI enforces secrecy for required secret keys (Pulumi.yaml says `secret: true`), not for optional ones.
+        const secret = isSecret(fullKey) || (spec?.secret && spec.required);
+        if (spec?.secret && !secret && text === "") {
+            continue; // an optional secret key's Pulumi.yaml default, which the CLI hands over as plain ""
+        }
+        raw[key] = secret ? SECRET_PRESENT
+            : spec?.secret ? PLAIN_SECRET // refused by the validator, without carrying the value any further
             : text.length > limit ? new OversizedValue(text.length, limit) // never parsed
                 : decode(text, spec?.type);
     }

@@ -74,6 +74,16 @@ export interface HostSettings {
     dockerHost: string;
 }
 
+/** HAProxy's own metrics: the stats page (every version) and the Prometheus exporter (2.0+). */
+export interface MetricsSettings {
+    /** Host address the port is published on (validated: loopback or private unless explicitly public). */
+    address: string;
+    /** Host port, also the port the container listens on. */
+    port: number;
+    /** Basic authentication's user name; its password stays a Pulumi secret outside this configuration. */
+    user?: string;
+}
+
 /** The HAProxy container and its configuration. */
 export interface HaproxySettings {
     /** Image reference with a pinned tag. */
@@ -94,6 +104,8 @@ export interface HaproxySettings {
     maxconn: number;
     /** Timeouts. */
     timeouts: Timeouts;
+    /** The metrics endpoint, or undefined when off (the default). */
+    metrics?: MetricsSettings;
 }
 
 /** The ACME account, server and certbot container. */

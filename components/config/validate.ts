@@ -3,16 +3,18 @@
  * reports every problem at once with its key path, and returns the defaulted, typed configuration.
  * Nothing here touches Pulumi or the host, so a bad stack fails before any resource is declared.
  */
-import { isIPv4, isIPv6 } from "net";
+import { BlockList, isIPv4, isIPv6 } from "net";
 import { posix } from "path";
 import { CONFIG_KEYS, HEALTH_CHECK_KEYS, SITE_KEYS, TCP_SERVICE_KEYS, configKey } from "./schema";
 import {
-    AcmeSettings, EdgeProxyConfig, HaproxySettings, HaproxyVersion, HealthCheck, HostSettings, ServerAddress,
+    AcmeSettings, EdgeProxyConfig, HaproxySettings, HaproxyVersion, HealthCheck, HostSettings, MetricsSettings, ServerAddress,
     Site, TcpService, Timeouts,
 } from "./types";
 
 /** Stands for a secret value that is present but was not decrypted (the render tool never decrypts). */
 export const SECRET_PRESENT = Symbol("secret value present");
+/** Stands for a value of a secret key that was stored in plain text (never carried further, never echoed). */
+export const PLAIN_SECRET = Symbol("secret key stored in plain text");
 
 /** The longest string any key takes (a host key line, a URL, a path); longer ones are refused before any check runs. */
 export const MAX_STRING_LENGTH = 4096;
@@ -507,6 +509,7 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
     };
 
     const haproxy = checkHaproxy(r, value, optionalString);
+    haproxy.metrics = checkMetrics(r, raw, value, optionalString, requireSecrets);
     const acme = checkAcme(r, value, optionalString);
     const sites = checkSites(r, raw.sites);
     const tcpServices = checkTcpServices(r, value("tcpServices"));
@@ -559,6 +562,53 @@ function checkHaproxy(r: Reader, value: ValueOf, optionalString: OptionalString)
         maxconn: r.integer("maxconn", value("maxconn"), 1, 1_000_000) ?? 0,
         timeouts,
     };
+}
+
+/**
+ * Addresses a metrics port may be published on without metricsPublic: loopback, the RFC 1918 and
+ * shared (RFC 6598) private ranges, IPv6 unique-local. Link-local addresses are left out on purpose:
+ * they are reachable by every machine on the link, which is what "public" guards against here.
+ */
+const PRIVATE_ADDRESSES = new BlockList();
+PRIVATE_ADDRESSES.addSubnet("127.0.0.0", 8, "ipv4");
+PRIVATE_ADDRESSES.addSubnet("10.0.0.0", 8, "ipv4");
+PRIVATE_ADDRESSES.addSubnet("172.16.0.0", 12, "ipv4");
+PRIVATE_ADDRESSES.addSubnet("192.168.0.0", 16, "ipv4");
+PRIVATE_ADDRESSES.addSubnet("100.64.0.0", 10, "ipv4");
+PRIVATE_ADDRESSES.addAddress("::1", "ipv6");
+PRIVATE_ADDRESSES.addSubnet("fc00::", 7, "ipv6");
+
+/** Whether a metrics address is loopback or private (0.0.0.0 and :: are every address, so public). */
+export function isPrivateAddress(address: string): boolean {
+    return PRIVATE_ADDRESSES.check(address, isIPv4(address) ? "ipv4" : "ipv6");
+}
+
+/**
+ * The metrics endpoint: off unless metricsAddress is set; never on a public address unless metricsPublic
+ * says so; basic authentication only with both a user and a (secret) password.
+ */
+function checkMetrics(r: Reader, raw: RawConfig, value: ValueOf, optionalString: OptionalString, requireSecrets: boolean): MetricsSettings | undefined {
+    const address = optionalString("metricsAddress", (v) => (isIPv4(v) || isIPv6(v) ? undefined : "is not an IPv4 or IPv6 address"));
+    const port = r.port("metricsPort", value("metricsPort"));
+    const allowPublic = r.boolean("metricsPublic", value("metricsPublic"));
+    const user = optionalString("metricsUser", (v) => (/^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a user name of letters, digits, '.', '_' and '-'"));
+    const passwordSet = raw.metricsPassword !== undefined && raw.metricsPassword !== "";
+    if (address === undefined) {
+        for (const key of ["metricsUser", "metricsPassword", "metricsPublic", "metricsPort"].filter((k) => raw[k] !== undefined && raw[k] !== "" && raw[k] !== false)) {
+            r.report(key, "has no effect: the metrics are off until metricsAddress is set");
+        }
+        return undefined;
+    }
+    if (!isPrivateAddress(address) && allowPublic !== true) {
+        r.report("metricsAddress", `${quote(address)} is public: set metricsPublic to true to publish the metrics there (and set metricsUser and metricsPassword)`);
+    }
+    if (user !== undefined && !passwordSet && requireSecrets) {
+        r.report("metricsPassword", "is required with metricsUser: pulumi config set --secret metricsPassword");
+    }
+    if (user === undefined && passwordSet) {
+        r.report("metricsUser", "is required with metricsPassword (the basic authentication's user name)");
+    }
+    return port === undefined ? undefined : { address, port, user };
 }
 
 function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString): AcmeSettings {
@@ -666,6 +716,9 @@ function checkPortCollisions(r: Reader, host: HostSettings, haproxy: HaproxySett
     claim("httpPort", haproxy.httpPort);
     claim("httpsPort", haproxy.httpsPort);
     claim("acmeChallengePort", acme.challengePort);
+    if (haproxy.metrics) {
+        claim("metricsPort", haproxy.metrics.port);
+    }
     services.forEach((service, i) => {
         const path = `tcpServices[${i}].port`;
         // A TCP service listens on its own port inside the container, where 80 and 443 are the HTTP(S) frontends.

@@ -24,6 +24,12 @@ export interface HaproxyFeatures {
      * through the container's own name servers. 1.8 has resolvers but needs their addresses written out.
      */
     resolvConf: boolean;
+    /**
+     * The Prometheus exporter as a service (`http-request use-service prometheus-exporter`, 2.0+). In 2.0 to
+     * 2.3 it is contrib code that the official images link in (EXTRA_OBJS); from 2.4 an add-on they build
+     * with USE_PROMEX=1. A hand-built binary without it refuses the configuration at `haproxy -c`.
+     */
+    prometheusExporter: boolean;
     /** `http-request return` (2.2+). */
     httpRequestReturn: boolean;
     /** `option idle-close-on-response` (2.6+): no keep-alive request lost on reload. */
@@ -44,6 +50,7 @@ export function haproxyFeatures(version: HaproxyVersion): HaproxyFeatures {
         hardStopAfter: atLeast(version, 1, 8),
         initAddr: atLeast(version, 1, 8),
         resolvConf: atLeast(version, 1, 9),
+        prometheusExporter: atLeast(version, 2, 0),
         httpRequestReturn: atLeast(version, 2, 2),
         idleCloseOnResponse: atLeast(version, 2, 6),
         unprivilegedImage: atLeast(version, 2, 4),

@@ -5,6 +5,7 @@
 import { EdgeProxyConfig, ServerAddress, Site } from "../config/types";
 import { renderTemplate } from "../templates";
 import { haproxyFeatures } from "./features";
+import { UNKNOWN_PASSWORD_HASH } from "./passwordHash";
 
 /** Where the container sees the configuration directory (the official images' default). */
 export const CONTAINER_CONFIG_DIR = "/usr/local/etc/haproxy";
@@ -51,8 +52,21 @@ function servers(backends: ServerAddress[], interval: string | null, resolvers: 
     }));
 }
 
+/** Where the stats page is served on the metrics port (every version); /metrics is the Prometheus exporter's (2.0+). */
+export const METRICS_PATHS = { stats: "/stats", prometheus: "/metrics" } as const;
+
+/** What the rendering needs beyond the configuration: values derived from secrets. */
+export interface RenderSecrets {
+    /**
+     * The metrics password's crypt hash (passwordHash.metricsPasswordHash), when metricsUser is set. Without
+     * it (the render tool and the golden files never decrypt secrets) the userlist carries a hash no
+     * password is known to give.
+     */
+    metricsPasswordHash?: string;
+}
+
 /** Renders all three files for a validated configuration. */
-export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles {
+export function renderHaproxyConfig(config: EdgeProxyConfig, secrets: RenderSecrets = {}): HaproxyConfigFiles {
     const { haproxy, acme } = config;
     const features = haproxyFeatures(haproxy.version);
     const byName = [...config.sites, ...config.tcpServices].some((proxy) => proxy.backends.some(isName));
@@ -65,6 +79,12 @@ export function renderHaproxyConfig(config: EdgeProxyConfig): HaproxyConfigFiles
         timeouts: haproxy.timeouts,
         acme: { challengeAddress: acme.challengeAddress, challengePort: acme.challengePort },
         httpsPortSuffix: httpsPortSuffix(config),
+        metrics: haproxy.metrics ? {
+            port: haproxy.metrics.port,
+            paths: METRICS_PATHS,
+            user: haproxy.metrics.user ?? null,
+            passwordHash: secrets.metricsPasswordHash ?? UNKNOWN_PASSWORD_HASH,
+        } : null,
         paths: {
             certsList: `${CONTAINER_CONFIG_DIR}/${CONFIG_FILES.certsList}`,
             sitesMap: `${CONTAINER_CONFIG_DIR}/${CONFIG_FILES.sitesMap}`,
