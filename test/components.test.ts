@@ -10,6 +10,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeProxyConfig } from "../components/config/types";
 import { EdgeProxy } from "../components/edgeProxy";
+import { metricsPasswordHash } from "../components/haproxy/passwordHash";
 import { HOST_SHELL } from "../components/hostScripts";
 import { loadStackFile } from "../components/plan";
 import { PROJECT_DIR } from "./support/paths";
@@ -227,6 +228,45 @@ describe("what a configuration change touches", () => {
             added: [],
             removed: [],
         });
+    });
+});
+
+describe("HAProxy's metrics", () => {
+    const PASSWORD = "metrics-password-for-the-test";
+    const METRICS = path.join(PROJECT_DIR, "test", "stacks", "metrics-2.6.yaml");
+
+    it("publishes no metrics port unless metricsAddress is set", async () => {
+        const ports = resource(await declare(loadStackFile(DEV)), "dev-haproxy-container").inputs.ports;
+        expect(ports.map((p: any) => p.ip)).to.deep.equal([undefined, undefined, undefined]);
+    });
+
+    it("publishes the metrics port on metricsAddress only, and delivers the password's hash as a secret, never the password", async () => {
+        const config = loadStackFile(METRICS);
+        const registrations = await runProgram(() => new EdgeProxy("m", {
+            config, sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret(PASSWORD),
+        }), { stack: "m" });
+        const ports = resource(registrations, "m-haproxy-container").inputs.ports;
+        expect(ports.map((p: any) => [p.internal, p.external, p.ip])).to.deep.equal([[80, 80, undefined], [443, 443, undefined], [9101, 9101, "172.17.0.1"]]);
+        const delivery = resource(registrations, "m-config-delivery").inputs.stdin;
+        expect(isSecret(delivery), "the delivery script carries the hash: a secret").to.equal(true);
+        expect(unwrapSecrets(delivery)).to.contain(`user prometheus password ${metricsPasswordHash(config, PASSWORD)}\n`);
+        for (const registration of registrations) {
+            expect(JSON.stringify(unwrapSecrets(registration.inputs)), registration.name).to.not.contain(PASSWORD);
+        }
+        for (const command of commands(registrations).filter((c) => c.name !== "m-config-delivery")) {
+            expect(isSecret(command.inputs.stdin), `${command.name}'s script`).to.equal(false);
+        }
+    });
+
+    it("refuses metricsUser without a password given to EdgeProxy", async () => {
+        const config = loadStackFile(METRICS);
+        let error: Error | undefined;
+        try {
+            await runProgram(() => new EdgeProxy("m", { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack: "m" });
+        } catch (e) {
+            error = e as Error;
+        }
+        expect(error?.message).to.contain("metricsUser is set but no metricsPassword was given");
     });
 });
 

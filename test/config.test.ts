@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { CONFIG_KEYS } from "../components/config/schema";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../components/config/sources";
 import {
-    ConfigError, RawConfig, SECRET_PRESENT, absolutePathProblem, cronProblem, durationProblem, healthCheckPathProblem, hostnameProblem,
+    ConfigError, PLAIN_SECRET, RawConfig, SECRET_PRESENT, isPrivateAddress, absolutePathProblem, cronProblem, durationProblem, healthCheckPathProblem, hostnameProblem,
     imageProblem, parseConfig, parseServerAddress, versionFromImage,
 } from "../components/config/validate";
 import { renderEverything } from "./support/hostScripts";
@@ -173,6 +173,33 @@ describe("configuration validation", () => {
         ["a TCP service on the host's own SSH port", (r) => { r.sshPort = 22; r.tcpServices = [{ name: "ssh", port: 22, backends: ["10.0.0.1:22"] }]; }, [
             "tcpServices[0].port: port 22 is also sshPort, the host's own sshd: move the host's sshd to another port and set sshPort to it",
         ]],
+        ["metrics settings without metricsAddress (the metrics are off)", (r) => { r.metricsUser = "prom"; r.metricsPassword = SECRET_PRESENT; r.metricsPort = 9000; }, [
+            "metricsUser: has no effect: the metrics are off until metricsAddress is set",
+            "metricsPassword: has no effect: the metrics are off until metricsAddress is set",
+            "metricsPort: has no effect: the metrics are off until metricsAddress is set",
+        ]],
+        ["a public metrics address without metricsPublic", (r) => { r.metricsAddress = "0.0.0.0"; }, [
+            'metricsAddress: "0.0.0.0" is public: set metricsPublic to true to publish the metrics there (and set metricsUser and metricsPassword)',
+        ]],
+        ["a link-local metrics address (every machine on the link reaches it)", (r) => { r.metricsAddress = "fe80::1"; r.metricsPublic = false; }, [
+            'metricsAddress: "fe80::1" is public: set metricsPublic to true to publish the metrics there (and set metricsUser and metricsPassword)',
+        ]],
+        ["a metrics address that is no address", (r) => { r.metricsAddress = "metrics.example.com"; }, [
+            'metricsAddress: "metrics.example.com" is not an IPv4 or IPv6 address',
+        ]],
+        ["a metrics port already published, a user without password, a password in plain text", (r) => {
+            r.metricsAddress = "10.0.0.5"; r.metricsPort = 443; r.metricsUser = "prom user";
+        }, [
+            "metricsUser: \"prom user\" is not a user name of letters, digits, '.', '_' and '-'",
+            "metricsPort: port 443 is already used by httpsPort",
+        ]],
+        ["a metrics user without password and a password without user", (r) => { r.metricsAddress = "127.0.0.1"; r.metricsUser = "prom"; }, [
+            "metricsPassword: is required with metricsUser: pulumi config set --secret metricsPassword",
+        ]],
+        ["a metrics password in plain text, without a user", (r) => { r.metricsAddress = "::1"; r.metricsPassword = PLAIN_SECRET; }, [
+            "metricsPassword: must be stored as a secret: pulumi config set --secret metricsPassword (never in plain text)",
+            "metricsUser: is required with metricsPassword (the basic authentication's user name)",
+        ]],
         ["a directive smuggled into a domain", (r) => { r.sites = [{ domains: ["a.example.com\n    bind :9999"], backends: ["10.0.0.1:80"] }]; }, [
             'sites[0].domains[0]: "a.example.com\\n    bind :9999" is not a valid hostname',
         ]],
@@ -193,6 +220,19 @@ describe("configuration validation", () => {
         const problems = problemsOf(raw);
         expect(problems.length).to.be.greaterThan(15);
         expect(problems.map((p) => p.split(":")[0])).to.include.members(["hostAddress", "acmeEmail", "httpPort", "haproxyVersion", "configDir", "renewSchedule", "sshPrivateKey"]);
+    });
+
+    it("holds the metrics settings only when metricsAddress is set, public addresses only with metricsPublic", () => {
+        expect(parseConfig(base()).haproxy.metrics).to.equal(undefined);
+        expect(parseConfig({ ...base(), metricsAddress: "172.17.0.1" }).haproxy.metrics).to.deep.equal({ address: "172.17.0.1", port: 8404, user: undefined });
+        expect(parseConfig({ ...base(), metricsAddress: "0.0.0.0", metricsPublic: true, metricsPort: 9101, metricsUser: "prom", metricsPassword: SECRET_PRESENT })
+            .haproxy.metrics).to.deep.equal({ address: "0.0.0.0", port: 9101, user: "prom" });
+        // The render tool cannot decrypt: a user without the password is fine there.
+        expect(parseConfig({ ...base(), metricsAddress: "127.0.0.1", metricsUser: "prom" }, { requireSecrets: false }).haproxy.metrics?.user).to.equal("prom");
+        const privateOnes = ["127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.0.10", "100.64.0.1", "::1", "fd00::5"];
+        const publicOnes = ["0.0.0.0", "::", "172.32.0.1", "192.169.0.1", "8.8.8.8", "100.128.0.1", "2001:db8::1", "fe80::1", "169.254.1.1"];
+        expect(privateOnes.filter((a) => !isPrivateAddress(a))).to.deep.equal([]);
+        expect(publicOnes.filter(isPrivateAddress)).to.deep.equal([]);
     });
 
     it("holds the SSH host key trimmed, as it checked it", () => {
@@ -331,6 +371,13 @@ describe("configuration sources", () => {
             "docker:host": "unix:///var/run/docker.sock",
         });
         expect(raw).to.deep.equal({ sshPort: 2222, hostAddress: "1234", sites: [{ domains: ["a.example.com"] }], sshPrivateKey: SECRET_PRESENT });
+    });
+
+    it("takes an optional secret key's plain \"\" default as unset, any other plain value as PLAIN_SECRET, never its text", () => {
+        const engine = (value: string, secret: boolean) => rawConfigFromEngine({ "edge-proxy:metricsPassword": value }, () => secret);
+        expect(engine("", false)).to.deep.equal({});
+        expect(engine("hunter2", false)).to.deep.equal({ metricsPassword: PLAIN_SECRET });
+        expect(engine("hunter2", true)).to.deep.equal({ metricsPassword: SECRET_PRESENT });
     });
 
     it("reads a stack file's own keys, secrets left encrypted", () => {

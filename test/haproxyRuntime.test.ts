@@ -6,14 +6,13 @@
  * The tiny DNS server listens on port 53 (of 127.0.0.28) because resolv.conf cannot name another port.
  */
 import { expect } from "chai";
-import { execFile } from "child_process";
 import * as http from "http";
 import * as path from "path";
-import { promisify } from "util";
 import { EdgeProxyConfig } from "../components/config/types";
 import { haproxyFeatures } from "../components/haproxy/features";
 import { renderHaproxyConfig } from "../components/haproxy/render";
 import { loadStackFile } from "../components/plan";
+import { curl } from "./support/curl";
 import { startTinyDns } from "./support/dns";
 import { HaproxyBinary, RunningHaproxy, haproxyBinaries, startHaproxy } from "./support/haproxy";
 import { PROJECT_DIR } from "./support/paths";
@@ -32,18 +31,6 @@ function renderFor(binary: HaproxyBinary, change: (config: EdgeProxyConfig) => v
     config.tcpServices[0].backends = [{ host: "127.0.0.3", port: 28022 }];
     change(config);
     return renderHaproxyConfig(config);
-}
-
-/** A request with curl: the status, the response headers (lower-case names) and the body. */
-async function curl(...args: string[]): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-    const { stdout } = await promisify(execFile)("curl", ["-sS", "--noproxy", "*", "--max-time", "5", "-D", "-", ...args], { encoding: "utf8" });
-    const [head, ...body] = stdout.split("\r\n\r\n");
-    const [statusLine, ...headerLines] = head.split("\r\n");
-    const headers = Object.fromEntries(headerLines.map((line) => {
-        const colon = line.indexOf(":");
-        return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
-    }));
-    return { status: Number(statusLine.split(" ")[1]), headers, body: body.join("\r\n\r\n") };
 }
 
 /**
