@@ -20,6 +20,12 @@ function certsGroup(config: EdgeProxyConfig): number {
     return haproxyFeatures(config.haproxy.version).unprivilegedImage ? 99 : 0;
 }
 
+/**
+ * The longest random delay (seconds) of a renewal started by cron: spreads installations that share a minute,
+ * short enough that a twice-daily run stays well apart from the next (certbot's own is up to 8 minutes).
+ */
+export const RENEW_DELAY_SECONDS = 300;
+
 /** Where the renewal job lives on the host. */
 export function renewalPaths(config: EdgeProxyConfig) {
     const name = config.haproxy.containerName;
@@ -113,6 +119,7 @@ export function renewCron(config: EdgeProxyConfig): string {
         ...renewalPaths(config),
         // The validator holds the schedule as five fields separated by single spaces (or an @-shorthand).
         scheduleFields: config.acme.renewSchedule.split(" "),
+        renewDelaySeconds: RENEW_DELAY_SECONDS,
     });
 }
 

@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeProxyConfig } from "../components/config/types";
+import { defaultRenewSchedule } from "../components/config/validate";
 import { EdgeProxy } from "../components/edgeProxy";
 import { metricsPasswordHash } from "../components/haproxy/passwordHash";
 import { HOST_SHELL } from "../components/hostScripts";
@@ -304,7 +305,7 @@ describe("index.ts", () => {
         }, { config, stack: "staging" });
         expect(resource(registrations, "staging-haproxy-container").inputs.ports[1]).to.include({ internal: 443, external: 8443 });
         expect(exports.sites).to.deep.equal({ www: { urls: ["https://www.example.com:8443/"], certificate: "/srv/haproxy/certs/www.pem" } });
-        expect(exports.renewal).to.deep.equal({ schedule: "17 3 * * *", script: "/usr/local/sbin/edge-proxy-renew-edge-proxy" });
+        expect(exports.renewal).to.deep.equal({ schedule: defaultRenewSchedule("192.0.2.10", "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy" });
         expect(await new Promise((resolve) => exports.containerName.apply(resolve))).to.equal("edge-proxy");
     });
 

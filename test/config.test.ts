@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { CONFIG_KEYS } from "../components/config/schema";
 import { rawConfigFromEngine, rawConfigFromStackFile } from "../components/config/sources";
 import {
-    ConfigError, PLAIN_SECRET, RawConfig, SECRET_PRESENT, isPrivateAddress, absolutePathProblem, cronProblem, durationProblem, healthCheckPathProblem, hostnameProblem,
+    ConfigError, PLAIN_SECRET, RawConfig, SECRET_PRESENT, defaultRenewSchedule, isPrivateAddress, absolutePathProblem, cronProblem, durationProblem, healthCheckPathProblem, hostnameProblem,
     imageProblem, parseConfig, parseServerAddress, versionFromImage,
 } from "../components/config/validate";
 import { renderEverything } from "./support/hostScripts";
@@ -220,6 +220,26 @@ describe("configuration validation", () => {
         const problems = problemsOf(raw);
         expect(problems.length).to.be.greaterThan(15);
         expect(problems.map((p) => p.split(":")[0])).to.include.members(["hostAddress", "acmeEmail", "httpPort", "haproxyVersion", "configDir", "renewSchedule", "sshPrivateKey"]);
+    });
+
+    it("renews twice a day, 12 hours apart, at a minute and hour of the installation's own unless renewSchedule is set", () => {
+        const schedule = defaultRenewSchedule("192.0.2.10", "edge-proxy");
+        expect(parseConfig(base()).acme.renewSchedule).to.equal(schedule);
+        expect(parseConfig({ ...base(), renewSchedule: "17 3 * * *" }).acme.renewSchedule).to.equal("17 3 * * *");
+        expect(parseConfig({ ...base(), renewSchedule: "" }).acme.renewSchedule).to.equal(schedule);
+        expect(defaultRenewSchedule("192.0.2.10", "edge-proxy"), "stable across ups").to.equal(schedule);
+        expect(defaultRenewSchedule("192.0.2.11", "edge-proxy"), "another host").to.not.equal(schedule);
+        expect(defaultRenewSchedule("192.0.2.10", "edge-proxy-2"), "another container").to.not.equal(schedule);
+        expect(defaultRenewSchedule("PROXY.example.net", "edge-proxy"), "a host name in any case").to.equal(defaultRenewSchedule("proxy.example.net", "edge-proxy"));
+        const schedules = Array.from({ length: 500 }, (_, i) => defaultRenewSchedule(`10.0.${i >> 8}.${i & 255}`, "edge-proxy"));
+        for (const each of schedules) {
+            expect(cronProblem(each), each).to.equal(undefined);
+            const [, minute, first, second] = /^(\d+) (\d+),(\d+) \* \* \*$/.exec(each) ?? [];
+            expect([Number(minute) < 60, Number(first) < 12, Number(second) - Number(first)], each).to.deep.equal([true, true, 12]);
+        }
+        // Spread over the day: 500 installations use most of the 720 slots' minutes and every hour pair.
+        expect(new Set(schedules.map((s) => s.split(" ")[0])).size).to.be.greaterThan(50);
+        expect(new Set(schedules.map((s) => s.split(" ")[1])).size).to.equal(12);
     });
 
     it("holds the metrics settings only when metricsAddress is set, public addresses only with metricsPublic", () => {

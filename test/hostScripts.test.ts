@@ -36,8 +36,42 @@ describe("host scripts", () => {
         expect(renewCron(config).split("\n").filter((line) => line && !line.startsWith("#"))).to.deep.equal([
             "SHELL=/bin/sh",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "17 3 * * * root /usr/local/sbin/edge-proxy-renew-edge-proxy >>/srv/letsencrypt/log/edge-proxy-renew.log 2>&1",
+            "EDGE_PROXY_RENEW_DELAY=300",
+            `${config.acme.renewSchedule} root /usr/local/sbin/edge-proxy-renew-edge-proxy >>/srv/letsencrypt/log/edge-proxy-renew.log 2>&1`,
         ]);
+    });
+
+    it("waits a random delay below EDGE_PROXY_RENEW_DELAY (cron's) before taking the host lock, and none when run by hand", () => {
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-delay-"));
+        try {
+            const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+            config.acme.dataDir = path.join(scratch, "data");
+            fs.mkdirSync(config.acme.dataDir);
+            const bin = path.join(scratch, "bin");
+            fs.mkdirSync(bin);
+            // sleep records its argument and fails (ending the script under set -e); flock refuses the lock.
+            fs.writeFileSync(path.join(bin, "sleep"), `#!/bin/sh\necho "$1" >>${path.join(scratch, "slept")}\nexit 7\n`, { mode: 0o755 });
+            fs.writeFileSync(path.join(bin, "flock"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+            const run = (delay?: string) => spawnSync("dash", ["-s"], {
+                input: renewScript(config), encoding: "utf8", timeout: 10_000,
+                env: { PATH: `${bin}:${process.env.PATH}`, ...(delay === undefined ? {} : { EDGE_PROXY_RENEW_DELAY: delay }) },
+            });
+            const slept = () => (fs.existsSync(path.join(scratch, "slept")) ? fs.readFileSync(path.join(scratch, "slept"), "utf8").trim().split("\n").map(Number) : []);
+            const byHand = run();
+            expect([byHand.status, slept()], byHand.stderr).to.deep.equal([1, []]);
+            expect(byHand.stderr).to.contain("giving up");
+            for (let i = 0; i < 20; i++) {
+                const byCron = run("3");
+                expect(byCron.status, byCron.stderr).to.equal(7);
+                expect(byCron.stderr).to.match(/waiting [0-2]s \(random delay, at most 3s\) before renewing/);
+            }
+            expect(slept().every((seconds) => seconds >= 0 && seconds < 3)).to.equal(true);
+            expect(new Set(slept()).size, "random").to.be.greaterThan(1);
+            const bad = run("5; rm -rf /");
+            expect([bad.status, bad.stderr.includes("is not a number of seconds: no delay")], bad.stderr).to.deep.equal([1, true]);
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
     });
 
     it("prints the schedule on no comment line of the renewal script (a comment ends at a newline, code follows)", () => {

@@ -66,7 +66,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "acmeChallengeAddress", type: "string", default: "172.17.0.1", description: "Host address the HAProxy container reaches certbot on (the docker0 bridge address); certbot's port is published there only." },
     { key: "certbotDataDir", type: "string", default: "/srv/letsencrypt", description: "Host directory for certbot's accounts, lineages and logs (kept on destroy)." },
     { key: "acmeKeyType", type: "string", default: "ecdsa", description: "Certificate key type: `ecdsa` (P-256, cheaper handshakes) or `rsa` (2048)." },
-    { key: "renewSchedule", type: "string", default: "17 3 * * *", description: "cron schedule (five fields) of the renewal job." },
+    { key: "renewSchedule", type: "string", default: "", description: "cron schedule (five fields) of the renewal job; unset: twice a day at a minute and hours derived from hostAddress and containerName." },
     // What is served.
     { key: "sites", type: "list", required: true, description: "The HTTPS sites: each with domains (one certificate), backends, health check and HSTS." },
     { key: "tcpServices", type: "list", default: [], description: "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends." },

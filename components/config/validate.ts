@@ -3,6 +3,7 @@
  * reports every problem at once with its key path, and returns the defaulted, typed configuration.
  * Nothing here touches Pulumi or the host, so a bad stack fails before any resource is declared.
  */
+import { createHash } from "crypto";
 import { BlockList, isIPv4, isIPv6 } from "net";
 import { posix } from "path";
 import { CONFIG_KEYS, HEALTH_CHECK_KEYS, SITE_KEYS, TCP_SERVICE_KEYS, configKey } from "./schema";
@@ -510,7 +511,7 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
 
     const haproxy = checkHaproxy(r, value, optionalString);
     haproxy.metrics = checkMetrics(r, raw, value, optionalString, requireSecrets);
-    const acme = checkAcme(r, value, optionalString);
+    const acme = checkAcme(r, value, optionalString, host, haproxy.containerName);
     const sites = checkSites(r, raw.sites);
     const tcpServices = checkTcpServices(r, value("tcpServices"));
 
@@ -611,7 +612,19 @@ function checkMetrics(r: Reader, raw: RawConfig, value: ValueOf, optionalString:
     return port === undefined ? undefined : { address, port, user };
 }
 
-function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString): AcmeSettings {
+/**
+ * The renewal job's schedule when the stack sets none: twice a day, as certbot recommends, at a minute and
+ * hour derived from the installation's identity (the host and the container), so that it is the same on every
+ * `up` but differs between installations, and thousands of them do not all ask Let's Encrypt at once.
+ */
+export function defaultRenewSchedule(hostAddress: string, containerName: string): string {
+    const hash = createHash("sha256").update(`edge-proxy renewal\0${hostAddress.toLowerCase()}\0${containerName}`).digest();
+    const minute = hash.readUInt16BE(0) % 60;
+    const hour = hash[2] % 12;
+    return `${minute} ${hour},${hour + 12} * * *`;
+}
+
+function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString, host: HostSettings, containerName: string): AcmeSettings {
     const serverText = r.string("acmeServer", value("acmeServer"), (v) => {
         if (ACME_DIRECTORIES[v]) {
             return undefined;
@@ -630,7 +643,7 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString): A
         challengeAddress: r.string("acmeChallengeAddress", value("acmeChallengeAddress"), (v) => (isIPv4(v) ? undefined : "is not an IPv4 address")) ?? "",
         dataDir: r.string("certbotDataDir", value("certbotDataDir"), absolutePathProblem, normalizeHostPath) ?? "",
         keyType: keyType === "rsa" ? "rsa" : "ecdsa",
-        renewSchedule: r.string("renewSchedule", value("renewSchedule"), cronProblem) ?? "",
+        renewSchedule: optionalString("renewSchedule", cronProblem) ?? defaultRenewSchedule(host.address, containerName),
     };
 }
 

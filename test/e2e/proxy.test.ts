@@ -10,6 +10,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
+import { defaultRenewSchedule } from "../../components/config/validate";
 import { shellCommand } from "../../components/quote";
 import { Registration } from "../support/mocks";
 import {
@@ -149,7 +150,8 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
     it("renews with the installed job: new serials served, no failed request during the reload", async () => {
         const values = valuesAfter(env, SCENARIOS.length);
         const before = await servedCertificates(values);
-        expect(fs.readFileSync(RENEW_CRON, "utf8"), "cron entry").to.contain(`17 3 * * * root ${RENEW_SCRIPT}`);
+        const schedule = defaultRenewSchedule(String(values.hostAddress), CONTAINER);
+        expect(fs.readFileSync(RENEW_CRON, "utf8"), "cron entry").to.contain(`${schedule} root ${RENEW_SCRIPT}`);
         const load = startLoad("a.e2e.test", fs.readFileSync(env.rootCaFile, "utf8"));
         const renewal = await phase("renewal job with --force-renewal, under load", () => onHost(`${RENEW_SCRIPT} --force-renewal`));
         const { ok, failed, errors } = await load.stop();
