@@ -19,7 +19,7 @@ if ((${#missing[@]})); then
     apt_get update -q
     apt_get install -y -q "${missing[@]}"
 fi
-haproxy -v | head -n 1
+haproxy -v | sed -n 1p  # sed reads all of it: head could close the pipe early, failing it under pipefail
 
 echo "== npm packages"
 # npm writes node_modules/.package-lock.json on every install: an older one means the lock changed since.
