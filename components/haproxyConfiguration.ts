@@ -6,7 +6,7 @@ import { HostStepArgs, hostCommand } from "./hostCommand";
 /** Arguments of HaproxyConfiguration. */
 export interface HaproxyConfigurationArgs extends HostStepArgs {
     /** The rendered delivery script, carrying haproxy.cfg and its map files (hostScripts.deliverConfigScript). */
-    script: string;
+    script: pulumi.Input<string>;
 }
 
 /**
