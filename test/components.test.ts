@@ -224,10 +224,10 @@ describe("what a configuration change touches", () => {
     });
 });
 
-describe("a configuration that cannot be rendered", () => {
-    it("throws before any resource is declared (nothing on the host changes)", async () => {
-        const config = loadStackFile(DEV);
-        config.sites[0].healthCheck = { path: "/a b", interval: "2s" }; // past a validator, a quoting gate refuses it
+describe("settings EdgeProxy refuses", () => {
+    it("throw before any resource is declared (nothing on the host changes), with the key path", async () => {
+        const config = stackFileSettings(DEV);
+        (config.sites as any[])[0].healthCheck = { path: "/a b", interval: "2s" };
         let error: Error | undefined;
         // The program catches the error, so every registration made before it is seen.
         const declared = await runProgram(() => {
@@ -237,7 +237,7 @@ describe("a configuration that cannot be rendered", () => {
                 error = e as Error;
             }
         }, { stack: "dev" });
-        expect(error?.message).to.contain('refusing to write "/a b" into haproxy.cfg');
+        expect(error?.message).to.contain('sites[0].healthCheck.path: "/a b" is not an absolute path');
         expect(declared.filter((r) => r.custom), "custom resources declared").to.deep.equal([]);
     });
 });
