@@ -1,18 +1,22 @@
 /**
- * edge-proxy: HAProxy with Let's Encrypt certificates on a Debian Docker host.
- * The stack configuration is validated as a whole before any resource is declared, so a bad stack
- * fails `pulumi preview` with every problem listed and nothing on the host changes.
+ * edge-proxy's stack program: reads the stack configuration and declares the EdgeProxy component (which
+ * other Pulumi programs use through the library entry point, components/index.ts). The configuration is
+ * validated as a whole before any resource is declared, so a bad stack fails `pulumi preview` with every
+ * problem listed and nothing on the host changes.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./components/config/schema";
 import { rawConfigFromEngine } from "./components/config/sources";
 import { parseConfig } from "./components/config/validate";
-import { EdgeProxy } from "./components/edgeProxy";
+import { EdgeProxy, EdgeProxySettings } from "./components";
 
-const config = parseConfig(rawConfigFromEngine(pulumi.runtime.allConfig()));
+const { sshPrivateKey, metricsPassword, ...settings } = rawConfigFromEngine(pulumi.runtime.allConfig());
+// The whole stack first, the secrets included: whether they are set, and set as secrets, is the stack's
+// business, and their problems belong in the same list as the others. EdgeProxy then checks its own args.
+const config = parseConfig({ sshPrivateKey, metricsPassword, ...settings });
 const stackConfig = new pulumi.Config(CONFIG_NAMESPACE);
 const proxy = new EdgeProxy(pulumi.getStack(), {
-    config,
+    config: settings as unknown as EdgeProxySettings, // just validated
     sshPrivateKey: stackConfig.requireSecret("sshPrivateKey"),
     metricsPassword: config.haproxy.metrics?.user ? stackConfig.requireSecret("metricsPassword") : undefined,
 });

@@ -13,8 +13,8 @@ import { HostSettings } from "./config/types";
 
 /** Arguments of DockerHost. */
 export interface DockerHostArgs {
-    /** Validated host settings: address, SSH port and user, pinned host key, docker endpoint. */
-    host: HostSettings;
+    /** Validated host settings: address, SSH port and user, pinned host key, docker endpoint (an Output when one of them is). */
+    host: pulumi.Output<HostSettings>;
     /** The SSH private key of `host.sshUser`; kept a Pulumi secret end to end. */
     privateKey: pulumi.Input<string>;
     /**
@@ -65,19 +65,18 @@ export class DockerHost extends pulumi.ComponentResource {
     constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:DockerHost", name, {}, opts);
         const { host } = args;
-        const sshEndpoint = `ssh://${host.sshUser}@${host.address}:${host.sshPort}`;
         // The pin applies only where the provider goes to the same SSH host as the commands.
-        const sshOpts = host.sshHostKey && host.dockerHost === sshEndpoint
-            ? pinnedHostKeySshOptions(host.sshHostKey, args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy"))
-            : undefined;
+        const sshOpts = host.apply((settings) => settings.sshHostKey && settings.dockerHost === `ssh://${settings.sshUser}@${settings.address}:${settings.sshPort}`
+            ? pinnedHostKeySshOptions(settings.sshHostKey, args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy"))
+            : undefined);
         this.provider = new docker.Provider(`${name}-docker`, { host: host.dockerHost, sshOpts }, { parent: this });
         this.reachable = docker.getNetwork({ name: "bridge" }, { provider: this.provider, parent: this }).then(() => this.provider);
-        this.connection = pulumi.secret(pulumi.output(args.privateKey).apply((privateKey) => ({
-            host: host.address,
-            port: host.sshPort,
-            user: host.sshUser,
+        this.connection = pulumi.secret(pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => ({
+            host: settings.address,
+            port: settings.sshPort,
+            user: settings.sshUser,
             privateKey,
-            ...(host.sshHostKey ? { hostKey: host.sshHostKey } : {}),
+            ...(settings.sshHostKey ? { hostKey: settings.sshHostKey } : {}),
             // A host that reboots or is briefly unreachable should not fail the whole update at once.
             dialErrorLimit: 10,
             perDialTimeout: 15,

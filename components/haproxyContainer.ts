@@ -1,14 +1,14 @@
 /** The HAProxy image and container, as the seed's `docker run`, declared. */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { EdgeProxyConfig } from "./config/types";
+import { DeclaredConfig } from "./config/settings";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR } from "./haproxy/render";
 
 /** Arguments of HaproxyImage and HaproxyContainer. */
 export interface HaproxyContainerArgs {
     /** The validated configuration (image, name, ports, directories, TCP services). */
-    config: EdgeProxyConfig;
+    config: Pick<DeclaredConfig, "haproxy" | "tcpServices">;
     /** The docker provider from DockerHost. */
     provider: docker.Provider;
 }
@@ -22,7 +22,7 @@ export function haproxyImage(name: string, args: HaproxyContainerArgs, opts: pul
  * The container's published ports: HTTP, HTTPS and every TCP service (container port = host port), and the
  * metrics port on metricsAddress only (Docker would publish a port without `ip` on every host address).
  */
-export function publishedPorts(config: EdgeProxyConfig): docker.types.input.ContainerPort[] {
+export function publishedPorts(config: Pick<DeclaredConfig, "haproxy" | "tcpServices">): docker.types.input.ContainerPort[] {
     const { metrics } = config.haproxy;
     return [
         { internal: 80, external: config.haproxy.httpPort },

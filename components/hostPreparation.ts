@@ -6,7 +6,7 @@ import { HostStepArgs, hostCommand } from "./hostCommand";
 /** Arguments of HostPreparation. */
 export interface HostPreparationArgs extends HostStepArgs {
     /** The rendered preparation script (hostScripts.prepareHostScript). */
-    script: string;
+    script: pulumi.Input<string>;
 }
 
 /**

@@ -27,7 +27,7 @@ function certsGroup(config: EdgeProxyConfig): number {
 export const RENEW_DELAY_SECONDS = 300;
 
 /** Where the renewal job lives on the host. */
-export function renewalPaths(config: EdgeProxyConfig) {
+export function renewalPaths(config: Pick<EdgeProxyConfig, "haproxy" | "acme">) {
     const name = config.haproxy.containerName;
     return {
         scriptPath: `/usr/local/sbin/edge-proxy-renew-${name}`,
@@ -95,7 +95,7 @@ export function issueCertificateScript(config: EdgeProxyConfig, site: Site): str
  * site's certbot step printed (the same line for the lineage's serial), so the step runs again exactly
  * when certbot produced a new certificate.
  */
-export function installPemScript(config: EdgeProxyConfig, site: Site, issued: string): string {
+export function installPemScript(config: EdgeProxyConfig, site: Pick<Site, "name">, issued: string): string {
     return renderTemplate("host/install-pem.sh.hbs", { ...common(config), name: site.name, issued });
 }
 

@@ -7,7 +7,7 @@ import { shellCommand } from "./quote";
 /** Arguments of RenewalJob. */
 export interface RenewalJobArgs extends HostStepArgs {
     /** The rendered installing script (hostScripts.installRenewalScript). */
-    script: string;
+    script: pulumi.Input<string>;
     /** Where it installs the renewal script and the cron entry (hostScripts.renewalPaths). */
     paths: { scriptPath: string; cronPath: string };
 }

@@ -9,12 +9,14 @@ import { shellCommand } from "./quote";
 
 /** Arguments of SiteCertificate. */
 export interface SiteCertificateArgs extends HostStepArgs {
-    /** The validated stack configuration (directories, group of the PEM files). */
-    config: EdgeProxyConfig;
+    /** The validated configuration (directories, group of the PEM files), once every setting is known. */
+    config: pulumi.Output<EdgeProxyConfig>;
+    /** The host directory of the PEM files, known at declaration (the PEM step's delete names the file). */
+    certsDir: string;
     /** The site whose domains the certificate covers. */
-    site: Site;
+    site: Pick<Site, "name">;
     /** The rendered certbot script of the site (hostScripts.issueCertificateScript). */
-    issueScript: string;
+    issueScript: pulumi.Input<string>;
 }
 
 /**
@@ -32,7 +34,7 @@ export class SiteCertificate extends pulumi.ComponentResource {
 
     constructor(name: string, args: SiteCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:SiteCertificate", name, {}, opts);
-        const { config, site } = args;
+        const { site } = args;
         this.issued = hostCommand(`${name}-certbot`, {
             connection: args.connection,
             script: args.issueScript,
@@ -41,8 +43,8 @@ export class SiteCertificate extends pulumi.ComponentResource {
         });
         this.pem = hostCommand(`${name}-pem`, {
             connection: args.connection,
-            script: this.issued.stdout.apply((issued) => installPemScript(config, site, issued)),
-            delete: shellCommand("rm", "-f", pemPath(config.haproxy.certsDir, site)),
+            script: pulumi.all([args.config, this.issued.stdout]).apply(([config, issued]) => installPemScript(config, site, issued)),
+            delete: shellCommand("rm", "-f", pemPath(args.certsDir, site)),
             parent: this,
             dependsOn: [this.issued],
         });
@@ -52,8 +54,8 @@ export class SiteCertificate extends pulumi.ComponentResource {
 
 /** Arguments of CertificateReload. */
 export interface CertificateReloadArgs extends HostStepArgs {
-    /** The validated stack configuration (container, directories). */
-    config: EdgeProxyConfig;
+    /** The validated configuration (container, directories), once every setting is known. */
+    config: pulumi.Output<EdgeProxyConfig>;
     /** Every site's certificate; any new serial among them runs the reload again. */
     certificates: SiteCertificate[];
 }
@@ -68,7 +70,7 @@ export class CertificateReload extends pulumi.ComponentResource {
         const served = pulumi.all(args.certificates.map((certificate) => certificate.pem.stdout));
         this.reloaded = hostCommand(`${name}-reload`, {
             connection: args.connection,
-            script: served.apply((lines) => reloadScript(args.config, lines)),
+            script: pulumi.all([args.config, served]).apply(([config, lines]) => reloadScript(config, lines)),
             parent: this,
             dependsOn: args.certificates.map((certificate) => certificate.pem),
         });

@@ -8,21 +8,21 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { EdgeProxyConfig } from "../components/config/types";
+import { EdgeProxy, EdgeProxySettings } from "../components";
 import { defaultRenewSchedule } from "../components/config/validate";
-import { EdgeProxy } from "../components/edgeProxy";
 import { metricsPasswordHash } from "../components/haproxy/passwordHash";
-import { HOST_SHELL } from "../components/hostScripts";
 import { loadStackFile } from "../components/plan";
+import { HOST_SHELL } from "../components/hostScripts";
 import { PROJECT_DIR } from "./support/paths";
 import { Registration, dependsOn, isSecret, resource, runProgram, unwrapSecrets } from "./support/mocks";
+import { stackFileSettings } from "./support/settings";
 
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtest\n-----END OPENSSH PRIVATE KEY-----\n";
 const DEV = path.join(PROJECT_DIR, "Pulumi.dev.yaml");
 const MULTI = path.join(PROJECT_DIR, "test", "stacks", "multi-site-2.8.yaml");
 
 /** Declares the proxy for a configuration and returns its registrations. */
-function declare(config: EdgeProxyConfig, stack = "dev"): Promise<Registration[]> {
+function declare(config: EdgeProxySettings, stack = "dev"): Promise<Registration[]> {
     return runProgram(() => new EdgeProxy(stack, { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack });
 }
 
@@ -33,10 +33,8 @@ function commands(registrations: Registration[]): Registration[] {
 
 describe("the dev stack's resources", () => {
     let registrations: Registration[];
-    let config: EdgeProxyConfig;
     before(async () => {
-        config = loadStackFile(DEV);
-        registrations = await declare(config);
+        registrations = await declare(stackFileSettings(DEV));
     });
 
     it("declares one component per job, each of its own type", () => {
@@ -64,7 +62,7 @@ describe("the dev stack's resources", () => {
     });
 
     it("lets a 2.4+ image's uid 99 bind ports below 1024 and read the certificates", async () => {
-        const multi = await declare(loadStackFile(MULTI), "prod");
+        const multi = await declare(stackFileSettings(MULTI), "prod");
         expect(resource(multi, "prod-haproxy-container").inputs.sysctls).to.deep.equal({ "net.ipv4.ip_unprivileged_port_start": "0" });
         expect(resource(multi, "prod-prepare-directories").inputs.stdin).to.contain("chgrp -R 99 /srv/haproxy/certs");
     });
@@ -84,9 +82,7 @@ describe("the dev stack's resources", () => {
     });
 
     it("passes a custom ACME server and its CA bundle to certbot", async () => {
-        const custom = loadStackFile(DEV);
-        custom.acme.server = "https://acme.internal.example.com/dir";
-        custom.acme.caBundle = "/etc/ssl/acme-ca.pem";
+        const custom = { ...stackFileSettings(DEV), acmeServer: "https://acme.internal.example.com/dir", acmeCaBundle: "/etc/ssl/acme-ca.pem" };
         const script = resource(await declare(custom), "dev-cert-wiki-certbot").inputs.stdin;
         expect(script).to.contain("--server https://acme.internal.example.com/dir")
             .and.contain("-v /etc/ssl/acme-ca.pem:/etc/edge-proxy/acme-ca.pem:ro -e REQUESTS_CA_BUNDLE=/etc/edge-proxy/acme-ca.pem");
@@ -134,8 +130,7 @@ describe("the dev stack's resources", () => {
     });
 
     it("pins the host key for the docker provider's ssh, and reaches the engine before the host changes", async () => {
-        const pinned = loadStackFile(DEV);
-        pinned.host.sshHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost";
+        const pinned = { ...stackFileSettings(DEV), sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost" };
         const knownHostsDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-known-hosts-"));
         try {
             const declared = await runProgram(() => new EdgeProxy("dev", { config: pinned, sshPrivateKey: pulumi.secret(PRIVATE_KEY), knownHostsDir }), { stack: "dev" });
@@ -145,7 +140,7 @@ describe("the dev stack's resources", () => {
             expect(sshOpts).to.include("StrictHostKeyChecking=yes").and.include("HostKeyAlias=edge-proxy-host").and.include("GlobalKnownHostsFile=/dev/null");
             const knownHosts = sshOpts.find((option) => option.startsWith("UserKnownHostsFile="))!.slice("UserKnownHostsFile=".length);
             expect(path.dirname(knownHosts)).to.equal(knownHostsDir);
-            expect(fs.readFileSync(knownHosts, "utf8")).to.equal(`edge-proxy-host ${pinned.host.sshHostKey}\n`);
+            expect(fs.readFileSync(knownHosts, "utf8")).to.equal(`edge-proxy-host ${pinned.sshHostKey}\n`);
             expect((fs.statSync(knownHosts).mode & 0o777).toString(8)).to.equal("600");
             // The preparation, the first step that changes the host, depends on the provider that has read the engine.
             expect(resource(declared, "dev-prepare-directories").dependencies).to.include(provider.urn);
@@ -170,9 +165,9 @@ function loadRendered(): string {
 
 describe("what a configuration change touches", () => {
     /** Names of the custom resources whose inputs differ between two declarations, plus added and removed ones. */
-    async function changes(change: (config: EdgeProxyConfig) => void) {
-        const before = await declare(loadStackFile(DEV));
-        const config = loadStackFile(DEV);
+    async function changes(change: (config: EdgeProxySettings) => void) {
+        const before = await declare(stackFileSettings(DEV));
+        const config = stackFileSettings(DEV);
         change(config);
         const after = await declare(config);
         const inputs = (rs: Registration[]) => new Map(rs.filter((r) => r.custom).map((r) => [r.name, JSON.stringify(unwrapSecrets(r.inputs))]));
@@ -189,11 +184,11 @@ describe("what a configuration change touches", () => {
     });
 
     it("a site's backends: only the configuration, no certificate", async () => {
-        expect(await changes((c) => { c.sites[1].backends[0].port = 9090; })).to.deep.equal({ changed: ["dev-config-delivery"], added: [], removed: [] });
+        expect(await changes((c) => { c.sites[1].backends = ["192.168.1.101:9090", "192.168.1.102:8080"]; })).to.deep.equal({ changed: ["dev-config-delivery"], added: [], removed: [] });
     });
 
     it("a domain added to a site: that site's certificate and the configuration", async () => {
-        expect(await changes((c) => { c.sites[1].domains.push("docs.example.com"); }))
+        expect(await changes((c) => { c.sites[1].domains = ["wiki.example.com", "docs.example.com"]; }))
             .to.deep.equal({ changed: ["dev-cert-wiki-certbot", "dev-config-delivery"], added: [], removed: [] });
     });
 
@@ -216,7 +211,7 @@ describe("what a configuration change touches", () => {
     it("a new image tag: the image, the container (replaced) and the configuration check; no certificate, no extra reload", async () => {
         // The reload and the renewal job check the live files with the image of the running container,
         // so they do not change with the tag (a new container reads the files when it starts).
-        expect(await changes((c) => { c.haproxy.image = "haproxy:1.7.14"; })).to.deep.equal({
+        expect(await changes((c) => { c.haproxyImage = "haproxy:1.7.14"; })).to.deep.equal({
             changed: ["dev-config-delivery", "dev-haproxy-container", "dev-image"],
             added: [],
             removed: [],
@@ -224,7 +219,7 @@ describe("what a configuration change touches", () => {
     });
 
     it("a new ACME server: every certificate script, which re-issues because the request differs", async () => {
-        expect(await changes((c) => { c.acme.server = "https://acme-v02.api.letsencrypt.org/directory"; })).to.deep.equal({
+        expect(await changes((c) => { c.acmeServer = "production"; })).to.deep.equal({
             changed: ["dev-cert-wiki-certbot", "dev-cert-www-certbot"],
             added: [],
             removed: [],
@@ -237,12 +232,12 @@ describe("HAProxy's metrics", () => {
     const METRICS = path.join(PROJECT_DIR, "test", "stacks", "metrics-2.6.yaml");
 
     it("publishes no metrics port unless metricsAddress is set", async () => {
-        const ports = resource(await declare(loadStackFile(DEV)), "dev-haproxy-container").inputs.ports;
+        const ports = resource(await declare(stackFileSettings(DEV)), "dev-haproxy-container").inputs.ports;
         expect(ports.map((p: any) => p.ip)).to.deep.equal([undefined, undefined, undefined]);
     });
 
     it("publishes the metrics port on metricsAddress only, and delivers the password's hash as a secret, never the password", async () => {
-        const config = loadStackFile(METRICS);
+        const config = stackFileSettings(METRICS);
         const registrations = await runProgram(() => new EdgeProxy("m", {
             config, sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret(PASSWORD),
         }), { stack: "m" });
@@ -250,7 +245,7 @@ describe("HAProxy's metrics", () => {
         expect(ports.map((p: any) => [p.internal, p.external, p.ip])).to.deep.equal([[80, 80, undefined], [443, 443, undefined], [9101, 9101, "172.17.0.1"]]);
         const delivery = resource(registrations, "m-config-delivery").inputs.stdin;
         expect(isSecret(delivery), "the delivery script carries the hash: a secret").to.equal(true);
-        expect(unwrapSecrets(delivery)).to.contain(`user prometheus password ${metricsPasswordHash(config, PASSWORD)}\n`);
+        expect(unwrapSecrets(delivery)).to.contain(`user prometheus password ${metricsPasswordHash(loadStackFile(METRICS), PASSWORD)}\n`);
         for (const registration of registrations) {
             expect(JSON.stringify(unwrapSecrets(registration.inputs)), registration.name).to.not.contain(PASSWORD);
         }
@@ -260,7 +255,7 @@ describe("HAProxy's metrics", () => {
     });
 
     it("refuses metricsUser without a password given to EdgeProxy", async () => {
-        const config = loadStackFile(METRICS);
+        const config = stackFileSettings(METRICS);
         let error: Error | undefined;
         try {
             await runProgram(() => new EdgeProxy("m", { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack: "m" });
@@ -271,10 +266,10 @@ describe("HAProxy's metrics", () => {
     });
 });
 
-describe("a configuration that cannot be rendered", () => {
-    it("throws before any resource is declared (nothing on the host changes)", async () => {
-        const config = loadStackFile(DEV);
-        config.sites[0].healthCheck = { path: "/a b", interval: "2s" }; // past a validator, a quoting gate refuses it
+describe("settings EdgeProxy refuses", () => {
+    it("throw before any resource is declared (nothing on the host changes), with the key path", async () => {
+        const config = stackFileSettings(DEV);
+        (config.sites as any[])[0].healthCheck = { path: "/a b", interval: "2s" };
         let error: Error | undefined;
         // The program catches the error, so every registration made before it is seen.
         const declared = await runProgram(() => {
@@ -284,7 +279,7 @@ describe("a configuration that cannot be rendered", () => {
                 error = e as Error;
             }
         }, { stack: "dev" });
-        expect(error?.message).to.contain('refusing to write "/a b" into haproxy.cfg');
+        expect(error?.message).to.contain('sites[0].healthCheck.path: "/a b" is not an absolute path');
         expect(declared.filter((r) => r.custom), "custom resources declared").to.deep.equal([]);
     });
 });
@@ -304,8 +299,8 @@ describe("index.ts", () => {
             exports = require("../index");
         }, { config, stack: "staging" });
         expect(resource(registrations, "staging-haproxy-container").inputs.ports[1]).to.include({ internal: 443, external: 8443 });
-        expect(exports.sites).to.deep.equal({ www: { urls: ["https://www.example.com:8443/"], certificate: "/srv/haproxy/certs/www.pem" } });
-        expect(exports.renewal).to.deep.equal({ schedule: defaultRenewSchedule("192.0.2.10", "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy" });
+        expect(await new Promise((resolve) => exports.sites.apply(resolve))).to.deep.equal({ www: { urls: ["https://www.example.com:8443/"], certificate: "/srv/haproxy/certs/www.pem" } });
+        expect(await new Promise((resolve) => exports.renewal.apply(resolve))).to.deep.equal({ schedule: defaultRenewSchedule("192.0.2.10", "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy" });
         expect(await new Promise((resolve) => exports.containerName.apply(resolve))).to.equal("edge-proxy");
     });
 

@@ -18,7 +18,7 @@ export interface ConfigKeySpec {
     /** What the key means, one sentence (also Pulumi.yaml's description). */
     description: string;
     /** The value used when a stack does not set the key; `""` and `[]` mean "not set". Absent for required keys. */
-    default?: string | number | boolean | [];
+    default?: string | number | boolean | readonly [];
     /** Whether a stack must set the key. */
     required?: boolean;
     /**
@@ -28,7 +28,8 @@ export interface ConfigKeySpec {
     secret?: boolean;
 }
 
-export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
+/** The keys with their literal names (so that ConfigKeyName lists them); use CONFIG_KEYS. */
+const KEY_TABLE = [
     // The Docker host.
     { key: "hostAddress", type: "string", required: true, description: "Address (DNS name or IP) of the Debian Docker host, as reached over SSH." },
     { key: "sshPort", type: "integer", default: 22, description: "SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22)." },
@@ -70,7 +71,12 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     // What is served.
     { key: "sites", type: "list", required: true, description: "The HTTPS sites: each with domains (one certificate), backends, health check and HSTS." },
     { key: "tcpServices", type: "list", default: [], description: "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends." },
-];
+] as const satisfies readonly ConfigKeySpec[];
+
+export const CONFIG_KEYS: readonly ConfigKeySpec[] = KEY_TABLE;
+
+/** Every key's name, as a type: EdgeProxySettings is held to it at compile time. */
+export type ConfigKeyName = (typeof KEY_TABLE)[number]["key"];
 
 /** Keys allowed on each entry of `sites`, with their meaning (for the README and unknown-key errors). */
 export const SITE_KEYS = {

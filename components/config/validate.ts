@@ -595,7 +595,8 @@ function checkMetrics(r: Reader, raw: RawConfig, value: ValueOf, optionalString:
     const user = optionalString("metricsUser", (v) => (/^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a user name of letters, digits, '.', '_' and '-'"));
     const passwordSet = raw.metricsPassword !== undefined && raw.metricsPassword !== "";
     if (address === undefined) {
-        for (const key of ["metricsUser", "metricsPassword", "metricsPublic", "metricsPort"].filter((k) => raw[k] !== undefined && raw[k] !== "" && raw[k] !== false)) {
+        // The Pulumi CLI passes Pulumi.yaml's defaults as set values: only a value other than the default is a mistake.
+        for (const key of ["metricsUser", "metricsPassword", "metricsPublic", "metricsPort"].filter((k) => raw[k] !== undefined && raw[k] !== configKey(k)?.default)) {
             r.report(key, "has no effect: the metrics are off until metricsAddress is set");
         }
         return undefined;

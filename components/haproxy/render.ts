@@ -23,7 +23,7 @@ export const CONFIG_FILES = {
 export type HaproxyConfigFiles = Record<keyof typeof CONFIG_FILES, string>;
 
 /** The PEM file of a site's certificate (fullchain followed by the private key) under `certsDir`. */
-export function pemPath(certsDir: string, site: Site): string {
+export function pemPath(certsDir: string, site: Pick<Site, "name">): string {
     return `${certsDir}/${site.name}.pem`;
 }
 

@@ -30,6 +30,9 @@ interface ResourceState {
 }
 
 const COMMAND = "command:remote:Command";
+const LOCAL_COMMAND = "command:local:Command";
+/** A read of another stack's outputs. */
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 
@@ -41,6 +44,7 @@ const IMAGE = "docker:index/remoteImage:RemoteImage";
  */
 export const REPLACE_ON_CHANGES: Record<string, readonly string[]> = {
     [COMMAND]: ["triggers"],
+    [LOCAL_COMMAND]: ["triggers"],
     [CONTAINER]: ["image", "logOpts", "name", "ports", "stopSignal", "sysctls", "volumes"],
     [IMAGE]: ["name", "platform", "pullTriggers", "triggers"],
 };
@@ -53,6 +57,8 @@ export class Realizer {
     private seen = new Set<string>();
     /** Originals of replaced resources, whose delete runs at the end of the update. */
     private replaced: ResourceState[] = [];
+    /** Other stacks' outputs by stack name, as a StackReference reads them. */
+    readonly otherStacks = new Map<string, Record<string, unknown>>();
 
     /**
      * @param progress told of every operation as it starts (the demo prints them, as the engine would).
@@ -74,6 +80,13 @@ export class Realizer {
         this.seen.add(key);
         const inputs = unwrapSecrets(registration.inputs);
         const prior = this.state[key];
+        if (registration.type === STACK_REFERENCE) {
+            const outputs = this.otherStacks.get(inputs.name);
+            if (!outputs) {
+                throw new Error(`no stack ${inputs.name} to read outputs from`);
+            }
+            return { id: inputs.name, state: { name: inputs.name, outputs, secretOutputNames: [] } };
+        }
         if (!registration.custom || registration.type.startsWith("pulumi:providers:")) {
             return { id: `${registration.name}-id`, state: inputs };
         }
@@ -168,6 +181,10 @@ export class Realizer {
                 return inputs;
             case COMMAND:
                 return this.runCommand(name, inputs, inputs.create);
+            case LOCAL_COMMAND: {
+                const result = await run("sh", ["-c", inputs.create], { input: inputs.stdin ?? "" });
+                return { ...inputs, stdout: result.stdout.replace(/\n$/, ""), stderr: result.stderr.replace(/\n$/, "") };
+            }
             default:
                 throw new Error(`the end-to-end realizer does not know ${type} (${name})`);
         }
@@ -221,13 +238,16 @@ export class Realizer {
     }
 }
 
-/** One `pulumi up` of the project's index.ts with the given engine configuration, realized for real. */
-export async function up(realizer: Realizer, config: Record<string, string>, stack = "e2e"): Promise<Registration[]> {
+/** The project's stack program, index.ts, run afresh. */
+function stackProgram(): void {
+    delete require.cache[require.resolve("../../index")];
+    require("../../index");
+}
+
+/** One `pulumi up` of a program (default: the project's index.ts) with the given engine configuration, realized for real. */
+export async function up(realizer: Realizer, config: Record<string, string>, stack = "e2e", program: () => unknown = stackProgram): Promise<Registration[]> {
     realizer.begin();
-    const registrations = await runProgram(() => {
-        delete require.cache[require.resolve("../../index")];
-        require("../../index");
-    }, { config, stack, realize: realizer.realize, invoke: realizer.invoke });
+    const registrations = await runProgram(program, { config, stack, realize: realizer.realize, invoke: realizer.invoke });
     await realizer.finish();
     return registrations;
 }

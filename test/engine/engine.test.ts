@@ -18,8 +18,8 @@ import { REPLACE_ON_CHANGES } from "../e2e/realize";
 import { SCENARIOS, valuesAfter } from "../e2e/scenarios";
 import { runProgram } from "../support/mocks";
 import { PROJECT_DIR } from "../support/paths";
-import { EdgeProxy } from "../../components/edgeProxy";
-import { loadStackFile } from "../../components/plan";
+import { EdgeProxy } from "../../components";
+import { stackFileSettings } from "../support/settings";
 import { ENGINE_BIN, EngineStack, createEngineStack, engineUnavailable, requiredPlugins } from "./workspace";
 
 const DIR = "/var/tmp/edge-proxy-e2e/engine";
@@ -51,7 +51,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
 
     it("has the replace-on-change inputs the stand-in engine assumes, in the plugins' own schemas", async () => {
         // The stand-in (test/e2e/realize.ts) replaces a resource exactly when one of these changes.
-        const declared = await runProgram(() => new EdgeProxy("schema", { config: loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), sshPrivateKey: "key" }));
+        const declared = await runProgram(() => new EdgeProxy("schema", { config: stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), sshPrivateKey: "key" }));
         for (const plugin of requiredPlugins()) {
             const schema = JSON.parse((await run(path.join(ENGINE_BIN, "pulumi"), ["package", "get-schema", plugin.file], {
                 env: { PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }, timeoutMs: 120_000,

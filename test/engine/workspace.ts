@@ -18,9 +18,9 @@ export const ENGINE_BIN = path.join(process.env.PULUMI_ENGINE_DIR ?? path.join(P
 /** Where Pulumi looks for plugins. */
 const PULUMI_HOME = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
 
-/** The provider plugins the stack needs, at the versions of their SDKs in package.json. */
+/** The provider plugins the stack needs, at the versions of their SDKs in package.json (peer dependencies: a consumer brings its own). */
 export function requiredPlugins(): { name: string; version: string; file: string }[] {
-    const dependencies = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")).dependencies;
+    const dependencies = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")).peerDependencies;
     return ["command", "docker"].map((name) => {
         const version = dependencies[`@pulumi/${name}`];
         return { name, version, file: path.join(PULUMI_HOME, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`) };

@@ -94,7 +94,14 @@ export async function runProgram(program: () => unknown, options: {
     const monitor = (runtimeState as any).getStore().settings.monitor;
     const register = monitor.registerResource.bind(monitor);
     monitor.mocks.newResource = async (args: pulumi.runtime.MockResourceArgs) => {
-        const registration = registrations.find((r) => r.type === args.type && r.name === args.name && r.inputs === undefined)!;
+        const registration = registrations.find((r) => r.type === args.type && r.name === args.name && r.inputs === undefined);
+        if (!registration) {
+            // A read (a StackReference, a `get`): the engine registers nothing, it reads the resource's state.
+            return realize({
+                type: args.type, name: args.name, urn: monitor.newUrn("", args.type, args.name), parent: "", dependencies: [],
+                custom: true, deleteBeforeReplace: false, inputs: args.inputs,
+            });
+        }
         registration.inputs = args.inputs;
         return realize(registration);
     };

@@ -1,0 +1,53 @@
+/**
+ * End to end: test/consumer/program.ts, the program that uses edge-proxy as a package, converged by the
+ * stand-in engine (realize.ts) on the end-to-end environment, with the host's address printed by the
+ * resource that "makes the host" and the backends read from another stack's outputs; then every site is
+ * served over HTTPS with its own certificate, and destroy removes what it put on the host.
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { consumerProgram } from "../consumer/program";
+import { expectEverySiteServed } from "./checks";
+import { run } from "./env/command";
+import { stopAll } from "./env/process";
+import { CONTAINER, Environment, phase, startEnvironment } from "./environment";
+import { Realizer, up } from "./realize";
+
+const DIR = "/var/tmp/edge-proxy-e2e/consumer";
+const APPS_STACK = "acme/apps/e2e";
+
+describe("end to end: a program that uses edge-proxy as a package", function () {
+    this.timeout(600_000);
+    let env: Environment;
+    let realizer: Realizer;
+
+    before(async () => {
+        env = await startEnvironment(path.join(DIR, "env"));
+        realizer = new Realizer(path.join(DIR, "state.json"), DIR);
+    });
+
+    after(async () => {
+        await phase("stop everything started", () => stopAll());
+    });
+
+    it("converges from Outputs and serves every site", async () => {
+        const { hostAddress, sshPrivateKey, sites, ...settings } = env.stackValues();
+        realizer.otherStacks.set(APPS_STACK, { backends: Object.fromEntries(sites.map((site) => [site.name, site.backends])) });
+        await phase("pulumi up of the consumer program", () => up(realizer, {}, "e2e", () => consumerProgram({
+            settings: settings as Parameters<typeof consumerProgram>[0]["settings"],
+            sites: sites.map(({ name, domains }) => ({ name, domains })),
+            createHost: `printf '%s\\n' ${hostAddress}`,
+            appsStack: APPS_STACK,
+            sshPrivateKey: sshPrivateKey as string,
+        })));
+        expect(realizer.operations).to.include.members(["create vm", "create edge-config-delivery", "create edge-haproxy-container", "create edge-renewal-cron"]);
+        await expectEverySiteServed(env, env.stackValues(), "after the consumer's up");
+    });
+
+    it("destroys what it put on the host", async () => {
+        await realizer.destroy();
+        expect(fs.existsSync(`/usr/local/sbin/edge-proxy-renew-${CONTAINER}`)).to.equal(false);
+        expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "the container is gone").to.not.equal(0);
+    });
+});
