@@ -135,6 +135,21 @@ describe("version-aware rendering", () => {
         expect(render("haproxy:2.6")).to.not.contain("resolvers");
     });
 
+    it("logs the traffic to stdout from 1.9 and to the host's syslog socket before, with httplog and tcplog on every version", () => {
+        for (const version of ["1.7", "1.8"]) {
+            const cfg = render(`haproxy:${version}`);
+            expect(cfg, version).to.contain("\n    log /dev/log local0\n").and.not.contain("log stdout");
+        }
+        for (const version of ["1.9", "2.6", "3.2"]) {
+            const cfg = render(`haproxy:${version}`);
+            expect(cfg, version).to.contain("\n    log stdout format raw local0\n").and.not.contain("/dev/log");
+        }
+        for (const version of ["1.7", "2.6"]) {
+            const cfg = render(`haproxy:${version}`);
+            expect(cfg, version).to.contain("    log global\n    option httplog\n").and.contain("    log global\n    option tcplog\n");
+        }
+    });
+
     it("redirects to the configured HTTPS port", () => {
         const config = loadStackFile(STACKS["seed-1.7"]);
         expect(renderHaproxyConfig(config).cfg).to.contain("https://%[var(txn.host)]%[capture.req.uri]");

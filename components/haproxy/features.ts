@@ -13,7 +13,10 @@ export interface HaproxyFeatures {
     sslMinVer: boolean;
     /** `ssl-default-bind-ciphersuites` for TLS 1.3 (1.9+). */
     tls13Ciphersuites: boolean;
-    /** `log stdout` (1.9+), so `docker logs` shows the traffic log. */
+    /**
+     * `log stdout` (1.9+), so `docker logs` shows the traffic log. Without it the log goes to the host's
+     * syslog socket, bind-mounted into the container.
+     */
     logStdout: boolean;
     /** `hard-stop-after` (1.8+): bounds how long old processes linger after a reload. */
     hardStopAfter: boolean;

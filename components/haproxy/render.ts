@@ -12,6 +12,12 @@ export const CONTAINER_CONFIG_DIR = "/usr/local/etc/haproxy";
 /** Where the container sees the certificates directory (as in the seed). */
 export const CONTAINER_CERTS_DIR = "/certs";
 
+/**
+ * The host's syslog socket, bind-mounted at the same path in the container for the versions that cannot log
+ * to stdout (1.7 and 1.8): their traffic log goes to the host's syslog daemon.
+ */
+export const SYSLOG_SOCKET = "/dev/log";
+
 /** File names inside the configuration directory. */
 export const CONFIG_FILES = {
     cfg: "haproxy.cfg",
@@ -76,6 +82,7 @@ export function renderHaproxyConfig(config: EdgeProxyConfig, secrets: RenderSecr
         features,
         resolvers,
         maxconn: haproxy.maxconn,
+        syslogSocket: SYSLOG_SOCKET,
         timeouts: haproxy.timeouts,
         acme: { challengeAddress: acme.challengeAddress, challengePort: acme.challengePort },
         httpsPortSuffix: httpsPortSuffix(config),
