@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { DeclaredConfig } from "./config/settings";
 import { haproxyFeatures } from "./haproxy/features";
-import { CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR } from "./haproxy/render";
+import { CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, SYSLOG_SOCKET } from "./haproxy/render";
 
 /** Arguments of HaproxyImage and HaproxyContainer. */
 export interface HaproxyContainerArgs {
@@ -41,8 +41,9 @@ export interface HaproxyContainerExtraArgs {
 }
 
 /**
- * The HAProxy container: ports published, configuration and certificates mounted read-only, restarted
- * always. Replacement deletes the old container first, so a published port is never "already allocated".
+ * The HAProxy container: ports published, configuration and certificates mounted read-only (and the host's
+ * syslog socket for versions without stdout logging), restarted always. Replacement deletes the old
+ * container first, so a published port is never "already allocated".
  */
 export class HaproxyContainer extends pulumi.ComponentResource {
     /** The container resource. */
@@ -60,6 +61,9 @@ export class HaproxyContainer extends pulumi.ComponentResource {
             volumes: [
                 { hostPath: haproxy.configDir, containerPath: CONTAINER_CONFIG_DIR, readOnly: true },
                 { hostPath: haproxy.certsDir, containerPath: CONTAINER_CERTS_DIR, readOnly: true },
+                // 1.7 and 1.8 cannot log to stdout: they send the traffic log to the host's syslog socket
+                // (writable: sending to a socket is a write).
+                ...(features.logStdout ? [] : [{ hostPath: SYSLOG_SOCKET, containerPath: SYSLOG_SOCKET }]),
             ],
             // 2.4+ images run HAProxy as uid 99, which may bind ports below 1024 only with this.
             sysctls: features.unprivilegedImage ? { "net.ipv4.ip_unprivileged_port_start": "0" } : undefined,

@@ -46,7 +46,7 @@ describe("the dev stack's resources", () => {
         ]);
     });
 
-    it("runs the pinned haproxy:1.7 image like the seed: ports, read-only mounts, restart always", () => {
+    it("runs the pinned haproxy:1.7 image like the seed: ports, read-only mounts, the host's syslog socket, restart always", () => {
         expect(resource(registrations, "dev-image").inputs).to.include({ name: "haproxy:1.7", keepLocally: true });
         const container = resource(registrations, "dev-haproxy-container").inputs;
         expect(container.name).to.equal("edge-proxy");
@@ -56,9 +56,23 @@ describe("the dev stack's resources", () => {
         expect(container.volumes).to.deep.equal([
             { hostPath: "/srv/haproxy/cfg", containerPath: "/usr/local/etc/haproxy", readOnly: true },
             { hostPath: "/srv/haproxy/certs", containerPath: "/certs", readOnly: true },
+            { hostPath: "/dev/log", containerPath: "/dev/log" },
         ]);
         expect(container.sysctls).to.equal(undefined);
         expect(container.stopSignal).to.equal("SIGTERM");
+    });
+
+    it("mounts the host's syslog socket (writable) for 1.7 and 1.8 images only: 1.9+ log to stdout", async () => {
+        const syslogMounts = async (image: string) => {
+            const declared = await declare({ ...stackFileSettings(DEV), haproxyImage: image });
+            return resource(declared, "dev-haproxy-container").inputs.volumes.filter((v: any) => v.containerPath === "/dev/log");
+        };
+        for (const image of ["haproxy:1.7.14", "haproxy:1.8"]) {
+            expect(await syslogMounts(image), image).to.deep.equal([{ hostPath: "/dev/log", containerPath: "/dev/log" }]);
+        }
+        for (const image of ["haproxy:1.9", "haproxy:2.6", "haproxy:3.2"]) {
+            expect(await syslogMounts(image), image).to.deep.equal([]);
+        }
     });
 
     it("lets a 2.4+ image's uid 99 bind ports below 1024 and read the certificates", async () => {
