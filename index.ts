@@ -21,6 +21,10 @@ const proxy = new EdgeProxy(pulumi.getStack(), {
     metricsPassword: config.haproxy.metrics?.user ? stackConfig.requireSecret("metricsPassword") : undefined,
 });
 
+// What an operator reads with `pulumi stack output` (README: Outputs).
 export const containerName = proxy.containerName;
 export const sites = proxy.sites;
+export const haproxy = proxy.haproxy;
+export const configurationDigest = proxy.configurationDigest;
 export const renewal = proxy.renewal;
+export const metrics = proxy.metrics;

@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import { EdgeProxySettings, checkSettings } from "./config/settings";
+import { DeclaredConfig, EdgeProxySettings, checkSettings } from "./config/settings";
 import { EdgeProxyConfig } from "./config/types";
 import { DockerHost } from "./dockerHost";
 import { HaproxyConfiguration } from "./haproxyConfiguration";
@@ -10,7 +10,8 @@ import { HaproxyContainer, haproxyImage } from "./haproxyContainer";
 import { CertificateReload, SiteCertificate } from "./siteCertificates";
 import { HostPreparation } from "./hostPreparation";
 import { RenewalJob } from "./renewalJob";
-import { httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
+import { METRICS_PATHS, httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
+import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
 import { HostScripts, deliverConfigScript, renderHostScripts, renewalPaths } from "./hostScripts";
 
@@ -32,10 +33,58 @@ export interface EdgeProxyArgs {
 
 /** What a stack reports about one site. */
 export interface SiteOutput {
+    /** The names its certificate covers: the site's domains. */
+    names: string[];
     /** The site's URL, one per domain. */
     urls: string[];
     /** The PEM file on the host. */
     certificate: string;
+    /**
+     * The served certificate's serial (hex), notAfter (UTC, ISO 8601) and issuer (RFC 2253), as the site's
+     * PEM step reported them; absent while that step's output has another form (siteCertificates.parseCertificateLine).
+     */
+    serial?: string;
+    notAfter?: string;
+    issuer?: string;
+    /** Whether the certificate comes from Let's Encrypt's staging environment (browsers do not trust it). */
+    staging: boolean;
+}
+
+/** What a stack reports about its HAProxy. */
+export interface HaproxyOutput {
+    /** The configured image reference. */
+    image: string;
+    /** The HAProxy version (major.minor) the configuration is rendered for. */
+    version: string;
+    /** The image's repository digest (`haproxy@sha256:...`), as the docker provider reports it. */
+    repoDigest: string;
+    /** The image's id (`sha256:...`), which the container runs. */
+    imageId: string;
+}
+
+/** What a stack reports about its renewal job. */
+export interface RenewalOutput {
+    /** The cron schedule. */
+    schedule: string;
+    /** The renewal script on the host (run it by hand to renew now). */
+    script: string;
+    /** Its log on the host. */
+    log: string;
+}
+
+/** Where HAProxy's metrics are served, when metricsAddress is set. */
+export interface MetricsOutput {
+    address: string;
+    port: number;
+    /** The stats page. */
+    stats: string;
+    /** The Prometheus exporter (HAProxy 2.0+). */
+    prometheus?: string;
+}
+
+/** The delivery step's stdout names the installed configuration: `configuration <digest>` (deliver-config.sh.hbs). */
+function configurationDigest(stdout: string): string | undefined {
+    return /^configuration ([0-9a-f]+)$/m.exec(stdout)?.[1];
 }
 
 /** Every configuration-only host script, from the validated configuration. */
@@ -70,13 +119,23 @@ export class EdgeProxy extends pulumi.ComponentResource {
     readonly renewalJob: command.remote.Command;
     /** The HAProxy container's name. */
     readonly containerName: pulumi.Output<string>;
-    /** Each site's URLs and PEM path, by site name. */
+    /** Each site's names, URLs, PEM path and served certificate, by site name. */
     readonly sites: pulumi.Output<Record<string, SiteOutput>>;
+    /** The image and HAProxy version. */
+    readonly haproxy: pulumi.Output<HaproxyOutput>;
     /**
-     * The renewal job's cron schedule and script. An Output: the default schedule derives from the host's
-     * address, which may itself be an Output.
+     * The digest of the installed configuration (its release directory's name), as the delivery step
+     * printed it. A secret when haproxy.cfg carries the metrics password's hash: its salt derives from
+     * settings that are no secret, so the digest would let anyone check password guesses offline.
      */
-    readonly renewal: pulumi.Output<{ schedule: string; script: string }>;
+    readonly configurationDigest: pulumi.Output<string | undefined>;
+    /**
+     * The renewal job's cron schedule, script and log. An Output: the default schedule derives from the
+     * host's address, which may itself be an Output.
+     */
+    readonly renewal: pulumi.Output<RenewalOutput>;
+    /** Where the metrics are served; undefined when metricsAddress is not set. */
+    readonly metrics: pulumi.Output<MetricsOutput | undefined>;
 
     constructor(name: string, args: EdgeProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:EdgeProxy", name, {}, opts);
@@ -117,13 +176,42 @@ export class EdgeProxy extends pulumi.ComponentResource {
         this.renewalJob = renewal.installed;
 
         this.containerName = haproxy.container.name;
-        this.sites = resolved.apply((config) => Object.fromEntries(config.sites.map((site) => [site.name, {
+        const served = pulumi.all(Object.fromEntries(certificates.map((certificate, i) => [declared.sites[i].name, certificate.served])));
+        this.sites = pulumi.all([resolved, served]).apply(([config, reports]) => Object.fromEntries(config.sites.map((site): [string, SiteOutput] => [site.name, {
+            names: site.domains,
             urls: site.domains.map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
             certificate: pemPath(config.haproxy.certsDir, site),
+            ...reports[site.name],
+            staging: config.acme.staging,
         }])));
-        this.renewal = resolved.apply((config) => ({ schedule: config.acme.renewSchedule, script: renewal.scriptPath }));
-        this.registerOutputs({ containerName: this.containerName, sites: this.sites, renewal: this.renewal });
+        const { version } = declared.haproxy;
+        this.haproxy = pulumi.all([this.image.repoDigest, this.image.imageId]).apply(([repoDigest, imageId]) => ({
+            image: declared.haproxy.image, version: `${version.major}.${version.minor}`, repoDigest, imageId,
+        }));
+        const digest = configuration.delivered.stdout.apply(configurationDigest);
+        this.configurationDigest = declared.haproxy.metrics?.user ? pulumi.secret(digest) : digest;
+        this.renewal = resolved.apply((config) => ({ schedule: config.acme.renewSchedule, script: renewal.scriptPath, log: paths.logPath }));
+        this.metrics = pulumi.output(metricsOutput(declared));
+        this.registerOutputs({
+            containerName: this.containerName, sites: this.sites, haproxy: this.haproxy,
+            configurationDigest: this.configurationDigest, renewal: this.renewal, metrics: this.metrics,
+        });
     }
+}
+
+/** The metrics' address, port and URLs, when metricsAddress is set. */
+function metricsOutput(config: Pick<DeclaredConfig, "haproxy">): MetricsOutput | undefined {
+    const { metrics, version } = config.haproxy;
+    if (!metrics) {
+        return undefined;
+    }
+    const base = `http://${metrics.address.includes(":") ? `[${metrics.address}]` : metrics.address}:${metrics.port}`;
+    return {
+        address: metrics.address,
+        port: metrics.port,
+        stats: `${base}${METRICS_PATHS.stats}`,
+        prometheus: haproxyFeatures(version).prometheusExporter ? `${base}${METRICS_PATHS.prometheus}` : undefined,
+    };
 }
 
 /**

@@ -91,9 +91,10 @@ export function issueCertificateScript(config: EdgeProxyConfig, site: Site): str
 }
 
 /**
- * Assembles one site's PEM from certbot's lineage; prints `<name> serial=<hex>`. `issued` is what the
- * site's certbot step printed (the same line for the lineage's serial), so the step runs again exactly
- * when certbot produced a new certificate.
+ * Assembles one site's PEM from certbot's lineage; prints the certificate's line, `<name> serial=<hex>
+ * notAfter=<ISO 8601> issuer=<RFC 2253>` (siteCertificates.parseCertificateLine). `issued` is what the
+ * site's certbot step printed (the same line for the lineage's certificate), so the step runs again
+ * exactly when certbot produced a new certificate.
  */
 export function installPemScript(config: EdgeProxyConfig, site: Pick<Site, "name">, issued: string): string {
     return renderTemplate("host/install-pem.sh.hbs", { ...common(config), name: site.name, issued });
@@ -101,7 +102,7 @@ export function installPemScript(config: EdgeProxyConfig, site: Pick<Site, "name
 
 /**
  * Checks the live configuration with the new certificates and reloads HAProxy. `served` holds every PEM
- * step's output (`<name> serial=<hex>`), so the step runs again exactly when a served certificate changed.
+ * step's output (its certificate's line), so the step runs again exactly when a served certificate changed.
  */
 export function reloadScript(config: EdgeProxyConfig, served: string[]): string {
     return renderTemplate("host/reload.sh.hbs", { ...common(config), served });

@@ -3,9 +3,9 @@
  * depend on its resources. Importing it reads no stack configuration (index.ts, the stack program, does
  * that), so any Pulumi program can declare an EdgeProxy with values of its own, Outputs included.
  */
-export { EdgeProxy, EdgeProxyArgs, SiteOutput } from "./edgeProxy";
+export { EdgeProxy, EdgeProxyArgs, HaproxyOutput, MetricsOutput, RenewalOutput, SiteOutput } from "./edgeProxy";
 export { EdgeProxySettings, SiteSettings, TcpServiceSettings } from "./config/settings";
 export { ConfigError, parseConfig } from "./config/validate";
 export * from "./config/types";
 export { DockerHost } from "./dockerHost";
-export { CertificateReload, SiteCertificate } from "./siteCertificates";
+export { CertificateReload, CertificateReport, SiteCertificate } from "./siteCertificates";

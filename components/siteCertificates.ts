@@ -7,6 +7,29 @@ import { installPemScript, reloadScript } from "./hostScripts";
 import { pemPath } from "./haproxy/render";
 import { shellCommand } from "./quote";
 
+/** What a certificate step reports about the certificate it acted on (its stdout, see parseCertificateLine). */
+export interface CertificateReport {
+    /** The serial number, in hex as openssl prints it. */
+    serial?: string;
+    /** The end of its validity, UTC, ISO 8601 (`2027-02-27T12:00:00Z`). */
+    notAfter?: string;
+    /** The issuer's name, RFC 2253 (`CN=R11,O=Let's Encrypt,C=US`). */
+    issuer?: string;
+}
+
+/** The line certificate_line (templates/partials/sh-certificate-line.hbs) prints, the issuer the rest of it. */
+const CERTIFICATE_LINE = /^\S+ serial=([0-9A-F]+) notAfter=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) issuer=(.+)$/;
+
+/**
+ * The fields of a certificate step's stdout. A line of any other form (a stack converged by an older
+ * edge-proxy until its PEM steps run again, a test's stand-in) gives no fields rather than an error: the
+ * outputs describe a host that is already converged, and must not fail the `up` that converged it.
+ */
+export function parseCertificateLine(stdout: string): CertificateReport {
+    const match = CERTIFICATE_LINE.exec(stdout.trim());
+    return match ? { serial: match[1], notAfter: match[2], issuer: match[3] } : {};
+}
+
 /** Arguments of SiteCertificate. */
 export interface SiteCertificateArgs extends HostStepArgs {
     /** The validated configuration (directories, group of the PEM files), once every setting is known. */
@@ -27,10 +50,12 @@ export interface SiteCertificateArgs extends HostStepArgs {
  * served PEM) runs only when the site leaves the stack. certbot's account and lineage stay on the host.
  */
 export class SiteCertificate extends pulumi.ComponentResource {
-    /** certbot's run; its stdout is the lineage's serial line, `<name> serial=<hex>`. */
+    /** certbot's run; its stdout is the lineage's certificate line (see parseCertificateLine). */
     readonly issued: command.remote.Command;
-    /** The PEM assembly; its stdout is `<name> serial=<hex>`, which changes only with a new certificate. */
+    /** The PEM assembly; its stdout is the served certificate's line, which changes only with a new certificate. */
     readonly pem: command.remote.Command;
+    /** The served certificate's serial, notAfter and issuer, as the PEM step reported them. */
+    readonly served: pulumi.Output<CertificateReport>;
 
     constructor(name: string, args: SiteCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:SiteCertificate", name, {}, opts);
@@ -48,7 +73,8 @@ export class SiteCertificate extends pulumi.ComponentResource {
             parent: this,
             dependsOn: [this.issued],
         });
-        this.registerOutputs({ pem: this.pem.stdout });
+        this.served = this.pem.stdout.apply(parseCertificateLine);
+        this.registerOutputs({ pem: this.pem.stdout, served: this.served });
     }
 }
 

@@ -14,7 +14,7 @@ import { metricsPasswordHash } from "../components/haproxy/passwordHash";
 import { loadStackFile } from "../components/plan";
 import { HOST_SHELL } from "../components/hostScripts";
 import { PROJECT_DIR } from "./support/paths";
-import { Registration, dependsOn, isSecret, resource, runProgram, unwrapSecrets } from "./support/mocks";
+import { Realize, Registration, dependsOn, echo, isSecret, resource, runProgram, unwrapSecrets } from "./support/mocks";
 import { stackFileSettings } from "./support/settings";
 
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtest\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -280,6 +280,70 @@ describe("HAProxy's metrics", () => {
     });
 });
 
+describe("the outputs an operator reads", () => {
+    const LINE = "serial=0A1B notAfter=2027-02-27T12:00:00Z issuer=CN=Pebble Intermediate CA 1a2b3c";
+    /** The steps print what the host scripts print; the image has a repository digest. */
+    const host: Realize = async (registration) => {
+        const echoed = await echo(registration);
+        const site = /^dev-cert-(.+)-pem$/.exec(registration.name)?.[1];
+        if (site) {
+            echoed.state.stdout = `${site} ${LINE}`;
+        } else if (registration.name === "dev-config-delivery") {
+            echoed.state.stdout = "configuration 0123456789abcdef";
+        } else if (registration.type === "docker:index/remoteImage:RemoteImage") {
+            echoed.state.repoDigest = "haproxy@sha256:feed";
+        }
+        return echoed;
+    };
+
+    it("reports each site's served certificate as its PEM step printed it, the image, and the installed configuration", async () => {
+        let proxy!: EdgeProxy;
+        await runProgram(() => { proxy = new EdgeProxy("dev", { config: stackFileSettings(DEV), sshPrivateKey: pulumi.secret(PRIVATE_KEY) }); }, { stack: "dev", realize: host });
+        const certificate = { serial: "0A1B", notAfter: "2027-02-27T12:00:00Z", issuer: "CN=Pebble Intermediate CA 1a2b3c", staging: true };
+        expect(await settled(proxy.sites)).to.deep.equal({
+            www: { names: ["www.example.com", "example.com"], urls: ["https://www.example.com/", "https://example.com/"], certificate: "/srv/haproxy/certs/www.pem", ...certificate },
+            wiki: { names: ["wiki.example.com"], urls: ["https://wiki.example.com/"], certificate: "/srv/haproxy/certs/wiki.pem", ...certificate },
+        });
+        expect(await settled(proxy.haproxy)).to.deep.equal({ image: "haproxy:1.7", version: "1.7", repoDigest: "haproxy@sha256:feed", imageId: "sha256:haproxy:1.7" });
+        expect(await settled(proxy.configurationDigest)).to.equal("0123456789abcdef");
+        expect(await pulumi.isSecret(proxy.configurationDigest)).to.equal(false);
+    });
+
+    it("says whether the certificates are Let's Encrypt's staging ones, however acmeServer names that directory", async () => {
+        const staging = async (acmeServer: string) => {
+            let proxy!: EdgeProxy;
+            await runProgram(() => { proxy = new EdgeProxy("dev", { config: { ...stackFileSettings(DEV), acmeServer }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }); }, { stack: "dev" });
+            return Object.values(await settled(proxy.sites)).map((site) => site.staging);
+        };
+        expect(await staging("staging")).to.deep.equal([true, true]);
+        expect(await staging("https://acme-staging-v02.api.letsencrypt.org/directory")).to.deep.equal([true, true]);
+        expect(await staging("production")).to.deep.equal([false, false]);
+        expect(await staging("https://acme.internal.example.com/dir")).to.deep.equal([false, false]);
+    });
+
+    it("reports where the metrics are, and keeps the configuration digest secret when haproxy.cfg holds the password's hash", async () => {
+        let proxy!: EdgeProxy;
+        await runProgram(() => {
+            proxy = new EdgeProxy("dev", {
+                config: stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "metrics-2.6.yaml")),
+                sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret("metrics-password-for-the-test"),
+            });
+        }, { stack: "dev", realize: host });
+        expect(await settled(proxy.metrics)).to.deep.equal({
+            address: "172.17.0.1", port: 9101, stats: "http://172.17.0.1:9101/stats", prometheus: "http://172.17.0.1:9101/metrics",
+        });
+        // Its salt derives from settings that are no secret: the digest would let anyone test password guesses.
+        expect(await pulumi.isSecret(proxy.configurationDigest)).to.equal(true);
+        expect(await settled(proxy.configurationDigest)).to.equal("0123456789abcdef");
+        expect(await settled(proxy.haproxy)).to.include({ version: "2.6" });
+    });
+});
+
+/** Waits for an Output's value. */
+function settled<T>(output: pulumi.Output<T>): Promise<T> {
+    return (output as any).promise();
+}
+
 describe("settings EdgeProxy refuses", () => {
     it("throw before any resource is declared (nothing on the host changes), with the key path", async () => {
         const config = stackFileSettings(DEV);
@@ -313,9 +377,19 @@ describe("index.ts", () => {
             exports = require("../index");
         }, { config, stack: "staging" });
         expect(resource(registrations, "staging-haproxy-container").inputs.ports[1]).to.include({ internal: 443, external: 8443 });
-        expect(await new Promise((resolve) => exports.sites.apply(resolve))).to.deep.equal({ www: { urls: ["https://www.example.com:8443/"], certificate: "/srv/haproxy/certs/www.pem" } });
-        expect(await new Promise((resolve) => exports.renewal.apply(resolve))).to.deep.equal({ schedule: defaultRenewSchedule("192.0.2.10", "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy" });
-        expect(await new Promise((resolve) => exports.containerName.apply(resolve))).to.equal("edge-proxy");
+        const value = (output: pulumi.Output<unknown>) => new Promise((resolve) => output.apply(resolve));
+        // The mocks' steps print `<name> done`: no certificate fields, no configuration digest.
+        expect(await value(exports.sites)).to.deep.equal({
+            www: { names: ["www.example.com"], urls: ["https://www.example.com:8443/"], certificate: "/srv/haproxy/certs/www.pem", staging: true },
+        });
+        expect(await value(exports.haproxy)).to.deep.equal({ image: "haproxy:1.7", version: "1.7", repoDigest: undefined, imageId: "sha256:haproxy:1.7" });
+        expect(await value(exports.configurationDigest)).to.equal(undefined);
+        expect(await value(exports.renewal)).to.deep.equal({
+            schedule: defaultRenewSchedule("192.0.2.10", "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy",
+            log: "/srv/letsencrypt/log/edge-proxy-renew.log",
+        });
+        expect(await value(exports.metrics)).to.equal(undefined);
+        expect(await value(exports.containerName)).to.equal("edge-proxy");
     });
 
     it("refuses a bad configuration before declaring anything", async () => {

@@ -96,12 +96,19 @@ describe("a program that uses edge-proxy as a package (test/consumer)", () => {
         expect(await settled(proxy.reload.stdout)).to.equal("edge-certificates-reload done");
         expect(await settled(proxy.preparation.stdout)).to.equal("edge-prepare-directories done");
         expect(await settled(proxy.image.name)).to.equal("haproxy:1.7");
+        // The stand-in steps print `<name> done`, no certificate line: the sites carry no certificate fields.
         expect(await settled(proxy.sites)).to.deep.equal({
-            www: { urls: ["https://www.example.com/", "https://example.com/"], certificate: "/srv/haproxy/certs/www.pem" },
-            wiki: { urls: ["https://wiki.example.com/"], certificate: "/srv/haproxy/certs/wiki.pem" },
+            www: { names: ["www.example.com", "example.com"], urls: ["https://www.example.com/", "https://example.com/"], certificate: "/srv/haproxy/certs/www.pem", staging: true },
+            wiki: { names: ["wiki.example.com"], urls: ["https://wiki.example.com/"], certificate: "/srv/haproxy/certs/wiki.pem", staging: true },
         });
+        expect(await settled(proxy.certificates.wiki.served)).to.deep.equal({});
         // The default schedule derives from the host's address, here another resource's output.
-        expect(await settled(proxy.renewal)).to.deep.equal({ schedule: defaultRenewSchedule(DEV.hostAddress as string, "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy" });
+        expect(await settled(proxy.renewal)).to.deep.equal({
+            schedule: defaultRenewSchedule(DEV.hostAddress as string, "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy",
+            log: "/srv/letsencrypt/log/edge-proxy-renew.log",
+        });
+        expect(await settled(proxy.haproxy)).to.include({ image: "haproxy:1.7", version: "1.7" });
+        expect(await settled(proxy.metrics)).to.equal(undefined);
     });
 
     it("fails the steps that need a bad backend from an Output with the key-path message", async () => {

@@ -11,6 +11,7 @@ import { EdgeProxyConfig } from "../components/config/types";
 import { renderHaproxyConfig } from "../components/haproxy/render";
 import { deliverConfigScript, installPemScript, prepareHostScript, renewCron, renewScript } from "../components/hostScripts";
 import { loadStackFile } from "../components/plan";
+import { parseCertificateLine } from "../components/siteCertificates";
 import { writePlaceholderPem } from "./support/haproxy";
 import { hostScriptsOf } from "./support/hostScripts";
 import { PROJECT_DIR } from "./support/paths";
@@ -111,7 +112,12 @@ describe("host scripts", () => {
             const expected = lineage("own");
             const first = install();
             expect(first.status, first.stderr).to.equal(0);
-            expect(first.stdout).to.match(/^www serial=[0-9A-F]+\n$/);
+            // The certificate's line: what the reload's script carries and the stack's outputs are parsed from.
+            const serial = execFileSync("openssl", ["x509", "-noout", "-serial", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" }).trim();
+            const notAfter = new Date(execFileSync("openssl", ["x509", "-noout", "-enddate", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" })
+                .trim().replace(/^notAfter=/, "")).toISOString().replace(/\.000Z$/, "Z");
+            expect(first.stdout).to.equal(`www ${serial} notAfter=${notAfter} issuer=CN=www.example.com\n`);
+            expect(parseCertificateLine(first.stdout)).to.deep.equal({ serial: serial.slice("serial=".length), notAfter, issuer: "CN=www.example.com" });
             const pem = `${scratch}/certs/www.pem`;
             expect(fs.readFileSync(pem, "utf8")).to.equal(expected);
             expect((fs.statSync(pem).mode & 0o777).toString(8)).to.equal("640");
@@ -121,6 +127,14 @@ describe("host scripts", () => {
             expect(second.stderr, "a second run installs nothing").to.not.contain("installed");
             expect(fs.statSync(pem).ino).to.equal(inode);
             expect(fs.readdirSync(`${scratch}/certs`)).to.deep.equal(["www.pem"]);
+        });
+
+        it("reports no certificate fields for a line of another form (an older edge-proxy's, a stand-in's) rather than failing", () => {
+            for (const line of ["www serial=0A1B", "www done", "", "www serial=0A1B notAfter=soon issuer=CN=x"]) {
+                expect(parseCertificateLine(line), line).to.deep.equal({});
+            }
+            expect(parseCertificateLine("site-a serial=0A1B notAfter=2027-02-27T12:00:00Z issuer=CN=Pebble Intermediate CA 1a2b3c\n"))
+                .to.deep.equal({ serial: "0A1B", notAfter: "2027-02-27T12:00:00Z", issuer: "CN=Pebble Intermediate CA 1a2b3c" });
         });
 
         it("refuses a key that does not belong to the certificate and keeps the live PEM", () => {

@@ -634,10 +634,12 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString, ho
             : "is neither staging, production nor an https:// directory URL";
     });
     const keyType = r.string("acmeKeyType", value("acmeKeyType"), (v) => (v === "ecdsa" || v === "rsa" ? undefined : "is neither ecdsa nor rsa"));
+    const server = serverText ? ACME_DIRECTORIES[serverText] ?? serverText : "";
     return {
         email: value("acmeEmail") == null ? "" : r.string("acmeEmail", value("acmeEmail"), emailProblem) ?? "",
-        server: serverText ? ACME_DIRECTORIES[serverText] ?? serverText : "",
-        staging: serverText === "staging",
+        server,
+        // The directory itself, however it was spelled (the alias or its URL).
+        staging: server === ACME_DIRECTORIES.staging,
         caBundle: optionalString("acmeCaBundle", absolutePathProblem, normalizeHostPath),
         certbotImage: r.string("certbotImage", value("certbotImage"), imageProblem) ?? "",
         challengePort: r.port("acmeChallengePort", value("acmeChallengePort")) ?? 0,

@@ -12,6 +12,7 @@ import * as https from "https";
 import * as path from "path";
 import { defaultRenewSchedule } from "../../components/config/validate";
 import { shellCommand } from "../../components/quote";
+import { parseCertificateLine } from "../../components/siteCertificates";
 import { Registration } from "../support/mocks";
 import {
     expectCertificates, expectEverySiteServed, expectServedAfterRestart, haproxyPids, httpsGet, servedCertificate, servedCertificates, waitUntilServed,
@@ -113,6 +114,19 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         const headers = await run("curl", ["-sS", "-D", "-", "-o", "/dev/null", "--cacert", env.rootCaFile,
             "--resolve", `b.e2e.test:${PORTS.https}:127.0.0.1`, `https://b.e2e.test:${PORTS.https}/`]);
         expect(headers.stdout.toLowerCase()).to.contain("strict-transport-security: max-age=63072000").and.contain("x-content-type-options: nosniff");
+    });
+
+    it("reports each served certificate's serial, notAfter and issuer, and the installed configuration, in the steps' output", async () => {
+        // What the stack's outputs are parsed from (EdgeProxy.sites, .configurationDigest).
+        for (const site of SITES) {
+            const reported = parseCertificateLine(realizer.outputsOf(`e2e-cert-${site.name}-pem`).stdout);
+            const served = /serial=([0-9A-F]+)/.exec(await servedCertificate(site.domains[0]))?.[1];
+            expect(reported.serial, `${site.name}'s reported serial`).to.equal(served).and.not.equal(undefined);
+            expect(Date.parse(reported.notAfter ?? ""), `${site.name}'s notAfter ${reported.notAfter}`).to.be.greaterThan(Date.now());
+            expect(reported.issuer, `${site.name}'s issuer`).to.match(/^CN=Pebble Intermediate CA [0-9a-f]+$/);
+        }
+        const digest = /^configuration ([0-9a-f]+)$/m.exec(realizer.outputsOf("e2e-config-delivery").stdout)?.[1];
+        expect(fs.readlinkSync(path.join(env.paths.configDir, "current")), "the live release").to.equal(`releases/${digest}`);
     });
 
     it("passes SSH through HAProxy's TCP frontend to the backend sshd", async () => {
