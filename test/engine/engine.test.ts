@@ -107,6 +107,19 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         await expectServedAfterRestart(env, env.stackValues(), "first up");
     });
 
+    it("exports each site's served certificate as the PEM step reported it, in plain view (no secret in it)", async () => {
+        const outputs = await engine.stack.outputs();
+        expect(outputs.sites.secret, "the sites output is not a secret").to.equal(false);
+        const served = await servedCertificates(env.stackValues());
+        for (const site of env.stackValues().sites) {
+            const exported = outputs.sites.value[site.name];
+            expect(served[site.name], `${site.name}: served`).to.contain(`serial=${exported.serial}\n`);
+            expect(new Date(exported.notAfter).getTime(), `${site.name}: notAfter`).to.be.greaterThan(Date.now());
+            expect(exported.issuer, `${site.name}: issuer`).to.match(/^CN=Pebble Intermediate CA [0-9a-f]+$/);
+            expect(exported.names, `${site.name}: names`).to.deep.equal(site.domains);
+        }
+    });
+
     it("does nothing on a second up: no step, no ACME order, HAProxy's processes left alone", async () => {
         const orders = env.pebble.countNewOrders();
         const pids = await haproxyPids();
