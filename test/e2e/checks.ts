@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { shellCommand } from "../../components/quote";
 import { run } from "./env/command";
-import { CONTAINER, Environment, PORTS, StackValues } from "./environment";
+import { CONTAINER, Environment, METRICS_AUTH, PORTS, StackValues } from "./environment";
 
 /** GET over HTTPS through HAProxy, verified against Pebble's root (no -k): status and body, or curl's error. */
 export async function httpsGet(env: Environment, domain: string, urlPath = "/"): Promise<string> {
@@ -75,4 +75,22 @@ export function expectCertificates(before: Record<string, string>, after: Record
             expect(certificate, `${when}: ${site}'s served certificate`).to.equal(before[site]);
         }
     }
+}
+
+/**
+ * HAProxy's metrics as the environment's stack configures them: the stats page and Prometheus' /metrics on
+ * 127.0.0.1 only, 401 without the stack's credentials or with a wrong password, 200 with them.
+ */
+export async function expectMetricsBehindAuthentication(env: Environment): Promise<void> {
+    const scrape = async (urlPath: string, auth?: string) => (await run("curl", ["-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
+        ...(auth ? ["-u", auth] : []), `http://127.0.0.1:${PORTS.metrics}${urlPath}`], { allowFailure: true })).stdout;
+    const credentials = `${METRICS_AUTH.user}:${METRICS_AUTH.password}`;
+    expect(await scrape("/stats"), "the stats page without credentials").to.equal("401");
+    expect(await scrape("/stats", `${METRICS_AUTH.user}:wrong`), "with a wrong password").to.equal("401");
+    expect(await scrape("/stats", credentials), "with the stack's credentials").to.equal("200");
+    const metrics = await run("curl", ["-sS", "--max-time", "10", "-u", credentials, `http://127.0.0.1:${PORTS.metrics}/metrics`]);
+    expect(metrics.stdout, "Prometheus metrics").to.match(/^haproxy_process_/m).and.contain('proxy="https"');
+    // Published on the loopback address only: the bridge address (another of the host's addresses) has nothing there.
+    const elsewhere = await run("curl", ["-sS", "--max-time", "5", `http://${env.bridge}:${PORTS.metrics}/stats`], { allowFailure: true });
+    expect(elsewhere.code, "the metrics port on the bridge address").to.not.equal(0);
 }

@@ -24,7 +24,11 @@ export const PORTS = {
     challenge: 18888,
     webA: 19001,
     webB: 19002,
+    metrics: 18404,
 };
+
+/** The metrics' basic authentication in the environment (the password is a secret of the stack). */
+export const METRICS_AUTH = { user: "prometheus", password: "e2e metrics password" };
 
 /** Held while an environment runs. */
 const ENVIRONMENT_LOCK = "/var/tmp/edge-proxy-e2e/environment.lock";
@@ -143,6 +147,10 @@ export async function startEnvironment(dir: string): Promise<Environment> {
             hostAddress: host.host,
             sshPort: host.port,
             sshPrivateKey: host.privateKey,
+            metricsAddress: "127.0.0.1",
+            metricsPort: PORTS.metrics,
+            metricsUser: METRICS_AUTH.user,
+            metricsPassword: METRICS_AUTH.password,
             sshHostKey: host.hostPublicKey,
             haproxyImage: HAPROXY_IMAGE,
             containerName: CONTAINER,

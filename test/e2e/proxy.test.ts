@@ -15,7 +15,7 @@ import { shellCommand } from "../../components/quote";
 import { parseCertificateLine } from "../../components/siteCertificates";
 import { Registration } from "../support/mocks";
 import {
-    expectCertificates, expectEverySiteServed, expectServedAfterRestart, haproxyPids, httpsGet, servedCertificate, servedCertificates, waitUntilServed,
+    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, haproxyPids, httpsGet, servedCertificate, servedCertificates, waitUntilServed,
 } from "./checks";
 import { run } from "./env/command";
 import { stopAll } from "./env/process";
@@ -74,7 +74,10 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         expect(inspect.State.Running, "container running").to.equal(true);
         expect(inspect.HostConfig.RestartPolicy.Name, "restart policy").to.equal("always");
         const ports = Object.fromEntries(Object.entries(inspect.HostConfig.PortBindings).map(([k, v]: [string, any]) => [k, v[0].HostPort]));
-        expect(ports, "published ports").to.deep.equal({ "80/tcp": `${PORTS.http}`, "443/tcp": `${PORTS.https}`, [`${PORTS.sshService}/tcp`]: `${PORTS.sshService}` });
+        expect(ports, "published ports").to.deep.equal({
+            "80/tcp": `${PORTS.http}`, "443/tcp": `${PORTS.https}`, [`${PORTS.sshService}/tcp`]: `${PORTS.sshService}`, [`${PORTS.metrics}/tcp`]: `${PORTS.metrics}`,
+        });
+        expect(inspect.HostConfig.PortBindings[`${PORTS.metrics}/tcp`][0].HostIp, "the metrics' address").to.equal("127.0.0.1");
         // The image runs HAProxy as uid 99, as the official 2.4+ images do: it bound 80 and 443 thanks to
         // the stack's sysctl and reads the certificates through group 99.
         const uids = (await run("docker", ["top", CONTAINER, "-o", "pid,uid"])).stdout.trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/)[1]);
@@ -127,6 +130,10 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         }
         const digest = /^configuration ([0-9a-f]+)$/m.exec(realizer.outputsOf("e2e-config-delivery").stdout)?.[1];
         expect(fs.readlinkSync(path.join(env.paths.configDir, "current")), "the live release").to.equal(`releases/${digest}`);
+    });
+
+    it("serves HAProxy's metrics on metricsAddress, behind basic authentication", async () => {
+        await expectMetricsBehindAuthentication(env);
     });
 
     it("passes SSH through HAProxy's TCP frontend to the backend sshd", async () => {

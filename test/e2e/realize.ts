@@ -17,6 +17,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { configKey } from "../../components/config/schema";
 import { Invoke, Realize, Registration, echoInvoke, runProgram, unwrapSecrets } from "../support/mocks";
 import { run } from "./env/command";
 
@@ -247,7 +248,9 @@ function stackProgram(): void {
 /** One `pulumi up` of a program (default: the project's index.ts) with the given engine configuration, realized for real. */
 export async function up(realizer: Realizer, config: Record<string, string>, stack = "e2e", program: () => unknown = stackProgram): Promise<Registration[]> {
     realizer.begin();
-    const registrations = await runProgram(program, { config, stack, realize: realizer.realize, invoke: realizer.invoke });
+    // Keys the schema declares secret are set as `pulumi config set --secret` would.
+    const secretKeys = Object.keys(config).filter((key) => configKey(key.replace(/^edge-proxy:/, ""))?.secret);
+    const registrations = await runProgram(program, { config, stack, realize: realizer.realize, invoke: realizer.invoke, secretKeys });
     await realizer.finish();
     return registrations;
 }

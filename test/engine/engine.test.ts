@@ -10,10 +10,12 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { expectCertificates, expectEverySiteServed, expectServedAfterRestart, haproxyPids, servedCertificates } from "../e2e/checks";
+import {
+    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, haproxyPids, servedCertificates,
+} from "../e2e/checks";
 import { run } from "../e2e/env/command";
 import { stopAll } from "../e2e/env/process";
-import { CONTAINER, Environment, phase, startEnvironment } from "../e2e/environment";
+import { CONTAINER, Environment, METRICS_AUTH, phase, startEnvironment } from "../e2e/environment";
 import { REPLACE_ON_CHANGES } from "../e2e/realize";
 import { SCENARIOS, valuesAfter } from "../e2e/scenarios";
 import { runProgram } from "../support/mocks";
@@ -107,6 +109,10 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         await expectServedAfterRestart(env, env.stackValues(), "first up");
     });
 
+    it("serves HAProxy's metrics behind the basic authentication whose password is a stack secret", async () => {
+        await expectMetricsBehindAuthentication(env);
+    });
+
     it("exports each site's served certificate as the PEM step reported it, in plain view (no secret in it)", async () => {
         const outputs = await engine.stack.outputs();
         expect(outputs.sites.secret, "the sites output is not a secret").to.equal(false);
@@ -152,7 +158,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         });
     });
 
-    it("keeps the private key out of the state", async () => {
+    it("keeps the private key and the metrics password out of the state", async () => {
         // Lines of the key's body that only this key has (every OpenSSH key starts alike).
         const keyLines = env.host.privateKey.split("\n").filter((line) => /^[A-Za-z0-9+\/=]{40,}$/.test(line)).slice(2);
         expect(keyLines.length, "key lines to look for").to.be.greaterThan(0);
@@ -165,6 +171,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
             for (const line of keyLines) {
                 expect(text, what).to.not.contain(line);
             }
+            expect(text, `${what}: the metrics password`).to.not.contain(METRICS_AUTH.password);
         }
         expect(exported.stdout, "the connection, kept as a secret").to.contain("4dabf18193072939515e22adb298388d");
     });

@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { CONFIG_KEYS } from "../../components/config/schema";
 import { run } from "../e2e/env/command";
 import { startProcess } from "../e2e/env/process";
 import { Environment, StackValues } from "../e2e/environment";
@@ -15,6 +16,9 @@ import { PROJECT_DIR } from "../support/paths";
 
 /** Where the CLI built by tools/pulumi-engine/build.sh lives. */
 export const ENGINE_BIN = path.join(process.env.PULUMI_ENGINE_DIR ?? path.join(PROJECT_DIR, ".pulumi-engine"), "bin");
+/** The keys the schema declares secret: set with `pulumi config set --secret`, never written plain. */
+const SECRET_KEYS = CONFIG_KEYS.filter((spec) => spec.secret).map((spec) => spec.key);
+
 /** Where Pulumi looks for plugins. */
 const PULUMI_HOME = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
 
@@ -114,7 +118,10 @@ export async function createEngineStack(env: Environment, dir: string): Promise<
         HOME: path.join(dir, "home"),
     };
     const stack = await LocalWorkspace.createStack({ stackName: "e2e", workDir: project }, { pulumiCommand, envVars: cliEnv });
-    await stack.setConfig("edge-proxy:sshPrivateKey", { value: env.host.privateKey, secret: true });
+    // The secrets are set once, encrypted by the CLI; setValues keeps them as they are.
+    for (const key of SECRET_KEYS) {
+        await stack.setConfig(`edge-proxy:${key}`, { value: String(env.stackValues()[key]), secret: true });
+    }
     const stackFile = path.join(project, "Pulumi.e2e.yaml");
 
     return {
@@ -123,10 +130,9 @@ export async function createEngineStack(env: Environment, dir: string): Promise<
         cliEnv,
         setValues(values) {
             const document = YAML.parse(fs.readFileSync(stackFile, "utf8"));
-            const secret = document.config["edge-proxy:sshPrivateKey"];
-            document.config = { "edge-proxy:sshPrivateKey": secret };
+            document.config = Object.fromEntries(SECRET_KEYS.map((key) => [`edge-proxy:${key}`, document.config[`edge-proxy:${key}`]]));
             for (const [key, value] of Object.entries(values)) {
-                if (key !== "sshPrivateKey") {
+                if (!SECRET_KEYS.includes(key)) {
                     document.config[`edge-proxy:${key}`] = value;
                 }
             }

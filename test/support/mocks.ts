@@ -79,6 +79,8 @@ export async function runProgram(program: () => unknown, options: {
     config?: Record<string, string>;
     realize?: Realize;
     invoke?: Invoke;
+    /** The configuration keys the engine holds as secrets (`pulumi config set --secret`). */
+    secretKeys?: string[];
 } = {}): Promise<Registration[]> {
     const realize = options.realize ?? echo;
     const invoke = options.invoke ?? echoInvoke;
@@ -89,7 +91,7 @@ export async function runProgram(program: () => unknown, options: {
         newResource: async () => { throw new Error("replaced below"); },
         call: async (args: pulumi.runtime.MockCallArgs) => invoke(args.token, args.inputs),
     }, "edge-proxy", options.stack ?? "test", false);
-    pulumi.runtime.setAllConfig(options.config ?? {}, []);
+    pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
     // The SDK keeps the mock monitor in its (internal) store; wrap it to see what the engine would see.
     const monitor = (runtimeState as any).getStore().settings.monitor;
     const register = monitor.registerResource.bind(monitor);
