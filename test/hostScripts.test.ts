@@ -18,6 +18,15 @@ import { PROJECT_DIR } from "./support/paths";
 
 const STACKS = ["Pulumi.dev.yaml", "test/stacks/multi-site-2.8.yaml", "test/stacks/single-3.0.yaml"];
 
+/** The dev stack with its configuration, certificates and certbot directories under `scratch` (not created). */
+function devConfigIn(scratch: string): EdgeProxyConfig {
+    const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+    config.haproxy.configDir = `${scratch}/cfg`;
+    config.haproxy.certsDir = `${scratch}/certs`;
+    config.acme.dataDir = `${scratch}/letsencrypt`;
+    return config;
+}
+
 describe("host scripts", () => {
     for (const stack of STACKS) {
         const config = loadStackFile(path.join(PROJECT_DIR, stack));
@@ -100,9 +109,7 @@ describe("host scripts", () => {
         }
         beforeEach(() => {
             scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-pem-"));
-            config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
-            config.haproxy.certsDir = `${scratch}/certs`;
-            config.acme.dataDir = `${scratch}/letsencrypt`;
+            config = devConfigIn(scratch);
             fs.mkdirSync(`${scratch}/certs`);
             fs.mkdirSync(`${scratch}/letsencrypt`);
         });
@@ -212,19 +219,17 @@ exit 0
         function deliver(check: "accept" | "reject" | "hang", change?: (c: EdgeProxyConfig) => void) {
             const next = structuredClone(config);
             change?.(next);
-            const script = deliverConfigScript(next, renderHaproxyConfig(next));
+            const files = renderHaproxyConfig(next);
+            const script = deliverConfigScript(next, files);
             const env = { PATH: `${scratch}/bin:${process.env.PATH}`, CHECK: check };
-            return { files: renderHaproxyConfig(next), run: () => spawnSync("sh", ["-s"], { input: script, encoding: "utf8", env, timeout: 20_000 }),
+            return { files, run: () => spawnSync("sh", ["-s"], { input: script, encoding: "utf8", env, timeout: 20_000 }),
                 start: () => spawn("sh", ["-s"], { env, stdio: ["pipe", "ignore", "ignore"], detached: true }), script };
         }
         /** The live set as HAProxy reads it through the configuration directory's links. */
         const live = () => Object.fromEntries(["haproxy.cfg", "sites.map", "certs.list"].map((name) => [name, fs.readFileSync(`${scratch}/cfg/${name}`, "utf8")]));
         beforeEach(() => {
             scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-deliver-"));
-            config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
-            config.haproxy.configDir = `${scratch}/cfg`;
-            config.haproxy.certsDir = `${scratch}/certs`;
-            config.acme.dataDir = `${scratch}/letsencrypt`;
+            config = devConfigIn(scratch);
             for (const dir of ["bin", "cfg", "certs", "letsencrypt"]) {
                 fs.mkdirSync(`${scratch}/${dir}`);
             }
@@ -310,10 +315,7 @@ exit 0
         const run = () => execFileSync("sh", ["-s"], { input: prepareHostScript(config), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
         beforeEach(() => {
             scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-prepare-"));
-            config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
-            config.haproxy.configDir = `${scratch}/cfg`;
-            config.haproxy.certsDir = `${scratch}/certs`;
-            config.acme.dataDir = `${scratch}/letsencrypt`;
+            config = devConfigIn(scratch);
             config.acme.challengeAddress = "127.0.0.1"; // an address every machine has (docker0 may not exist here)
         });
         afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
