@@ -13,7 +13,7 @@ import { RenewalJob } from "./renewalJob";
 import { METRICS_PATHS, httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
 import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
-import { HostScripts, deliverConfigScript, renderHostScripts, renewalPaths } from "./hostScripts";
+import { HostScripts, deliverConfigScript, installRenewalScript, renderHostScripts, renewalPaths } from "./hostScripts";
 
 /** Arguments of EdgeProxy. */
 export interface EdgeProxyArgs {
@@ -27,6 +27,11 @@ export interface EdgeProxyArgs {
     sshPrivateKey: pulumi.Input<string>;
     /** The metrics password (a Pulumi secret), needed when the configuration sets metricsUser. */
     metricsPassword?: pulumi.Input<string>;
+    /**
+     * A shell command (a Pulumi secret) the renewal job runs on the host with status.json on stdin when a
+     * certificate needs attention (README: Monitoring and alerts); none when undefined.
+     */
+    alertCommand?: pulumi.Input<string>;
     /** Where the docker provider's pinned known_hosts file goes on the machine running Pulumi; default `~/.edge-proxy`. */
     knownHostsDir?: string;
 }
@@ -70,6 +75,12 @@ export interface RenewalOutput {
     script: string;
     /** Its log on the host. */
     log: string;
+    /** The certificates' status on the host (status.json), written by the certificate steps and the job. */
+    status: string;
+    /** The Prometheus text file, when certificateMetricsFile is set. */
+    metricsFile?: string;
+    /** Whether an alert command is installed. */
+    alert: boolean;
 }
 
 /** Where HAProxy's metrics are served, when metricsAddress is set. */
@@ -171,7 +182,8 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const reload = new CertificateReload(`${name}-certificates`, { config: resolved, certificates, connection }, { parent: this });
         this.reload = reload.reloaded;
         const renewal = new RenewalJob(`${name}-renewal`, {
-            connection, script: scripts.installRenewal, paths, dependsOn: [reload.reloaded],
+            connection, script: args.alertCommand === undefined ? scripts.installRenewal : installWithAlert(resolved, args.alertCommand),
+            paths, dependsOn: [reload.reloaded],
         }, { parent: this });
         this.renewalJob = renewal.installed;
 
@@ -190,7 +202,10 @@ export class EdgeProxy extends pulumi.ComponentResource {
         }));
         const digest = configuration.delivered.stdout.apply(configurationDigest);
         this.configurationDigest = declared.haproxy.metrics?.user ? pulumi.secret(digest) : digest;
-        this.renewal = resolved.apply((config) => ({ schedule: config.acme.renewSchedule, script: renewal.scriptPath, log: paths.logPath }));
+        this.renewal = resolved.apply((config) => ({
+            schedule: config.acme.renewSchedule, script: renewal.scriptPath, log: paths.logPath, status: paths.statusPath,
+            metricsFile: config.acme.metricsFile, alert: args.alertCommand !== undefined,
+        }));
         this.metrics = pulumi.output(metricsOutput(declared));
         this.registerOutputs({
             containerName: this.containerName, sites: this.sites, haproxy: this.haproxy,
@@ -229,4 +244,12 @@ function deliverWithPasswordHash(resolved: pulumi.Output<EdgeProxyConfig>, passw
         }
         return deliverConfigScript(config, renderHaproxyConfig(config, { metricsPasswordHash: metricsPasswordHash(config, plain) }));
     });
+}
+
+/**
+ * The renewal job's installing script with the alert command: a secret Output, as the command may carry a
+ * webhook's token. Rendered without it before any resource was declared; only the alert file differs.
+ */
+function installWithAlert(resolved: pulumi.Output<EdgeProxyConfig>, alertCommand: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.secret(pulumi.all([resolved, alertCommand])).apply(([config, alert]) => installRenewalScript(config, alert));
 }

@@ -26,14 +26,36 @@ function certsGroup(config: EdgeProxyConfig): number {
  */
 export const RENEW_DELAY_SECONDS = 300;
 
-/** Where the renewal job lives on the host. */
+/** Where the renewal job and the certificates' status live on the host. */
 export function renewalPaths(config: Pick<EdgeProxyConfig, "haproxy" | "acme">) {
     const name = config.haproxy.containerName;
     return {
         scriptPath: `/usr/local/sbin/edge-proxy-renew-${name}`,
         cronPath: `/etc/cron.d/edge-proxy-renew-${name.replace(/\./g, "-")}`, // cron skips file names with dots
         logPath: `${config.acme.dataDir}/log/edge-proxy-renew.log`,
+        /** status.json (templates/partials/sh-status.hbs), written by the certificate steps and the renewal job. */
+        statusPath: `${config.acme.dataDir}/edge-proxy/status.json`,
+        /** The alert command, as a script only root reads (it may hold a webhook's token). */
+        alertPath: `${config.acme.dataDir}/edge-proxy/alert.sh`,
     };
+}
+
+/**
+ * Why an alert command cannot be installed, or undefined. Never echoes it: the command is a secret (a
+ * webhook's URL often carries a token).
+ */
+export function alertCommandProblem(command: string): string | undefined {
+    if (command.trim() === "") {
+        return "alertCommand is empty: set a shell command with pulumi config set --secret alertCommand, or remove the key";
+    }
+    if (command.length > 4096) {
+        return `alertCommand has ${command.length} characters; at most 4096 (put a longer program in a script on the host and run that)`;
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(command)) {
+        return "alertCommand contains a control character other than a newline or a tab";
+    }
+    return undefined;
 }
 
 /** The settings every script's shared functions use. */
@@ -53,6 +75,9 @@ function common(config: EdgeProxyConfig) {
         caBundle: acme.caBundle ?? null,
         renewSchedule: acme.renewSchedule,
         certificates: config.sites.map((site) => site.name),
+        alertDaysBeforeExpiry: acme.alertDaysBeforeExpiry,
+        metricsFile: acme.metricsFile ?? null,
+        alertPath: renewalPaths(config).alertPath,
     };
 }
 
@@ -124,13 +149,22 @@ export function renewCron(config: EdgeProxyConfig): string {
     });
 }
 
-/** Installs the renewal script and its cron entry. */
-export function installRenewalScript(config: EdgeProxyConfig): string {
+/**
+ * Installs the renewal script, its cron entry and the alert command (removed when there is none). With an
+ * alert command the script is a secret: callers keep it in a secret Output.
+ */
+export function installRenewalScript(config: EdgeProxyConfig, alertCommand?: string): string {
+    const problem = alertCommand === undefined ? undefined : alertCommandProblem(alertCommand);
+    if (problem) {
+        throw new Error(problem);
+    }
     return renderTemplate("host/install-renewal.sh.hbs", {
         ...common(config),
         ...renewalPaths(config),
         script: renewScript(config),
         cron: renewCron(config),
+        // A here-document's body ends with a newline.
+        alertCommand: alertCommand === undefined ? null : alertCommand.replace(/\n?$/, "\n"),
     });
 }
 

@@ -8,13 +8,14 @@ import { shellCommand } from "./quote";
 export interface RenewalJobArgs extends HostStepArgs {
     /** The rendered installing script (hostScripts.installRenewalScript). */
     script: pulumi.Input<string>;
-    /** Where it installs the renewal script and the cron entry (hostScripts.renewalPaths). */
-    paths: { scriptPath: string; cronPath: string };
+    /** Where it installs the renewal script, the cron entry and the alert command (hostScripts.renewalPaths). */
+    paths: { scriptPath: string; cronPath: string; alertPath: string };
 }
 
 /**
  * Installs the renewal script (renew due certificates, rebuild changed PEMs atomically, check, reload
- * only if something changed, log with timestamps, exit non-zero on failure) and its cron entry.
+ * only if something changed, log with timestamps, write the certificates' status, run the alert command
+ * when one needs attention, exit non-zero on failure) and its cron entry.
  */
 export class RenewalJob extends pulumi.ComponentResource {
     /** The installing command. */
@@ -29,7 +30,7 @@ export class RenewalJob extends pulumi.ComponentResource {
         this.installed = hostCommand(`${name}-cron`, {
             connection: args.connection,
             script: args.script,
-            delete: shellCommand("rm", "-f", paths.cronPath, paths.scriptPath),
+            delete: shellCommand("rm", "-f", paths.cronPath, paths.scriptPath, paths.alertPath),
             parent: this,
             dependsOn: args.dependsOn,
         });

@@ -86,7 +86,7 @@ describe("the dev stack's resources", () => {
         expect(certbot.create).to.equal(HOST_SHELL);
         expect(certbot.update).to.equal(HOST_SHELL);
         const script: string = certbot.stdin;
-        expect(script).to.contain("certbot_run certonly --standalone --preferred-challenges http --http-01-port 8888")
+        expect(script).to.contain("certbot_attempt www certonly --standalone --preferred-challenges http --http-01-port 8888")
             .and.contain("--non-interactive --agree-tos --email admin@example.com --server https://acme-staging-v02.api.letsencrypt.org/directory")
             .and.contain("--cert-name www --key-type ecdsa --keep-until-expiring --expand")
             .and.contain("-d www.example.com \\\n    -d example.com \\")
@@ -124,11 +124,12 @@ describe("the dev stack's resources", () => {
         expect(dependsOn(registrations, "dev-config-delivery", "dev-haproxy-container")).to.equal(false);
     });
 
-    it("removes a site's PEM and the renewal job on delete, and never certbot's data", () => {
+    it("removes a site's PEM and the renewal job (with its alert command) on delete, and never certbot's data", () => {
         expect(resource(registrations, "dev-cert-www-pem").inputs.delete).to.equal("rm -f /srv/haproxy/certs/www.pem");
-        expect(resource(registrations, "dev-renewal-cron").inputs.delete).to.equal("rm -f /etc/cron.d/edge-proxy-renew-edge-proxy /usr/local/sbin/edge-proxy-renew-edge-proxy");
+        expect(resource(registrations, "dev-renewal-cron").inputs.delete).to.equal("rm -f /etc/cron.d/edge-proxy-renew-edge-proxy /usr/local/sbin/edge-proxy-renew-edge-proxy /srv/letsencrypt/edge-proxy/alert.sh");
+        // certbot's accounts, keys and lineages (and the status, which outlives the stack) stay.
         for (const command of commands(registrations)) {
-            expect(command.inputs.delete ?? "").to.not.contain("/srv/letsencrypt");
+            expect((command.inputs.delete ?? "").replace(" /srv/letsencrypt/edge-proxy/alert.sh", "")).to.not.contain("/srv/letsencrypt");
         }
     });
 
@@ -386,7 +387,7 @@ describe("index.ts", () => {
         expect(await value(exports.configurationDigest)).to.equal(undefined);
         expect(await value(exports.renewal)).to.deep.equal({
             schedule: defaultRenewSchedule("192.0.2.10", "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy",
-            log: "/srv/letsencrypt/log/edge-proxy-renew.log",
+            log: "/srv/letsencrypt/log/edge-proxy-renew.log", status: "/srv/letsencrypt/edge-proxy/status.json", metricsFile: undefined, alert: false,
         });
         expect(await value(exports.metrics)).to.equal(undefined);
         expect(await value(exports.containerName)).to.equal("edge-proxy");

@@ -105,7 +105,7 @@ describe("a program that uses edge-proxy as a package (test/consumer)", () => {
         // The default schedule derives from the host's address, here another resource's output.
         expect(await settled(proxy.renewal)).to.deep.equal({
             schedule: defaultRenewSchedule(DEV.hostAddress as string, "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy",
-            log: "/srv/letsencrypt/log/edge-proxy-renew.log",
+            log: "/srv/letsencrypt/log/edge-proxy-renew.log", status: "/srv/letsencrypt/edge-proxy/status.json", metricsFile: undefined, alert: false,
         });
         expect(await settled(proxy.haproxy)).to.include({ image: "haproxy:1.7", version: "1.7" });
         expect(await settled(proxy.metrics)).to.equal(undefined);

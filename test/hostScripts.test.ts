@@ -13,19 +13,10 @@ import { deliverConfigScript, installPemScript, prepareHostScript, renewCron, re
 import { loadStackFile } from "../components/plan";
 import { parseCertificateLine } from "../components/siteCertificates";
 import { writePlaceholderPem } from "./support/haproxy";
-import { hostScriptsOf } from "./support/hostScripts";
+import { devConfigIn, hostScriptsOf } from "./support/hostScripts";
 import { PROJECT_DIR } from "./support/paths";
 
 const STACKS = ["Pulumi.dev.yaml", "test/stacks/multi-site-2.8.yaml", "test/stacks/single-3.0.yaml"];
-
-/** The dev stack with its configuration, certificates and certbot directories under `scratch` (not created). */
-function devConfigIn(scratch: string): EdgeProxyConfig {
-    const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
-    config.haproxy.configDir = `${scratch}/cfg`;
-    config.haproxy.certsDir = `${scratch}/certs`;
-    config.acme.dataDir = `${scratch}/letsencrypt`;
-    return config;
-}
 
 describe("host scripts", () => {
     for (const stack of STACKS) {

@@ -68,6 +68,9 @@ const KEY_TABLE = [
     { key: "certbotDataDir", type: "string", default: "/srv/letsencrypt", description: "Host directory for certbot's accounts, lineages and logs (kept on destroy)." },
     { key: "acmeKeyType", type: "string", default: "ecdsa", description: "Certificate key type: `ecdsa` (P-256, cheaper handshakes) or `rsa` (2048)." },
     { key: "renewSchedule", type: "string", default: "", description: "cron schedule (five fields) of the renewal job; unset: twice a day at a minute and hours derived from hostAddress and containerName." },
+    { key: "alertDaysBeforeExpiry", type: "integer", default: 14, description: "Days before a served certificate expires from which it needs attention: the status says so and alertCommand runs (certbot renews 30 days before)." },
+    { key: "alertCommand", type: "string", default: "", secret: true, description: "Shell command the renewal job runs on the host, the status JSON on stdin, when a renewal failed or a certificate needs attention (e.g. a curl to a webhook); set it with `pulumi config set --secret`." },
+    { key: "certificateMetricsFile", type: "string", default: "", description: "Host path of a Prometheus text file (node_exporter's textfile collector) with each certificate's expiry and renewal results; unset: none." },
     // What is served.
     { key: "sites", type: "list", required: true, description: "The HTTPS sites: each with domains (one certificate), backends, health check and HSTS." },
     { key: "tcpServices", type: "list", default: [], description: "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends." },

@@ -36,7 +36,7 @@ export interface TcpServiceSettings {
 
 /**
  * The configuration of one proxy: the keys of the README's configuration reference, minus the secrets
- * (sshPrivateKey, metricsPassword), which EdgeProxy takes as arguments of their own.
+ * (sshPrivateKey, metricsPassword, alertCommand), which EdgeProxy takes as arguments of their own.
  */
 export interface EdgeProxySettings {
     hostAddress: pulumi.Input<string>;
@@ -67,6 +67,8 @@ export interface EdgeProxySettings {
     certbotDataDir?: string;
     acmeKeyType?: "ecdsa" | "rsa";
     renewSchedule?: string;
+    alertDaysBeforeExpiry?: number;
+    certificateMetricsFile?: string;
     metricsAddress?: string;
     metricsPort?: number;
     metricsPublic?: boolean;
@@ -77,7 +79,7 @@ export interface EdgeProxySettings {
 
 // The settings name exactly the schema's keys but the secrets: a key added to the schema must be added here.
 type SameKeys<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : never;
-const settingsFollowSchema: SameKeys<keyof EdgeProxySettings, Exclude<ConfigKeyName, "sshPrivateKey" | "metricsPassword">> = true;
+const settingsFollowSchema: SameKeys<keyof EdgeProxySettings, Exclude<ConfigKeyName, "sshPrivateKey" | "metricsPassword" | "alertCommand">> = true;
 void settingsFollowSchema;
 
 /**

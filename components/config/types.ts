@@ -130,6 +130,10 @@ export interface AcmeSettings {
     keyType: "ecdsa" | "rsa";
     /** cron schedule of the renewal job. */
     renewSchedule: string;
+    /** Days before expiry from which a served certificate needs attention (status, alert command). */
+    alertDaysBeforeExpiry: number;
+    /** Host path of the Prometheus text file of the certificates and renewals, if any. */
+    metricsFile?: string;
 }
 
 /** The whole validated configuration. The SSH private key is not here: it stays a Pulumi secret. */

@@ -176,6 +176,19 @@ export function absolutePathProblem(value: string): string | undefined {
     return undefined;
 }
 
+/**
+ * The Prometheus text file's path: an absolute path whose name ends in `.prom`, the only files
+ * node_exporter's textfile collector reads (it is written beside itself and renamed, so its directory,
+ * such as /var/lib/prometheus/node-exporter, may be a system one; the file may not).
+ */
+export function metricsFileProblem(value: string): string | undefined {
+    const pathProblem = absolutePathProblem(value);
+    if (pathProblem) {
+        return pathProblem;
+    }
+    return /\/[A-Za-z0-9._-]+\.prom$/.test(normalizeHostPath(value)) ? undefined : "is not the path of a file named *.prom (node_exporter's textfile collector reads only those)";
+}
+
 /** The path of an HTTP health check: one haproxy.cfg word of URL path characters (no query, no escapes). */
 export function healthCheckPathProblem(value: string): string | undefined {
     return /^\/[A-Za-z0-9._~\/-]*$/.test(value) ? undefined : "is not an absolute path of letters, digits and ._~/-";
@@ -647,6 +660,8 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString, ho
         dataDir: r.string("certbotDataDir", value("certbotDataDir"), absolutePathProblem, normalizeHostPath) ?? "",
         keyType: keyType === "rsa" ? "rsa" : "ecdsa",
         renewSchedule: optionalString("renewSchedule", cronProblem) ?? defaultRenewSchedule(host.address, containerName),
+        alertDaysBeforeExpiry: r.integer("alertDaysBeforeExpiry", value("alertDaysBeforeExpiry"), 1, 3650, "a number of days") ?? 14,
+        metricsFile: optionalString("certificateMetricsFile", metricsFileProblem, normalizeHostPath),
     };
 }
 

@@ -1,10 +1,22 @@
 /** Everything a validated configuration renders: the HAProxy files and every host script. */
+import * as path from "path";
 import { EdgeProxyConfig } from "../../components/config/types";
 import { HaproxyConfigFiles, renderHaproxyConfig } from "../../components/haproxy/render";
 import {
     deliverConfigScript, installPemScript, installRenewalScript, issueCertificateScript, prepareHostScript, reloadScript,
     renewCron, renewScript,
 } from "../../components/hostScripts";
+import { loadStackFile } from "../../components/plan";
+import { PROJECT_DIR } from "./paths";
+
+/** The dev stack with its configuration, certificates and certbot directories under `scratch` (not created). */
+export function devConfigIn(scratch: string): EdgeProxyConfig {
+    const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+    config.haproxy.configDir = `${scratch}/cfg`;
+    config.haproxy.certsDir = `${scratch}/certs`;
+    config.acme.dataDir = `${scratch}/letsencrypt`;
+    return config;
+}
 
 /** The host scripts by name; the per-site ones for the first site. `cron` is the cron file, not a script. */
 export function hostScriptsOf(config: EdgeProxyConfig, files: HaproxyConfigFiles = renderHaproxyConfig(config)): Record<string, string> {
@@ -17,6 +29,8 @@ export function hostScriptsOf(config: EdgeProxyConfig, files: HaproxyConfigFiles
         reload: reloadScript(config, config.sites.map((site) => `${site.name} serial=0A1B`)),
         renew: renewScript(config),
         installRenewal: installRenewalScript(config),
+        // The alert command is the user's own shell code: it lands in a file of its own, never in this script's code.
+        installRenewalWithAlert: installRenewalScript(config, 'curl -fsS --data-binary @- "https://hooks.example/$TOKEN" # it\'s "ours"'),
     };
 }
 
