@@ -200,6 +200,17 @@ describe("configuration validation", () => {
             "metricsPassword: must be stored as a secret: pulumi config set --secret metricsPassword (never in plain text)",
             "metricsUser: is required with metricsPassword (the basic authentication's user name)",
         ]],
+        ["an alert command in plain text (it may carry a webhook's token)", (r) => { r.alertCommand = PLAIN_SECRET; }, [
+            "alertCommand: must be stored as a secret: pulumi config set --secret alertCommand (never in plain text)",
+        ]],
+        ["alert days out of range, a metrics file that node_exporter would not read", (r) => { r.alertDaysBeforeExpiry = 0; r.certificateMetricsFile = "/var/lib/prometheus/node-exporter/edge-proxy.txt"; }, [
+            "alertDaysBeforeExpiry: must be a number of days from 1 to 3650, got number 0",
+            'certificateMetricsFile: "/var/lib/prometheus/node-exporter/edge-proxy.txt" is not the path of a file named *.prom (node_exporter\'s textfile collector reads only those)',
+        ]],
+        ["a metrics file that is a system directory, or relative", (r) => { r.certificateMetricsFile = "/var/lib"; r.alertDaysBeforeExpiry = 3651; }, [
+            "alertDaysBeforeExpiry: must be a number of days from 1 to 3650, got number 3651",
+            'certificateMetricsFile: "/var/lib" is the system directory /var/lib: use a directory of its own, such as one under /srv',
+        ]],
         ["a directive smuggled into a domain", (r) => { r.sites = [{ domains: ["a.example.com\n    bind :9999"], backends: ["10.0.0.1:80"] }]; }, [
             'sites[0].domains[0]: "a.example.com\\n    bind :9999" is not a valid hostname',
         ]],
