@@ -11,20 +11,8 @@ import * as os from "os";
 import * as path from "path";
 import { EdgeProxyConfig } from "../components/config/types";
 import { installPemScript, installRenewalScript, renewScript, renewalPaths } from "../components/hostScripts";
+import { StatusFile, parseStatusFile } from "../components/status/statusFile";
 import { devConfigIn } from "./support/hostScripts";
-
-/** What status.json holds (README: Monitoring and alerts). */
-interface Status {
-    container: string;
-    updatedAt: string;
-    alertDaysBeforeExpiry: number;
-    attention: boolean;
-    certificates: {
-        name: string; names: string[]; serial: string; issuer: string; notAfter: string | null; daysLeft: number | null;
-        placeholder: boolean; lastAttempt: string | null; result: string | null; failures: number; lastSuccess: string | null;
-        error: string; attention: boolean;
-    }[];
-}
 
 describe("the certificates' status, run for real in a scratch directory", () => {
     let scratch: string;
@@ -59,7 +47,7 @@ describe("the certificates' status, run for real in a scratch directory", () => 
             "esac",
         ].join("\n"), { mode: 0o755 });
     }
-    const status = (): Status => JSON.parse(fs.readFileSync(renewalPaths(config).statusPath, "utf8"));
+    const status = (): StatusFile => parseStatusFile(fs.readFileSync(renewalPaths(config).statusPath, "utf8"));
     const entry = (name: string) => status().certificates.find((c) => c.name === name)!;
     const certificateField = (name: string, field: string) =>
         execFileSync("openssl", ["x509", "-noout", `-${field}`, ...(field === "issuer" ? ["-nameopt", "RFC2253"] : []), "-in", `${scratch}/certs/${name}.pem`], { encoding: "utf8" })

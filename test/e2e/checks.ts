@@ -6,6 +6,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { shellCommand } from "../../components/quote";
+import { StatusFile, parseStatusFile } from "../../components/status/statusFile";
 import { run } from "./env/command";
 import { CONTAINER, Environment, METRICS_AUTH, PORTS, StackValues } from "./environment";
 
@@ -93,4 +94,37 @@ export async function expectMetricsBehindAuthentication(env: Environment): Promi
     // Published on the loopback address only: the bridge address (another of the host's addresses) has nothing there.
     const elsewhere = await run("curl", ["-sS", "--max-time", "5", `http://${env.bridge}:${PORTS.metrics}/stats`], { allowFailure: true });
     expect(elsewhere.code, "the metrics port on the bridge address").to.not.equal(0);
+}
+
+/** status.json on the host, as the certificate steps or the renewal job last wrote it. */
+export function hostStatus(env: Environment): StatusFile {
+    const file = path.join(env.paths.dataDir, "edge-proxy", "status.json");
+    return parseStatusFile(fs.readFileSync(file, "utf8"), file);
+}
+
+/** The alerts the stack's alertCommand received so far (each its stdin, the status), oldest first. */
+export function receivedAlerts(env: Environment): StatusFile[] {
+    const files = fs.readdirSync(env.paths.alertsDir).map((name) => path.join(env.paths.alertsDir, name));
+    files.sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs);
+    return files.map((file) => parseStatusFile(fs.readFileSync(file, "utf8"), file));
+}
+
+/**
+ * status.json and the Prometheus file describe every site's certificate as HAProxy serves it: its names,
+ * its serial, years of validity (Pebble's), the last certbot run a success, nothing needing attention.
+ */
+export async function expectStatusOfServed(env: Environment, values: StackValues, when: string): Promise<void> {
+    const status = hostStatus(env);
+    const metrics = fs.readFileSync(env.paths.metricsFile, "utf8");
+    expect(status.certificates.map((c) => c.name).sort(), `${when}: the certificates in status.json`).to.deep.equal(values.sites.map((s) => s.name).sort());
+    for (const site of values.sites) {
+        const entry = status.certificates.find((c) => c.name === site.name)!;
+        const served = /^serial=([0-9A-F]+)$/m.exec(await servedCertificate(site.domains[0]))?.[1];
+        expect(entry, `${when}: ${site.name} in status.json`).to.include({ serial: served, placeholder: false, result: "ok", failures: 0, attention: false });
+        expect([...entry.names].sort(), `${when}: ${site.name}'s names`).to.deep.equal([...site.domains].sort());
+        expect(entry.daysLeft, `${when}: ${site.name}'s days left`).to.be.above(365);
+        expect(metrics, `${when}: ${site.name}'s expiry in the metrics file`)
+            .to.contain(`edge_proxy_certificate_not_after_seconds{container="${CONTAINER}",name="${site.name}"} ${Date.parse(entry.notAfter!) / 1000}\n`);
+    }
+    expect(status.attention, `${when}: status.json's attention`).to.equal(false);
 }

@@ -84,8 +84,8 @@ export interface Environment {
      * started it; returns false, doing nothing, for an engine it found running.
      */
     restartDockerd(): Promise<boolean>;
-    /** Host paths the stack uses. */
-    paths: { configDir: string; certsDir: string; dataDir: string };
+    /** Host paths the stack uses; `alertsDir` receives each alert's status (the stack's alertCommand). */
+    paths: { configDir: string; certsDir: string; dataDir: string; metricsFile: string; alertsDir: string };
 }
 
 /** Prints one line with the elapsed time of a phase. */
@@ -140,7 +140,10 @@ export async function startEnvironment(dir: string): Promise<Environment> {
         configDir: path.join(dir, "host", "haproxy", "cfg"),
         certsDir: path.join(dir, "host", "haproxy", "certs"),
         dataDir: path.join(dir, "host", "letsencrypt"),
+        metricsFile: path.join(dir, "host", "node-exporter", "edge-proxy.prom"),
+        alertsDir: path.join(dir, "alerts"),
     };
+    fs.mkdirSync(paths.alertsDir);
 
     const stackValues = (change?: (values: StackValues) => void): StackValues => {
         const values: StackValues = {
@@ -165,6 +168,9 @@ export async function startEnvironment(dir: string): Promise<Environment> {
             acmeChallengePort: PORTS.challenge,
             acmeChallengeAddress: bridge,
             certbotDataDir: paths.dataDir,
+            certificateMetricsFile: paths.metricsFile,
+            // Each alert's stdin (the status) kept in a file of its own, as a webhook would receive it.
+            alertCommand: `cat >"$(mktemp ${paths.alertsDir}/alert.XXXXXX)"`,
             sites: SITES.map((site) => ({ name: site.name, domains: [...site.domains], backends: [`${bridge}:${site.port}`] })),
             tcpServices: [{ name: "ssh", port: PORTS.sshService, backends: [`${bridge}:${PORTS.backendSshd}`] }],
         };

@@ -15,7 +15,8 @@ import { shellCommand } from "../../components/quote";
 import { parseCertificateLine } from "../../components/siteCertificates";
 import { Registration } from "../support/mocks";
 import {
-    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, haproxyPids, httpsGet, servedCertificate, servedCertificates, waitUntilServed,
+    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusOfServed, haproxyPids, hostStatus, httpsGet,
+    receivedAlerts, servedCertificate, servedCertificates, waitUntilServed,
 } from "./checks";
 import { run } from "./env/command";
 import { stopAll } from "./env/process";
@@ -89,6 +90,11 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
             "/usr/local/etc/haproxy": { source: env.paths.configDir, rw: false },
             "/certs": { source: env.paths.certsDir, rw: false },
         });
+    });
+
+    it("wrote the certificates' status and the Prometheus file: each served certificate, the last certbot run a success", async () => {
+        await expectStatusOfServed(env, env.stackValues(), "after the first up");
+        expect(receivedAlerts(env), "alerts (only the renewal job sends them, and nothing needs attention)").to.deep.equal([]);
     });
 
     it("redirects plain HTTP to HTTPS, keeping the path and the HTTPS port", async () => {
@@ -182,6 +188,8 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
         expectCertificates(before, await servedCertificates(values), values.sites.map((site) => site.name), "after renewal");
         expect(ok, "requests during the renewal").to.be.at.least(200);
         expect(failed, `failed requests during the reload: ${errors.slice(0, 5).join("; ")}`).to.equal(0);
+        await expectStatusOfServed(env, values, "after the renewal");
+        expect(receivedAlerts(env), "alerts after a successful renewal").to.deep.equal([]);
     });
 
     it("refuses a configuration HAProxy rejects, with HAProxy's message, and keeps serving the old one", async () => {
@@ -224,9 +232,13 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
             expect(error?.message, "the failed up").to.contain("e2e-cert-site-x-certbot failed").and.contain("x.e2e.test");
             expect(error?.message, "certbot's own error").to.match(/Some challenges have failed|DNS problem/);
             await expectEverySiteServed(env, values, "while site-x cannot be validated");
+            const failed = hostStatus(env).certificates.find((c) => c.name === "site-x");
+            expect(failed, "site-x in status.json").to.include({ result: "failed", failures: 1, placeholder: true, attention: true });
+            expect(failed?.error, "certbot's reason in status.json").to.contain("x.e2e.test");
             await env.pebble.addARecord("x.e2e.test", env.bridge);
             await phase("pulumi up after the DNS fix", () => up(realizer, engineConfig(withX)));
             await expectEverySiteServed(env, withX, "after the DNS fix");
+            await expectStatusOfServed(env, withX, "after the DNS fix");
         });
 
         it("the SSH connection drops in the middle of an up (during certbot): no PEM lost, the next up converges", async () => {
@@ -297,6 +309,59 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
             }
             expectCertificates(served, await servedCertificates(values), [], "after the failed renewal");
             await expectServedAfterRestart(env, values, "after the failed renewal");
+        });
+
+        it("a renewal fails: the alert command gets the status with the site and certbot's reason, the metrics count it; the next renewal clears it", async () => {
+            const values = finalValues();
+            const served = await servedCertificates(values);
+            const alerts = receivedAlerts(env).length;
+            await env.pebble.clearARecord("b.e2e.test");
+            let renewal;
+            try {
+                renewal = await phase("renewal job with --force-renewal, b.e2e.test not resolvable by the CA", () => onHost(`${RENEW_SCRIPT} --force-renewal`));
+            } finally {
+                await env.pebble.addARecord("b.e2e.test", env.bridge);
+            }
+            expect(renewal.code, "the renewal job's exit status").to.equal(1);
+            expect(renewal.stderr).to.contain("renewal failed for: site-b\n").and.contain("running the alert command");
+            const received = receivedAlerts(env);
+            expect(received.length, "alerts sent").to.equal(alerts + 1);
+            const alert = received[received.length - 1];
+            const siteB = alert.certificates.find((c) => c.name === "site-b");
+            expect(alert.attention, "the alert's attention").to.equal(true);
+            expect(siteB, "site-b in the alert").to.include({ result: "failed", failures: 1, attention: true, placeholder: false });
+            expect(siteB?.error, "certbot's reason").to.contain("b.e2e.test");
+            expect(alert.certificates.filter((c) => c.name !== "site-b").map((c) => [c.name, c.result, c.attention]), "the other sites")
+                .to.deep.equal(values.sites.filter((s) => s.name !== "site-b").map((s) => [s.name, "ok", false]).sort());
+            expect(fs.readFileSync(env.paths.metricsFile, "utf8")).to.contain(`edge_proxy_renewal_failures{container="${CONTAINER}",name="site-b"} 1\n`);
+            expectCertificates(served, await servedCertificates(values), values.sites.map((s) => s.name).filter((name) => name !== "site-b"), "after the failed renewal");
+            await expectEverySiteServed(env, values, "after the failed renewal");
+
+            const next = await phase("renewal job after the DNS fix", () => onHost(RENEW_SCRIPT));
+            expect(next.code, `renewal job:\n${next.stderr}`).to.equal(0);
+            expect(receivedAlerts(env).length, "no alert once nothing needs attention").to.equal(alerts + 1);
+            await expectStatusOfServed(env, values, "after the next renewal");
+        });
+
+        it("a certificate near expiry: a raised alertDaysBeforeExpiry updates only the renewal job, the status says so at once, the renewal job alerts", async () => {
+            const values = finalValues();
+            const daysLeft = Math.min(...hostStatus(env).certificates.map((c) => c.daysLeft ?? Infinity));
+            const near = { ...values, alertDaysBeforeExpiry: daysLeft + 1 };
+            await phase("pulumi up, alertDaysBeforeExpiry above the days left", () => up(realizer, engineConfig(near)));
+            expect(realizer.operations, "steps").to.deep.equal(["update e2e-renewal-cron"]);
+            const status = hostStatus(env);
+            expect(status, "status.json").to.include({ attention: true, alertDaysBeforeExpiry: daysLeft + 1 });
+            expect(status.certificates.filter((c) => c.daysLeft === daysLeft).every((c) => c.attention), "the nearest certificate needs attention").to.equal(true);
+            const alerts = receivedAlerts(env).length;
+            const renewal = await phase("renewal job, a certificate near expiry", () => onHost(RENEW_SCRIPT));
+            expect(renewal.code, `renewal job:\n${renewal.stderr}`).to.equal(0);
+            const received = receivedAlerts(env);
+            expect(received.length, "alerts sent").to.equal(alerts + 1);
+            expect(received[received.length - 1].attention, "the alert's attention").to.equal(true);
+            expect(received[received.length - 1].certificates.every((c) => c.result === "ok"), "every renewal itself succeeded").to.equal(true);
+            await phase("pulumi up, alertDaysBeforeExpiry back to its default", () => up(realizer, engineConfig(values)));
+            expect(realizer.operations, "steps").to.deep.equal(["update e2e-renewal-cron"]);
+            expect(hostStatus(env).attention, "status.json's attention").to.equal(false);
         });
 
         it("an up while the renewal job holds the host lock waits, says so, then proceeds", async () => {

@@ -50,6 +50,8 @@ export interface Pebble {
     logFile: string;
     /** Points a name at addresses in challtestsrv's DNS (A records). */
     addARecord(host: string, ...addresses: string[]): Promise<void>;
+    /** Removes a name's A records from challtestsrv's DNS: the CA's validation of it fails. */
+    clearARecord(host: string): Promise<void>;
     /** The root that issues leaf certificates (new at every Pebble start). */
     issuingRootPem(): Promise<string>;
     /**
@@ -153,6 +155,9 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
         logFile,
         addARecord: async (host, ...addresses) => {
             await post(`http://127.0.0.1:${challPort}/add-a`, { host, addresses });
+        },
+        clearARecord: async (host) => {
+            await post(`http://127.0.0.1:${challPort}/clear-a`, { host });
         },
         issuingRootPem: () => get(`https://127.0.0.1:${managementPort}/roots/0`, caPem),
         // Pebble 2.4 logs every ACME request as "METHOD /path -> calling

@@ -1,0 +1,64 @@
+/**
+ * status.json, the certificates' status the certificate steps and the renewal job write on the host
+ * (templates/partials/sh-status.hbs): read by `npm run status`, by monitoring, and by the alert command on
+ * its stdin. README: Monitoring and alerts.
+ */
+
+/** One served certificate (one PEM in certsDir). */
+export interface CertificateStatus {
+    /** The certificate's (and its site's) name. */
+    name: string;
+    /** The DNS names the served certificate covers (none for a placeholder). */
+    names: string[];
+    /** Its serial, hex as openssl prints it; "" when the PEM could not be read. */
+    serial: string;
+    /** Its issuer, RFC 2253. */
+    issuer: string;
+    /** Its end of validity, UTC ISO 8601, or null when the PEM could not be read. */
+    notAfter: string | null;
+    /** Whole days until notAfter (negative once expired), or null. */
+    daysLeft: number | null;
+    /** Whether the served file is edge-proxy's self-signed placeholder (or unreadable): no issued certificate. */
+    placeholder: boolean;
+    /** When certbot last ran for it (up's certificate step or the renewal job), or null if never recorded. */
+    lastAttempt: string | null;
+    /** That run's result, `ok` or `failed`, or null. */
+    result: "ok" | "failed" | null;
+    /** Failed runs since the last success. */
+    failures: number;
+    /** When certbot last succeeded for it (issued, renewed or found it not due), or null. */
+    lastSuccess: string | null;
+    /** The lines of certbot's output that say why the last run failed; "" after a success. */
+    error: string;
+    /** Whether it needs attention: last run failed, placeholder, or fewer than alertDaysBeforeExpiry days left. */
+    attention: boolean;
+}
+
+/** The whole file. */
+export interface StatusFile {
+    /** The HAProxy container the certificates are served by. */
+    container: string;
+    /** When the file was written, UTC ISO 8601. */
+    updatedAt: string;
+    /** The threshold the `attention` flags were computed with. */
+    alertDaysBeforeExpiry: number;
+    /** Whether any certificate needs attention. */
+    attention: boolean;
+    /** Every served certificate. */
+    certificates: CertificateStatus[];
+}
+
+/** Reads status.json's text; throws naming what is missing when it is not such a file. */
+export function parseStatusFile(text: string, source = "status.json"): StatusFile {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch (error) {
+        throw new Error(`${source} is not JSON: ${(error as Error).message}`);
+    }
+    const file = parsed as Partial<StatusFile> | null;
+    if (typeof file !== "object" || file === null || !Array.isArray(file.certificates) || typeof file.attention !== "boolean") {
+        throw new Error(`${source} is not an edge-proxy status (no certificates list or attention flag)`);
+    }
+    return file as StatusFile;
+}
