@@ -81,9 +81,17 @@ function common(config: EdgeProxyConfig) {
     };
 }
 
-/** Short content digest, to name what a script installs. */
-function digest(text: string): string {
-    return createHash("sha256").update(text).digest("hex").slice(0, 16);
+/** The HAProxy files in delivery order: haproxy.cfg, then its map files. */
+function configFileList(files: HaproxyConfigFiles): { name: string; content: string }[] {
+    return (Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[]).map((key) => ({ name: CONFIG_FILES[key], content: files[key] }));
+}
+
+/**
+ * The configuration's digest: names its release directory on the host, and `npm run status` compares the
+ * live files with it (templates/host/status.sh.hbs hashes them in the same order, NUL-separated).
+ */
+export function configurationDigest(files: HaproxyConfigFiles): string {
+    return createHash("sha256").update(configFileList(files).map((file) => file.content).join("\0")).digest("hex").slice(0, 16);
 }
 
 /** Creates the directories and a placeholder PEM for every certificate that has none yet. */
@@ -93,12 +101,10 @@ export function prepareHostScript(config: EdgeProxyConfig): string {
 
 /** Stages, checks and installs the rendered HAProxy files, then reloads when they changed. */
 export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfigFiles): string {
-    const list = (Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[])
-        .map((key) => ({ name: CONFIG_FILES[key], content: files[key] }));
     return renderTemplate("host/deliver-config.sh.hbs", {
         ...common(config),
-        files: list,
-        digest: digest(list.map((file) => file.content).join("\0")),
+        files: configFileList(files),
+        digest: configurationDigest(files),
     });
 }
 
@@ -165,6 +171,20 @@ export function installRenewalScript(config: EdgeProxyConfig, alertCommand?: str
         cron: renewCron(config),
         // A here-document's body ends with a newline.
         alertCommand: alertCommand === undefined ? null : alertCommand.replace(/\n?$/, "\n"),
+    });
+}
+
+/**
+ * What `npm run status` runs on the host (changing nothing): the container, the live configuration's
+ * digest, each name's certificate as served (an SNI handshake), and status.json (status/probe.ts reads it).
+ */
+export function statusProbeScript(config: EdgeProxyConfig): string {
+    return renderTemplate("host/status.sh.hbs", {
+        ...common(config),
+        httpsPort: config.haproxy.httpsPort,
+        files: Object.values(CONFIG_FILES),
+        names: config.sites.flatMap((site) => site.domains.map((name) => ({ site: site.name, name }))),
+        statusPath: renewalPaths(config).statusPath,
     });
 }
 

@@ -7,6 +7,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { shellCommand } from "../../components/quote";
 import { StatusFile, parseStatusFile } from "../../components/status/statusFile";
+import { SECRET_PRESENT, parseConfig } from "../../components/config/validate";
+import { checkStatus } from "../../components/status/check";
+import { StatusReport } from "../../components/status/report";
 import { run } from "./env/command";
 import { CONTAINER, Environment, METRICS_AUTH, PORTS, StackValues } from "./environment";
 
@@ -127,4 +130,29 @@ export async function expectStatusOfServed(env: Environment, values: StackValues
             .to.contain(`edge_proxy_certificate_not_after_seconds{container="${CONTAINER}",name="${site.name}"} ${Date.parse(entry.notAfter!) / 1000}\n`);
     }
     expect(status.attention, `${when}: status.json's attention`).to.equal(false);
+}
+
+/**
+ * What `npm run status` reports for the stack's settings (the check the CLI runs once it has read them
+ * from the Pulumi CLI): over SSH to the environment's host, with the stack's key and pinned host key.
+ */
+export async function operatorStatus(values: StackValues): Promise<StatusReport> {
+    const config = parseConfig({ ...values, sshPrivateKey: SECRET_PRESENT, metricsPassword: SECRET_PRESENT, alertCommand: SECRET_PRESENT });
+    return checkStatus(config, { sshPrivateKey: String(values.sshPrivateKey), metricsPassword: String(values.metricsPassword) });
+}
+
+/** The operator's status says all is well: container running, the stack's configuration live, every name served its certificate. */
+export async function expectStatusAllWell(values: StackValues, when: string): Promise<StatusReport> {
+    const report = await operatorStatus(values);
+    expect(report.attention, `${when}: npm run status's attention`).to.deep.equal([]);
+    expect(report.container.state, `${when}: the container`).to.equal("running");
+    expect(report.configuration.current, `${when}: the live configuration is the stack's`).to.equal(true);
+    expect(report.sites.map((site) => [site.name, site.names.map((n) => n.name)]), `${when}: the sites`)
+        .to.deep.equal(values.sites.map((site) => [site.name, site.domains]));
+    for (const site of report.sites) {
+        for (const name of site.names) {
+            expect(/^serial=([0-9A-F]+)$/m.exec(await servedCertificate(name.name))?.[1], `${when}: ${name.name}'s serial`).to.equal(name.serial);
+        }
+    }
+    return report;
 }

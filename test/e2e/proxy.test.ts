@@ -15,8 +15,8 @@ import { shellCommand } from "../../components/quote";
 import { parseCertificateLine } from "../../components/siteCertificates";
 import { Registration } from "../support/mocks";
 import {
-    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusOfServed, haproxyPids, hostStatus, httpsGet,
-    receivedAlerts, servedCertificate, servedCertificates, waitUntilServed,
+    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusAllWell, expectStatusOfServed, haproxyPids,
+    hostStatus, httpsGet, operatorStatus, receivedAlerts, servedCertificate, servedCertificates, waitUntilServed,
 } from "./checks";
 import { run } from "./env/command";
 import { stopAll } from "./env/process";
@@ -95,6 +95,14 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
     it("wrote the certificates' status and the Prometheus file: each served certificate, the last certbot run a success", async () => {
         await expectStatusOfServed(env, env.stackValues(), "after the first up");
         expect(receivedAlerts(env), "alerts (only the renewal job sends them, and nothing needs attention)").to.deep.equal([]);
+    });
+
+    it("npm run status: the container, the stack's configuration live, each name's served certificate, all well", async () => {
+        const report = await expectStatusAllWell(env.stackValues(), "after the first up");
+        expect(report.container.image, "the container's image").to.equal(env.stackValues().haproxyImage);
+        expect(report.container.haproxyVersion, "haproxy -v in the container").to.match(/^HAProxy version \d+\.\d+/);
+        expect(report.sites.flatMap((site) => site.names.map((n) => n.daysLeft! > 365 && !n.placeholder && site.renewal?.result === "ok")), "certificates and renewals")
+            .to.not.include(false);
     });
 
     it("redirects plain HTTP to HTTPS, keeping the path and the HTTPS port", async () => {
@@ -235,10 +243,15 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
             const failed = hostStatus(env).certificates.find((c) => c.name === "site-x");
             expect(failed, "site-x in status.json").to.include({ result: "failed", failures: 1, placeholder: true, attention: true });
             expect(failed?.error, "certbot's reason in status.json").to.contain("x.e2e.test");
+            const report = await operatorStatus(withX);
+            expect(report.attention.filter((item) => item.startsWith("site site-x: ")).map((item) => item.replace(/\(1 in a row, at .*/, "")), "npm run status's attention")
+                .to.deep.equal(["site site-x: x.e2e.test is served the self-signed placeholder (no certificate issued yet)", "site site-x: the last certbot run failed "]);
+            expect(report.attention.filter((item) => !item.startsWith("site site-x: ")), "nothing else needs attention").to.deep.equal([]);
             await env.pebble.addARecord("x.e2e.test", env.bridge);
             await phase("pulumi up after the DNS fix", () => up(realizer, engineConfig(withX)));
             await expectEverySiteServed(env, withX, "after the DNS fix");
             await expectStatusOfServed(env, withX, "after the DNS fix");
+            await expectStatusAllWell(withX, "after the DNS fix");
         });
 
         it("the SSH connection drops in the middle of an up (during certbot): no PEM lost, the next up converges", async () => {
@@ -315,6 +328,7 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
             const values = finalValues();
             const served = await servedCertificates(values);
             const alerts = receivedAlerts(env).length;
+            const failuresBefore = hostStatus(env).certificates.find((c) => c.name === "site-b")!.failures;
             await env.pebble.clearARecord("b.e2e.test");
             let renewal;
             try {
@@ -329,11 +343,13 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
             const alert = received[received.length - 1];
             const siteB = alert.certificates.find((c) => c.name === "site-b");
             expect(alert.attention, "the alert's attention").to.equal(true);
-            expect(siteB, "site-b in the alert").to.include({ result: "failed", failures: 1, attention: true, placeholder: false });
+            expect(siteB, "site-b in the alert").to.include({ result: "failed", failures: failuresBefore + 1, attention: true, placeholder: false });
             expect(siteB?.error, "certbot's reason").to.contain("b.e2e.test");
             expect(alert.certificates.filter((c) => c.name !== "site-b").map((c) => [c.name, c.result, c.attention]), "the other sites")
                 .to.deep.equal(values.sites.filter((s) => s.name !== "site-b").map((s) => [s.name, "ok", false]).sort());
-            expect(fs.readFileSync(env.paths.metricsFile, "utf8")).to.contain(`edge_proxy_renewal_failures{container="${CONTAINER}",name="site-b"} 1\n`);
+            expect(fs.readFileSync(env.paths.metricsFile, "utf8")).to.contain(`edge_proxy_renewal_failures{container="${CONTAINER}",name="site-b"} ${failuresBefore + 1}\n`);
+            expect((await operatorStatus(values)).attention.map((item) => item.replace(/ \(\d+ in a row, at .*/, "")), "npm run status's attention")
+                .to.deep.equal(["site site-b: the last certbot run failed"]);
             expectCertificates(served, await servedCertificates(values), values.sites.map((s) => s.name).filter((name) => name !== "site-b"), "after the failed renewal");
             await expectEverySiteServed(env, values, "after the failed renewal");
 
@@ -341,6 +357,7 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
             expect(next.code, `renewal job:\n${next.stderr}`).to.equal(0);
             expect(receivedAlerts(env).length, "no alert once nothing needs attention").to.equal(alerts + 1);
             await expectStatusOfServed(env, values, "after the next renewal");
+            await expectStatusAllWell(values, "after the next renewal");
         });
 
         it("a certificate near expiry: a raised alertDaysBeforeExpiry updates only the renewal job, the status says so at once, the renewal job alerts", async () => {

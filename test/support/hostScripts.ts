@@ -4,7 +4,7 @@ import { EdgeProxyConfig } from "../../components/config/types";
 import { HaproxyConfigFiles, renderHaproxyConfig } from "../../components/haproxy/render";
 import {
     deliverConfigScript, installPemScript, installRenewalScript, issueCertificateScript, prepareHostScript, reloadScript,
-    renewCron, renewScript,
+    renewCron, renewScript, statusProbeScript,
 } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { PROJECT_DIR } from "./paths";
@@ -29,6 +29,7 @@ export function hostScriptsOf(config: EdgeProxyConfig, files: HaproxyConfigFiles
         reload: reloadScript(config, config.sites.map((site) => `${site.name} serial=0A1B`)),
         renew: renewScript(config),
         installRenewal: installRenewalScript(config),
+        status: statusProbeScript(config),
         // The alert command is the user's own shell code: it lands in a file of its own, never in this script's code.
         installRenewalWithAlert: installRenewalScript(config, 'curl -fsS --data-binary @- "https://hooks.example/$TOKEN" # it\'s "ours"'),
     };

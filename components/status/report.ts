@@ -1,0 +1,198 @@
+/**
+ * `npm run status`'s report: what the host's probe (templates/host/status.sh.hbs) printed, read against
+ * the stack's configuration. Pure, so that every rule of "needs attention" is tested without a host.
+ */
+import { EdgeProxyConfig } from "../config/types";
+import { CertificateReport, parseCertificateLine } from "../siteCertificates";
+import { CertificateStatus, StatusFile, parseStatusFile } from "./statusFile";
+
+/** What the probe printed, parsed. */
+export interface Probe {
+    /** The container as Docker reports it; undefined when there is none of that name. */
+    container?: { state: string; restarts: number; startedAt: string; image: string };
+    /** The first line of `haproxy -v` in the container ("" when it could not run). */
+    haproxyVersion?: string;
+    /** The live release's name and the digest of its files' contents; undefined when none is installed. */
+    configuration?: { release: string; content: string };
+    /** Each name's certificate as served (undefined: no TLS handshake), with the names it covers. */
+    served: { site: string; name: string; certificate?: CertificateReport & { names: string[] } }[];
+    /** status.json, or why it could not be read; both undefined when there is none. */
+    status?: StatusFile;
+    statusError?: string;
+}
+
+/** Reads the probe's output: tab-separated records, then status.json after a line of its own. */
+export function parseProbe(stdout: string): Probe {
+    const probe: Probe = { served: [] };
+    const marker = stdout.indexOf("\nstatus.json\n");
+    const records = marker < 0 ? stdout : stdout.slice(0, marker + 1);
+    if (marker >= 0) {
+        try {
+            probe.status = parseStatusFile(stdout.slice(marker + "\nstatus.json\n".length));
+        } catch (error) {
+            probe.statusError = (error as Error).message;
+        }
+    }
+    for (const line of records.split("\n").filter((l) => l !== "")) {
+        const [kind, ...fields] = line.split("\t");
+        if (kind === "container" && fields[0] !== "missing") {
+            probe.container = { state: fields[0], restarts: Number(fields[1]), startedAt: fields[2], image: fields[3] };
+        } else if (kind === "haproxy") {
+            probe.haproxyVersion = fields[0] ?? "";
+        } else if (kind === "configuration" && fields[0] !== "none") {
+            probe.configuration = { release: fields[0], content: fields[1] ?? "" };
+        } else if (kind === "served") {
+            const [site, name, line, sans] = fields;
+            const report = line === "none" ? undefined : parseCertificateLine(line);
+            probe.served.push({
+                site, name,
+                certificate: report && { ...report, names: (sans ?? "").split(",").filter((san) => san.startsWith("DNS:")).map((san) => san.slice(4)) },
+            });
+        }
+    }
+    return probe;
+}
+
+/** One name's line of the report. */
+export interface NameReport {
+    name: string;
+    /** Served certificate's serial, issuer, notAfter; undefined when no handshake succeeded. */
+    serial?: string;
+    issuer?: string;
+    notAfter?: string;
+    daysLeft?: number;
+    /** Whether the served certificate is the placeholder. */
+    placeholder: boolean;
+    /** Whether it comes from Let's Encrypt's staging environment. */
+    staging: boolean;
+}
+
+/** One site's part of the report. */
+export interface SiteReport {
+    name: string;
+    names: NameReport[];
+    /** The last certbot run for its certificate, from status.json. */
+    renewal?: Pick<CertificateStatus, "lastAttempt" | "result" | "failures" | "lastSuccess" | "error">;
+}
+
+/** The whole report (`--json` prints it). */
+export interface StatusReport {
+    container: { name: string; state: string; image?: string; haproxyVersion?: string; startedAt?: string; uptimeSeconds?: number; restarts?: number };
+    configuration: { expected: string; live?: string; liveContent?: string; current: boolean };
+    sites: SiteReport[];
+    /** Each thing that needs the operator, one sentence each; empty when all is well. */
+    attention: string[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** The issuer of Let's Encrypt's staging certificates says so ("(STAGING) ..."); Pebble's and production's do not. */
+function isStagingIssuer(issuer: string): boolean {
+    return /\(STAGING\)/.test(issuer);
+}
+
+/**
+ * The report, and everything that needs attention: the container not running; the live configuration not
+ * the stack's; a name served no certificate, the placeholder, a certificate that does not cover it, a
+ * staging certificate where the stack asks production's, or one within alertDaysBeforeExpiry of expiry; a
+ * site whose last certbot run failed; no status.json.
+ */
+export function buildReport(config: EdgeProxyConfig, expectedDigest: string, probe: Probe, now: Date): StatusReport {
+    const attention: string[] = [];
+    const name = config.haproxy.containerName;
+    const container: StatusReport["container"] = { name, state: probe.container?.state ?? "missing" };
+    if (probe.container) {
+        const started = Date.parse(probe.container.startedAt);
+        Object.assign(container, {
+            image: probe.container.image,
+            haproxyVersion: probe.haproxyVersion,
+            startedAt: probe.container.startedAt,
+            uptimeSeconds: probe.container.state === "running" && !Number.isNaN(started) ? Math.max(0, Math.floor((now.getTime() - started) / 1000)) : undefined,
+            restarts: probe.container.restarts,
+        });
+    }
+    if (container.state !== "running") {
+        attention.push(`container ${name} is ${container.state === "missing" ? "missing" : container.state}: run pulumi up`);
+    }
+    const live = probe.configuration;
+    const current = live !== undefined && live.release === expectedDigest && live.content === expectedDigest;
+    if (!live) {
+        attention.push("no configuration is installed: run pulumi up");
+    } else if (live.release !== expectedDigest) {
+        attention.push(`the live configuration ${live.release} is not the stack's ${expectedDigest}: run pulumi up (or pulumi preview --diff to see why)`);
+    } else if (live.content !== expectedDigest) {
+        attention.push(`the live configuration files differ from release ${live.release} (edited on the host?): run pulumi up to restore them`);
+    }
+    if (probe.statusError) {
+        attention.push(probe.statusError);
+    } else if (!probe.status) {
+        attention.push("the host has no status.json yet (written by the certificate steps and the renewal job of this edge-proxy version): run pulumi up");
+    }
+    const sites = config.sites.map((site): SiteReport => {
+        const names = site.domains.map((domain): NameReport => {
+            const certificate = probe.served.find((s) => s.site === site.name && s.name === domain)?.certificate;
+            if (!certificate?.serial) {
+                attention.push(`site ${site.name}: ${domain} is served no certificate (no TLS handshake with that name)`);
+                return { name: domain, placeholder: false, staging: false };
+            }
+            const issuer = certificate.issuer ?? "";
+            const placeholder = issuer.startsWith("CN=edge-proxy placeholder for ");
+            const daysLeft = certificate.notAfter ? Math.floor((Date.parse(certificate.notAfter) - now.getTime()) / DAY_MS) : undefined;
+            const staging = isStagingIssuer(issuer);
+            if (placeholder) {
+                attention.push(`site ${site.name}: ${domain} is served the self-signed placeholder (no certificate issued yet)`);
+            } else if (!certificate.names.includes(domain)) {
+                attention.push(`site ${site.name}: ${domain} is served a certificate for ${certificate.names.join(", ") || "no name"}`);
+            }
+            if (!placeholder && daysLeft !== undefined && daysLeft < config.acme.alertDaysBeforeExpiry) {
+                attention.push(`site ${site.name}: ${domain}'s certificate ${daysLeft < 0 ? `expired ${-daysLeft} days ago` : `expires in ${daysLeft} days`} (${certificate.notAfter})`);
+            }
+            if (staging && !config.acme.staging) {
+                attention.push(`site ${site.name}: ${domain} is served a Let's Encrypt staging certificate, which browsers do not trust`);
+            }
+            return { name: domain, serial: certificate.serial, issuer, notAfter: certificate.notAfter, daysLeft, placeholder, staging };
+        });
+        const recorded = probe.status?.certificates.find((c) => c.name === site.name);
+        if (recorded?.result === "failed") {
+            attention.push(`site ${site.name}: the last certbot run failed (${recorded.failures} in a row, at ${recorded.lastAttempt}): ${recorded.error}`);
+        }
+        return {
+            name: site.name,
+            names,
+            renewal: recorded && {
+                lastAttempt: recorded.lastAttempt, result: recorded.result, failures: recorded.failures, lastSuccess: recorded.lastSuccess, error: recorded.error,
+            },
+        };
+    });
+    return { container, configuration: { expected: expectedDigest, live: live?.release, liveContent: live?.content, current }, sites, attention };
+}
+
+/** The report as an operator reads it in a terminal. */
+export function formatReport(report: StatusReport): string {
+    const lines: string[] = [];
+    const { container } = report;
+    const uptime = container.uptimeSeconds === undefined ? "" : `, up ${formatDuration(container.uptimeSeconds)}`;
+    lines.push(`container ${container.name}: ${container.state}${container.image ? `, ${container.image}` : ""}`
+        + `${container.haproxyVersion ? ` (${container.haproxyVersion})` : ""}${uptime}${container.restarts === undefined ? "" : `, ${container.restarts} restarts`}`);
+    const { configuration } = report;
+    lines.push(`configuration: ${configuration.live ?? "none"}${configuration.current ? " (the stack's)" : `, the stack's is ${configuration.expected}`}`);
+    for (const site of report.sites) {
+        lines.push(`site ${site.name}`);
+        for (const name of site.names) {
+            lines.push(name.serial === undefined ? `  ${name.name}: no certificate served`
+                : `  ${name.name}: serial ${name.serial}, ${name.placeholder ? "placeholder" : `issuer ${name.issuer}`}, expires ${name.notAfter} (${name.daysLeft} days)${name.staging ? ", staging" : ""}`);
+        }
+        const renewal = site.renewal;
+        lines.push(renewal?.result ? `  last certbot run: ${renewal.result} at ${renewal.lastAttempt}${renewal.failures ? ` (${renewal.failures} failures in a row)` : ""}`
+            : "  last certbot run: none recorded");
+    }
+    lines.push(report.attention.length === 0 ? "all well" : `needs attention:\n${report.attention.map((item) => `  - ${item}`).join("\n")}`);
+    return `${lines.join("\n")}\n`;
+}
+
+function formatDuration(seconds: number): string {
+    const days = Math.floor(seconds / 86_400);
+    const hours = Math.floor((seconds % 86_400) / 3600);
+    const minutes = Math.floor((seconds % 3600) / 60);
+    return days > 0 ? `${days}d ${hours}h` : hours > 0 ? `${hours}h ${minutes}m` : `${minutes}m`;
+}

@@ -1,0 +1,64 @@
+/**
+ * `npm run --silent status -- --stack NAME [--json]`: the operator's view of one stack's host between two
+ * `up`s. Reads the stack's configuration (secrets included) through the Pulumi CLI, connects to the host as
+ * the stack does, and reports the container, whether the live configuration is the stack's, each name's
+ * certificate as HAProxy serves it, and the last certbot run per site (README: Monitoring and alerts).
+ * Exit status: 0 all well, 1 something needs attention (listed), 2 the check itself failed.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "util";
+import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import { rawConfigFromEngine } from "../components/config/sources";
+import { parseConfig } from "../components/config/validate";
+import { checkStatus } from "../components/status/check";
+import { formatReport } from "../components/status/report";
+
+const USAGE = "usage: status --stack NAME [--json]";
+const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+function readArgs(argv: string[]): { stack: string; json: boolean } {
+    let values;
+    try {
+        ({ values } = parseArgs({ args: argv, options: { stack: { type: "string" }, json: { type: "boolean" } }, strict: true, allowPositionals: false }));
+    } catch (error) {
+        throw new Error(`${(error as Error).message}\n${USAGE}`);
+    }
+    if (!values.stack) {
+        throw new Error(USAGE);
+    }
+    return { stack: values.stack, json: values.json ?? false };
+}
+
+/** The Pulumi CLI that `tools/install.sh` built into the project, else the one on PATH. */
+async function pulumiCommand(): Promise<PulumiCommand | undefined> {
+    const root = process.env.PULUMI_ENGINE_DIR ?? path.join(PROJECT_DIR, ".pulumi-engine");
+    return fs.existsSync(path.join(root, "bin", "pulumi")) ? PulumiCommand.get({ root, skipVersionCheck: true }) : undefined;
+}
+
+async function main(): Promise<number> {
+    let args;
+    try {
+        args = readArgs(process.argv.slice(2));
+    } catch (error) {
+        console.error((error as Error).message);
+        return 2;
+    }
+    try {
+        const stack = await LocalWorkspace.selectStack({ stackName: args.stack, workDir: PROJECT_DIR }, { pulumiCommand: await pulumiCommand() });
+        const all = await stack.getAllConfig();
+        const raw = rawConfigFromEngine(Object.fromEntries(Object.entries(all).map(([key, item]) => [key, item.value])), (key) => all[key]?.secret === true);
+        const config = parseConfig(raw);
+        const secret = (key: string) => all[`edge-proxy:${key}`]?.value;
+        const report = await checkStatus(config, { sshPrivateKey: secret("sshPrivateKey") ?? "", metricsPassword: secret("metricsPassword") });
+        process.stdout.write(args.json ? `${JSON.stringify({ stack: args.stack, ...report }, null, 2)}\n` : `stack ${args.stack}\n${formatReport(report)}`);
+        return report.attention.length === 0 ? 0 : 1;
+    } catch (error) {
+        // The Automation API's errors carry the whole CLI invocation; its stderr says what went wrong.
+        const message = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
+        console.error(`status: ${message}`);
+        return 2;
+    }
+}
+
+main().then((code) => (process.exitCode = code));
