@@ -7,10 +7,15 @@
  * command line, and every value inside a script passes through the `sh` quoting helper.
  */
 import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { EdgeProxyConfig, Site } from "./config/types";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONFIG_FILES, HaproxyConfigFiles } from "./haproxy/render";
-import { renderTemplate } from "./templates";
+import { TEMPLATES_DIR, renderTemplate } from "./templates";
+
+/** The pre-flight's Python program (templates/host/preflight.py), fed to the certbot image's python3. */
+const PREFLIGHT_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "preflight.py"), "utf8");
 
 /** The command every host script runs under; the script itself arrives on standard input. */
 export const HOST_SHELL = "sh -s";
@@ -117,6 +122,10 @@ export function issueCertificateScript(config: EdgeProxyConfig, site: Site): str
         email: config.acme.email,
         server: config.acme.server,
         keyType: config.acme.keyType,
+        preflight: config.acme.preflight,
+        preflightResolver: config.acme.preflightResolver ?? "",
+        validationPort: config.acme.validationPort,
+        preflightProgram: PREFLIGHT_PROGRAM,
         requested: [config.acme.server, config.acme.keyType, site.domains.join(",")].join(" "),
     });
 }

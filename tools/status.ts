@@ -15,6 +15,7 @@ import { checkStatus } from "../components/status/check";
 import { formatReport } from "../components/status/report";
 
 const USAGE = "usage: status --stack NAME [--json]";
+/** Where this tool's project is (its Pulumi CLI build); the stack's project is the working directory (npm run's). */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 function readArgs(argv: string[]): { stack: string; json: boolean } {
@@ -45,7 +46,7 @@ async function main(): Promise<number> {
         return 2;
     }
     try {
-        const stack = await LocalWorkspace.selectStack({ stackName: args.stack, workDir: PROJECT_DIR }, { pulumiCommand: await pulumiCommand() });
+        const stack = await LocalWorkspace.selectStack({ stackName: args.stack, workDir: process.cwd() }, { pulumiCommand: await pulumiCommand() });
         const all = await stack.getAllConfig();
         const raw = rawConfigFromEngine(Object.fromEntries(Object.entries(all).map(([key, item]) => [key, item.value])), (key) => all[key]?.secret === true);
         const config = parseConfig(raw);

@@ -66,6 +66,9 @@ export interface EdgeProxySettings {
     acmeChallengeAddress?: string;
     certbotDataDir?: string;
     acmeKeyType?: "ecdsa" | "rsa";
+    acmePreflight?: boolean;
+    acmePreflightResolver?: string;
+    acmeValidationPort?: number;
     renewSchedule?: string;
     alertDaysBeforeExpiry?: number;
     certificateMetricsFile?: string;

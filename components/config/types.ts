@@ -130,6 +130,12 @@ export interface AcmeSettings {
     keyType: "ecdsa" | "rsa";
     /** cron schedule of the renewal job. */
     renewSchedule: string;
+    /** Whether the certificate steps run the pre-flight before certbot places an order. */
+    preflight: boolean;
+    /** The pre-flight's DNS server (`IPv4[:port]`), or undefined for the host's resolver. */
+    preflightResolver?: string;
+    /** The port the CA validates HTTP-01 on (80 but for test CAs). */
+    validationPort: number;
     /** Days before expiry from which a served certificate needs attention (status, alert command). */
     alertDaysBeforeExpiry: number;
     /** Host path of the Prometheus text file of the certificates and renewals, if any. */

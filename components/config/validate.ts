@@ -189,6 +189,13 @@ export function metricsFileProblem(value: string): string | undefined {
     return /\/[A-Za-z0-9._-]+\.prom$/.test(normalizeHostPath(value)) ? undefined : "is not the path of a file named *.prom (node_exporter's textfile collector reads only those)";
 }
 
+/** A DNS server as the pre-flight asks it: an IPv4 address, optionally with a port. */
+export function resolverProblem(value: string): string | undefined {
+    const [address, port, ...rest] = value.split(":");
+    const portOk = port === undefined || (/^[1-9]\d{0,4}$/.test(port) && Number(port) <= 65535);
+    return isIPv4(address) && portOk && rest.length === 0 ? undefined : "is not an IPv4 address with an optional port, such as 192.0.2.53 or 127.0.0.1:5353";
+}
+
 /** The path of an HTTP health check: one haproxy.cfg word of URL path characters (no query, no escapes). */
 export function healthCheckPathProblem(value: string): string | undefined {
     return /^\/[A-Za-z0-9._~\/-]*$/.test(value) ? undefined : "is not an absolute path of letters, digits and ._~/-";
@@ -660,6 +667,9 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString, ho
         dataDir: r.string("certbotDataDir", value("certbotDataDir"), absolutePathProblem, normalizeHostPath) ?? "",
         keyType: keyType === "rsa" ? "rsa" : "ecdsa",
         renewSchedule: optionalString("renewSchedule", cronProblem) ?? defaultRenewSchedule(host.address, containerName),
+        preflight: r.boolean("acmePreflight", value("acmePreflight")) ?? true,
+        preflightResolver: optionalString("acmePreflightResolver", resolverProblem),
+        validationPort: r.port("acmeValidationPort", value("acmeValidationPort")) ?? 80,
         alertDaysBeforeExpiry: r.integer("alertDaysBeforeExpiry", value("alertDaysBeforeExpiry"), 1, 3650, "a number of days") ?? 14,
         metricsFile: optionalString("certificateMetricsFile", metricsFileProblem, normalizeHostPath),
     };

@@ -169,6 +169,9 @@ export async function startEnvironment(dir: string): Promise<Environment> {
             acmeChallengeAddress: bridge,
             certbotDataDir: paths.dataDir,
             certificateMetricsFile: paths.metricsFile,
+            // The pre-flight resolves names as Pebble does, and fetches on the port Pebble validates on.
+            acmePreflightResolver: `127.0.0.1:${pebble.dnsPort}`,
+            acmeValidationPort: PORTS.http,
             // Each alert's stdin (the status) kept in a file of its own, as a webhook would receive it.
             alertCommand: `cat >"$(mktemp ${paths.alertsDir}/alert.XXXXXX)"`,
             sites: SITES.map((site) => ({ name: site.name, domains: [...site.domains], backends: [`${bridge}:${site.port}`] })),

@@ -99,7 +99,8 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
 
     it("npm run status: the container, the stack's configuration live, each name's served certificate, all well", async () => {
         const report = await expectStatusAllWell(env.stackValues(), "after the first up");
-        expect(report.container.image, "the container's image").to.equal(env.stackValues().haproxyImage);
+        const image = (await run("docker", ["inspect", "--format", "{{.Config.Image}}", CONTAINER])).stdout.trim();
+        expect(report.container.image, "the container's image, read over SSH").to.equal(image);
         expect(report.container.haproxyVersion, "haproxy -v in the container").to.match(/^HAProxy version \d+\.\d+/);
         expect(report.sites.flatMap((site) => site.names.map((n) => n.daysLeft! > 365 && !n.placeholder && site.renewal?.result === "ok")), "certificates and renewals")
             .to.not.include(false);
@@ -228,27 +229,34 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
     describe("faults, each checked from outside", () => {
         const siteX = () => ({ name: "site-x", domains: ["x.e2e.test"], backends: [`${env.bridge}:${PORTS.webA}`] });
 
-        it("one site's ACME validation fails: up names the site and certbot's error, the others keep serving, the next up converges", async () => {
+        it("one site's name does not resolve: the pre-flight fails that site without asking the CA, the others keep serving, the next up converges", async () => {
             const values = valuesWithSiteC();
             const withX = withSite(values, siteX());
+            const orders = env.pebble.countNewOrders();
             let error: Error | undefined;
             try {
-                await phase("pulumi up, x.e2e.test not resolvable by the CA", () => up(realizer, engineConfig(withX)));
+                await phase("pulumi up, x.e2e.test not resolvable", () => up(realizer, engineConfig(withX)));
             } catch (e) {
                 error = e as Error;
             }
-            expect(error?.message, "the failed up").to.contain("e2e-cert-site-x-certbot failed").and.contain("x.e2e.test");
-            expect(error?.message, "certbot's own error").to.match(/Some challenges have failed|DNS problem/);
+            expect(error?.message, "the failed up").to.contain("e2e-cert-site-x-certbot failed")
+                .and.contain(`x.e2e.test does not resolve: no such name (NXDOMAIN from 127.0.0.1:${env.pebble.dnsPort})`)
+                .and.contain("pre-flight failed: certbot was not run and the CA was not asked (acmePreflight)");
+            expect(env.pebble.countNewOrders() - orders, "ACME orders placed").to.equal(0);
             await expectEverySiteServed(env, values, "while site-x cannot be validated");
             const failed = hostStatus(env).certificates.find((c) => c.name === "site-x");
             expect(failed, "site-x in status.json").to.include({ result: "failed", failures: 1, placeholder: true, attention: true });
             expect(failed?.error, "certbot's reason in status.json").to.contain("x.e2e.test");
+            expect(failed?.error, "the pre-flight's reason in status.json").to.contain("pre-flight: x.e2e.test does not resolve");
             const report = await operatorStatus(withX);
             expect(report.attention.filter((item) => item.startsWith("site site-x: ")).map((item) => item.replace(/\(1 in a row, at .*/, "")), "npm run status's attention")
-                .to.deep.equal(["site site-x: x.e2e.test is served the self-signed placeholder (no certificate issued yet)", "site site-x: the last certbot run failed "]);
+                // The placeholder names no domain, so HAProxy serves its default (first) certificate for x.e2e.test.
+                .to.deep.equal(["site site-x: x.e2e.test is served a certificate for a.e2e.test, www.a.e2e.test", "site site-x: the last certbot run failed "]);
             expect(report.attention.filter((item) => !item.startsWith("site site-x: ")), "nothing else needs attention").to.deep.equal([]);
             await env.pebble.addARecord("x.e2e.test", env.bridge);
             await phase("pulumi up after the DNS fix", () => up(realizer, engineConfig(withX)));
+            expect(realizer.outputsOf("e2e-cert-site-x-certbot").stderr, "the pre-flight's report").to.contain("x.e2e.test reaches this host");
+            expect(env.pebble.countNewOrders() - orders, "ACME orders placed").to.equal(1);
             await expectEverySiteServed(env, withX, "after the DNS fix");
             await expectStatusOfServed(env, withX, "after the DNS fix");
             await expectStatusAllWell(withX, "after the DNS fix");

@@ -11,7 +11,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import {
-    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, haproxyPids, servedCertificates,
+    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusOfServed, haproxyPids, servedCertificates,
 } from "../e2e/checks";
 import { run } from "../e2e/env/command";
 import { stopAll } from "../e2e/env/process";
@@ -126,6 +126,23 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         }
     });
 
+    it("npm run status, with the stack's configuration and secrets read through the real CLI: all well, exit 0", async () => {
+        const status = await run("node", [path.join(PROJECT_DIR, "bin", "tools", "status.js"), "--stack", "e2e", "--json"], {
+            cwd: path.join(engine.dir, "project"), env: { ...process.env, ...engine.cliEnv }, allowFailure: true, timeoutMs: 300_000,
+        });
+        expect(status.code, `status:\n${status.stdout}\n${status.stderr}`).to.equal(0);
+        const report = JSON.parse(status.stdout);
+        expect(report.attention).to.deep.equal([]);
+        expect(report.configuration.current, "the live configuration is the stack's").to.equal(true);
+        expect(report.configuration.live).to.equal((await engine.stack.outputs()).configurationDigest.value);
+        const served = await servedCertificates(env.stackValues());
+        for (const site of report.sites) {
+            expect(served[site.name], `${site.name}: served`).to.contain(`serial=${site.names[0].serial}\n`);
+            expect(site.renewal.result, `${site.name}: the last certbot run`).to.equal("ok");
+        }
+        await expectStatusOfServed(env, env.stackValues(), "after the first up");
+    });
+
     it("does nothing on a second up: no step, no ACME order, HAProxy's processes left alone", async () => {
         const orders = env.pebble.countNewOrders();
         const pids = await haproxyPids();
@@ -158,7 +175,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         });
     });
 
-    it("keeps the private key and the metrics password out of the state", async () => {
+    it("keeps the private key, the metrics password and the alert command out of the state", async () => {
         // Lines of the key's body that only this key has (every OpenSSH key starts alike).
         const keyLines = env.host.privateKey.split("\n").filter((line) => /^[A-Za-z0-9+\/=]{40,}$/.test(line)).slice(2);
         expect(keyLines.length, "key lines to look for").to.be.greaterThan(0);
@@ -172,6 +189,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
                 expect(text, what).to.not.contain(line);
             }
             expect(text, `${what}: the metrics password`).to.not.contain(METRICS_AUTH.password);
+            expect(text, `${what}: the alert command`).to.not.contain(String(env.stackValues().alertCommand));
         }
         expect(exported.stdout, "the connection, kept as a secret").to.contain("4dabf18193072939515e22adb298388d");
     });

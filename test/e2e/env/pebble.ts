@@ -46,6 +46,8 @@ export interface Pebble {
     directoryUrl: string;
     /** PEM file of the CA that signed Pebble's listener certificate (trust it: REQUESTS_CA_BUNDLE). */
     listenerCaPem: string;
+    /** challtestsrv's DNS port on 127.0.0.1, which Pebble resolves every name with. */
+    dnsPort: number;
     /** Pebble's log file (one line per ACME request, see countNewOrders). */
     logFile: string;
     /** Points a name at addresses in challtestsrv's DNS (A records). */
@@ -152,6 +154,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
     return {
         directoryUrl,
         listenerCaPem: caPem,
+        dnsPort,
         logFile,
         addARecord: async (host, ...addresses) => {
             await post(`http://127.0.0.1:${challPort}/add-a`, { host, addresses });
