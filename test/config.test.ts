@@ -211,6 +211,16 @@ describe("configuration validation", () => {
             "alertDaysBeforeExpiry: must be a number of days from 1 to 3650, got number 3651",
             'certificateMetricsFile: "/var/lib" is the system directory /var/lib: use a directory of its own, such as one under /srv',
         ]],
+        ["a pre-flight resolver that is a name; a validation port 0; a pre-flight flag as text", (r) => {
+            r.acmePreflightResolver = "dns.example.com"; r.acmeValidationPort = 0; r.acmePreflight = "yes";
+        }, [
+            'acmePreflight: must be true or false, got string "yes"',
+            'acmePreflightResolver: "dns.example.com" is not an IPv4 address with an optional port, such as 192.0.2.53 or 127.0.0.1:5353',
+            "acmeValidationPort: must be a port number from 1 to 65535, got number 0",
+        ]],
+        ["a pre-flight resolver with a port out of range", (r) => { r.acmePreflightResolver = "192.0.2.53:65536"; }, [
+            'acmePreflightResolver: "192.0.2.53:65536" is not an IPv4 address with an optional port, such as 192.0.2.53 or 127.0.0.1:5353',
+        ]],
         ["a directive smuggled into a domain", (r) => { r.sites = [{ domains: ["a.example.com\n    bind :9999"], backends: ["10.0.0.1:80"] }]; }, [
             'sites[0].domains[0]: "a.example.com\\n    bind :9999" is not a valid hostname',
         ]],
