@@ -10,16 +10,17 @@ import { rawConfigFromEngine } from "./components/config/sources";
 import { parseConfig } from "./components/config/validate";
 import { EdgeProxy, EdgeProxySettings } from "./components";
 
-const { sshPrivateKey, metricsPassword, alertCommand, ...settings } = rawConfigFromEngine(pulumi.runtime.allConfig());
+const { sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, ...settings } = rawConfigFromEngine(pulumi.runtime.allConfig());
 // The whole stack first, the secrets included: whether they are set, and set as secrets, is the stack's
 // business, and their problems belong in the same list as the others. EdgeProxy then checks its own args.
-const config = parseConfig({ sshPrivateKey, metricsPassword, alertCommand, ...settings });
+const config = parseConfig({ sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, ...settings });
 const stackConfig = new pulumi.Config(CONFIG_NAMESPACE);
 const proxy = new EdgeProxy(pulumi.getStack(), {
     config: settings as unknown as EdgeProxySettings, // just validated
     sshPrivateKey: stackConfig.requireSecret("sshPrivateKey"),
     metricsPassword: config.haproxy.metrics?.user ? stackConfig.requireSecret("metricsPassword") : undefined,
     alertCommand: alertCommand === undefined ? undefined : stackConfig.requireSecret("alertCommand"),
+    rfc2136KeySecret: config.acme.dns ? stackConfig.requireSecret("rfc2136KeySecret") : undefined,
 });
 
 // What an operator reads with `pulumi stack output` (README: Outputs).

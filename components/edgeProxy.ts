@@ -13,7 +13,8 @@ import { RenewalJob } from "./renewalJob";
 import { METRICS_PATHS, httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
 import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
-import { HostScripts, deliverConfigScript, installRenewalScript, renderHostScripts, renewalPaths } from "./hostScripts";
+import { HostScripts, deliverConfigScript, dnsCredentialsPaths, installRenewalScript, renderHostScripts, renewalPaths } from "./hostScripts";
+import { DnsCredentials } from "./dnsCredentials";
 
 /** Arguments of EdgeProxy. */
 export interface EdgeProxyArgs {
@@ -32,6 +33,8 @@ export interface EdgeProxyArgs {
      * certificate needs attention (README: Monitoring and alerts); none when undefined.
      */
     alertCommand?: pulumi.Input<string>;
+    /** The TSIG key's secret (a Pulumi secret), needed when the configuration sets dnsProvider `rfc2136`. */
+    rfc2136KeySecret?: pulumi.Input<string>;
     /** Where the docker provider's pinned known_hosts file goes on the machine running Pulumi; default `~/.edge-proxy`. */
     knownHostsDir?: string;
 }
@@ -108,7 +111,8 @@ function renderScripts(config: EdgeProxyConfig): HostScripts {
  * validated and everything that depends on them alone is rendered first, so a configuration that cannot be
  * rendered declares nothing; settings that are Outputs are validated when they resolve, failing the steps
  * that need them. The resource graph then fixes the order: the docker endpoint reached, directories and
- * placeholders, image, checked configuration, container, certificates, PEMs, one reload, renewal job.
+ * placeholders, image, checked configuration, container (and the DNS credentials), certificates, PEMs,
+ * one reload, renewal job.
  * (The image comes before the configuration because its own haproxy checks the files.)
  */
 export class EdgeProxy extends pulumi.ComponentResource {
@@ -122,6 +126,8 @@ export class EdgeProxy extends pulumi.ComponentResource {
     readonly configurationDelivery: command.remote.Command;
     /** The HAProxy container. */
     readonly container: docker.Container;
+    /** The DNS provider's credentials file, when dnsProvider is set. */
+    readonly dnsCredentials?: command.remote.Command;
     /** Each site's certificate steps (certbot's run, the PEM assembly), by site name. */
     readonly certificates: Record<string, SiteCertificate>;
     /** The reload after any certificate changed. */
@@ -174,9 +180,19 @@ export class EdgeProxy extends pulumi.ComponentResource {
             config: declared, provider, image: this.image, dependsOn: [configuration.delivered],
         }, { parent: this });
         this.container = haproxy.container;
+        const dnsPaths = dnsCredentialsPaths(declared);
+        if (dnsPaths) {
+            if (args.rfc2136KeySecret === undefined) {
+                throw new Error("dnsProvider is set but no rfc2136KeySecret was given to EdgeProxy");
+            }
+            this.dnsCredentials = new DnsCredentials(`${name}-dns-credentials`, {
+                config: resolved, path: dnsPaths.path, secret: args.rfc2136KeySecret, connection, dependsOn: [preparation.prepared],
+            }, { parent: this }).installed;
+        }
+        const certificateDependencies = this.dnsCredentials ? [haproxy.container, this.dnsCredentials] : [haproxy.container];
         const certificates = declared.sites.map((site) => new SiteCertificate(`${name}-cert-${site.name}`, {
             config: resolved, certsDir: declared.haproxy.certsDir, site, connection,
-            issueScript: scripts.issue.apply((issue) => issue[site.name]), dependsOn: [haproxy.container],
+            issueScript: scripts.issue.apply((issue) => issue[site.name]), dependsOn: certificateDependencies,
         }, { parent: this }));
         this.certificates = Object.fromEntries(certificates.map((certificate, i) => [declared.sites[i].name, certificate]));
         const reload = new CertificateReload(`${name}-certificates`, { config: resolved, certificates, connection }, { parent: this });

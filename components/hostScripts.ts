@@ -13,6 +13,7 @@ import { EdgeProxyConfig, Site } from "./config/types";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONFIG_FILES, HaproxyConfigFiles } from "./haproxy/render";
 import { TEMPLATES_DIR, renderTemplate } from "./templates";
+import { DNS_PROVIDERS } from "./dns/providers";
 
 /** The pre-flight's Python program (templates/host/preflight.py), fed to the certbot image's python3. */
 const PREFLIGHT_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "preflight.py"), "utf8");
@@ -113,8 +114,61 @@ export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfi
     });
 }
 
+/** Where the DNS provider's credentials file is, on the host and in the certbot container (undefined without DNS-01). */
+export function dnsCredentialsPaths(config: Pick<EdgeProxyConfig, "acme">): { path: string; inContainer: string; plugin: string } | undefined {
+    const { dns } = config.acme;
+    if (!dns) {
+        return undefined;
+    }
+    const { plugin } = DNS_PROVIDERS[dns.provider];
+    return { path: `${config.acme.dataDir}/etc/edge-proxy/${plugin}.ini`, inContainer: `/etc/letsencrypt/edge-proxy/${plugin}.ini`, plugin };
+}
+
+/** The certbot image that issues and renews a site's certificate: the DNS provider's for DNS-01. */
+function certbotImageOf(config: EdgeProxyConfig, site: Pick<Site, "challenge">): string {
+    return site.challenge === "dns-01" && config.acme.dns ? config.acme.dns.image : config.acme.certbotImage;
+}
+
+/** What a DNS-01 site's certbot run needs of the provider (undefined for HTTP-01). */
+function dnsOf(config: EdgeProxyConfig, site: Site) {
+    const paths = dnsCredentialsPaths(config);
+    if (site.challenge !== "dns-01" || !config.acme.dns || !paths) {
+        return null;
+    }
+    return {
+        image: config.acme.dns.image,
+        plugin: paths.plugin,
+        credentialsOption: `--${paths.plugin}-credentials`,
+        credentialsInContainer: paths.inContainer,
+        propagationOption: `--${paths.plugin}-propagation-seconds`,
+        propagationSeconds: config.acme.dns.propagationSeconds,
+    };
+}
+
+/**
+ * Installs the DNS provider's credentials file (root only). The script carries the secret: callers keep
+ * it in a secret Output.
+ */
+export function installDnsCredentialsScript(config: EdgeProxyConfig, secret: string): string {
+    const paths = dnsCredentialsPaths(config);
+    const { dns } = config.acme;
+    if (!paths || !dns) {
+        throw new Error("installDnsCredentialsScript needs dnsProvider");
+    }
+    if (!/^[A-Za-z0-9+\/]+={0,2}$/.test(secret)) {
+        throw new Error("rfc2136KeySecret is not a base64 TSIG secret (as tsig-keygen prints it after `secret`)");
+    }
+    return renderTemplate("host/install-dns-credentials.sh.hbs", {
+        ...common(config),
+        credentialsPath: paths.path,
+        plugin: paths.plugin,
+        credentials: DNS_PROVIDERS[dns.provider].credentials(dns.rfc2136, secret),
+    });
+}
+
 /** Runs certbot for one site's certificate. */
 export function issueCertificateScript(config: EdgeProxyConfig, site: Site): string {
+    const dns = dnsOf(config, site);
     return renderTemplate("host/issue-certificate.sh.hbs", {
         ...common(config),
         name: site.name,
@@ -122,11 +176,14 @@ export function issueCertificateScript(config: EdgeProxyConfig, site: Site): str
         email: config.acme.email,
         server: config.acme.server,
         keyType: config.acme.keyType,
-        preflight: config.acme.preflight,
+        dns,
+        // The pre-flight fetches through port 80: it has nothing to check for DNS-01.
+        preflight: config.acme.preflight && !dns,
         preflightResolver: config.acme.preflightResolver ?? "",
         validationPort: config.acme.validationPort,
         preflightProgram: PREFLIGHT_PROGRAM,
-        requested: [config.acme.server, config.acme.keyType, site.domains.join(",")].join(" "),
+        // What the lineage was asked for: a change re-issues it (HTTP-01 lineages keep the form they had before DNS-01 existed).
+        requested: [config.acme.server, config.acme.keyType, site.domains.join(","), ...(dns ? [`dns-01:${config.acme.dns!.provider}`] : [])].join(" "),
     });
 }
 
@@ -150,7 +207,10 @@ export function reloadScript(config: EdgeProxyConfig, served: string[]): string 
 
 /** The renewal script itself, as installed on the host. */
 export function renewScript(config: EdgeProxyConfig): string {
-    return renderTemplate("host/renew.sh.hbs", common(config));
+    return renderTemplate("host/renew.sh.hbs", {
+        ...common(config),
+        renewals: config.sites.map((site) => ({ name: site.name, image: certbotImageOf(config, site) })),
+    });
 }
 
 /** The cron entry that runs the renewal script. */
@@ -192,7 +252,7 @@ export function statusProbeScript(config: EdgeProxyConfig): string {
         ...common(config),
         httpsPort: config.haproxy.httpsPort,
         files: Object.values(CONFIG_FILES),
-        names: config.sites.flatMap((site) => site.domains.map((name) => ({ site: site.name, name }))),
+        names: config.sites.flatMap((site) => site.domains.map((name) => ({ site: site.name, name, serverName: name.replace(/^\*\./, "edge-proxy-status-check.") }))),
         statusPath: renewalPaths(config).statusPath,
     });
 }

@@ -14,7 +14,7 @@ import { metricsPasswordHash } from "../components/haproxy/passwordHash";
 import { loadStackFile } from "../components/plan";
 import { HOST_SHELL } from "../components/hostScripts";
 import { PROJECT_DIR } from "./support/paths";
-import { Realize, Registration, dependsOn, echo, isSecret, resource, runProgram, unwrapSecrets } from "./support/mocks";
+import { Realize, Registration, dependsOn, echo, isSecret, resource, runProgram, unhandledRejections, unwrapSecrets } from "./support/mocks";
 import { stackFileSettings } from "./support/settings";
 
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtest\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -86,7 +86,7 @@ describe("the dev stack's resources", () => {
         expect(certbot.create).to.equal(HOST_SHELL);
         expect(certbot.update).to.equal(HOST_SHELL);
         const script: string = certbot.stdin;
-        expect(script).to.contain("certbot_attempt www certonly --standalone --preferred-challenges http --http-01-port 8888")
+        expect(script).to.contain("certbot_attempt www certbot/certbot:v2.11.0 certonly --standalone --preferred-challenges http --http-01-port 8888")
             .and.contain("--non-interactive --agree-tos --email admin@example.com --server https://acme-staging-v02.api.letsencrypt.org/directory")
             .and.contain("--cert-name www --key-type ecdsa --keep-until-expiring --expand")
             .and.contain("-d www.example.com \\\n    -d example.com \\")
@@ -406,5 +406,50 @@ describe("index.ts", () => {
         }
         expect(error?.message).to.contain('hostAddress: "bad host" is not an IPv4 address or hostname').and.contain("sites: must not be empty");
         expect(declared).to.deep.equal([]);
+    });
+});
+
+describe("DNS-01 sites' resources", () => {
+    const WILDCARD = path.join(PROJECT_DIR, "test", "stacks", "wildcard-3.2.yaml");
+    const TSIG_SECRET = "c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw==";
+    const declareDns = (config: EdgeProxySettings, secret = TSIG_SECRET) =>
+        runProgram(() => new EdgeProxy("prod", { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rfc2136KeySecret: pulumi.secret(secret) }), { stack: "prod" });
+
+    it("writes the TSIG credentials as a secret step before any certificate, and removes the file on destroy", async () => {
+        const registrations = await declareDns(stackFileSettings(WILDCARD));
+        const credentials = resource(registrations, "prod-dns-credentials-file");
+        expect(isSecret(credentials.inputs.stdin), "the credentials step's script is a secret").to.equal(true);
+        const script: string = unwrapSecrets(credentials.inputs.stdin);
+        expect(script).to.contain(`dns_rfc2136_secret = ${TSIG_SECRET}\n`).and.contain("dns_rfc2136_server = 192.0.2.53\n")
+            .and.contain("dns_rfc2136_name = edge-proxy.\n").and.contain("dns_rfc2136_algorithm = HMAC-SHA512\n");
+        expect(credentials.inputs.delete).to.equal("rm -f /srv/letsencrypt/etc/edge-proxy/dns-rfc2136.ini");
+        for (const site of ["apps", "admin", "www"]) {
+            expect(dependsOn(registrations, `prod-cert-${site}-certbot`, "prod-dns-credentials-file"), `${site}'s certbot after the credentials`).to.equal(true);
+            expect(JSON.stringify(unwrapSecrets(resource(registrations, `prod-cert-${site}-certbot`).inputs)), `${site}'s certbot step`).to.not.contain(TSIG_SECRET);
+        }
+        const apps: string = resource(registrations, "prod-cert-apps-certbot").inputs.stdin;
+        expect(apps).to.contain("certbot_attempt apps certbot/dns-rfc2136:v2.11.0 certonly --authenticator dns-rfc2136")
+            .and.contain("--dns-rfc2136-credentials /etc/letsencrypt/edge-proxy/dns-rfc2136.ini --dns-rfc2136-propagation-seconds 60")
+            .and.contain("-d '*.apps.example.net'").and.not.contain("preflight");
+        const www: string = resource(registrations, "prod-cert-www-certbot").inputs.stdin;
+        expect(www).to.contain("certbot_attempt www certbot/certbot:v2.11.0 certonly --standalone").and.contain("preflight");
+        const renew: string = unwrapSecrets(resource(registrations, "prod-renewal-cron").inputs.stdin);
+        expect(renew).to.contain("renew_certificate apps certbot/dns-rfc2136:v2.11.0 \"$@\"").and.contain("renew_certificate www certbot/certbot:v2.11.0 \"$@\"");
+    });
+
+    it("a new TSIG secret changes the credentials step only: no certificate step, no reload", async () => {
+        const inputs = (rs: Registration[]) => new Map(rs.filter((r) => r.custom).map((r) => [r.name, JSON.stringify(unwrapSecrets(r.inputs))]));
+        const [before, after] = [inputs(await declareDns(stackFileSettings(WILDCARD))), inputs(await declareDns(stackFileSettings(WILDCARD), "bmV3IHNlY3JldA=="))];
+        expect([...after.keys()].filter((name) => before.get(name) !== after.get(name))).to.deep.equal(["prod-dns-credentials-file"]);
+    });
+
+    it("fails the credentials step on a TSIG secret that is not base64, without echoing it", async () => {
+        const failures = await unhandledRejections(async () => {
+            await declareDns(stackFileSettings(WILDCARD), "not base64 T0KEN!");
+        });
+        expect(failures.length, "the failed step").to.be.greaterThan(0);
+        for (const failure of failures) {
+            expect(String((failure as Error).message ?? failure)).to.contain("rfc2136KeySecret is not a base64 TSIG secret").and.not.contain("T0KEN");
+        }
     });
 });

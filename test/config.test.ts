@@ -40,9 +40,34 @@ describe("configuration validation", () => {
         expect(config.acme).to.include({ server: "https://acme-staging-v02.api.letsencrypt.org/directory", staging: true, challengePort: 8888, keyType: "ecdsa" });
         expect(config.sites).to.deep.equal([{
             name: "www.example.com", domains: ["www.example.com"], backends: [{ host: "192.168.1.100", port: 80 }],
-            healthCheck: undefined, hsts: true, securityHeaders: true,
+            challenge: "http-01", healthCheck: undefined, hsts: true, securityHeaders: true,
         }]);
         expect(config.tcpServices).to.deep.equal([]);
+        expect(config.acme.dns, "DNS-01 off").to.equal(undefined);
+    });
+
+    /** A configuration with the RFC 2136 provider and a wildcard site. */
+    function withDns(r: RawConfig): void {
+        Object.assign(r, { dnsProvider: "rfc2136", rfc2136Server: "192.0.2.53", rfc2136KeyName: "edge-proxy.", rfc2136KeySecret: SECRET_PRESENT });
+        r.sites = [{ name: "apps", challenge: "dns-01", domains: ["*.Apps.example.com", "apps.example.com"], backends: ["10.0.0.1:80"] }];
+    }
+
+    it("accepts DNS-01 with RFC 2136: wildcards on its sites, the plugin's image from certbotImage's tag", () => {
+        const raw = base();
+        withDns(raw);
+        const config = parseConfig(raw);
+        expect(config.acme.dns).to.deep.equal({
+            provider: "rfc2136", image: "certbot/dns-rfc2136:v2.11.0", propagationSeconds: 60,
+            rfc2136: { server: "192.0.2.53", port: 53, keyName: "edge-proxy.", algorithm: "HMAC-SHA512" },
+        });
+        expect(config.sites[0]).to.include({ challenge: "dns-01" });
+        expect(config.sites[0].domains).to.deep.equal(["*.apps.example.com", "apps.example.com"]);
+        raw.rfc2136KeyAlgorithm = "hmac-sha256";
+        raw.rfc2136Server = "2001:db8::53";
+        raw.certbotImage = "registry.example.com/certbot:2.11";
+        raw.dnsCertbotImage = "registry.example.com/certbot-dns:2.11";
+        expect(parseConfig(raw).acme.dns).to.deep.include({ image: "registry.example.com/certbot-dns:2.11" })
+            .and.deep.include({ rfc2136: { server: "2001:db8::53", port: 53, keyName: "edge-proxy.", algorithm: "HMAC-SHA256" } });
     });
 
     const cases: [string, (raw: RawConfig) => void, string[]][] = [
@@ -220,6 +245,42 @@ describe("configuration validation", () => {
         ]],
         ["a pre-flight resolver with a port out of range", (r) => { r.acmePreflightResolver = "192.0.2.53:65536"; }, [
             'acmePreflightResolver: "192.0.2.53:65536" is not an IPv4 address with an optional port, such as 192.0.2.53 or 127.0.0.1:5353',
+        ]],
+        ["a dns-01 site without dnsProvider, and DNS keys without it", (r) => {
+            r.sites = [{ challenge: "dns-01", domains: ["*.example.com"], backends: ["10.0.0.1:80"] }];
+            r.rfc2136Server = "192.0.2.53";
+        }, [
+            "rfc2136Server: has no effect: DNS-01 is off until dnsProvider is set",
+            "sites[0].challenge: dns-01 needs dnsProvider (and its keys) set",
+        ]],
+        ["an unknown challenge and DNS provider", (r) => { r.dnsProvider = "cloudflare"; r.sites = [{ challenge: "dns", domains: ["a.example.com"], backends: ["10.0.0.1:80"] }]; }, [
+            'dnsProvider: "cloudflare" is not a DNS provider edge-proxy knows (rfc2136)',
+            'sites[0].challenge: "dns" is neither http-01 nor dns-01',
+        ]],
+        ["rfc2136 without its server, key name and secret; a bad algorithm", (r) => { r.dnsProvider = "rfc2136"; r.rfc2136KeyAlgorithm = "HMAC-SHA3"; }, [
+            "rfc2136Server: is required with dnsProvider rfc2136: Address (IPv4 or IPv6) of the DNS server that takes the updates, as the certbot container on the host reaches it.",
+            "rfc2136KeyName: is required with dnsProvider rfc2136: Name of the TSIG key the updates are signed with (e.g. `edge-proxy.`).",
+            "rfc2136KeyAlgorithm: \"HMAC-SHA3\" is not one of HMAC-MD5, HMAC-SHA1, HMAC-SHA224, HMAC-SHA256, HMAC-SHA384, HMAC-SHA512",
+            "rfc2136KeySecret: is required with dnsProvider rfc2136: pulumi config set --secret rfc2136KeySecret",
+        ]],
+        ["a TSIG secret in plain text, a server that is a name, a key name with a blank", (r) => {
+            withDns(r);
+            r.rfc2136KeySecret = PLAIN_SECRET; r.rfc2136Server = "ns1.example.com"; r.rfc2136KeyName = "edge proxy";
+        }, [
+            "rfc2136KeySecret: must be stored as a secret: pulumi config set --secret rfc2136KeySecret (never in plain text)",
+            'rfc2136Server: "ns1.example.com" is not an IPv4 or IPv6 address',
+            'rfc2136KeyName: "edge proxy" is not a TSIG key name (a domain-style name such as edge-proxy.)',
+        ]],
+        ["a certbot image the plugin's cannot be derived from", (r) => { withDns(r); r.certbotImage = "registry.example.com/certbot:2.11"; }, [
+            'dnsCertbotImage: is required: certbotImage "registry.example.com/certbot:2.11" is not certbot/certbot:<tag>, so the dns-rfc2136 image cannot be derived from it',
+        ]],
+        ["wildcards that cover more than one label, or a top-level domain, on a dns-01 site", (r) => {
+            withDns(r);
+            r.sites = [{ challenge: "dns-01", domains: ["*.*.example.com", "*.com", "a.*.example.com"], backends: ["10.0.0.1:80"] }];
+        }, [
+            'sites[0].domains[0]: "*.*.example.com" is not a wildcard TLS accepts: only the first label may be *, and it covers exactly one label',
+            'sites[0].domains[1]: "*.com" is not a wildcard of a domain: com is not a fully qualified domain name',
+            'sites[0].domains[2]: "a.*.example.com" is not a valid hostname',
         ]],
         ["a directive smuggled into a domain", (r) => { r.sites = [{ domains: ["a.example.com\n    bind :9999"], backends: ["10.0.0.1:80"] }]; }, [
             'sites[0].domains[0]: "a.example.com\\n    bind :9999" is not a valid hostname',

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EdgeProxy, EdgeProxySettings } from "../components";
 import { defaultRenewSchedule } from "../components/config/validate";
 import { ConsumerOptions, consumerProgram } from "./consumer/program";
-import { Realize, Registration, echo, runProgram, unwrapSecrets } from "./support/mocks";
+import { Realize, Registration, echo, runProgram, unhandledRejections, unwrapSecrets } from "./support/mocks";
 import { PROJECT_DIR } from "./support/paths";
 import { stackFileSettings } from "./support/settings";
 
@@ -50,26 +50,6 @@ function options(change?: (options: ConsumerOptions) => void): ConsumerOptions {
 function inputsOf(registrations: Registration[], prefix: string): Record<string, unknown> {
     return Object.fromEntries(registrations.filter((r) => r.custom && r.name.startsWith(`${prefix}-`))
         .map((r) => [r.name.slice(prefix.length), JSON.stringify(unwrapSecrets(r.inputs))]));
-}
-
-/**
- * Runs `work`, collecting the unhandled rejections instead of failing the test with them: the Pulumi
- * runtime reports a resource whose inputs failed to resolve that way, and the CLI fails the update with it.
- */
-async function unhandledRejections(work: () => Promise<void>): Promise<unknown[]> {
-    const mochas = process.listeners("unhandledRejection");
-    const reasons: unknown[] = [];
-    const collect = (reason: unknown) => { reasons.push(reason); };
-    process.removeAllListeners("unhandledRejection");
-    process.on("unhandledRejection", collect);
-    try {
-        await work();
-        await new Promise((resolve) => setTimeout(resolve, 100));
-    } finally {
-        process.off("unhandledRejection", collect);
-        mochas.forEach((listener) => process.on("unhandledRejection", listener));
-    }
-    return reasons;
 }
 
 /** Waits for an Output's value, or its failure. */

@@ -16,7 +16,7 @@ import { writePlaceholderPem } from "./support/haproxy";
 import { devConfigIn, hostScriptsOf } from "./support/hostScripts";
 import { PROJECT_DIR } from "./support/paths";
 
-const STACKS = ["Pulumi.dev.yaml", "test/stacks/multi-site-2.8.yaml", "test/stacks/single-3.0.yaml"];
+const STACKS = ["Pulumi.dev.yaml", "test/stacks/multi-site-2.8.yaml", "test/stacks/single-3.0.yaml", "test/stacks/wildcard-3.2.yaml"];
 
 describe("host scripts", () => {
     for (const stack of STACKS) {

@@ -74,6 +74,15 @@ const KEY_TABLE = [
     { key: "alertDaysBeforeExpiry", type: "integer", default: 14, description: "Days before a served certificate expires from which it needs attention: the status says so and alertCommand runs (certbot renews 30 days before)." },
     { key: "alertCommand", type: "string", default: "", secret: true, description: "Shell command the renewal job runs on the host, the status JSON on stdin, when a renewal failed or a certificate needs attention (e.g. a curl to a webhook); set it with `pulumi config set --secret`." },
     { key: "certificateMetricsFile", type: "string", default: "", description: "Host path of a Prometheus text file (node_exporter's textfile collector) with each certificate's expiry and renewal results; unset: none." },
+    // DNS-01 (sites with challenge dns-01).
+    { key: "dnsProvider", type: "string", default: "", description: "certbot DNS plugin of the sites whose challenge is dns-01: `rfc2136` (dynamic updates signed with a TSIG key: BIND, Knot, PowerDNS, ...); unset: no DNS-01." },
+    { key: "dnsCertbotImage", type: "string", default: "", description: "certbot image with the DNS plugin, pinned; unset: the plugin's official image at certbotImage's tag (certbot/dns-rfc2136:v2.11.0)." },
+    { key: "dnsPropagationSeconds", type: "integer", default: 60, description: "Seconds certbot waits after writing a TXT record before the CA checks it (time for the zone's secondaries)." },
+    { key: "rfc2136Server", type: "string", default: "", description: "Address (IPv4 or IPv6) of the DNS server that takes the updates, as the certbot container on the host reaches it." },
+    { key: "rfc2136Port", type: "integer", default: 53, description: "Port of rfc2136Server." },
+    { key: "rfc2136KeyName", type: "string", default: "", description: "Name of the TSIG key the updates are signed with (e.g. `edge-proxy.`)." },
+    { key: "rfc2136KeyAlgorithm", type: "string", default: "HMAC-SHA512", description: "Algorithm of the TSIG key: HMAC-SHA512, HMAC-SHA384, HMAC-SHA256, HMAC-SHA224, HMAC-SHA1 or HMAC-MD5." },
+    { key: "rfc2136KeySecret", type: "string", default: "", secret: true, description: "The TSIG key's secret (base64); set it with `pulumi config set --secret`. It reaches only a root-only credentials file on the host." },
     // What is served.
     { key: "sites", type: "list", required: true, description: "The HTTPS sites: each with domains (one certificate), backends, health check and HSTS." },
     { key: "tcpServices", type: "list", default: [], description: "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends." },
@@ -87,7 +96,8 @@ export type ConfigKeyName = (typeof KEY_TABLE)[number]["key"];
 /** Keys allowed on each entry of `sites`, with their meaning (for the README and unknown-key errors). */
 export const SITE_KEYS = {
     name: "Identifier of the site: backend, certificate and PEM file name (default: the first domain).",
-    domains: "Hostnames served by the site; one certificate covers them all (no wildcards: HTTP-01 cannot issue them).",
+    domains: "Hostnames served by the site; one certificate covers them all. Wildcards (`*.example.com`) only with challenge dns-01.",
+    challenge: "How the CA validates the names: `http-01` (default, through HAProxy's port 80) or `dns-01` (TXT records through dnsProvider).",
     backends: "Backend servers as `host:port` (IPv4, [IPv6] or DNS name).",
     healthCheck: "Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check.",
     hsts: "Send Strict-Transport-Security (max-age two years); default true.",

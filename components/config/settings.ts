@@ -23,6 +23,8 @@ export interface SiteSettings {
     /** `host:port` each. */
     backends: pulumi.Input<pulumi.Input<string>[]>;
     healthCheck?: { path: string; interval?: string };
+    /** `http-01` (default) or `dns-01`. */
+    challenge?: "http-01" | "dns-01";
     hsts?: boolean;
     securityHeaders?: boolean;
 }
@@ -36,7 +38,7 @@ export interface TcpServiceSettings {
 
 /**
  * The configuration of one proxy: the keys of the README's configuration reference, minus the secrets
- * (sshPrivateKey, metricsPassword, alertCommand), which EdgeProxy takes as arguments of their own.
+ * (sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret), which EdgeProxy takes as arguments of their own.
  */
 export interface EdgeProxySettings {
     hostAddress: pulumi.Input<string>;
@@ -72,6 +74,13 @@ export interface EdgeProxySettings {
     renewSchedule?: string;
     alertDaysBeforeExpiry?: number;
     certificateMetricsFile?: string;
+    dnsProvider?: string;
+    dnsCertbotImage?: string;
+    dnsPropagationSeconds?: number;
+    rfc2136Server?: string;
+    rfc2136Port?: number;
+    rfc2136KeyName?: string;
+    rfc2136KeyAlgorithm?: string;
     metricsAddress?: string;
     metricsPort?: number;
     metricsPublic?: boolean;
@@ -82,7 +91,7 @@ export interface EdgeProxySettings {
 
 // The settings name exactly the schema's keys but the secrets: a key added to the schema must be added here.
 type SameKeys<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : never;
-const settingsFollowSchema: SameKeys<keyof EdgeProxySettings, Exclude<ConfigKeyName, "sshPrivateKey" | "metricsPassword" | "alertCommand">> = true;
+const settingsFollowSchema: SameKeys<keyof EdgeProxySettings, Exclude<ConfigKeyName, "sshPrivateKey" | "metricsPassword" | "alertCommand" | "rfc2136KeySecret">> = true;
 void settingsFollowSchema;
 
 /**

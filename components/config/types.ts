@@ -1,4 +1,5 @@
 /** The validated, defaulted stack configuration that the renderer and the components consume. */
+import { Rfc2136Settings } from "../dns/providers";
 
 /** A HAProxy version as major.minor, which decides what the rendered configuration may use. */
 export interface HaproxyVersion {
@@ -28,8 +29,10 @@ export interface HealthCheck {
 export interface Site {
     /** Identifier: backend name suffix, certbot `--cert-name`, PEM file name. */
     name: string;
-    /** Lower-case hostnames, the first one being the certificate's primary name. */
+    /** Lower-case hostnames (or `*.` wildcards, DNS-01 only), the first one being the certificate's primary name. */
     domains: string[];
+    /** How the CA validates the names: through HAProxy's port 80, or TXT records through the DNS provider. */
+    challenge: "http-01" | "dns-01";
     /** Backend servers. */
     backends: ServerAddress[];
     /** HTTP health check, or undefined for a TCP connect check. */
@@ -136,10 +139,24 @@ export interface AcmeSettings {
     preflightResolver?: string;
     /** The port the CA validates HTTP-01 on (80 but for test CAs). */
     validationPort: number;
+    /** DNS-01's provider, when dnsProvider is set; its secret stays a Pulumi secret outside this configuration. */
+    dns?: DnsSettings;
     /** Days before expiry from which a served certificate needs attention (status, alert command). */
     alertDaysBeforeExpiry: number;
     /** Host path of the Prometheus text file of the certificates and renewals, if any. */
     metricsFile?: string;
+}
+
+/** DNS-01 through a certbot DNS plugin (components/dns/providers.ts). */
+export interface DnsSettings {
+    /** The provider's name, a key of DNS_PROVIDERS. */
+    provider: string;
+    /** The certbot image with the provider's plugin. */
+    image: string;
+    /** Seconds certbot waits for the TXT record to propagate. */
+    propagationSeconds: number;
+    /** The RFC 2136 server and TSIG key (the only provider so far). */
+    rfc2136: Rfc2136Settings;
 }
 
 /** The whole validated configuration. The SSH private key is not here: it stays a Pulumi secret. */

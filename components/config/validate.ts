@@ -7,8 +7,9 @@ import { createHash } from "crypto";
 import { BlockList, isIPv4, isIPv6 } from "net";
 import { posix } from "path";
 import { CONFIG_KEYS, HEALTH_CHECK_KEYS, SITE_KEYS, TCP_SERVICE_KEYS, configKey } from "./schema";
+import { DNS_PROVIDERS, TSIG_ALGORITHMS, providerImage } from "../dns/providers";
 import {
-    AcmeSettings, EdgeProxyConfig, HaproxySettings, HaproxyVersion, HealthCheck, HostSettings, MetricsSettings, ServerAddress,
+    AcmeSettings, DnsSettings, EdgeProxyConfig, HaproxySettings, HaproxyVersion, HealthCheck, HostSettings, MetricsSettings, ServerAddress,
     Site, TcpService, Timeouts,
 } from "./types";
 
@@ -72,10 +73,20 @@ export function parseConfig(raw: RawConfig, options: ParseOptions = {}): EdgePro
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** A DNS hostname of one or more labels (lower case expected). */
-export function hostnameProblem(value: string, { needsDot = false } = {}): string | undefined {
+/**
+ * A DNS hostname of one or more labels (lower case expected); with `wildcard`, also `*.` and a name of two
+ * or more labels (a wildcard covers one label, as in TLS).
+ */
+export function hostnameProblem(value: string, { needsDot = false, wildcard = false } = {}): string | undefined {
     if (value.startsWith("*.")) {
-        return "is a wildcard; HTTP-01 validation cannot issue wildcard certificates";
+        if (!wildcard) {
+            return "is a wildcard; HTTP-01 validation cannot issue wildcard certificates";
+        }
+        if (value.slice(2).includes("*")) {
+            return "is not a wildcard TLS accepts: only the first label may be *, and it covers exactly one label";
+        }
+        const parentProblem = hostnameProblem(value.slice(2), { needsDot: true });
+        return parentProblem ? `is not a wildcard of a domain: ${value.slice(2)} ${parentProblem}` : undefined;
     }
     const labels = value.split(".");
     if (value.length > 253 || !labels.every((label) => LABEL.test(label))) {
@@ -532,7 +543,8 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
     const haproxy = checkHaproxy(r, value, optionalString);
     haproxy.metrics = checkMetrics(r, raw, value, optionalString, requireSecrets);
     const acme = checkAcme(r, value, optionalString, host, haproxy.containerName);
-    const sites = checkSites(r, raw.sites);
+    acme.dns = checkDns(r, raw, value, optionalString, acme.certbotImage, requireSecrets);
+    const sites = checkSites(r, raw.sites, acme.dns !== undefined);
     const tcpServices = checkTcpServices(r, value("tcpServices"));
 
     checkPortCollisions(r, host, haproxy, acme, tcpServices);
@@ -675,7 +687,49 @@ function checkAcme(r: Reader, value: ValueOf, optionalString: OptionalString, ho
     };
 }
 
-function checkSites(r: Reader, raw: unknown): Site[] {
+/** The keys that only the DNS provider reads. */
+const DNS_KEYS = ["dnsCertbotImage", "dnsPropagationSeconds", "rfc2136Server", "rfc2136Port", "rfc2136KeyName", "rfc2136KeyAlgorithm", "rfc2136KeySecret"];
+
+/**
+ * DNS-01's provider: off unless dnsProvider is set; then its server, TSIG key (name, algorithm, secret) and
+ * the certbot image that has its plugin.
+ */
+function checkDns(r: Reader, raw: RawConfig, value: ValueOf, optionalString: OptionalString, certbotImage: string, requireSecrets: boolean): DnsSettings | undefined {
+    const providerName = optionalString("dnsProvider", (v) => (DNS_PROVIDERS[v] ? undefined : `is not a DNS provider edge-proxy knows (${Object.keys(DNS_PROVIDERS).join(", ")})`));
+    if (providerName === undefined) {
+        // The Pulumi CLI passes Pulumi.yaml's defaults as set values: only a value other than the default is a mistake.
+        for (const key of DNS_KEYS.filter((k) => raw[k] !== undefined && raw[k] !== "" && raw[k] !== configKey(k)?.default)) {
+            r.report(key, "has no effect: DNS-01 is off until dnsProvider is set");
+        }
+        return undefined;
+    }
+    const provider = DNS_PROVIDERS[providerName];
+    const required = (key: string, check: (v: string) => string | undefined) => {
+        if (raw[key] === undefined || raw[key] === "") {
+            r.report(key, `is required with dnsProvider ${providerName}: ${configKey(key)?.description}`);
+            return undefined;
+        }
+        return r.string(key, raw[key], check);
+    };
+    const server = required("rfc2136Server", (v) => (isIPv4(v) || isIPv6(v) ? undefined : "is not an IPv4 or IPv6 address"));
+    const keyName = required("rfc2136KeyName", (v) => (/^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$/.test(v) ? undefined : "is not a TSIG key name (a domain-style name such as edge-proxy.)"));
+    const algorithm = r.string("rfc2136KeyAlgorithm", value("rfc2136KeyAlgorithm"), (v) => (TSIG_ALGORITHMS.includes(v.toUpperCase()) ? undefined : `is not one of ${TSIG_ALGORITHMS.join(", ")}`));
+    if (requireSecrets && (raw.rfc2136KeySecret === undefined || raw.rfc2136KeySecret === "")) {
+        r.report("rfc2136KeySecret", `is required with dnsProvider ${providerName}: pulumi config set --secret rfc2136KeySecret`);
+    }
+    const image = optionalString("dnsCertbotImage", imageProblem) ?? providerImage(provider, certbotImage);
+    if (image === undefined && raw.dnsCertbotImage === undefined && certbotImage) {
+        r.report("dnsCertbotImage", `is required: certbotImage ${quote(certbotImage)} is not certbot/certbot:<tag>, so the ${provider.plugin} image cannot be derived from it`);
+    }
+    return {
+        provider: providerName,
+        image: image ?? "",
+        propagationSeconds: r.integer("dnsPropagationSeconds", value("dnsPropagationSeconds"), 0, 3600, "a number of seconds") ?? 60,
+        rfc2136: { server: server ?? "", port: r.port("rfc2136Port", value("rfc2136Port")) ?? 53, keyName: keyName ?? "", algorithm: algorithm?.toUpperCase() ?? "HMAC-SHA512" },
+    };
+}
+
+function checkSites(r: Reader, raw: unknown, dnsProvider: boolean): Site[] {
     const sites: Site[] = [];
     if (raw == null) {
         return sites; // reported as a missing required key
@@ -688,10 +742,15 @@ function checkSites(r: Reader, raw: unknown): Site[] {
         if (!entry) {
             return;
         }
+        const challenge = entry.challenge === undefined ? "http-01"
+            : r.string(`${path}.challenge`, entry.challenge, (v) => (v === "http-01" || v === "dns-01" ? undefined : "is neither http-01 nor dns-01"));
+        if (challenge === "dns-01" && !dnsProvider) {
+            r.report(`${path}.challenge`, "dns-01 needs dnsProvider (and its keys) set");
+        }
         const domains: string[] = [];
         (r.list(`${path}.domains`, entry.domains, true) ?? []).forEach((domainValue, j) => {
             const domainPath = `${path}.domains[${j}]`;
-            const domain = r.string(domainPath, domainValue, (v) => hostnameProblem(v.toLowerCase(), { needsDot: true }))?.toLowerCase();
+            const domain = r.string(domainPath, domainValue, (v) => hostnameProblem(v.toLowerCase(), { needsDot: true, wildcard: challenge === "dns-01" }))?.toLowerCase();
             if (domain === undefined) {
                 return;
             }
@@ -718,7 +777,9 @@ function checkSites(r: Reader, raw: unknown): Site[] {
         const hsts = entry.hsts === undefined ? true : r.boolean(`${path}.hsts`, entry.hsts);
         const securityHeaders = entry.securityHeaders === undefined ? true : r.boolean(`${path}.securityHeaders`, entry.securityHeaders);
         if (name !== undefined && domains.length > 0) {
-            sites.push({ name, domains, backends, healthCheck, hsts: hsts ?? true, securityHeaders: securityHeaders ?? true });
+            sites.push({
+                name, domains, challenge: challenge === "dns-01" ? "dns-01" : "http-01", backends, healthCheck, hsts: hsts ?? true, securityHeaders: securityHeaders ?? true,
+            });
         }
     });
     return sites;

@@ -86,6 +86,7 @@ export function renderHaproxyConfig(config: EdgeProxyConfig, secrets: RenderSecr
         timeouts: haproxy.timeouts,
         acme: { challengeAddress: acme.challengeAddress, challengePort: acme.challengePort },
         httpsPortSuffix: httpsPortSuffix(config),
+        wildcards: config.sites.some((site) => site.domains.some((domain) => domain.startsWith("*."))),
         metrics: haproxy.metrics ? {
             port: haproxy.metrics.port,
             paths: METRICS_PATHS,

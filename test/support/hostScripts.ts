@@ -3,7 +3,7 @@ import * as path from "path";
 import { EdgeProxyConfig } from "../../components/config/types";
 import { HaproxyConfigFiles, renderHaproxyConfig } from "../../components/haproxy/render";
 import {
-    deliverConfigScript, installPemScript, installRenewalScript, issueCertificateScript, prepareHostScript, reloadScript,
+    deliverConfigScript, installDnsCredentialsScript, installPemScript, installRenewalScript, issueCertificateScript, prepareHostScript, reloadScript,
     renewCron, renewScript, statusProbeScript,
 } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
@@ -30,6 +30,11 @@ export function hostScriptsOf(config: EdgeProxyConfig, files: HaproxyConfigFiles
         renew: renewScript(config),
         installRenewal: installRenewalScript(config),
         status: statusProbeScript(config),
+        // With a DNS provider: its credentials file, and a DNS-01 site's certbot run.
+        ...(config.acme.dns ? {
+            dnsCredentials: installDnsCredentialsScript(config, "c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw=="),
+            issueDns: issueCertificateScript(config, config.sites.find((site) => site.challenge === "dns-01") ?? config.sites[0]),
+        } : {}),
         // The alert command is the user's own shell code: it lands in a file of its own, never in this script's code.
         installRenewalWithAlert: installRenewalScript(config, 'curl -fsS --data-binary @- "https://hooks.example/$TOKEN" # it\'s "ours"'),
     };

@@ -160,3 +160,23 @@ export function dependsOn(registrations: Registration[], from: string, to: strin
     };
     return visit(resource(registrations, from).urn);
 }
+
+/**
+ * Runs `work`, collecting the unhandled rejections instead of failing the test with them: the Pulumi
+ * runtime reports a resource whose inputs failed to resolve that way, and the CLI fails the update with it.
+ */
+export async function unhandledRejections(work: () => Promise<void>): Promise<unknown[]> {
+    const mochas = process.listeners("unhandledRejection");
+    const reasons: unknown[] = [];
+    const collect = (reason: unknown) => { reasons.push(reason); };
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", collect);
+    try {
+        await work();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+        process.off("unhandledRejection", collect);
+        mochas.forEach((listener) => process.on("unhandledRejection", listener));
+    }
+    return reasons;
+}
