@@ -43,7 +43,7 @@ export interface EdgeProxyArgs {
 export interface SiteOutput {
     /** The names its certificate covers: the site's domains. */
     names: string[];
-    /** The site's URL, one per domain. */
+    /** The site's URL, one per domain (a wildcard has none). */
     urls: string[];
     /** The PEM file on the host. */
     certificate: string;
@@ -207,7 +207,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const served = pulumi.all(Object.fromEntries(certificates.map((certificate, i) => [declared.sites[i].name, certificate.served])));
         this.sites = pulumi.all([resolved, served]).apply(([config, reports]) => Object.fromEntries(config.sites.map((site): [string, SiteOutput] => [site.name, {
             names: site.domains,
-            urls: site.domains.map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
+            urls: site.domains.filter((domain) => !domain.startsWith("*.")).map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
             certificate: pemPath(config.haproxy.certsDir, site),
             ...reports[site.name],
             staging: config.acme.staging,

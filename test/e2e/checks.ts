@@ -8,6 +8,7 @@ import * as path from "path";
 import { shellCommand } from "../../components/quote";
 import { StatusFile, parseStatusFile } from "../../components/status/statusFile";
 import { SECRET_PRESENT, parseConfig } from "../../components/config/validate";
+import { CONFIG_KEYS } from "../../components/config/schema";
 import { checkStatus } from "../../components/status/check";
 import { StatusReport } from "../../components/status/report";
 import { run } from "./env/command";
@@ -132,12 +133,17 @@ export async function expectStatusOfServed(env: Environment, values: StackValues
     expect(status.attention, `${when}: status.json's attention`).to.equal(false);
 }
 
+/** The stack's secrets as the engine hands them to the validator: present, never decrypted. */
+export function secretsPresent(values: StackValues): Record<string, typeof SECRET_PRESENT> {
+    return Object.fromEntries(CONFIG_KEYS.filter((spec) => spec.secret && values[spec.key] !== undefined).map((spec) => [spec.key, SECRET_PRESENT]));
+}
+
 /**
  * What `npm run status` reports for the stack's settings (the check the CLI runs once it has read them
  * from the Pulumi CLI): over SSH to the environment's host, with the stack's key and pinned host key.
  */
 export async function operatorStatus(values: StackValues): Promise<StatusReport> {
-    const config = parseConfig({ ...values, sshPrivateKey: SECRET_PRESENT, metricsPassword: SECRET_PRESENT, alertCommand: SECRET_PRESENT });
+    const config = parseConfig({ ...values, ...secretsPresent(values) });
     return checkStatus(config, { sshPrivateKey: String(values.sshPrivateKey), metricsPassword: String(values.metricsPassword) });
 }
 

@@ -9,6 +9,7 @@ import * as http from "http";
 import * as path from "path";
 import { bridgeAddress, ensureDockerd } from "./env/dockerd";
 import { CERTBOT_IMAGE, HAPROXY_IMAGE, ensureImages } from "./env/images";
+import { Bind, startBind } from "./env/bind";
 import { Pebble, startPebble } from "./env/pebble";
 import { holdLock, onCleanup } from "./env/process";
 import { Sshd, startSshd } from "./env/sshd";
@@ -25,10 +26,15 @@ export const PORTS = {
     webA: 19001,
     webB: 19002,
     metrics: 18404,
+    /** named (bind.ts): the DNS-01 zone, and the resolver Pebble asks (challtestsrv stays on 8053). */
+    dns: 8054,
 };
 
 /** The metrics' basic authentication in the environment (the password is a secret of the stack). */
 export const METRICS_AUTH = { user: "prometheus", password: "e2e metrics password" };
+
+/** challtestsrv's DNS port (startPebble's default), named here because named forwards e2e.test to it. */
+const CHALLTESTSRV_DNS_PORT = 8053;
 
 /** Held while an environment runs. */
 const ENVIRONMENT_LOCK = "/var/tmp/edge-proxy-e2e/environment.lock";
@@ -73,6 +79,13 @@ export interface Environment {
     backendSshd: Sshd;
     /** The ACME CA. */
     pebble: Pebble;
+    /**
+     * The authoritative DNS server (named) of the zone `dns01.test`, which takes TSIG-signed dynamic
+     * updates (certbot's dns-rfc2136 plugin), on 127.0.0.1 and the bridge address at `dns.port`.
+     * Pebble resolves every name through it, so it validates DNS-01 against what certbot wrote;
+     * names under e2e.test are forwarded to challtestsrv (`pebble.addARecord`).
+     */
+    dns: Bind;
     /** Pebble's issuing root, written to a file for curl --cacert. */
     rootCaFile: string;
     /** The stack's settings as a stack file holds them (keys without `edge-proxy:`), after `change`. */
@@ -130,7 +143,23 @@ export async function startEnvironment(dir: string): Promise<Environment> {
 
     const host = await phase("host sshd", () => startSshd({ dir: path.join(dir, "host-sshd"), port: PORTS.hostSshd }));
     const backendSshd = await startSshd({ dir: path.join(dir, "backend-sshd"), port: PORTS.backendSshd, listen: bridge });
-    const pebble = await phase("pebble", () => startPebble({ dir: path.join(dir, "pebble"), httpPort: PORTS.http, listenAddress: bridge }));
+    // named before Pebble, which resolves through it. It forwards e2e.test to challtestsrv, which
+    // startPebble starts: forwarding happens at query time, so the order does not matter there. It
+    // listens on the bridge too: certbot's dns-rfc2136 plugin sends its updates from a container.
+    const dns = await phase("dns (named)", () => startBind({
+        dir: path.join(dir, "dns"),
+        port: PORTS.dns,
+        listen: ["127.0.0.1", bridge],
+        forwardZone: "e2e.test",
+        forwardTo: { address: "127.0.0.1", port: CHALLTESTSRV_DNS_PORT },
+    }));
+    const pebble = await phase("pebble", () => startPebble({
+        dir: path.join(dir, "pebble"),
+        httpPort: PORTS.http,
+        listenAddress: bridge,
+        dnsPort: CHALLTESTSRV_DNS_PORT,
+        resolverPort: dns.port,
+    }));
     for (const site of SITES) {
         await startWebBackend(site.name, bridge, site.port);
     }
@@ -194,5 +223,23 @@ export async function startEnvironment(dir: string): Promise<Environment> {
         dockerd = await ensureDockerd(dockerdOptions);
         return true;
     };
-    return { dir, bridge, host, backendSshd, pebble, rootCaFile, stackValues, stackConfig, paths, restartDockerd };
+    return { dir, bridge, host, backendSshd, pebble, dns, rootCaFile, stackValues, stackConfig, paths, restartDockerd };
+}
+
+/**
+ * The stack settings of the RFC 2136 provider in an environment: its named on the bridge (as the certbot
+ * container reaches it) with its TSIG key, and the environment's certbot image, which has Debian's
+ * dns-rfc2136 plugin. One authoritative server and no secondaries: a second of propagation is enough.
+ */
+export function rfc2136Values(env: Environment): Record<string, unknown> {
+    return {
+        dnsProvider: "rfc2136",
+        dnsCertbotImage: CERTBOT_IMAGE,
+        dnsPropagationSeconds: 1,
+        rfc2136Server: env.bridge,
+        rfc2136Port: env.dns.port,
+        rfc2136KeyName: env.dns.tsig.name,
+        rfc2136KeyAlgorithm: env.dns.tsig.algorithm.toUpperCase(),
+        rfc2136KeySecret: env.dns.tsig.secret,
+    };
 }

@@ -11,11 +11,12 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import {
-    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusOfServed, haproxyPids, servedCertificates,
+    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusOfServed, haproxyPids, httpsGet, servedCertificate,
+    servedCertificates,
 } from "../e2e/checks";
 import { run } from "../e2e/env/command";
 import { stopAll } from "../e2e/env/process";
-import { CONTAINER, Environment, METRICS_AUTH, phase, startEnvironment } from "../e2e/environment";
+import { CONTAINER, Environment, METRICS_AUTH, PORTS, StackValues, phase, rfc2136Values, startEnvironment } from "../e2e/environment";
 import { REPLACE_ON_CHANGES } from "../e2e/realize";
 import { SCENARIOS, valuesAfter } from "../e2e/scenarios";
 import { runProgram } from "../support/mocks";
@@ -175,7 +176,30 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         });
     });
 
-    it("keeps the private key, the metrics password and the alert command out of the state", async () => {
+    it("DNS-01 and a wildcard: created in place beside the others, served by SNI; a new TSIG secret updates its credentials step only", async () => {
+        const values = { ...valuesAfter(env, SCENARIOS.length), ...rfc2136Values(env) } as StackValues;
+        values.sites = [...values.sites, { name: "wild", challenge: "dns-01", domains: ["*.w.dns01.test"], backends: [`${env.bridge}:${PORTS.webA}`] } as StackValues["sites"][number]];
+        await engine.stack.setConfig("edge-proxy:rfc2136KeySecret", { value: env.dns.tsig.secret, secret: true });
+        engine.setValues(values);
+        const orders = env.pebble.countNewOrders();
+        const operations = await phase("pulumi up adding a DNS-01 wildcard site", () => engine.up());
+        console.log(`      [engine] DNS-01 site added: ${operations.join(", ")}`);
+        expect(operations, "steps").to.deep.equal([
+            "create e2e-cert-wild-certbot", "create e2e-cert-wild-pem", "create e2e-dns-credentials-file",
+            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron",
+        ]);
+        expect(env.pebble.countNewOrders() - orders, "ACME orders").to.equal(1);
+        expect(await servedCertificate("x.w.dns01.test"), "the wildcard certificate").to.match(/DNS:\*\.w\.dns01\.test/);
+        expect(await httpsGet(env, "x.w.dns01.test"), "a name under the wildcard").to.match(/^200 site-a proto=https/);
+        await expectEverySiteServed(env, { ...values, sites: values.sites.filter((site) => site.name !== "wild") }, "beside the DNS-01 site");
+
+        await engine.stack.setConfig("edge-proxy:rfc2136KeySecret", { value: Buffer.from("another key").toString("base64"), secret: true });
+        expect(await phase("pulumi up with a new TSIG secret", () => engine.up()), "steps of a new secret").to.deep.equal(["update e2e-dns-credentials-file"]);
+        await engine.stack.setConfig("edge-proxy:rfc2136KeySecret", { value: env.dns.tsig.secret, secret: true });
+        expect(await phase("pulumi up with the zone's TSIG secret again", () => engine.up()), "steps").to.deep.equal(["update e2e-dns-credentials-file"]);
+    });
+
+    it("keeps the private key, the metrics password, the alert command and the TSIG secret out of the state", async () => {
         // Lines of the key's body that only this key has (every OpenSSH key starts alike).
         const keyLines = env.host.privateKey.split("\n").filter((line) => /^[A-Za-z0-9+\/=]{40,}$/.test(line)).slice(2);
         expect(keyLines.length, "key lines to look for").to.be.greaterThan(0);
@@ -190,6 +214,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
             }
             expect(text, `${what}: the metrics password`).to.not.contain(METRICS_AUTH.password);
             expect(text, `${what}: the alert command`).to.not.contain(String(env.stackValues().alertCommand));
+            expect(text, `${what}: the TSIG secret`).to.not.contain(env.dns.tsig.secret);
         }
         expect(exported.stdout, "the connection, kept as a secret").to.contain("4dabf18193072939515e22adb298388d");
     });
@@ -201,6 +226,6 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         expect(fs.existsSync(RENEW_CRON) || fs.existsSync(RENEW_SCRIPT), "renewal job after destroy").to.equal(false);
         expect(fs.readdirSync(env.paths.certsDir), "PEMs after destroy").to.deep.equal([]);
         expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy")
-            .to.deep.equal(["README", "site-a", "site-b", "site-d"]);
+            .to.deep.equal(["README", "site-a", "site-b", "site-d", "wild"]);
     });
 });

@@ -119,7 +119,7 @@ export async function createEngineStack(env: Environment, dir: string): Promise<
     };
     const stack = await LocalWorkspace.createStack({ stackName: "e2e", workDir: project }, { pulumiCommand, envVars: cliEnv });
     // The secrets are set once, encrypted by the CLI; setValues keeps them as they are.
-    for (const key of SECRET_KEYS) {
+    for (const key of SECRET_KEYS.filter((k) => env.stackValues()[k] !== undefined)) {
         await stack.setConfig(`edge-proxy:${key}`, { value: String(env.stackValues()[key]), secret: true });
     }
     const stackFile = path.join(project, "Pulumi.e2e.yaml");

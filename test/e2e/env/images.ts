@@ -78,7 +78,9 @@ const CERTBOT_RECIPE = {
     suite: "bookworm",
     // python3-cffi-backend: without it debootstrap's minbase fails to
     // configure python3-cryptography (a dependency not pulled in by minbase).
-    include: ["certbot", "python3-cffi-backend"],
+    // python3-certbot-dns-rfc2136: the dns-rfc2136 plugin, for DNS-01 through
+    // the environment's named (bind.ts) with TSIG-signed updates.
+    include: ["certbot", "python3-cffi-backend", "python3-certbot-dns-rfc2136"],
     trim: [
         "usr/share/doc",
         "usr/share/man",

@@ -5,7 +5,9 @@
  * Encrypt publishes for exactly this use. Pebble validates HTTP-01 for real:
  * it resolves the name through challtestsrv's DNS (records we add) and
  * fetches http://NAME:httpPort/.well-known/acme-challenge/TOKEN, so the whole
- * path HAProxy -> certbot is exercised.
+ * path HAProxy -> certbot is exercised. Given `resolverPort`, it resolves
+ * through that server instead (bind.ts, which also holds the DNS-01 zone and
+ * forwards the test names to challtestsrv).
  */
 import * as fs from "fs";
 import * as https from "https";
@@ -34,6 +36,12 @@ export interface PebbleOptions {
     managementPort?: number;
     /** challtestsrv DNS port, on 127.0.0.1 (default 8053). */
     dnsPort?: number;
+    /**
+     * Port of the DNS server Pebble resolves with, on 127.0.0.1 (default: challtestsrv's `dnsPort`).
+     * Given for a server that answers more than challtestsrv can (bind.ts: a zone that takes
+     * DNS-01 updates) and forwards the rest to challtestsrv.
+     */
+    resolverPort?: number;
     /** challtestsrv management port, on 127.0.0.1 (default 8055). */
     challManagementPort?: number;
     /** Extra names/addresses for the listener certificate. */
@@ -46,8 +54,10 @@ export interface Pebble {
     directoryUrl: string;
     /** PEM file of the CA that signed Pebble's listener certificate (trust it: REQUESTS_CA_BUNDLE). */
     listenerCaPem: string;
-    /** challtestsrv's DNS port on 127.0.0.1, which Pebble resolves every name with. */
+    /** challtestsrv's DNS port on 127.0.0.1 (where the records addARecord adds are served). */
     dnsPort: number;
+    /** The DNS port on 127.0.0.1 Pebble resolves every name with: `resolverPort`, else `dnsPort`. */
+    resolverPort: number;
     /** Pebble's log file (one line per ACME request, see countNewOrders). */
     logFile: string;
     /** Points a name at addresses in challtestsrv's DNS (A records). */
@@ -77,6 +87,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
     const acmePort = opts.acmePort ?? 14000;
     const managementPort = opts.managementPort ?? 15000;
     const dnsPort = opts.dnsPort ?? 8053;
+    const resolverPort = opts.resolverPort ?? dnsPort;
     const challPort = opts.challManagementPort ?? 8055;
     const sans = ["IP:127.0.0.1", `IP:${opts.listenAddress}`, "DNS:localhost", "DNS:pebble", ...(opts.extraSans ?? [])];
     const { caPem, certPem, keyPem } = await makeListenerCert(opts.dir, [...new Set(sans)]);
@@ -128,7 +139,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
 
     const logFile = path.join(opts.dir, "pebble.log");
     fs.rmSync(logFile, { force: true }); // counts start from zero for this Pebble
-    const pebble = await startProcess("pebble", ["-config", configFile, "-dnsserver", `127.0.0.1:${dnsPort}`], {
+    const pebble = await startProcess("pebble", ["-config", configFile, "-dnsserver", `127.0.0.1:${resolverPort}`], {
         name: "pebble",
         logFile,
         env: {
@@ -155,6 +166,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
         directoryUrl,
         listenerCaPem: caPem,
         dnsPort,
+        resolverPort,
         logFile,
         addARecord: async (host, ...addresses) => {
             await post(`http://127.0.0.1:${challPort}/add-a`, { host, addresses });
