@@ -81,6 +81,7 @@ function common(config: EdgeProxyConfig) {
         caBundle: acme.caBundle ?? null,
         renewSchedule: acme.renewSchedule,
         certificates: config.sites.map((site) => site.name),
+        placeholders: config.sites.map((site) => ({ name: site.name, domains: site.domains })),
         alertDaysBeforeExpiry: acme.alertDaysBeforeExpiry,
         metricsFile: acme.metricsFile ?? null,
         alertPath: renewalPaths(config).alertPath,

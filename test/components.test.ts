@@ -202,9 +202,9 @@ describe("what a configuration change touches", () => {
         expect(await changes((c) => { c.sites[1].backends = ["192.168.1.101:9090", "192.168.1.102:8080"]; })).to.deep.equal({ changed: ["dev-config-delivery"], added: [], removed: [] });
     });
 
-    it("a domain added to a site: that site's certificate and the configuration", async () => {
+    it("a domain added to a site: that site's certificate, the configuration and the preparation (placeholders name the domains)", async () => {
         expect(await changes((c) => { c.sites[1].domains = ["wiki.example.com", "docs.example.com"]; }))
-            .to.deep.equal({ changed: ["dev-cert-wiki-certbot", "dev-config-delivery"], added: [], removed: [] });
+            .to.deep.equal({ changed: ["dev-cert-wiki-certbot", "dev-config-delivery", "dev-prepare-directories"], added: [], removed: [] });
     });
 
     it("a site added: its certificate only, plus placeholders, configuration, reload and renewal list", async () => {

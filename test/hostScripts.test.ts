@@ -328,8 +328,8 @@ exit 0
             const pem = fs.readFileSync(`${scratch}/certs/www.pem`, "utf8");
             expect(pem).to.match(/^-----BEGIN CERTIFICATE-----[\s\S]*-----BEGIN PRIVATE KEY-----/);
             expect(mode(`${scratch}/certs/www.pem`)).to.equal("640");
-            expect(execFileSync("openssl", ["x509", "-noout", "-subject", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" }))
-                .to.contain("edge-proxy placeholder for www");
+            expect(execFileSync("openssl", ["x509", "-noout", "-subject", "-ext", "subjectAltName", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" }))
+                .to.contain("edge-proxy placeholder for www").and.contain("DNS:www.example.com, DNS:example.com");
         });
 
         it("waits for the host lock (as during a renewal), saying so, then proceeds", () => {

@@ -8,7 +8,7 @@
 export interface CertificateStatus {
     /** The certificate's (and its site's) name. */
     name: string;
-    /** The DNS names the served certificate covers (none for a placeholder). */
+    /** The DNS names the served certificate covers (a placeholder names its site's domains). */
     names: string[];
     /** Its serial, hex as openssl prints it; "" when the PEM could not be read. */
     serial: string;

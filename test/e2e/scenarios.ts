@@ -26,7 +26,8 @@ export const SCENARIOS: Scenario[] = [
     {
         title: "a domain added to a site",
         change: (values) => { siteB(values).domains.push("www.b.e2e.test"); },
-        operations: ["update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload", "update e2e-config-delivery"],
+        // The preparation runs too: a placeholder names its site's domains (it writes none: site-b has its PEM).
+        operations: ["update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories"],
         newCertificates: ["site-b"],
         orders: 1,
     },
