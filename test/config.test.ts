@@ -271,7 +271,7 @@ describe("configuration validation", () => {
             'rfc2136Server: "ns1.example.com" is not an IPv4 or IPv6 address',
             'rfc2136KeyName: "edge proxy" is not a TSIG key name (a domain-style name such as edge-proxy.)',
         ]],
-        ["a certbot image the plugin's cannot be derived from", (r) => { withDns(r); r.certbotImage = "registry.example.com/certbot:2.11"; }, [
+        ["a certbot image the plugin's cannot be derived from (dnsCertbotImage unset, or its default)", (r) => { withDns(r); r.certbotImage = "registry.example.com/certbot:2.11"; r.dnsCertbotImage = ""; }, [
             'dnsCertbotImage: is required: certbotImage "registry.example.com/certbot:2.11" is not certbot/certbot:<tag>, so the dns-rfc2136 image cannot be derived from it',
         ]],
         ["wildcards that cover more than one label, or a top-level domain, on a dns-01 site", (r) => {

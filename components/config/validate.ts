@@ -718,7 +718,8 @@ function checkDns(r: Reader, raw: RawConfig, value: ValueOf, optionalString: Opt
         r.report("rfc2136KeySecret", `is required with dnsProvider ${providerName}: pulumi config set --secret rfc2136KeySecret`);
     }
     const image = optionalString("dnsCertbotImage", imageProblem) ?? providerImage(provider, certbotImage);
-    if (image === undefined && raw.dnsCertbotImage === undefined && certbotImage) {
+    // Unset (the CLI passes Pulumi.yaml's "" default as a value): a set but bad image was reported as such.
+    if (image === undefined && (raw.dnsCertbotImage === undefined || raw.dnsCertbotImage === "") && certbotImage) {
         r.report("dnsCertbotImage", `is required: certbotImage ${quote(certbotImage)} is not certbot/certbot:<tag>, so the ${provider.plugin} image cannot be derived from it`);
     }
     return {
