@@ -58,6 +58,14 @@ describe("templates", () => {
         }
     });
 
+    it("put no shell-quoted value inside a double-quoted string (its quotes would be printed, and a `$` in it expanded)", () => {
+        for (const { file, text } of templates.filter((t) => t.file.endsWith(".sh.hbs") || t.file.includes("sh-"))) {
+            const inside = text.split("\n").filter((line) => !line.trimStart().startsWith("#")).filter((line) =>
+                [...line.matchAll(/\{\{sh /g)].some((match) => (line.slice(0, match.index).replace(/\\"/g, "").match(/"/g) ?? []).length % 2 === 1));
+            expect(inside, `${file}: lines with {{sh}} inside double quotes`).to.deep.equal([]);
+        }
+    });
+
     it("print no value on a comment line (a newline in it would end the comment)", () => {
         for (const { file, text } of templates) {
             const commentLines = text.split("\n").filter((line) => line.trimStart().startsWith("#") && /\{\{(cfg|cfgHash|sh|heredoc) /.test(line));

@@ -95,7 +95,7 @@ export type ConfigKeyName = (typeof KEY_TABLE)[number]["key"];
 
 /** Keys allowed on each entry of `sites`, with their meaning (for the README and unknown-key errors). */
 export const SITE_KEYS = {
-    name: "Identifier of the site: backend, certificate and PEM file name (default: the first domain).",
+    name: "Identifier of the site: backend, certificate and PEM file name (default: the first domain, a wildcard's `*.` written `wildcard.`).",
     domains: "Hostnames served by the site; one certificate covers them all. Wildcards (`*.example.com`) only with challenge dns-01.",
     challenge: "How the CA validates the names: `http-01` (default, through HAProxy's port 80) or `dns-01` (TXT records through dnsProvider).",
     backends: "Backend servers as `host:port` (IPv4, [IPv6] or DNS name).",

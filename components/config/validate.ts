@@ -759,7 +759,8 @@ function checkSites(r: Reader, raw: unknown, dnsProvider: boolean): Site[] {
                 domains.push(domain);
             }
         });
-        const name = entry.name === undefined ? domains[0] : r.string(`${path}.name`, entry.name, nameProblem);
+        // The default name is the first domain; a wildcard's `*` is no part of a file or certificate name.
+        const name = entry.name === undefined ? domains[0]?.replace(/^\*\./, "wildcard.") : r.string(`${path}.name`, entry.name, nameProblem);
         if (name !== undefined) {
             r.claim(nameOwner, `${path}.name`, name, (first) => `"${name}" is already the name of ${first}`);
         }

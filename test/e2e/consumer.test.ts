@@ -32,8 +32,9 @@ describe("end to end: a program that uses edge-proxy as a package", function () 
     });
 
     it("converges from Outputs and serves every site", async () => {
-        // The consumer program passes no metrics password: its proxy serves the metrics without authentication.
-        const { hostAddress, sshPrivateKey, metricsUser, metricsPassword, sites, ...settings } = env.stackValues();
+        // The consumer program passes no metrics password (its proxy serves the metrics without authentication)
+        // and no alert command (the secrets are EdgeProxy's arguments, not settings).
+        const { hostAddress, sshPrivateKey, metricsUser, metricsPassword, alertCommand, sites, ...settings } = env.stackValues();
         realizer.otherStacks.set(APPS_STACK, { backends: Object.fromEntries(sites.map((site) => [site.name, site.backends])) });
         await phase("pulumi up of the consumer program", () => up(realizer, {}, "e2e", () => consumerProgram({
             settings: settings as Parameters<typeof consumerProgram>[0]["settings"],

@@ -61,7 +61,7 @@ const hostname: KeyArbitrary = {
     // Random labels, so that two sites rarely share a domain (the validator refuses that).
     valid: fc.tuple(fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,10}[a-z0-9]$/),
         fc.constantFrom(".example.com", ".test", ".Example.COM", ".xn--bcher-kva.example", `.${"a".repeat(63)}.com`)).map(([a, b]) => a + b),
-    risky: pieces("a", ".", "-", "example", "com", "*", " ", "\n", "#", "_", "'"),
+    risky: fc.oneof(pieces("a", ".", "-", "example", "com", "*", " ", "\n", "#", "_", "'"), pieces("*.", "a", ".example.com", "*", ".")),
 };
 const time: KeyArbitrary = {
     valid: fc.tuple(fc.integer({ min: 1, max: 500 }), fc.constantFrom("", "ms", "s", "m", "h")).map(([n, unit]) => `${n}${unit}`),
@@ -120,6 +120,8 @@ const site = entry({
     healthCheck,
     hsts: { valid: fc.boolean(), risky: fc.constantFrom("yes", 1, null) },
     securityHeaders: { valid: fc.boolean(), risky: fc.constantFrom("no", 0) },
+    // dns-01 is valid only with a DNS provider: validConfig sets it on sites when it adds one.
+    challenge: constants(["http-01"], ["dns-01", "dns", "HTTP-01", "tls-alpn-01"]),
 }, ["domains", "backends"]);
 const tcpService = entry({ name, port: { valid: fc.constantFrom(22, 9418, 2200, 5432), risky: port.risky }, backends: list(backend, 1, 2) }, ["name", "port", "backends"]);
 
@@ -153,13 +155,48 @@ const KEYS: Record<string, KeyArbitrary> = {
     certbotDataDir: directory(["/srv/letsencrypt", "/var/lib/edge-proxy/letsencrypt"]),
     acmeKeyType: constants(["ecdsa", "rsa"], ["dsa", "RSA"]),
     renewSchedule: schedule,
+    acmePreflight: { valid: fc.boolean(), risky: fc.constantFrom("yes", 1, null) },
+    acmePreflightResolver: constants(["", "127.0.0.1:5353", "192.0.2.53"], ["dns.example.com", "192.0.2.53:0", "::1", "192.0.2.53:53:1", "192.0.2.53 #"]),
+    acmeValidationPort: { valid: fc.constantFrom(80, 18080), risky: port.risky },
+    alertDaysBeforeExpiry: { valid: fc.integer({ min: 1, max: 3650 }), risky: fc.constantFrom(0, 3651, "14", 1.5, -1) },
+    certificateMetricsFile: constants(["", "/var/lib/prometheus/node-exporter/edge-proxy.prom"], ["/var/lib", "edge.prom", "/a b.prom", "/x/edge.txt", "/x/$(id).prom"]),
+    dnsProvider: constants(["", "rfc2136"], ["cloudflare", "RFC2136", "rfc2136 "]),
+    dnsCertbotImage: constants(["", "certbot/dns-rfc2136:v2.11.0"], ["certbot/dns-rfc2136:latest", "x y"]),
+    dnsPropagationSeconds: { valid: fc.integer({ min: 0, max: 3600 }), risky: fc.constantFrom(-1, 3601, "60") },
+    rfc2136Server: constants(["192.0.2.53", "2001:db8::53"], ["ns1.example.com", "192.0.2.53\n", "[::1]"]),
+    rfc2136Port: port,
+    rfc2136KeyName: constants(["edge-proxy.", "acme-update"], ["a b", "-x", "k\n", "'k'"]),
+    rfc2136KeyAlgorithm: constants(["HMAC-SHA512", "hmac-sha256"], ["MD5", "sha512", "HMAC-SHA512\n"]),
+    rfc2136KeySecret: constants([SECRET_PRESENT], ["", "plain text"]),
     sites: list(site, 1, 4),
     tcpServices: list(tcpService, 0, 2),
 };
 
-/** The valid configuration: required keys always, the others often; values from the valid generators. */
-const validConfig = fc.record(Object.fromEntries(Object.entries(KEYS).map(([key, arb]) => [key, arb.valid])) as Record<string, fc.Arbitrary<unknown>>,
-    { requiredKeys: ["hostAddress", "acmeEmail", "sites"] });
+/** The DNS provider's keys: valid only together, so validConfig adds them as a group. */
+const DNS_KEYS = ["dnsProvider", "dnsCertbotImage", "dnsPropagationSeconds", "rfc2136Server", "rfc2136Port", "rfc2136KeyName", "rfc2136KeyAlgorithm", "rfc2136KeySecret"];
+const dnsGroup = fc.record(Object.fromEntries(DNS_KEYS.map((key) => [key, key === "dnsProvider" ? fc.constant("rfc2136") : KEYS[key].valid])) as Record<string, fc.Arbitrary<unknown>>,
+    { requiredKeys: ["dnsProvider", "dnsCertbotImage", "rfc2136Server", "rfc2136KeyName", "rfc2136KeySecret"] });
+
+/**
+ * The valid configuration: required keys always, the others often; values from the valid generators. Half
+ * of them have a DNS provider, and then sites with challenge dns-01, some with a wildcard first domain.
+ */
+const validConfig = fc.tuple(
+    fc.record(Object.fromEntries(Object.entries(KEYS).filter(([key]) => !DNS_KEYS.includes(key)).map(([key, arb]) => [key, arb.valid])) as Record<string, fc.Arbitrary<unknown>>,
+        { requiredKeys: ["hostAddress", "acmeEmail", "sites"] }),
+    fc.option(dnsGroup),
+    fc.array(fc.constantFrom("http-01", "dns-01", "dns-01 wildcard"), { minLength: 4, maxLength: 4 }),
+).map(([config, dns, challenges]) => {
+    if (!dns) {
+        return config;
+    }
+    const sites = (config.sites as Record<string, unknown>[]).map((entry, i) => {
+        const domains = entry.domains as string[];
+        return challenges[i] === "http-01" ? entry
+            : { ...entry, challenge: "dns-01", domains: challenges[i] === "dns-01 wildcard" ? [`*.${domains[0]}`, ...domains.slice(1)] : domains };
+    });
+    return { ...config, ...dns, sites };
+});
 
 /**
  * A raw configuration over the whole model: a valid one with up to three keys made risky (a near-valid
@@ -221,15 +258,35 @@ function outsideHeredocs(script: string): string[] {
     return lines;
 }
 
+/** A shell line without what single quotes enclose (a `'` within double quotes or after `\\` is literal). */
+function outsideSingleQuotes(line: string): string {
+    let kept = "";
+    let quote: "" | "'" | "\"" = "";
+    for (let i = 0; i < line.length; i++) {
+        const c = line[i];
+        if (quote === "'") {
+            quote = c === "'" ? "" : quote;
+        } else if (c === "\\") {
+            kept += line.slice(i, i + 2);
+            i++;
+        } else if (c === "'" && quote === "") {
+            quote = "'";
+            kept += " ";
+        } else {
+            quote = c === "\"" ? (quote === "\"" ? "" : "\"") : quote;
+            kept += c;
+        }
+    }
+    return kept;
+}
+
 /** Where a script carries a value other than as one shell-quoted word, or on a comment line. */
 function quotingViolations(name: string, script: string, values: string[]): string[] {
     const lines = outsideHeredocs(script);
     // Values a shell would split or expand; the others are one word as they stand.
     const special = values.filter((value) => value !== "" && shellQuote(value) !== value);
-    let rest = lines.join("\n");
-    for (const value of [...special].sort((a, b) => b.length - a.length)) {
-        rest = rest.split(shellQuote(value)).join("");
-    }
+    // A value inside single quotes is literal, however long the word (a value within a longer quoted word).
+    const rest = lines.filter((line) => !/^\s*#/.test(line)).map(outsideSingleQuotes).join("\n");
     const violations = special.filter((value) => rest.includes(value)).map((value) => `${name}: ${JSON.stringify(value)} is not one shell-quoted word`);
     const comments = lines.filter((line) => /^\s*#/.test(line) && !line.startsWith("#!"));
     for (const value of special) {
