@@ -1,7 +1,9 @@
 /**
  * Wildcard routing on real haproxy binaries (Debian's and those EDGE_PROXY_HAPROXY_BINARIES lists, each
- * given the rendering for its own version), on loopback ports: by the TLS server name, an exact name wins
- * over a wildcard, a wildcard covers exactly one label, and a name no site has is refused. Which certificate
+ * given the rendering for its own version), on loopback ports: by the Host header (its port dropped), an
+ * exact name wins over a wildcard, a wildcard covers exactly one label, a name no site has is refused, and
+ * a request for an exact name over a connection opened for a name the wildcard covers (as an HTTP/2 client
+ * reuses one) reaches the exact name's site. Which certificate
  * HAProxy picks for a name is its own crt-list matching, checked end to end with Pebble's certificates.
  */
 import { expect } from "chai";
@@ -43,8 +45,9 @@ describe("wildcard routing on real haproxy", function () {
             }
             const proxy = await startHaproxy({ binary: binary.path, files: renderHaproxyConfig(config), binds: { 80: "127.0.0.1:28280", 443: HTTPS } });
             try {
-                const routed = async (name: string) => {
-                    const { status, body } = await curl("-k", "--resolve", `${name}:28243:127.0.0.1`, `https://${name}:28243/`);
+                /** The answer to https://name/ (the Host header `host` when given, the TLS server name still `name`). */
+                const routed = async (name: string, host?: string) => {
+                    const { status, body } = await curl("-k", "--resolve", `${name}:28243:127.0.0.1`, ...(host === undefined ? [] : ["-H", `Host:${host && ` ${host}`}`]), `https://${name}:28243/`);
                     return status === 200 ? body : `status ${status}`;
                 };
                 const refused = binary.version.major === 1 || (binary.version.major === 2 && binary.version.minor < 2) ? "status 403" : "status 421";
@@ -57,6 +60,7 @@ describe("wildcard routing on real haproxy", function () {
                     "www.example.net": await routed("www.example.net"),
                     "a.b.apps.example.net": await routed("a.b.apps.example.net"),
                     "x.example.net": await routed("x.example.net"),
+                    "admin.apps.example.net over x.apps.example.net's connection": await routed("x.apps.example.net", "admin.apps.example.net"),
                 }).to.deep.equal({
                     "x.apps.example.net": "apps",
                     "API.Apps.Example.NET": "apps",
@@ -66,7 +70,10 @@ describe("wildcard routing on real haproxy", function () {
                     "www.example.net": "www",
                     "a.b.apps.example.net": refused,
                     "x.example.net": refused,
+                    "admin.apps.example.net over x.apps.example.net's connection": "admin",
                 });
+                // curl's `Host:` with no value sends none: no site, whatever the TLS server name.
+                expect(await routed("x.apps.example.net", ""), "a request without Host").to.match(/^status (400|403|421)$/);
             } finally {
                 await proxy.stop();
             }

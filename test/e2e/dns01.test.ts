@@ -82,6 +82,10 @@ describe("end to end: DNS-01 through RFC 2136 and wildcard certificates", functi
         expect(await get(NAMES.exactUnderWildcard), "the exact name wins over the wildcard").to.match(/^site-b proto=https .* 200$/);
         expect(await get(NAMES.internal), "the name with no HTTP route").to.match(/^site-b proto=https .* 200$/);
         expect(await get("a.e2e.test"), "the HTTP-01 site").to.match(/^site-a proto=https .* 200$/);
+        // A request for the exact name over a connection opened for a name the wildcard covers (HTTP/2 reuse).
+        const reused = await run("curl", ["-sS", "--max-time", "10", "--cacert", env.rootCaFile, "--resolve", `${NAMES.underWildcard}:${PORTS.https}:127.0.0.1`,
+            "-H", `Host: ${NAMES.exactUnderWildcard}`, `https://${NAMES.underWildcard}:${PORTS.https}/`]);
+        expect(reused.stdout, "the exact name's request on the wildcard's connection").to.match(/^site-b proto=https/);
         expect(await get(NAMES.twoLabels, true), "two labels under the wildcard: no site").to.match(/(^| )421$/);
     });
 
