@@ -80,11 +80,7 @@ function common(config: EdgeProxyConfig) {
         challengePort: acme.challengePort,
         caBundle: acme.caBundle ?? null,
         renewSchedule: acme.renewSchedule,
-        certificates: config.sites.map((site) => site.name),
         placeholders: config.sites.map((site) => ({ name: site.name, domains: site.domains })),
-        alertDaysBeforeExpiry: acme.alertDaysBeforeExpiry,
-        metricsFile: acme.metricsFile ?? null,
-        alertPath: renewalPaths(config).alertPath,
     };
 }
 
@@ -130,14 +126,13 @@ function certbotImageOf(config: EdgeProxyConfig, site: Pick<Site, "challenge">):
     return site.challenge === "dns-01" && config.acme.dns ? config.acme.dns.image : config.acme.certbotImage;
 }
 
-/** What a DNS-01 site's certbot run needs of the provider (undefined for HTTP-01). */
+/** What a DNS-01 site's certbot run needs of the provider (null for HTTP-01). */
 function dnsOf(config: EdgeProxyConfig, site: Site) {
     const paths = dnsCredentialsPaths(config);
     if (site.challenge !== "dns-01" || !config.acme.dns || !paths) {
         return null;
     }
     return {
-        image: config.acme.dns.image,
         plugin: paths.plugin,
         credentialsOption: `--${paths.plugin}-credentials`,
         credentialsInContainer: paths.inContainer,
@@ -177,6 +172,7 @@ export function issueCertificateScript(config: EdgeProxyConfig, site: Site): str
         email: config.acme.email,
         server: config.acme.server,
         keyType: config.acme.keyType,
+        image: certbotImageOf(config, site),
         dns,
         // The pre-flight fetches through port 80: it has nothing to check for DNS-01.
         preflight: config.acme.preflight && !dns,
@@ -210,6 +206,7 @@ export function reloadScript(config: EdgeProxyConfig, served: string[]): string 
 export function renewScript(config: EdgeProxyConfig): string {
     return renderTemplate("host/renew.sh.hbs", {
         ...common(config),
+        alertPath: renewalPaths(config).alertPath,
         renewals: config.sites.map((site) => ({ name: site.name, image: certbotImageOf(config, site) })),
     });
 }
@@ -239,6 +236,8 @@ export function installRenewalScript(config: EdgeProxyConfig, alertCommand?: str
         ...renewalPaths(config),
         script: renewScript(config),
         cron: renewCron(config),
+        alertDaysBeforeExpiry: config.acme.alertDaysBeforeExpiry,
+        metricsFile: config.acme.metricsFile ?? null,
         // A here-document's body ends with a newline.
         alertCommand: alertCommand === undefined ? null : alertCommand.replace(/\n?$/, "\n"),
     });
