@@ -46,7 +46,7 @@ export function parseProbe(stdout: string): Probe {
             const report = line === "none" ? undefined : parseCertificateLine(line);
             probe.served.push({
                 site, name,
-                certificate: report && { ...report, names: (sans ?? "").split(",").filter((san) => san.startsWith("DNS:")).map((san) => san.slice(4)) },
+                certificate: report && { ...report, names: (sans ?? "").split(",").filter((name) => name !== "") },
             });
         }
     }
