@@ -12,6 +12,7 @@ import * as path from "path";
 import { EdgeProxyConfig } from "../components/config/types";
 import { installPemScript, installRenewalScript, renewScript, renewalPaths } from "../components/hostScripts";
 import { StatusFile, parseStatusFile } from "../components/status/statusFile";
+import { writePlaceholderPem, writeSelfSigned } from "./support/haproxy";
 import { devConfigIn } from "./support/hostScripts";
 
 describe("the certificates' status, run for real in a scratch directory", () => {
@@ -23,9 +24,7 @@ describe("the certificates' status, run for real in a scratch directory", () => 
     function lineage(name: string, names: string[], days: number) {
         const live = `${scratch}/letsencrypt/etc/live/${name}`;
         fs.mkdirSync(live, { recursive: true });
-        execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", String(days),
-            "-subj", "/CN=Test Issuer \"R1\"", "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
-            "-keyout", `${live}/privkey.pem`, "-out", `${live}/fullchain.pem`], { stdio: "ignore" });
+        writeSelfSigned(`${live}/fullchain.pem`, `${live}/privkey.pem`, "Test Issuer \"R1\"", { names, days });
     }
     /** A lineage for `name` (as lineage) whose PEM the PEM step installed. */
     function served(name: string, names: string[], days: number) {
@@ -93,9 +92,7 @@ describe("the certificates' status, run for real in a scratch directory", () => 
     it("a certificate within alertDaysBeforeExpiry, and a placeholder, need attention", () => {
         lineage("www", ["www.example.com"], 30);
         settings(31);
-        execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
-            "-subj", "/CN=edge-proxy placeholder for wiki", "-keyout", `${scratch}/wiki.key`, "-out", `${scratch}/wiki.crt`], { stdio: "ignore" });
-        fs.writeFileSync(`${scratch}/certs/wiki.pem`, fs.readFileSync(`${scratch}/wiki.crt`, "utf8") + fs.readFileSync(`${scratch}/wiki.key`, "utf8"));
+        writePlaceholderPem(`${scratch}/certs/wiki.pem`, "edge-proxy placeholder for wiki", { days: 30 });
         expect(runScript(installPemScript(config, config.sites[0], "www serial=00")).status).to.equal(0);
         expect(entry("www")).to.include({ attention: true });
         expect(entry("www").daysLeft).to.be.oneOf([29, 30]);

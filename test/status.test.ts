@@ -16,6 +16,7 @@ import { deliverConfigScript, statusProbeScript } from "../components/hostScript
 import { expectedConfigurationDigest } from "../components/status/check";
 import { Probe, buildReport, formatReport, parseProbe } from "../components/status/report";
 import { StatusFile } from "../components/status/statusFile";
+import { writeSelfSigned } from "./support/haproxy";
 import { devConfigIn } from "./support/hostScripts";
 
 const NOW = new Date("2026-12-04T12:00:00Z");
@@ -155,9 +156,7 @@ describe("npm run status", () => {
                 "exit 0",
             ].join("\n"), { mode: 0o755 });
             // A certificate for www's names, served for every SNI name by a real TLS server on loopback.
-            execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "90",
-                "-subj", "/CN=Test R1", "-addext", "subjectAltName=DNS:www.example.com,DNS:example.com",
-                "-keyout", `${scratch}/key.pem`, "-out", `${scratch}/cert.pem`], { stdio: "ignore" });
+            writeSelfSigned(`${scratch}/cert.pem`, `${scratch}/key.pem`, "Test R1", { names: ["www.example.com", "example.com"], days: 90 });
             config.haproxy.httpsPort = await freePort();
             server = spawn("openssl", ["s_server", "-accept", `127.0.0.1:${config.haproxy.httpsPort}`, "-cert", `${scratch}/cert.pem`,
                 "-key", `${scratch}/key.pem`, "-www", "-quiet"], { stdio: "ignore" });

@@ -43,6 +43,11 @@ describe("end to end: DNS-01 through RFC 2136 and wildcard certificates", functi
         });
     }
 
+    /** The DNS provider's credentials file on the host, as the stack's validated configuration places it. */
+    function credentialsFile(): string {
+        return dnsCredentialsPaths(parseConfig({ ...dnsValues(), ...secretsPresent(dnsValues()) }))!.path;
+    }
+
     /** GET https://name/ through HAProxy, trusting only Pebble's root (or anything, with `insecure`): status and body. */
     async function get(name: string, insecure = false): Promise<string> {
         const result = await run("curl", ["-sS", "--max-time", "10", ...(insecure ? ["-k"] : ["--cacert", env.rootCaFile]),
@@ -91,8 +96,7 @@ describe("end to end: DNS-01 through RFC 2136 and wildcard certificates", functi
 
     it("cleans up the TXT records, keeps the TSIG secret in a root-only file, and no secret in any step but that one", async () => {
         expect(await leftoverTxt(), "TXT records left in the zone").to.deep.equal([]);
-        const config = parseConfig({ ...dnsValues(), ...secretsPresent(dnsValues()) });
-        const credentials = dnsCredentialsPaths(config)!.path;
+        const credentials = credentialsFile();
         const stat = fs.statSync(credentials);
         expect([(stat.mode & 0o777).toString(8), stat.uid], "the credentials file's mode and owner").to.deep.equal(["600", 0]);
         expect(fs.readFileSync(credentials, "utf8")).to.contain(`dns_rfc2136_secret = ${env.dns.tsig.secret}\n`);
@@ -147,8 +151,7 @@ describe("end to end: DNS-01 through RFC 2136 and wildcard certificates", functi
     });
 
     it("destroys the stack, the credentials file with it", async () => {
-        const config = parseConfig({ ...dnsValues(), ...secretsPresent(dnsValues()) });
         await phase("pulumi destroy", () => realizer.destroy());
-        expect(fs.existsSync(dnsCredentialsPaths(config)!.path), "the credentials file after destroy").to.equal(false);
+        expect(fs.existsSync(credentialsFile()), "the credentials file after destroy").to.equal(false);
     });
 });

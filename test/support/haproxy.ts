@@ -78,13 +78,27 @@ export function sameVersion(a: HaproxyVersion, b: HaproxyVersion): boolean {
     return a.major === b.major && a.minor === b.minor;
 }
 
-/** Writes a self-signed ECDSA certificate and its key, concatenated, to `file`. */
-export function writePlaceholderPem(file: string, commonName: string): void {
+/** What a test's self-signed certificate says. */
+export interface SelfSignedOptions {
+    /** Its DNS names (subject alternative names); none by default. */
+    names?: string[];
+    /** Days of validity from now; 1 by default. */
+    days?: number;
+}
+
+/** Writes a self-signed ECDSA (P-256) certificate for `commonName` to `certFile` and its key to `keyFile`. */
+export function writeSelfSigned(certFile: string, keyFile: string, commonName: string, { names = [], days = 1 }: SelfSignedOptions = {}): void {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-subj", `/CN=${commonName}`, "-days", String(days),
+        ...(names.length > 0 ? ["-addext", `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")}`] : []),
+        "-keyout", keyFile, "-out", certFile], { stdio: "pipe" });
+}
+
+/** Writes a self-signed certificate and its key, concatenated as HAProxy's PEM files are, to `file`. */
+export function writePlaceholderPem(file: string, commonName: string, options: SelfSignedOptions = {}): void {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-pem-"));
     try {
-        execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-subj", `/CN=${commonName}`, "-days", "1", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")],
-        { stdio: "pipe" });
+        writeSelfSigned(path.join(dir, "cert.pem"), path.join(dir, "key.pem"), commonName, options);
         fs.writeFileSync(file, fs.readFileSync(path.join(dir, "cert.pem")) + fs.readFileSync(path.join(dir, "key.pem"), "utf8"));
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
