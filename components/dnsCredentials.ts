@@ -2,7 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { EdgeProxyConfig } from "./config/types";
-import { HostStepArgs, hostCommand } from "./hostCommand";
+import { HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
+import { STEP } from "./hostState";
 import { installDnsCredentialsScript } from "./hostScripts";
 import { shellCommand } from "./quote";
 
@@ -30,6 +31,7 @@ export class DnsCredentials extends pulumi.ComponentResource {
         this.installed = hostCommand(`${name}-file`, {
             connection: args.connection,
             script: pulumi.secret(pulumi.all([args.config, args.secret])).apply(([config, secret]) => installDnsCredentialsScript(config, secret)),
+            repairToken: repairTokenOf(args.repairTokens, STEP.dnsCredentials),
             delete: shellCommand("rm", "-f", args.path),
             parent: this,
             dependsOn: args.dependsOn,

@@ -35,18 +35,35 @@ const HOST_KEY_ALIAS = "edge-proxy-host";
 export function pinnedHostKeySshOptions(hostKey: string, dir: string): string[] {
     const line = `${HOST_KEY_ALIAS} ${hostKey}\n`;
     const file = path.join(dir, `known_hosts-${createHash("sha256").update(line).digest("hex").slice(0, 16)}`);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== line) {
-        const next = `${file}.${process.pid}`;
-        fs.writeFileSync(next, line, { mode: 0o600 });
-        fs.renameSync(next, file);
-    }
+    writePrivateFile(file, line);
     return [
         "-o", `UserKnownHostsFile=${file}`,
         "-o", "GlobalKnownHostsFile=/dev/null",
         "-o", `HostKeyAlias=${HOST_KEY_ALIAS}`,
         "-o", "StrictHostKeyChecking=yes",
     ];
+}
+
+/** Writes `content` to `file` (0600) unless it already holds it: beside it first, then one rename. */
+function writePrivateFile(file: string, content: string): void {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== content) {
+        const next = `${file}.${process.pid}`;
+        fs.writeFileSync(next, content, { mode: 0o600 });
+        fs.renameSync(next, file);
+    }
+}
+
+/**
+ * The `ssh` options that make the docker provider log in with the stack's own private key, as the command
+ * steps do (and not with whatever the operator's agent offers): a copy of the key, 0600 in a 0700
+ * directory of the operator's, under a name that depends on the stack and component only, so that a new
+ * key (a rotation) changes the file's content and not the provider's settings.
+ */
+export function stackIdentitySshOptions(privateKey: string, dir: string, owner: string): string[] {
+    const file = path.join(dir, `identity-${createHash("sha256").update(owner).digest("hex").slice(0, 16)}`);
+    writePrivateFile(file, privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`);
+    return ["-i", file, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"];
 }
 
 /** The docker provider and the SSH connection for one host. */
@@ -65,10 +82,19 @@ export class DockerHost extends pulumi.ComponentResource {
     constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:DockerHost", name, {}, opts);
         const { host } = args;
-        // The pin applies only where the provider goes to the same SSH host as the commands.
-        const sshOpts = host.apply((settings) => settings.sshHostKey && settings.dockerHost === `ssh://${settings.sshUser}@${settings.address}:${settings.sshPort}`
-            ? pinnedHostKeySshOptions(settings.sshHostKey, args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy"))
-            : undefined);
+        const dir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
+        const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+        // The stack's key and the pinned host key apply only where the provider goes to the same SSH host as
+        // the commands (dockerHost left at its default). The options carry a file name, never the key.
+        const sshOpts = pulumi.unsecret(pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => {
+            if (settings.dockerHost !== `ssh://${settings.sshUser}@${settings.address}:${settings.sshPort}`) {
+                return undefined;
+            }
+            return [
+                ...stackIdentitySshOptions(privateKey, dir, owner),
+                ...(settings.sshHostKey ? pinnedHostKeySshOptions(settings.sshHostKey, dir) : []),
+            ];
+        }));
         this.provider = new docker.Provider(`${name}-docker`, { host: host.dockerHost, sshOpts }, { parent: this });
         this.reachable = docker.getNetwork({ name: "bridge" }, { provider: this.provider, parent: this }).then(() => this.provider);
         this.connection = pulumi.secret(pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => ({

@@ -13,8 +13,9 @@ import { RenewalJob } from "./renewalJob";
 import { METRICS_PATHS, httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
 import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
-import { HostScripts, deliverConfigScript, dnsCredentialsPaths, installRenewalScript, renderHostScripts, renewalPaths } from "./hostScripts";
+import { HostScripts, deliverConfigScript, dnsCredentialsPaths, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
 import { DnsCredentials } from "./dnsCredentials";
+import { HostObservation, STEP, driftMessages, observeHost, repairTokens } from "./hostState";
 
 /** Arguments of EdgeProxy. */
 export interface EdgeProxyArgs {
@@ -35,7 +36,11 @@ export interface EdgeProxyArgs {
     alertCommand?: pulumi.Input<string>;
     /** The TSIG key's secret (a Pulumi secret), needed when the configuration sets dnsProvider `rfc2136`. */
     rfc2136KeySecret?: pulumi.Input<string>;
-    /** Where the docker provider's pinned known_hosts file goes on the machine running Pulumi; default `~/.edge-proxy`. */
+    /**
+     * Where the docker provider's pinned known_hosts file and its copy of the SSH private key (0600, in a
+     * 0700 directory) go on the machine running Pulumi.
+     * @default `~/.edge-proxy`
+     */
     knownHostsDir?: string;
 }
 
@@ -167,17 +172,20 @@ export class EdgeProxy extends pulumi.ComponentResource {
             host: resolved.host, privateKey: args.sshPrivateKey, knownHostsDir: args.knownHostsDir,
         }, { parent: this });
         const { connection, provider } = this.host;
+        const tokens = this.observeDrift(resolved, args.sshPrivateKey);
         const preparation = new HostPreparation(`${name}-prepare`, {
-            connection, script: scripts.prepare, dependsOn: [this.host.reachable],
+            connection, script: scripts.prepare, dependsOn: [this.host.reachable], repairTokens: tokens,
+            delete: removeCommand({ certsDir: declared.haproxy.certsDir, dataDir: declared.acme.dataDir }),
         }, { parent: this });
         this.preparation = preparation.prepared;
         this.image = haproxyImage(`${name}-image`, { config: declared, provider }, { parent: this, dependsOn: [preparation.prepared] });
         const configuration = new HaproxyConfiguration(`${name}-config`, {
-            connection, script: deliver, dependsOn: [preparation.prepared, this.image],
+            connection, script: deliver, dependsOn: [preparation.prepared, this.image], repairTokens: tokens,
+            delete: removeCommand({ configDir: declared.haproxy.configDir }),
         }, { parent: this });
         this.configurationDelivery = configuration.delivered;
         const haproxy = new HaproxyContainer(`${name}-haproxy`, {
-            config: declared, provider, image: this.image, dependsOn: [configuration.delivered],
+            config: declared, provider, image: this.image, dependsOn: [configuration.delivered], repairToken: tokens.apply((all) => all[STEP.container] ?? ""),
         }, { parent: this });
         this.container = haproxy.container;
         const dnsPaths = dnsCredentialsPaths(declared);
@@ -186,20 +194,22 @@ export class EdgeProxy extends pulumi.ComponentResource {
                 throw new Error("dnsProvider is set but no rfc2136KeySecret was given to EdgeProxy");
             }
             this.dnsCredentials = new DnsCredentials(`${name}-dns-credentials`, {
-                config: resolved, path: dnsPaths.path, secret: args.rfc2136KeySecret, connection, dependsOn: [preparation.prepared],
+                config: resolved, path: dnsPaths.path, secret: args.rfc2136KeySecret, connection, dependsOn: [preparation.prepared], repairTokens: tokens,
             }, { parent: this }).installed;
         }
         const certificateDependencies = this.dnsCredentials ? [haproxy.container, this.dnsCredentials] : [haproxy.container];
         const certificates = declared.sites.map((site) => new SiteCertificate(`${name}-cert-${site.name}`, {
             config: resolved, certsDir: declared.haproxy.certsDir, site, connection,
-            issueScript: scripts.issue.apply((issue) => issue[site.name]), dependsOn: certificateDependencies,
+            issueScript: scripts.issue.apply((issue) => issue[site.name]), dependsOn: certificateDependencies, repairTokens: tokens,
         }, { parent: this }));
         this.certificates = Object.fromEntries(certificates.map((certificate, i) => [declared.sites[i].name, certificate]));
-        const reload = new CertificateReload(`${name}-certificates`, { config: resolved, certificates, connection }, { parent: this });
+        const reload = new CertificateReload(`${name}-certificates`, {
+            config: resolved, certificates, sites: declared.sites.map((site) => site.name), connection, repairTokens: tokens,
+        }, { parent: this });
         this.reload = reload.reloaded;
         const renewal = new RenewalJob(`${name}-renewal`, {
             connection, script: args.alertCommand === undefined ? scripts.installRenewal : installWithAlert(resolved, args.alertCommand),
-            paths, dependsOn: [reload.reloaded],
+            paths, dependsOn: [reload.reloaded], repairTokens: tokens,
         }, { parent: this });
         this.renewalJob = renewal.installed;
 
@@ -227,6 +237,22 @@ export class EdgeProxy extends pulumi.ComponentResource {
             containerName: this.containerName, sites: this.sites, haproxy: this.haproxy,
             configurationDigest: this.configurationDigest, renewal: this.renewal, metrics: this.metrics,
         });
+    }
+
+    /**
+     * Reads the host once, before any step, and gives each step its repair token (hostState.ts); none
+     * when detectDrift is off. What drifted is reported as a warning on this component, naming the step
+     * that `up` runs again. The tokens are no secret (random hex), though the key that read them is.
+     */
+    private observeDrift(config: pulumi.Output<EdgeProxyConfig>, privateKey: pulumi.Input<string>): pulumi.Output<Record<string, string>> {
+        const observation: pulumi.Output<HostObservation> = pulumi.all([config, privateKey])
+            .apply(([settings, key]) => (settings.host.detectDrift ? observeHost(settings, key) : Promise.resolve<HostObservation>({})));
+        return pulumi.unsecret(observation.apply((observed) => {
+            for (const message of driftMessages(observed)) {
+                pulumi.log.warn(`drift on the host: ${message}`, this);
+            }
+            return repairTokens(observed);
+        }));
     }
 }
 

@@ -1,7 +1,8 @@
 /** Delivers the rendered HAProxy configuration to the host: staged, checked, swapped, reloaded. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { HostStepArgs, hostCommand } from "./hostCommand";
+import { HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
+import { STEP } from "./hostState";
 
 /** Arguments of HaproxyConfiguration. */
 export interface HaproxyConfigurationArgs extends HostStepArgs {
@@ -10,6 +11,8 @@ export interface HaproxyConfigurationArgs extends HostStepArgs {
      * a secret Output when haproxy.cfg carries the metrics password's hash.
      */
     script: pulumi.Input<string>;
+    /** What `pulumi destroy` runs: removes what this step wrote (hostScripts.removeCommand). */
+    delete: string;
 }
 
 /**
@@ -23,7 +26,9 @@ export class HaproxyConfiguration extends pulumi.ComponentResource {
 
     constructor(name: string, args: HaproxyConfigurationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:HaproxyConfiguration", name, {}, opts);
-        this.delivered = hostCommand(`${name}-delivery`, { ...args, parent: this });
+        this.delivered = hostCommand(`${name}-delivery`, {
+            connection: args.connection, script: args.script, repairToken: repairTokenOf(args.repairTokens, STEP.config), delete: args.delete, dependsOn: args.dependsOn, parent: this,
+        });
         this.registerOutputs({ stdout: this.delivered.stdout });
     }
 }

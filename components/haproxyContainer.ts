@@ -4,6 +4,7 @@ import * as docker from "@pulumi/docker";
 import { DeclaredConfig } from "./config/settings";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, SYSLOG_SOCKET } from "./haproxy/render";
+import { CONTAINER_TOKEN_LABEL } from "./hostState";
 
 /** Arguments of HaproxyImage and HaproxyContainer. */
 export interface HaproxyContainerArgs {
@@ -38,6 +39,11 @@ export interface HaproxyContainerExtraArgs {
     image: docker.RemoteImage;
     /** What must exist before the first start: a checked configuration and the placeholder certificates. */
     dependsOn: pulumi.Input<pulumi.Resource>[];
+    /**
+     * The container's repair token (hostState.ts), kept as a label: a new one, given when the container
+     * was found missing, stopped or on another image, replaces it. "" sets no label.
+     */
+    repairToken: pulumi.Input<string>;
 }
 
 /**
@@ -70,6 +76,7 @@ export class HaproxyContainer extends pulumi.ComponentResource {
             // 1.7's wrapper ignores the image's STOPSIGNAL (SIGUSR1); SIGTERM stops every version promptly.
             stopSignal: "SIGTERM",
             logOpts: { "max-size": "10m", "max-file": "3" },
+            labels: pulumi.output(args.repairToken).apply((token) => (token === "" ? undefined : [{ label: CONTAINER_TOKEN_LABEL, value: token }])),
         }, { parent: this, provider: args.provider, dependsOn: args.dependsOn, deleteBeforeReplace: true });
         this.registerOutputs({ name: this.container.name });
     }

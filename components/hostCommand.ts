@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { HOST_SHELL } from "./hostScripts";
+import { withRepairToken } from "./hostState";
 
 /** The SSH connection (a secret, it carries the private key) from DockerHost. */
 export type HostConnection = pulumi.Input<command.types.input.remote.ConnectionArgs>;
@@ -12,15 +13,27 @@ export interface HostStepArgs {
     connection: HostConnection;
     /** What must be done before this step (see EdgeProxy for the order). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** Each step's repair token, by its ledger name (hostState.STEP), from the host's state as read before the steps. */
+    repairTokens: pulumi.Input<Record<string, string>>;
+}
+
+/** The repair token of one step (hostState.STEP), "" when the host knows nothing of it. */
+export function repairTokenOf(tokens: pulumi.Input<Record<string, string>>, step: string): pulumi.Output<string> {
+    return pulumi.output(tokens).apply((all) => all[step] ?? "");
 }
 
 /** Options of hostCommand. */
-export interface HostCommandOptions extends HostStepArgs {
+export interface HostCommandOptions extends Omit<HostStepArgs, "repairTokens"> {
     /**
      * The script, run as `sh -s` with the script on standard input. Everything whose change must run
      * the step again belongs in the script (a certificate's serial, say), never in `triggers`.
      */
     script: pulumi.Input<string>;
+    /**
+     * The step's repair token (hostState.ts), set on the script's first line: a new one runs the step
+     * again when what it installed drifted on the host.
+     */
+    repairToken: pulumi.Input<string>;
     /** The command run when the resource is deleted (already quoted). */
     delete?: string;
     /** The component that owns the command. */
@@ -43,7 +56,7 @@ export function hostCommand(name: string, options: HostCommandOptions): command.
         create: HOST_SHELL,
         update: HOST_SHELL,
         delete: options.delete,
-        stdin: options.script,
+        stdin: pulumi.all([options.script, options.repairToken]).apply(([script, token]) => withRepairToken(script, token)),
         // The scripts carry no secret: their output is what an operator needs to see when a step fails.
         addPreviousOutputInEnv: false,
     }, { parent: options.parent, dependsOn: options.dependsOn });

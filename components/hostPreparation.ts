@@ -1,12 +1,15 @@
 /** The host's directories and the placeholder certificates HAProxy needs before the real ones exist. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { HostStepArgs, hostCommand } from "./hostCommand";
+import { HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
+import { STEP } from "./hostState";
 
 /** Arguments of HostPreparation. */
 export interface HostPreparationArgs extends HostStepArgs {
     /** The rendered preparation script (hostScripts.prepareHostScript). */
     script: pulumi.Input<string>;
+    /** What `pulumi destroy` runs: removes what this step wrote (hostScripts.removeCommand). */
+    delete: string;
 }
 
 /**
@@ -20,7 +23,9 @@ export class HostPreparation extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostPreparationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:HostPreparation", name, {}, opts);
-        this.prepared = hostCommand(`${name}-directories`, { ...args, parent: this });
+        this.prepared = hostCommand(`${name}-directories`, {
+            connection: args.connection, script: args.script, repairToken: repairTokenOf(args.repairTokens, STEP.prepare), delete: args.delete, dependsOn: args.dependsOn, parent: this,
+        });
         this.registerOutputs({ stdout: this.prepared.stdout });
     }
 }

@@ -14,6 +14,7 @@ import { haproxyFeatures } from "./haproxy/features";
 import { CONFIG_FILES, HaproxyConfigFiles } from "./haproxy/render";
 import { TEMPLATES_DIR, renderTemplate } from "./templates";
 import { DNS_PROVIDERS } from "./dns/providers";
+import { shellCommand } from "./quote";
 
 /** The pre-flight's Python program (templates/host/preflight.py), fed to the certbot image's python3. */
 const PREFLIGHT_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "preflight.py"), "utf8");
@@ -255,6 +256,27 @@ export function statusProbeScript(config: EdgeProxyConfig): string {
         names: config.sites.flatMap((site) => site.domains.map((name) => ({ site: site.name, name, serverName: name.replace(/^\*\./, "edge-proxy-status-check.") }))),
         statusPath: renewalPaths(config).statusPath,
     });
+}
+
+/**
+ * The delete command of a step (run by `pulumi destroy`, or when the step leaves the stack): `sh -c` with
+ * templates/host/remove.sh.hbs, removing what that step wrote in the directories given.
+ */
+export function removeCommand(directories: RemovedDirectories): string {
+    return shellCommand("sh", "-c", removeScript(directories));
+}
+
+/** The directories whose edge-proxy files a delete command removes. */
+export interface RemovedDirectories {
+    configDir?: string;
+    certsDir?: string;
+    /** certbotDataDir: edge-proxy's own files there (certbot's stay). */
+    dataDir?: string;
+}
+
+/** The script of removeCommand. */
+export function removeScript(directories: RemovedDirectories): string {
+    return renderTemplate("host/remove.sh.hbs", { configDir: null, certsDir: null, dataDir: null, ...directories });
 }
 
 /** The host scripts that depend on the configuration alone (the rest depend on what certbot printed). */

@@ -1,7 +1,8 @@
 /** The renewal job: a script and its cron entry on the host, removed on destroy. */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { HostStepArgs, hostCommand } from "./hostCommand";
+import { HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
+import { STEP } from "./hostState";
 import { shellCommand } from "./quote";
 
 /** Arguments of RenewalJob. */
@@ -30,6 +31,7 @@ export class RenewalJob extends pulumi.ComponentResource {
         this.installed = hostCommand(`${name}-cron`, {
             connection: args.connection,
             script: args.script,
+            repairToken: repairTokenOf(args.repairTokens, STEP.renewal),
             delete: shellCommand("rm", "-f", paths.cronPath, paths.scriptPath, paths.alertPath),
             parent: this,
             dependsOn: args.dependsOn,

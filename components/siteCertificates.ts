@@ -2,7 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { EdgeProxyConfig, Site } from "./config/types";
-import { HostStepArgs, hostCommand } from "./hostCommand";
+import { HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
+import { STEP } from "./hostState";
 import { installPemScript, reloadScript } from "./hostScripts";
 import { pemPath } from "./haproxy/render";
 import { shellCommand } from "./quote";
@@ -63,12 +64,14 @@ export class SiteCertificate extends pulumi.ComponentResource {
         this.issued = hostCommand(`${name}-certbot`, {
             connection: args.connection,
             script: args.issueScript,
+            repairToken: repairTokenOf(args.repairTokens, STEP.certbot(site.name)),
             parent: this,
             dependsOn: args.dependsOn,
         });
         this.pem = hostCommand(`${name}-pem`, {
             connection: args.connection,
             script: pulumi.all([args.config, this.issued.stdout]).apply(([config, issued]) => installPemScript(config, site, issued)),
+            repairToken: repairTokenOf(args.repairTokens, STEP.pem(site.name)),
             delete: shellCommand("rm", "-f", pemPath(args.certsDir, site)),
             parent: this,
             dependsOn: [this.issued],
@@ -84,6 +87,8 @@ export interface CertificateReloadArgs extends HostStepArgs {
     config: pulumi.Output<EdgeProxyConfig>;
     /** Every site's certificate; any new serial among them runs the reload again. */
     certificates: SiteCertificate[];
+    /** The sites' names, in the order of `certificates`. */
+    sites: string[];
 }
 
 /** One checked, graceful reload after any certificate changed, however many changed. */
@@ -97,6 +102,8 @@ export class CertificateReload extends pulumi.ComponentResource {
         this.reloaded = hostCommand(`${name}-reload`, {
             connection: args.connection,
             script: pulumi.all([args.config, served]).apply(([config, lines]) => reloadScript(config, lines)),
+            // A PEM repaired on the host is served only after a reload: the PEM steps' tokens run this step too.
+            repairToken: pulumi.output(args.repairTokens).apply((tokens) => args.sites.map((site) => tokens[STEP.pem(site)] ?? "").join(",")),
             parent: this,
             dependsOn: args.certificates.map((certificate) => certificate.pem),
         });

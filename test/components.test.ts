@@ -23,7 +23,7 @@ const MULTI = path.join(PROJECT_DIR, "test", "stacks", "multi-site-2.8.yaml");
 
 /** Declares the proxy for a configuration and returns its registrations. */
 function declare(config: EdgeProxySettings, stack = "dev"): Promise<Registration[]> {
-    return runProgram(() => new EdgeProxy(stack, { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack });
+    return runProgram(() => new EdgeProxy(stack, { config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack });
 }
 
 /** The commands (resource name to unwrapped inputs) of all remote commands. */
@@ -148,7 +148,7 @@ describe("the dev stack's resources", () => {
         const pinned = { ...stackFileSettings(DEV), sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost" };
         const knownHostsDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-known-hosts-"));
         try {
-            const declared = await runProgram(() => new EdgeProxy("dev", { config: pinned, sshPrivateKey: pulumi.secret(PRIVATE_KEY), knownHostsDir }), { stack: "dev" });
+            const declared = await runProgram(() => new EdgeProxy("dev", { config: { ...pinned, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY), knownHostsDir }), { stack: "dev" });
             const provider = declared.find((r) => r.type === "pulumi:providers:docker")!;
             expect(provider.inputs.host).to.equal("ssh://root@192.0.2.10:2222");
             const sshOpts: string[] = JSON.parse(provider.inputs.sshOpts);
@@ -157,13 +157,20 @@ describe("the dev stack's resources", () => {
             expect(path.dirname(knownHosts)).to.equal(knownHostsDir);
             expect(fs.readFileSync(knownHosts, "utf8")).to.equal(`edge-proxy-host ${pinned.sshHostKey}\n`);
             expect((fs.statSync(knownHosts).mode & 0o777).toString(8)).to.equal("600");
+            // The docker provider's ssh logs in with the stack's own key, a copy only its user reads.
+            expect(sshOpts.slice(0, 1)).to.deep.equal(["-i"]);
+            expect(path.dirname(sshOpts[1])).to.equal(knownHostsDir);
+            expect(fs.readFileSync(sshOpts[1], "utf8").trim()).to.equal(PRIVATE_KEY.trim());
+            expect((fs.statSync(sshOpts[1]).mode & 0o777).toString(8)).to.equal("600");
             // The preparation, the first step that changes the host, depends on the provider that has read the engine.
             expect(resource(declared, "dev-prepare-directories").dependencies).to.include(provider.urn);
         } finally {
             fs.rmSync(knownHostsDir, { recursive: true, force: true });
         }
-        // Without a pinned key the operator's own known_hosts decides, as for any ssh.
-        expect(registrations.find((r) => r.type === "pulumi:providers:docker")!.inputs.sshOpts).to.equal(undefined);
+        // Without a pinned key no known_hosts file is named; the identity is the stack's key either way.
+        const unpinned: string[] = JSON.parse(registrations.find((r) => r.type === "pulumi:providers:docker")!.inputs.sshOpts);
+        expect(unpinned.filter((option) => option.includes("KnownHostsFile"))).to.deep.equal([]);
+        expect(unpinned.slice(2)).to.deep.equal(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]);
     });
 
     it("delivers the rendered files and the configured image checks them", () => {
@@ -254,7 +261,7 @@ describe("HAProxy's metrics", () => {
     it("publishes the metrics port on metricsAddress only, and delivers the password's hash as a secret, never the password", async () => {
         const config = stackFileSettings(METRICS);
         const registrations = await runProgram(() => new EdgeProxy("m", {
-            config, sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret(PASSWORD),
+            config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret(PASSWORD),
         }), { stack: "m" });
         const ports = resource(registrations, "m-haproxy-container").inputs.ports;
         expect(ports.map((p: any) => [p.internal, p.external, p.ip])).to.deep.equal([[80, 80, undefined], [443, 443, undefined], [9101, 9101, "172.17.0.1"]]);
@@ -273,7 +280,7 @@ describe("HAProxy's metrics", () => {
         const config = stackFileSettings(METRICS);
         let error: Error | undefined;
         try {
-            await runProgram(() => new EdgeProxy("m", { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack: "m" });
+            await runProgram(() => new EdgeProxy("m", { config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack: "m" });
         } catch (e) {
             error = e as Error;
         }
@@ -299,7 +306,7 @@ describe("the outputs an operator reads", () => {
 
     it("reports each site's served certificate as its PEM step printed it, the image, and the installed configuration", async () => {
         let proxy!: EdgeProxy;
-        await runProgram(() => { proxy = new EdgeProxy("dev", { config: stackFileSettings(DEV), sshPrivateKey: pulumi.secret(PRIVATE_KEY) }); }, { stack: "dev", realize: host });
+        await runProgram(() => { proxy = new EdgeProxy("dev", { config: { ...stackFileSettings(DEV), detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }); }, { stack: "dev", realize: host });
         const certificate = { serial: "0A1B", notAfter: "2027-02-27T12:00:00Z", issuer: "CN=Pebble Intermediate CA 1a2b3c", staging: true };
         expect(await settled(proxy.sites)).to.deep.equal({
             www: { names: ["www.example.com", "example.com"], urls: ["https://www.example.com/", "https://example.com/"], certificate: "/srv/haproxy/certs/www.pem", ...certificate },
@@ -313,7 +320,7 @@ describe("the outputs an operator reads", () => {
     it("says whether the certificates are Let's Encrypt's staging ones, however acmeServer names that directory", async () => {
         const staging = async (acmeServer: string) => {
             let proxy!: EdgeProxy;
-            await runProgram(() => { proxy = new EdgeProxy("dev", { config: { ...stackFileSettings(DEV), acmeServer }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }); }, { stack: "dev" });
+            await runProgram(() => { proxy = new EdgeProxy("dev", { config: { ...stackFileSettings(DEV), acmeServer, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }); }, { stack: "dev" });
             return Object.values(await settled(proxy.sites)).map((site) => site.staging);
         };
         expect(await staging("staging")).to.deep.equal([true, true]);
@@ -326,7 +333,7 @@ describe("the outputs an operator reads", () => {
         let proxy!: EdgeProxy;
         await runProgram(() => {
             proxy = new EdgeProxy("dev", {
-                config: stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "metrics-2.6.yaml")),
+                config: { ...stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "metrics-2.6.yaml")), detectDrift: false },
                 sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret("metrics-password-for-the-test"),
             });
         }, { stack: "dev", realize: host });
@@ -353,7 +360,7 @@ describe("settings EdgeProxy refuses", () => {
         // The program catches the error, so every registration made before it is seen.
         const declared = await runProgram(() => {
             try {
-                new EdgeProxy("dev", { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY) });
+                new EdgeProxy("dev", { config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) });
             } catch (e) {
                 error = e as Error;
             }
@@ -367,6 +374,7 @@ describe("index.ts", () => {
     it("validates the engine's configuration and exports the outputs", async () => {
         const config: Record<string, string> = {
             "edge-proxy:hostAddress": "192.0.2.10",
+            "edge-proxy:detectDrift": "false",
             "edge-proxy:sshPrivateKey": PRIVATE_KEY,
             "edge-proxy:acmeEmail": "admin@example.com",
             "edge-proxy:httpsPort": "8443",
@@ -413,7 +421,7 @@ describe("DNS-01 sites' resources", () => {
     const WILDCARD = path.join(PROJECT_DIR, "test", "stacks", "wildcard-3.2.yaml");
     const TSIG_SECRET = "c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw==";
     const declareDns = (config: EdgeProxySettings, secret = TSIG_SECRET) =>
-        runProgram(() => new EdgeProxy("prod", { config, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rfc2136KeySecret: pulumi.secret(secret) }), { stack: "prod" });
+        runProgram(() => new EdgeProxy("prod", { config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rfc2136KeySecret: pulumi.secret(secret) }), { stack: "prod" });
 
     it("writes the TSIG credentials as a secret step before any certificate, and removes the file on destroy", async () => {
         const registrations = await declareDns(stackFileSettings(WILDCARD));

@@ -33,7 +33,7 @@ function problemsOf(raw: RawConfig, options = {}): string[] {
 describe("configuration validation", () => {
     it("accepts the minimal configuration and applies every default", () => {
         const config = parseConfig(base());
-        expect(config.host).to.deep.equal({ address: "192.0.2.10", sshPort: 22, sshUser: "root", sshHostKey: undefined, dockerHost: "ssh://root@192.0.2.10:22" });
+        expect(config.host).to.deep.equal({ address: "192.0.2.10", sshPort: 22, sshUser: "root", sshHostKey: undefined, dockerHost: "ssh://root@192.0.2.10:22", detectDrift: true });
         expect(config.haproxy.image).to.equal("haproxy:1.7");
         expect(config.haproxy.version).to.deep.equal({ major: 1, minor: 7 });
         expect(config.haproxy.timeouts).to.deep.equal({ connect: "5s", client: "30s", server: "30s", httpRequest: "10s", httpKeepAlive: "10s", tunnel: "1h" });
@@ -196,7 +196,19 @@ describe("configuration validation", () => {
             "httpPort: must be a port number from 1 to 65535, got nothing",
         ]],
         ["a TCP service on the host's own SSH port", (r) => { r.sshPort = 22; r.tcpServices = [{ name: "ssh", port: 22, backends: ["10.0.0.1:22"] }]; }, [
-            "tcpServices[0].port: port 22 is also sshPort, the host's own sshd: move the host's sshd to another port and set sshPort to it",
+            "tcpServices[0].port: port 22 is already used by sshPort (the host's own sshd: move it to another port and set sshPort to it)",
+        ]],
+        ["HTTP, HTTPS or the challenge port on the host's own SSH port", (r) => { r.sshPort = 2222; r.httpsPort = 2222; r.acmeChallengePort = 2222; }, [
+            "httpsPort: port 2222 is already used by sshPort (the host's own sshd: move it to another port and set sshPort to it)",
+            "acmeChallengePort: port 2222 is already used by sshPort (the host's own sshd: move it to another port and set sshPort to it)",
+        ]],
+        ["a metrics port that is the container's HTTPS port, the published one elsewhere (two binds on one port)", (r) => {
+            r.httpsPort = 8443; r.metricsAddress = "127.0.0.1"; r.metricsPort = 443;
+        }, [
+            "metricsPort: port 443 is the container's own HTTP(S) port",
+        ]],
+        ["a metrics port on the host's own SSH port", (r) => { r.sshPort = 2222; r.metricsAddress = "127.0.0.1"; r.metricsPort = 2222; }, [
+            "metricsPort: port 2222 is already used by sshPort (the host's own sshd: move it to another port and set sshPort to it)",
         ]],
         ["metrics settings without metricsAddress (the metrics are off)", (r) => { r.metricsUser = "prom"; r.metricsPassword = SECRET_PRESENT; r.metricsPort = 9000; }, [
             "metricsUser: has no effect: the metrics are off until metricsAddress is set",
@@ -216,6 +228,7 @@ describe("configuration validation", () => {
             r.metricsAddress = "10.0.0.5"; r.metricsPort = 443; r.metricsUser = "prom user";
         }, [
             "metricsUser: \"prom user\" is not a user name of letters, digits, '.', '_' and '-'",
+            "metricsPort: port 443 is the container's own HTTP(S) port",
             "metricsPort: port 443 is already used by httpsPort",
         ]],
         ["a metrics user without password and a password without user", (r) => { r.metricsAddress = "127.0.0.1"; r.metricsUser = "prom"; }, [

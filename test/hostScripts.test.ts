@@ -151,9 +151,16 @@ describe("host scripts", () => {
             lineage("own");
             fs.writeFileSync(`${scratch}/certs/.www.pem.k1LLed`, "half a private key", { mode: 0o600 });
             fs.writeFileSync(`${scratch}/certs/.wiki.pem.k1LLed.key`, "a placeholder's key", { mode: 0o600 });
+            // A killed renewal job installation and DNS credentials step: the alert command's token, the TSIG secret.
+            fs.mkdirSync(`${scratch}/letsencrypt/edge-proxy`, { recursive: true });
+            fs.mkdirSync(`${scratch}/letsencrypt/etc/edge-proxy`, { recursive: true });
+            fs.writeFileSync(`${scratch}/letsencrypt/edge-proxy/alert.sh.k1LLed`, "curl https://hooks.example/T0KEN", { mode: 0o600 });
+            fs.writeFileSync(`${scratch}/letsencrypt/etc/edge-proxy/.credentials.k1LLed`, "dns_rfc2136_secret = c2VjcmV0", { mode: 0o600 });
             const result = install();
             expect(result.status, result.stderr).to.equal(0);
             expect(fs.readdirSync(`${scratch}/certs`)).to.deep.equal(["www.pem"]);
+            expect(fs.readdirSync(`${scratch}/letsencrypt/etc/edge-proxy`), "the DNS credentials' leftovers").to.deep.equal([]);
+            expect(fs.readdirSync(`${scratch}/letsencrypt/edge-proxy`).filter((name) => name.startsWith("alert")), "the alert command's leftovers").to.deep.equal([]);
         });
 
         it("says the disk is full when it is, keeps the live PEM and leaves no temporary file", () => {
@@ -323,7 +330,9 @@ exit 0
             run();
             const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
             expect([mode(`${scratch}/cfg`), mode(`${scratch}/certs`), mode(`${scratch}/letsencrypt`)]).to.deep.equal(["755", "750", "700"]);
-            expect(fs.readdirSync(`${scratch}/letsencrypt`).sort()).to.deep.equal([".edge-proxy.lock", "etc", "log", "var"]);
+            // edge-proxy/: the step ledger, where the preparation records itself for the next drift check.
+            expect(fs.readdirSync(`${scratch}/letsencrypt`).sort()).to.deep.equal([".edge-proxy.lock", "edge-proxy", "etc", "log", "var"]);
+            expect(fs.readFileSync(`${scratch}/letsencrypt/edge-proxy/steps/prepare`, "utf8")).to.equal("token \n");
             expect(fs.readdirSync(`${scratch}/certs`).sort()).to.deep.equal(["wiki.pem", "www.pem"]);
             const pem = fs.readFileSync(`${scratch}/certs/www.pem`, "utf8");
             expect(pem).to.match(/^-----BEGIN CERTIFICATE-----[\s\S]*-----BEGIN PRIVATE KEY-----/);

@@ -178,6 +178,13 @@ describe("npm run status", () => {
             const delivery = spawnSync("sh", ["-s"], { input: deliverConfigScript(config, renderHaproxyConfig(config)), encoding: "utf8", env: env() });
             expect(delivery.status, delivery.stderr).to.equal(0);
             fs.writeFileSync(`${scratch}/letsencrypt/edge-proxy/status.json`, JSON.stringify(statusFile()));
+            // The renewal job as its installation records it (sh-ledger.hbs), its script here in the scratch directory.
+            fs.writeFileSync(`${scratch}/renew`, "#!/bin/sh\n");
+            const sha = execFileSync("sha256sum", [`${scratch}/renew`], { encoding: "utf8" }).split(" ")[0];
+            fs.writeFileSync(`${scratch}/letsencrypt/edge-proxy/steps/renewal`, `token 1a2b\nfile ${sha} ${scratch}/renew\n`);
+            fs.writeFileSync(`${scratch}/letsencrypt/edge-proxy/last-renewal-run`, "2026-12-06T03:17:00Z\n");
+            const installed = new Date("2026-12-01T10:00:00Z");
+            fs.utimesSync(`${scratch}/letsencrypt/edge-proxy/steps/renewal`, installed, installed);
             const read = probe();
             const digest = expectedConfigurationDigest(config);
             expect(read.container).to.deep.equal({ state: "running", restarts: 1, startedAt: "2026-12-01T12:00:00.123456789Z", image: "haproxy:2.6" });
@@ -190,7 +197,15 @@ describe("npm run status", () => {
                 ["wiki", "wiki.example.com", serial, "CN=Test R1", ["www.example.com", "example.com"]],
             ]);
             expect(read.status).to.deep.equal(statusFile());
-            expect(buildReport(config, digest, read, new Date()).attention).to.deep.equal(["site wiki: wiki.example.com is served a certificate for www.example.com, example.com"]);
+            const report = buildReport(config, digest, read, new Date("2026-12-06T12:00:00Z"));
+            expect(report.attention).to.deep.equal(["site wiki: wiki.example.com is served a certificate for www.example.com, example.com"]);
+            expect(report.renewalJob).to.deep.equal({ installed: true, drift: undefined, lastRun: "2026-12-06T03:17:00Z", overdue: false });
+            // The job silent for more than twice its schedule's longest gap (12 h here, twice a day), plus cron's delay.
+            expect(buildReport(config, digest, read, new Date("2026-12-07T04:00:00Z")).attention)
+                .to.include(`the renewal job has not run since 2026-12-06T03:17:00Z, though its schedule "${config.acme.renewSchedule}" runs it more often (is cron running?)`);
+            fs.rmSync(`${scratch}/renew`);
+            expect(buildReport(config, digest, probe(), new Date("2026-12-06T12:00:00Z")).attention)
+                .to.include(`the renewal job is not as pulumi up installed it (${scratch}/renew is missing): run pulumi up to reinstall it`);
 
             fs.appendFileSync(`${scratch}/cfg/haproxy.cfg`, "# edited on the host\n");
             expect(probe().configuration).to.deep.include({ release: digest }).and.not.deep.include({ content: digest });
@@ -200,11 +215,12 @@ describe("npm run status", () => {
             process.kill(server!.pid!);
             fs.writeFileSync(`${scratch}/bin/docker`, "#!/bin/sh\nexit 1\n", { mode: 0o755 });
             const read = probe();
-            expect(read).to.deep.equal({ served: read.served });
+            expect(read).to.deep.equal({ served: read.served, renewalJob: { drift: "no record of this step on the host", lastRun: "", installedAt: "" } });
             expect(read.served.every((s) => s.certificate === undefined)).to.equal(true);
             expect(buildReport(config, "abc", read, new Date()).attention).to.deep.equal([
                 "container edge-proxy is missing: run pulumi up",
                 "no configuration is installed: run pulumi up",
+                "the renewal job is not as pulumi up installed it (no record of this step on the host): run pulumi up to reinstall it",
                 "the host has no status.json yet (written by the certificate steps and the renewal job of this edge-proxy version): run pulumi up",
                 "site www: www.example.com is served no certificate (no TLS handshake with that name)",
                 "site www: example.com is served no certificate (no TLS handshake with that name)",

@@ -36,7 +36,8 @@ const KEY_TABLE = [
     { key: "sshUser", type: "string", default: "root", description: "SSH user on the Docker host; the host scripts need root (certbot's keys and the served PEM files are root's)." },
     { key: "sshPrivateKey", type: "string", required: true, secret: true, description: "SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`." },
     { key: "sshHostKey", type: "string", default: "", description: "The host's public SSH key line (`ssh-ed25519 AAAA...`); when set, connections to any other key are refused." },
-    { key: "dockerHost", type: "string", default: "", description: "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort (uses your ssh client and agent)." },
+    { key: "dockerHost", type: "string", default: "", description: "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort, logging in with sshPrivateKey as the steps do." },
+    { key: "detectDrift", type: "boolean", default: true, description: "Read the host over SSH in every preview and up, so that a file edited or removed there, or a container stopped or removed, shows as a change that up repairs; false skips the read (drift then goes unseen)." },
     // HAProxy.
     { key: "haproxyImage", type: "string", default: "haproxy:1.7", description: "HAProxy image with a pinned tag; its tag tells the HAProxy version unless haproxyVersion is set." },
     { key: "haproxyVersion", type: "string", default: "", description: "HAProxy version (major.minor) of haproxyImage, required when its tag does not tell it (e.g. lts, a digest)." },

@@ -46,6 +46,12 @@ export interface EdgeProxySettings {
     sshUser?: string;
     sshHostKey?: pulumi.Input<string>;
     dockerHost?: string;
+    /**
+     * Whether `preview` and `up` read the host over SSH before declaring the steps, so that what changed on
+     * it since the last `up` shows as a change of the step that owns it, which `up` runs again.
+     * @default true
+     */
+    detectDrift?: boolean;
     haproxyImage?: string;
     haproxyVersion?: string;
     containerName?: string;

@@ -75,6 +75,8 @@ export interface HostSettings {
     sshHostKey?: string;
     /** Docker endpoint for the docker provider. */
     dockerHost: string;
+    /** Whether preview and up read the host for drift before declaring the steps (hostState.ts). */
+    detectDrift: boolean;
 }
 
 /** HAProxy's own metrics: the stats page (every version) and the Prometheus exporter (2.0+). */

@@ -289,6 +289,50 @@ export function cronProblem(value: string): string | undefined {
     return fields.map((field, i) => cronFieldProblem(field, CRON_FIELDS[i])).find((problem) => problem !== undefined);
 }
 
+/** The values one valid cron field allows. */
+function cronFieldValues(text: string, field: (typeof CRON_FIELDS)[number]): Set<number> {
+    const values = new Set<number>();
+    for (const item of text.split(",")) {
+        const [, star, single, from, to, step] = CRON_ITEM.exec(item)!;
+        const first = star ? field.min : Number(single ?? from);
+        const last = star ? field.max : single !== undefined ? first : Number(to);
+        for (let value = first; value <= last; value += Number(step ?? 1)) {
+            values.add(field.name === "day-of-week" && value === 7 ? 0 : value);
+        }
+    }
+    return values;
+}
+
+const CRON_SHORTHANDS: Record<string, string> = { "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *" };
+
+/**
+ * The longest time, in minutes, between two runs of a valid cron schedule (over a year, from 2027-01-01
+ * UTC): how long `npm run status` lets the renewal job be silent before it calls it overdue. Days follow
+ * cron's rule: with both day fields restricted, a day matching either runs.
+ */
+export function cronLongestGapMinutes(schedule: string): number {
+    const fields = (CRON_SHORTHANDS[schedule] ?? schedule).split(" ");
+    const [minutes, hours, days, months, weekdays] = fields.map((field, i) => cronFieldValues(field, CRON_FIELDS[i]));
+    const anyDay = fields[2] === "*";
+    const anyWeekday = fields[4] === "*";
+    let longest = 0;
+    let previous: number | undefined;
+    const start = Date.UTC(2027, 0, 1);
+    for (let minute = 0; minute < 366 * 1440; minute++) {
+        const at = new Date(start + minute * 60_000);
+        if (!minutes.has(at.getUTCMinutes()) || !hours.has(at.getUTCHours()) || !months.has(at.getUTCMonth() + 1)) {
+            continue;
+        }
+        const day = days.has(at.getUTCDate());
+        const weekday = weekdays.has(at.getUTCDay());
+        if (anyDay || anyWeekday ? day && weekday : day || weekday) {
+            longest = previous === undefined ? longest : Math.max(longest, minute - previous);
+            previous = minute;
+        }
+    }
+    return longest;
+}
+
 /** The edit distance between two short strings, to suggest the key a typo meant. */
 function editDistance(a: string, b: string): number {
     const row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -538,6 +582,7 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
             (v) => v.trim()),
         dockerHost: optionalString("dockerHost", (v) => (/^(ssh|tcp|unix):\/\/[A-Za-z0-9._@:\/\[\]-]+$/.test(v) ? undefined : "is not an ssh://, tcp:// or unix:// endpoint"))
             ?? `ssh://${sshUser ?? "root"}@${hostAddress ?? ""}:${sshPort ?? 22}`,
+        detectDrift: r.boolean("detectDrift", value("detectDrift")) ?? true,
     };
 
     const haproxy = checkHaproxy(r, value, optionalString);
@@ -810,28 +855,30 @@ function checkTcpServices(r: Reader, raw: unknown): TcpService[] {
 }
 
 /**
- * Every published host port, and the challenge port, must be distinct; and no TCP service may take the
- * port of the host's own sshd: the services are published on the very host that `pulumi up` reaches over
- * SSH on sshPort, so the container would not start, or would take over the host's SSH.
+ * One listener per port. Every published host port, and the challenge port, must be distinct, and none may
+ * be the port of the host's own sshd: they are published on the very host that `pulumi up` reaches over
+ * SSH on sshPort, so the container would not start, or would take over the host's SSH. The metrics
+ * listener and the TCP services listen inside the container on their own port, where 80 and 443 are the
+ * HTTP(S) frontends: there two `bind`s on one port would share its connections.
  */
 function checkPortCollisions(r: Reader, host: HostSettings, haproxy: HaproxySettings, acme: AcmeSettings, services: TcpService[]): void {
-    const owner = new Map<number, string>();
+    const owner = new Map<number, string>([[host.sshPort, "sshPort (the host's own sshd: move it to another port and set sshPort to it)"]]);
     const claim = (path: string, port: number) => port && r.claim(owner, path, port, (first) => `port ${port} is already used by ${first}`);
+    const insideContainer = (path: string, port: number) => {
+        if (port === 80 || port === 443) {
+            r.report(path, `port ${port} is the container's own HTTP(S) port`);
+        }
+    };
     claim("httpPort", haproxy.httpPort);
     claim("httpsPort", haproxy.httpsPort);
     claim("acmeChallengePort", acme.challengePort);
     if (haproxy.metrics) {
+        insideContainer("metricsPort", haproxy.metrics.port);
         claim("metricsPort", haproxy.metrics.port);
     }
     services.forEach((service, i) => {
         const path = `tcpServices[${i}].port`;
-        // A TCP service listens on its own port inside the container, where 80 and 443 are the HTTP(S) frontends.
-        if (service.port === 80 || service.port === 443) {
-            r.report(path, `port ${service.port} is the container's own HTTP(S) port`);
-        }
-        if (service.port === host.sshPort) {
-            r.report(path, `port ${service.port} is also sshPort, the host's own sshd: move the host's sshd to another port and set sshPort to it`);
-        }
+        insideContainer(path, service.port);
         claim(path, service.port);
     });
 }

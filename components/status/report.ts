@@ -3,6 +3,8 @@
  * the stack's configuration. Pure, so that every rule of "needs attention" is tested without a host.
  */
 import { EdgeProxyConfig } from "../config/types";
+import { cronLongestGapMinutes } from "../config/validate";
+import { RENEW_DELAY_SECONDS } from "../hostScripts";
 import { CertificateReport, parseCertificateLine } from "../siteCertificates";
 import { CertificateStatus, StatusFile, parseStatusFile } from "./statusFile";
 
@@ -16,6 +18,11 @@ export interface Probe {
     configuration?: { release: string; content: string };
     /** Each name's certificate as served (undefined: no TLS handshake), with the names it covers. */
     served: { site: string; name: string; certificate?: CertificateReport & { names: string[] } }[];
+    /**
+     * The renewal job: what differs from what `up` installed ("" when nothing), when it last ran and when it
+     * was installed (ISO 8601, "" when unknown); undefined from a host that did not say.
+     */
+    renewalJob?: { drift: string; lastRun: string; installedAt: string };
     /** status.json, or why it could not be read; both undefined when there is none. */
     status?: StatusFile;
     statusError?: string;
@@ -41,6 +48,8 @@ export function parseProbe(stdout: string): Probe {
             probe.haproxyVersion = fields[0] ?? "";
         } else if (kind === "configuration" && fields[0] !== "none") {
             probe.configuration = { release: fields[0], content: fields[1] ?? "" };
+        } else if (kind === "renewal-job") {
+            probe.renewalJob = { drift: fields[0] ?? "", lastRun: fields[1] ?? "", installedAt: fields[2] ?? "" };
         } else if (kind === "served") {
             const [site, name, line, sans] = fields;
             const report = line === "none" ? undefined : parseCertificateLine(line);
@@ -79,6 +88,8 @@ export interface SiteReport {
 export interface StatusReport {
     container: { name: string; state: string; image?: string; haproxyVersion?: string; startedAt?: string; uptimeSeconds?: number; restarts?: number };
     configuration: { expected: string; live?: string; liveContent?: string; current: boolean };
+    /** The renewal job: whether it is as `up` installed it, when it last ran, whether that is too long ago. */
+    renewalJob: { installed: boolean; drift?: string; lastRun?: string; overdue: boolean };
     sites: SiteReport[];
     /** Each thing that needs the operator, one sentence each; empty when all is well. */
     attention: string[];
@@ -123,6 +134,12 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
     } else if (live.content !== expectedDigest) {
         attention.push(`the live configuration files differ from release ${live.release} (edited on the host?): run pulumi up to restore them`);
     }
+    const renewalJob = renewalJobReport(config, probe.renewalJob, now);
+    if (renewalJob.drift) {
+        attention.push(`the renewal job is not as pulumi up installed it (${renewalJob.drift}): run pulumi up to reinstall it`);
+    } else if (renewalJob.overdue) {
+        attention.push(`the renewal job has not run since ${renewalJob.lastRun}, though its schedule "${config.acme.renewSchedule}" runs it more often (is cron running?)`);
+    }
     if (probe.statusError) {
         attention.push(probe.statusError);
     } else if (!probe.status) {
@@ -164,7 +181,25 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
             },
         };
     });
-    return { container, configuration: { expected: expectedDigest, live: live?.release, liveContent: live?.content, current }, sites, attention };
+    return { container, configuration: { expected: expectedDigest, live: live?.release, liveContent: live?.content, current }, renewalJob, sites, attention };
+}
+
+/**
+ * The renewal job's part of the report. Overdue: neither a run nor its installation within twice the
+ * longest gap of its schedule, plus cron's random delay.
+ */
+function renewalJobReport(config: EdgeProxyConfig, job: Probe["renewalJob"], now: Date): StatusReport["renewalJob"] {
+    if (!job) {
+        return { installed: false, overdue: false };
+    }
+    const last = [job.lastRun, job.installedAt].map((time) => Date.parse(time)).filter((time) => !Number.isNaN(time));
+    const allowedMs = 2 * cronLongestGapMinutes(config.acme.renewSchedule) * 60_000 + RENEW_DELAY_SECONDS * 1000;
+    return {
+        installed: job.drift === "",
+        drift: job.drift || undefined,
+        lastRun: job.lastRun || undefined,
+        overdue: last.length > 0 && now.getTime() - Math.max(...last) > allowedMs,
+    };
 }
 
 /** The report as an operator reads it in a terminal. */
@@ -176,6 +211,8 @@ export function formatReport(report: StatusReport): string {
         + `${container.haproxyVersion ? ` (${container.haproxyVersion})` : ""}${uptime}${container.restarts === undefined ? "" : `, ${container.restarts} restarts`}`);
     const { configuration } = report;
     lines.push(`configuration: ${configuration.live ?? "none"}${configuration.current ? " (the stack's)" : `, the stack's is ${configuration.expected}`}`);
+    const job = report.renewalJob;
+    lines.push(`renewal job: ${job.installed ? "installed" : `not as installed (${job.drift ?? "unknown"})`}, last run ${job.lastRun ?? "never"}${job.overdue ? " (overdue)" : ""}`);
     for (const site of report.sites) {
         lines.push(`site ${site.name}`);
         for (const name of site.names) {

@@ -12,7 +12,7 @@ import { CONFIG_KEYS } from "../../components/config/schema";
 import { checkStatus } from "../../components/status/check";
 import { StatusReport } from "../../components/status/report";
 import { run } from "./env/command";
-import { CONTAINER, Environment, METRICS_AUTH, PORTS, StackValues } from "./environment";
+import { CONTAINER, Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "./environment";
 
 /** GET over HTTPS through HAProxy, verified against Pebble's root (no -k): status and body, or curl's error. */
 export async function httpsGet(env: Environment, domain: string, urlPath = "/"): Promise<string> {
@@ -44,7 +44,7 @@ export async function haproxyPids(): Promise<string> {
  */
 export async function expectEverySiteServed(env: Environment, values: StackValues, when: string): Promise<void> {
     for (const site of values.sites) {
-        const pem = path.join(env.paths.certsDir, `${site.name}.pem`);
+        const pem = path.join(String(values.certsDir ?? env.paths.certsDir), `${site.name}.pem`);
         expect(fs.existsSync(pem), `${when}: ${pem} exists`).to.equal(true);
         for (const domain of site.domains) {
             expect(await httpsGet(env, domain), `${when}: GET https://${domain}`).to.match(/^200 site-[a-z] proto=https for=/);
@@ -161,4 +161,20 @@ export async function expectStatusAllWell(values: StackValues, when: string): Pr
         }
     }
     return report;
+}
+
+/**
+ * After `pulumi destroy`: the container, the renewal job, the configuration and certificates directories
+ * and edge-proxy's own files in certbotDataDir are gone; certbot's account, lineages and logs stay, with
+ * what each lineage was asked for (`edge-proxy/<site>.issued`: a later `up` asking for more re-issues it).
+ */
+export async function expectNothingLeftAfterDestroy(env: Environment, lineages: string[]): Promise<void> {
+    expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
+    const renewal = [RENEW_SCRIPT, RENEW_CRON];
+    expect(renewal.filter((file) => fs.existsSync(file)), "renewal job after destroy").to.deep.equal([]);
+    expect([env.paths.configDir, env.paths.certsDir].filter((dir) => fs.existsSync(dir)), "configuration and certificates directories after destroy").to.deep.equal([]);
+    expect(fs.readdirSync(env.paths.dataDir).sort(), "certbotDataDir after destroy: certbot's own").to.deep.equal(["edge-proxy", "etc", "log", "var"]);
+    expect(fs.readdirSync(path.join(env.paths.dataDir, "edge-proxy")).filter((file) => !file.endsWith(".issued")), "edge-proxy's files after destroy").to.deep.equal([]);
+    expect(fs.existsSync(path.join(env.paths.dataDir, "etc", "edge-proxy")), "the DNS credentials' directory after destroy").to.equal(false);
+    expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy").to.deep.equal(["README", ...lineages]);
 }

@@ -41,6 +41,9 @@ const ENVIRONMENT_LOCK = "/var/tmp/edge-proxy-e2e/environment.lock";
 
 /** The HAProxy container's name in the environment. */
 export const CONTAINER = "edge-proxy-e2e";
+/** The renewal job's script and cron entry on the host. */
+export const RENEW_SCRIPT = `/usr/local/sbin/edge-proxy-renew-${CONTAINER}`;
+export const RENEW_CRON = `/etc/cron.d/edge-proxy-renew-${CONTAINER}`;
 
 /** The sites: name, domains and the body its backend answers with. */
 export const SITES = [

@@ -46,7 +46,7 @@ const IMAGE = "docker:index/remoteImage:RemoteImage";
 export const REPLACE_ON_CHANGES: Record<string, readonly string[]> = {
     [COMMAND]: ["triggers"],
     [LOCAL_COMMAND]: ["triggers"],
-    [CONTAINER]: ["image", "logOpts", "name", "ports", "stopSignal", "sysctls", "volumes"],
+    [CONTAINER]: ["image", "labels", "logOpts", "name", "ports", "stopSignal", "sysctls", "volumes"],
     [IMAGE]: ["name", "platform", "pullTriggers", "triggers"],
 };
 
@@ -279,7 +279,10 @@ async function startContainer(inputs: Record<string, any>): Promise<void> {
     if (inputs.stopSignal) {
         args.push("--stop-signal", inputs.stopSignal);
     }
-    const known = new Set(["name", "image", "restart", "ports", "volumes", "sysctls", "logOpts", "stopSignal"]);
+    for (const label of inputs.labels ?? []) {
+        args.push("--label", `${label.label}=${label.value}`);
+    }
+    const known = new Set(["name", "image", "restart", "ports", "volumes", "sysctls", "logOpts", "stopSignal", "labels"]);
     const unknown = Object.keys(inputs).filter((key) => !known.has(key) && inputs[key] !== undefined);
     if (unknown.length > 0) {
         throw new Error(`the end-to-end realizer does not apply container inputs ${unknown.join(", ")}`);

@@ -3,7 +3,11 @@
  * same list drives the stand-in engine (test/e2e/proxy.test.ts) and the real one (test/engine/), so the
  * two are held to one expectation and a stand-in that drifts from the engine fails.
  */
-import { Environment, PORTS, StackValues } from "./environment";
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { run } from "./env/command";
+import { CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "./environment";
 import { HAPROXY_IMAGE_VARIANT } from "./env/images";
 
 /** One change and its expected effect. */
@@ -18,6 +22,17 @@ export interface Scenario {
     newCertificates: string[];
     /** ACME orders the `up` places. */
     orders: number;
+    /** What else must hold on the host afterwards. */
+    check?: (values: StackValues, env: Environment) => void;
+}
+
+/** The configuration and certificates directories moved elsewhere: the new ones served from the start, the old ones emptied. */
+const MOVED = "-moved";
+
+/** Every served PEM's and configuration directory's own: the old ones gone, nothing of them left behind. */
+function expectDirectories(values: StackValues, gone: string[]): void {
+    expect(fs.existsSync(String(values.certsDir)) && fs.existsSync(String(values.configDir)), "the configured directories").to.equal(true);
+    expect(gone.filter((dir) => fs.existsSync(dir)), "directories no longer configured (their PEMs hold private keys)").to.deep.equal([]);
 }
 
 const siteB = (values: StackValues) => values.sites.find((site) => site.name === "site-b")!;
@@ -72,9 +87,152 @@ export const SCENARIOS: Scenario[] = [
         newCertificates: [],
         orders: 0,
     },
+    {
+        title: "a domain removed from a site",
+        change: (values) => { siteB(values).domains = siteB(values).domains.filter((domain) => domain !== "www.b.e2e.test"); },
+        // The lineage was asked for other names: certbot issues it again, for the names left.
+        operations: ["update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories"],
+        newCertificates: ["site-b"],
+        orders: 1,
+    },
+    {
+        title: "a backend removed from a site",
+        change: (values) => { values.sites[0].backends.pop(); },
+        operations: ["update e2e-config-delivery"],
+        newCertificates: [],
+        orders: 0,
+    },
+    {
+        title: "configDir and certsDir moved",
+        change: (values) => { values.configDir = `${values.configDir}${MOVED}`; values.certsDir = `${values.certsDir}${MOVED}`; },
+        // The preparation serves certbot's certificates in the new directory before the new container starts;
+        // every step that names a directory runs again (certbot keeps its valid lineages: no order).
+        operations: ["replace e2e-haproxy-container", "update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload",
+            "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        newCertificates: [],
+        orders: 0,
+        check: (values) => expectDirectories(values, [String(values.configDir).slice(0, -MOVED.length), String(values.certsDir).slice(0, -MOVED.length)]),
+    },
+    {
+        title: "configDir and certsDir moved back",
+        change: (values) => { values.configDir = String(values.configDir).slice(0, -MOVED.length); values.certsDir = String(values.certsDir).slice(0, -MOVED.length); },
+        operations: ["replace e2e-haproxy-container", "update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload",
+            "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        newCertificates: [],
+        orders: 0,
+        check: (values) => expectDirectories(values, [`${values.configDir}${MOVED}`, `${values.certsDir}${MOVED}`]),
+    },
+    {
+        title: "a site renamed",
+        change: (values) => { siteB(values).name = "site-e"; },
+        // A new name is a new certbot lineage (one order) and a new PEM; the old name's PEM step removes its PEM.
+        operations: ["create e2e-cert-site-e-certbot", "create e2e-cert-site-e-pem", "delete e2e-cert-site-b-certbot", "delete e2e-cert-site-b-pem",
+            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        newCertificates: ["site-e"],
+        orders: 1,
+        check: (values) => expect(fs.readdirSync(String(values.certsDir)).sort(), "the served PEMs").to.deep.equal(["site-a.pem", "site-e.pem"]),
+    },
+    {
+        title: "the name back",
+        change: (values) => { values.sites.find((site) => site.name === "site-e")!.name = "site-b"; },
+        // certbot's lineage site-b is still on the host, valid: no order, its certificate served again.
+        operations: ["create e2e-cert-site-b-certbot", "create e2e-cert-site-b-pem", "delete e2e-cert-site-e-certbot", "delete e2e-cert-site-e-pem",
+            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        newCertificates: ["site-b"],
+        orders: 0,
+    },
+    {
+        title: "acmeKeyType changed",
+        change: (values) => { values.acmeKeyType = "rsa"; },
+        // Every lineage was asked for another key type: each is issued again, in place.
+        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload"],
+        newCertificates: ["site-a", "site-b"],
+        orders: 2,
+    },
+    {
+        title: "acmeChallengePort changed",
+        change: (values) => { values.acmeChallengePort = Number(values.acmeChallengePort ?? 8888) + 1; },
+        // HAProxy's ACME backend, every certbot run and the renewal job use the new port; certbot keeps its lineages.
+        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot", "update e2e-config-delivery", "update e2e-renewal-cron"],
+        newCertificates: [],
+        orders: 0,
+    },
 ];
 
 /** The stack's settings after the first `count` scenarios. */
 export function valuesAfter(env: Environment, count: number): StackValues {
     return env.stackValues((values) => SCENARIOS.slice(0, count).forEach((scenario) => scenario.change(values, env)));
 }
+
+/** Something changed on a converged host by someone else, and what the next `preview` and `up` must do. */
+export interface Drift {
+    /** What was done on the host. */
+    title: string;
+    /** Does it. */
+    make: (env: Environment) => Promise<void>;
+    /** The steps `preview` announces and `up` performs, `<update|replace|...> <resource>`, sorted. */
+    operations: string[];
+    /** What `preview` must warn of (the real engine's suite reads its warnings). */
+    warnings: RegExp[];
+    /** ACME orders the `up` places. */
+    orders: number;
+    /** Sites whose served certificate must be new afterwards; every other site keeps its own. */
+    newCertificates: string[];
+    /** What else must hold on the host afterwards. */
+    check?: (env: Environment) => void;
+}
+
+/** Drift on the stack of `env.stackValues()`, each repaired before the next is made. */
+export const DRIFTS: Drift[] = [
+    {
+        title: "haproxy.cfg edited and the cron entry deleted",
+        make: async (env) => {
+            fs.appendFileSync(path.join(env.paths.configDir, "haproxy.cfg"), "\n# edited by hand\n");
+            fs.rmSync(RENEW_CRON);
+        },
+        operations: ["update e2e-config-delivery", "update e2e-renewal-cron"],
+        warnings: [/drift on the host: config: \S+haproxy\.cfg was changed/, /drift on the host: renewal: \S+edge-proxy-renew-edge-proxy-e2e is missing/],
+        orders: 0,
+        newCertificates: [],
+        check: (env) => {
+            expect(fs.readFileSync(path.join(env.paths.configDir, "haproxy.cfg"), "utf8"), "haproxy.cfg after up").to.not.contain("edited by hand");
+            expect(fs.existsSync(RENEW_CRON), "the cron entry after up").to.equal(true);
+        },
+    },
+    {
+        title: "the container removed",
+        make: async () => { await run("docker", ["rm", "-f", CONTAINER]); },
+        // Seen without a refresh: the container's repair token changes, which replaces it.
+        operations: ["replace e2e-haproxy-container"],
+        warnings: [/drift on the host: container: container edge-proxy-e2e is missing/],
+        orders: 0,
+        newCertificates: [],
+    },
+    {
+        title: "the container stopped, a PEM removed and the renewal script edited",
+        make: async (env) => {
+            await run("docker", ["stop", "-t", "2", CONTAINER]);
+            fs.rmSync(path.join(env.paths.certsDir, "site-a.pem"));
+            fs.appendFileSync(RENEW_SCRIPT, "\nexit 0\n");
+        },
+        // The preparation puts the PEM back before the new container starts (HAProxy needs every file it
+        // names); the PEM step runs again, and the reload with it.
+        operations: ["replace e2e-haproxy-container", "update e2e-cert-site-a-pem", "update e2e-certificates-reload", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        warnings: [/container edge-proxy-e2e is not running/, /pem-site-a: \S+site-a\.pem is missing/, /renewal: \S+ was changed/],
+        orders: 0,
+        newCertificates: [],
+    },
+    {
+        title: "a certbot lineage removed",
+        make: async (env) => {
+            for (const entry of ["live/site-b", "archive/site-b", "renewal/site-b.conf"]) {
+                fs.rmSync(path.join(env.paths.dataDir, "etc", entry), { recursive: true, force: true });
+            }
+        },
+        // The PEM and reload steps depend on certbot's output, unknown until it ran: preview announces them.
+        operations: ["update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload"],
+        warnings: [/certbot-site-b: certbot has no certificate site-b/],
+        orders: 1,
+        newCertificates: ["site-b"],
+    },
+];

@@ -11,14 +11,14 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import {
-    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusOfServed, haproxyPids, httpsGet, servedCertificate,
+    expectCertificates, expectEverySiteServed, expectNothingLeftAfterDestroy, waitUntilServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusOfServed, haproxyPids, httpsGet, servedCertificate,
     servedCertificates,
 } from "../e2e/checks";
 import { run } from "../e2e/env/command";
 import { stopAll } from "../e2e/env/process";
 import { CONTAINER, Environment, METRICS_AUTH, PORTS, StackValues, phase, rfc2136Values, startEnvironment } from "../e2e/environment";
 import { REPLACE_ON_CHANGES } from "../e2e/realize";
-import { SCENARIOS, valuesAfter } from "../e2e/scenarios";
+import { DRIFTS, SCENARIOS, valuesAfter } from "../e2e/scenarios";
 import { runProgram } from "../support/mocks";
 import { PROJECT_DIR } from "../support/paths";
 import { EdgeProxy } from "../../components";
@@ -26,8 +26,6 @@ import { stackFileSettings } from "../support/settings";
 import { ENGINE_BIN, EngineStack, createEngineStack, engineUnavailable, requiredPlugins } from "./workspace";
 
 const DIR = "/var/tmp/edge-proxy-e2e/engine";
-const RENEW_SCRIPT = `/usr/local/sbin/edge-proxy-renew-${CONTAINER}`;
-const RENEW_CRON = `/etc/cron.d/edge-proxy-renew-${CONTAINER}`;
 
 describe("the real Pulumi engine with the docker and command provider plugins", function () {
     this.timeout(900_000);
@@ -54,7 +52,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
 
     it("has the replace-on-change inputs the stand-in engine assumes, in the plugins' own schemas", async () => {
         // The stand-in (test/e2e/realize.ts) replaces a resource exactly when one of these changes.
-        const declared = await runProgram(() => new EdgeProxy("schema", { config: stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), sshPrivateKey: "key" }));
+        const declared = await runProgram(() => new EdgeProxy("schema", { config: { ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), detectDrift: false }, sshPrivateKey: "key" }));
         for (const plugin of requiredPlugins()) {
             const schema = JSON.parse((await run(path.join(ENGINE_BIN, "pulumi"), ["package", "get-schema", plugin.file], {
                 env: { PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }, timeoutMs: 120_000,
@@ -159,6 +157,86 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         expect(Object.keys(refresh.summary.resourceChanges ?? {}), "refresh").to.deep.equal(["same"]);
     });
 
+    /**
+     * Drift (scenarios.ts): something on the host changed by someone else. `preview` must announce, as a
+     * change of the step that owns it, exactly what drifted, with a warning saying what; `up` must carry out
+     * just that, with no ACME order unless a lineage is gone, and every site must then serve its certificate
+     * (serials compared with before); a second preview must announce nothing.
+     */
+    DRIFTS.forEach((drift) => {
+        it(`drift: ${drift.title}: preview announces ${drift.operations.length} steps, up runs them, a second preview none`, async () => {
+            const values = env.stackValues();
+            const served = await servedCertificates(values);
+            await drift.make(env);
+            const preview = await phase(`pulumi preview after ${drift.title}`, () => engine.preview());
+            console.log(`      [engine] ${drift.title}: preview ${preview.operations.join(", ")}; warnings: ${preview.warnings.join(" | ")}`);
+            expect(preview.operations, `preview after ${drift.title}`).to.deep.equal(drift.operations);
+            for (const warning of drift.warnings) {
+                expect(preview.warnings.join("\n"), `preview's warnings after ${drift.title}`).to.match(warning);
+            }
+            const orders = env.pebble.countNewOrders();
+            const operations = await phase(`pulumi up after ${drift.title}`, () => engine.up());
+            console.log(`      [engine] ${drift.title}: up ${operations.join(", ")}`);
+            expect(operations, `up after ${drift.title}`).to.deep.equal(drift.operations);
+            expect(env.pebble.countNewOrders() - orders, `ACME orders after ${drift.title}`).to.equal(drift.orders);
+            expectCertificates(served, await servedCertificates(values), drift.newCertificates, drift.title);
+            await expectEverySiteServed(env, values, drift.title);
+            drift.check?.(env);
+            expect((await phase(`pulumi preview once ${drift.title} is repaired`, () => engine.preview())).operations, `a second preview after ${drift.title}`).to.deep.equal([]);
+        });
+    });
+
+    it("drift then refresh: a container removed and refreshed away is created again by up, no other step", async () => {
+        await run("docker", ["rm", "-f", CONTAINER]);
+        const refresh = await phase("pulumi refresh after the container was removed", () => engine.stack.refresh({ color: "never" }));
+        console.log(`      [engine] refresh: ${JSON.stringify(refresh.summary.resourceChanges)}`);
+        expect(refresh.summary.resourceChanges?.delete, "the container, gone from the state").to.equal(1);
+        expect((await engine.preview()).operations, "preview").to.deep.equal(["create e2e-haproxy-container"]);
+        expect(await phase("pulumi up after the refresh", () => engine.up()), "up").to.deep.equal(["create e2e-haproxy-container"]);
+        await expectEverySiteServed(env, env.stackValues(), "after refresh and up");
+        expect((await engine.preview()).operations, "a second preview").to.deep.equal([]);
+    });
+
+    it("the Docker engine restarted: the container serves again, and preview and up find nothing to do", async function () {
+        if (!(await phase("dockerd restart", () => env.restartDockerd()))) {
+            console.log("      [engine] the Docker engine was not started by this test: not restarting it");
+            this.skip();
+        }
+        await waitUntilServed(env, env.stackValues());
+        expect((await engine.preview()).operations, "preview after the engine's restart").to.deep.equal([]);
+        expect(await phase("pulumi up after the engine's restart", () => engine.up()), "up").to.deep.equal([]);
+        await expectEverySiteServed(env, env.stackValues(), "after the engine's restart");
+    });
+
+    it("rotates the SSH key with one configuration change and up; the docker provider logs in with the new key too", async () => {
+        const keyDir = fs.mkdtempSync(path.join(DIR, "rotated-"));
+        const keyFile = path.join(keyDir, "id");
+        await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "rotated", "-f", keyFile]);
+        const authorizedKeys = path.join(path.dirname(env.host.privateKeyFile), "authorized_keys");
+        const oldKeys = fs.readFileSync(authorizedKeys, "utf8");
+        fs.appendFileSync(authorizedKeys, fs.readFileSync(`${keyFile}.pub`, "utf8"));
+        await engine.stack.setConfig("edge-proxy:sshPrivateKey", { value: fs.readFileSync(keyFile, "utf8"), secret: true });
+        const orders = env.pebble.countNewOrders();
+        const operations = await phase("pulumi up with a new sshPrivateKey", () => engine.up());
+        console.log(`      [engine] key rotated: ${operations.join(", ")}`);
+        // Every step's connection changed: each runs once in place, and finds nothing to do.
+        expect(operations, "steps of a key rotation").to.deep.equal([
+            "update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem",
+            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron",
+        ]);
+        expect(env.pebble.countNewOrders() - orders, "ACME orders").to.equal(0);
+        // The old key no longer opens the host: the drift check, the commands and the docker provider use the new one.
+        fs.writeFileSync(authorizedKeys, fs.readFileSync(`${keyFile}.pub`, "utf8"));
+        try {
+            expect(await phase("pulumi up with only the new key authorized", () => engine.up()), "steps").to.deep.equal([]);
+            expect((await engine.preview()).operations, "preview").to.deep.equal([]);
+        } finally {
+            fs.writeFileSync(authorizedKeys, oldKeys);
+            await engine.stack.setConfig("edge-proxy:sshPrivateKey", { value: env.host.privateKey, secret: true });
+        }
+        expect(await phase("pulumi up with the first key again", () => engine.up()), "steps").to.have.length(8);
+    });
+
     SCENARIOS.forEach((scenario, i) => {
         it(`${scenario.title}: ${scenario.operations.length} steps, ${scenario.orders} ACME order(s), every site served after a docker restart`, async () => {
             const before = valuesAfter(env, i);
@@ -173,6 +251,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
             expectCertificates(served, await servedCertificates(after), scenario.newCertificates, scenario.title);
             await expectEverySiteServed(env, after, scenario.title);
             await expectServedAfterRestart(env, after, scenario.title);
+            scenario.check?.(after, env);
         });
     });
 
@@ -219,13 +298,24 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         expect(exported.stdout, "the connection, kept as a secret").to.contain("4dabf18193072939515e22adb298388d");
     });
 
-    it("destroys the container, the PEMs and the renewal job, and keeps certbot's data", async () => {
+    let servedBeforeDestroy: Record<string, string>;
+    it("destroys every file the stack wrote on the host, and keeps certbot's data", async () => {
+        servedBeforeDestroy = await servedCertificates(valuesAfter(env, SCENARIOS.length));
         const result = await phase("pulumi destroy", () => engine.stack.destroy({ color: "never" }));
         console.log(`      [engine] destroy: ${JSON.stringify(result.summary.resourceChanges)}`);
-        expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
-        expect(fs.existsSync(RENEW_CRON) || fs.existsSync(RENEW_SCRIPT), "renewal job after destroy").to.equal(false);
-        expect(fs.readdirSync(env.paths.certsDir), "PEMs after destroy").to.deep.equal([]);
-        expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy")
-            .to.deep.equal(["README", "site-a", "site-b", "site-d", "wild"]);
+        await expectNothingLeftAfterDestroy(env, ["site-a", "site-b", "site-d", "wild"]);
+    });
+
+    it("up after destroy converges again from certbot's kept lineages: no ACME order, the same certificates served", async () => {
+        const values = valuesAfter(env, SCENARIOS.length);
+        await engine.stack.removeConfig("edge-proxy:rfc2136KeySecret");
+        engine.setValues(values);
+        const orders = env.pebble.countNewOrders();
+        const operations = await phase("pulumi up after destroy", () => engine.up());
+        expect(operations.every((operation) => operation.startsWith("create ")), operations.join(", ")).to.equal(true);
+        expect(env.pebble.countNewOrders() - orders, "ACME orders").to.equal(0);
+        expectCertificates(servedBeforeDestroy, await servedCertificates(values), [], "up after destroy");
+        await expectEverySiteServed(env, values, "up after destroy");
+        await phase("pulumi destroy again", () => engine.stack.destroy({ color: "never" }));
     });
 });

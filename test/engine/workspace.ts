@@ -7,10 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack, StepEventMetadata } from "@pulumi/pulumi/automation";
 import { CONFIG_KEYS } from "../../components/config/schema";
-import { run } from "../e2e/env/command";
-import { startProcess } from "../e2e/env/process";
 import { Environment, StackValues } from "../e2e/environment";
 import { PROJECT_DIR } from "../support/paths";
 
@@ -53,11 +51,10 @@ const OPERATION: Partial<Record<OpType, string>> = {
     "delete": "delete",
 };
 
-/** The steps an update performed on custom resources (not components, providers or the stack), sorted. */
-export function operationsOf(events: EngineEvent[]): string[] {
+/** The steps on custom resources (not components, providers or the stack), sorted, from the events `step` picks. */
+function stepsOf(events: EngineEvent[], step: (event: EngineEvent) => StepEventMetadata | undefined): string[] {
     const operations = new Set<string>();
-    for (const event of events) {
-        const metadata = event.resOutputsEvent?.metadata;
+    for (const metadata of events.map(step)) {
         if (!metadata || metadata.type.startsWith("edge-proxy:") || metadata.type.startsWith("pulumi:")) {
             continue;
         }
@@ -67,6 +64,17 @@ export function operationsOf(events: EngineEvent[]): string[] {
         }
     }
     return [...operations].sort();
+}
+
+/** The steps an update performed. */
+export function operationsOf(events: EngineEvent[]): string[] {
+    return stepsOf(events, (event) => event.resOutputsEvent?.metadata);
+}
+
+/** The steps a preview announces, and the warnings it printed. */
+export function previewOf(events: EngineEvent[]): { operations: string[]; warnings: string[] } {
+    const warnings = events.filter((event) => event.diagnosticEvent?.severity === "warning").map((event) => event.diagnosticEvent!.message.trim());
+    return { operations: stepsOf(events, (event) => event.resourcePreEvent?.metadata), warnings };
 }
 
 /** A stack of the project in a scratch workspace, its host being the end-to-end environment. */
@@ -81,12 +89,14 @@ export interface EngineStack {
     cliEnv: Record<string, string>;
     /** Runs `pulumi up`; returns the steps it performed. `onOutput` receives Pulumi's own progress. */
     up(onOutput?: (text: string) => void): Promise<string[]>;
+    /** Runs `pulumi preview`; returns the steps it announces and its warnings. */
+    preview(): Promise<{ operations: string[]; warnings: string[] }>;
 }
 
 /**
- * Creates the stack `e2e` in `dir`: a copy of the project (node_modules linked), a file backend, an
- * ssh-agent holding the host's key for the docker provider's `ssh` (which, like any ssh client, takes
- * its identity from the agent or the user's ~/.ssh) and the private key set as a secret.
+ * Creates the stack `e2e` in `dir`: a copy of the project (node_modules linked), a file backend and the
+ * private key set as a secret. No ssh-agent and no ~/.ssh: the docker provider's `ssh` must log in with
+ * the stack's own key, as the commands do.
  */
 export async function createEngineStack(env: Environment, dir: string): Promise<EngineStack> {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -98,13 +108,6 @@ export async function createEngineStack(env: Environment, dir: string): Promise<
     fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(project, "node_modules"));
     fs.mkdirSync(path.join(dir, "state"));
 
-    const agentSocket = path.join(dir, "ssh-agent.sock");
-    await startProcess("ssh-agent", ["-D", "-a", agentSocket], { name: "ssh-agent (docker provider's identity)", logFile: path.join(dir, "ssh-agent.log") });
-    for (let attempt = 0; attempt < 50 && !fs.existsSync(agentSocket); attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    await run("ssh-add", [env.host.privateKeyFile], { env: { SSH_AUTH_SOCK: agentSocket } });
-
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(ENGINE_BIN), skipVersionCheck: true });
     const cliEnv = {
         PATH: `${ENGINE_BIN}:${process.env.PATH}`,
@@ -113,7 +116,7 @@ export async function createEngineStack(env: Environment, dir: string): Promise<
         PULUMI_CONFIG_PASSPHRASE: "edge-proxy engine test",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        SSH_AUTH_SOCK: agentSocket,
+        SSH_AUTH_SOCK: "",
         // The program writes the docker provider's pinned known_hosts under ~/.edge-proxy: here, not in root's home.
         HOME: path.join(dir, "home"),
     };
@@ -142,6 +145,11 @@ export async function createEngineStack(env: Environment, dir: string): Promise<
             const events: EngineEvent[] = [];
             await stack.up({ onEvent: (event) => events.push(event), onOutput, color: "never" });
             return operationsOf(events);
+        },
+        async preview() {
+            const events: EngineEvent[] = [];
+            await stack.preview({ onEvent: (event) => events.push(event), color: "never" });
+            return previewOf(events);
         },
     };
 }

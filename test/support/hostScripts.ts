@@ -4,8 +4,9 @@ import { EdgeProxyConfig } from "../../components/config/types";
 import { HaproxyConfigFiles, renderHaproxyConfig } from "../../components/haproxy/render";
 import {
     deliverConfigScript, installDnsCredentialsScript, installPemScript, installRenewalScript, issueCertificateScript, prepareHostScript, reloadScript,
-    renewCron, renewScript, statusProbeScript,
+    removeScript, renewCron, renewScript, statusProbeScript,
 } from "../../components/hostScripts";
+import { observeHostScript } from "../../components/hostState";
 import { loadStackFile } from "../../components/plan";
 import { PROJECT_DIR } from "./paths";
 
@@ -30,6 +31,8 @@ export function hostScriptsOf(config: EdgeProxyConfig, files: HaproxyConfigFiles
         renew: renewScript(config),
         installRenewal: installRenewalScript(config),
         status: statusProbeScript(config),
+        observe: observeHostScript(config),
+        remove: removeScript({ configDir: config.haproxy.configDir, certsDir: config.haproxy.certsDir, dataDir: config.acme.dataDir }),
         // With a DNS provider: its credentials file, and a DNS-01 site's certbot run.
         ...(config.acme.dns ? {
             dnsCredentials: installDnsCredentialsScript(config, "c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw=="),
