@@ -124,12 +124,16 @@ describe("the dev stack's resources", () => {
         expect(dependsOn(registrations, "dev-config-delivery", "dev-haproxy-container")).to.equal(false);
     });
 
-    it("removes a site's PEM and the renewal job (with its alert command) on delete, and never certbot's data", () => {
+    it("removes on delete what edge-proxy wrote (PEMs, renewal job, configuration, its own files in certbotDataDir), never certbot's data", () => {
         expect(resource(registrations, "dev-cert-www-pem").inputs.delete).to.equal("rm -f /srv/haproxy/certs/www.pem");
         expect(resource(registrations, "dev-renewal-cron").inputs.delete).to.equal("rm -f /etc/cron.d/edge-proxy-renew-edge-proxy /usr/local/sbin/edge-proxy-renew-edge-proxy /srv/letsencrypt/edge-proxy/alert.sh");
-        // certbot's accounts, keys and lineages (and the status, which outlives the stack) stay.
+        expect(resource(registrations, "dev-config-delivery").inputs.delete).to.match(/^sh -c '/).and.contain("\nremove_config_dir /srv/haproxy/cfg\n");
+        expect(resource(registrations, "dev-prepare-directories").inputs.delete).to.contain("\nremove_certs_dir /srv/haproxy/certs\n");
+        // certbot's accounts, keys and lineages stay: a delete names certbotDataDir only for edge-proxy's own files.
         for (const command of commands(registrations)) {
-            expect((command.inputs.delete ?? "").replace(" /srv/letsencrypt/edge-proxy/alert.sh", "")).to.not.contain("/srv/letsencrypt");
+            for (const named of (command.inputs.delete ?? "").match(/\/srv\/letsencrypt[^\s'";]*/g) ?? []) {
+                expect(named, command.name).to.match(/^\/srv\/letsencrypt\/(edge-proxy(\/|$)|etc\/edge-proxy$|\.edge-proxy\.lock$)/);
+            }
         }
     });
 

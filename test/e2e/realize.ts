@@ -250,7 +250,8 @@ export async function up(realizer: Realizer, config: Record<string, string>, sta
     realizer.begin();
     // Keys the schema declares secret are set as `pulumi config set --secret` would.
     const secretKeys = Object.keys(config).filter((key) => configKey(key.replace(/^edge-proxy:/, ""))?.secret);
-    const registrations = await runProgram(program, { config, stack, realize: realizer.realize, invoke: realizer.invoke, secretKeys });
+    // The program reads the host (drift) before it declares the host steps: over SSH, some hundred ms.
+    const registrations = await runProgram(program, { config, stack, realize: realizer.realize, invoke: realizer.invoke, secretKeys, settleMs: 3000 });
     await realizer.finish();
     return registrations;
 }

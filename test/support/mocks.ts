@@ -81,6 +81,11 @@ export async function runProgram(program: () => unknown, options: {
     invoke?: Invoke;
     /** The configuration keys the engine holds as secrets (`pulumi config set --secret`). */
     secretKeys?: string[];
+    /**
+     * How long nothing may be pending before the program counts as finished, in ms. A program that reads
+     * a real host before declaring its steps (EdgeProxy's drift read) registers nothing while it waits.
+     */
+    settleMs?: number;
 } = {}): Promise<Registration[]> {
     const realize = options.realize ?? echo;
     const invoke = options.invoke ?? echoInvoke;
@@ -128,7 +133,7 @@ export async function runProgram(program: () => unknown, options: {
     monitor.registerResourceOutputs = (_req: unknown, callback: (err: unknown, response?: unknown) => void) => callback(null, {});
     await program();
     // Registrations trickle in as outputs resolve: wait until nothing has been pending for a while.
-    for (let idle = 0; idle < 20; idle = pending === 0 ? idle + 1 : 0) {
+    for (let idle = 0; idle < (options.settleMs ?? 100) / 5; idle = pending === 0 ? idle + 1 : 0) {
         await new Promise((resolve) => setTimeout(resolve, 5));
     }
     if (failure) {
