@@ -429,7 +429,7 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
     describe("destroy", () => {
         it("destroys every file the stack wrote on the host, and keeps certbot's data", async () => {
             await phase("pulumi destroy", () => realizer.destroy());
-            await expectNothingLeftAfterDestroy(env, ["site-a", "site-b", "site-c", "site-d", "site-x"]);
+            await expectNothingLeftAfterDestroy(env, ["site-a", "site-b", "site-c", "site-d", "site-e", "site-x"]);
         });
     });
 });

@@ -303,7 +303,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         servedBeforeDestroy = await servedCertificates(valuesAfter(env, SCENARIOS.length));
         const result = await phase("pulumi destroy", () => engine.stack.destroy({ color: "never" }));
         console.log(`      [engine] destroy: ${JSON.stringify(result.summary.resourceChanges)}`);
-        await expectNothingLeftAfterDestroy(env, ["site-a", "site-b", "site-d", "wild"]);
+        await expectNothingLeftAfterDestroy(env, ["site-a", "site-b", "site-d", "site-e", "wild"]);
     });
 
     it("up after destroy converges again from certbot's kept lineages: no ACME order, the same certificates served", async () => {
