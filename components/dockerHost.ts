@@ -3,13 +3,13 @@
  * docker provider and the SSH connection from here.
  */
 import { createHash } from "crypto";
-import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
 import { HostSettings } from "./config/types";
+import { writePrivateFile } from "./privateFile";
 
 /** Arguments of DockerHost. */
 export interface DockerHostArgs {
@@ -42,16 +42,6 @@ export function pinnedHostKeySshOptions(hostKey: string, dir: string): string[] 
         "-o", `HostKeyAlias=${HOST_KEY_ALIAS}`,
         "-o", "StrictHostKeyChecking=yes",
     ];
-}
-
-/** Writes `content` to `file` (0600) unless it already holds it: beside it first, then one rename. */
-function writePrivateFile(file: string, content: string): void {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== content) {
-        const next = `${file}.${process.pid}`;
-        fs.writeFileSync(next, content, { mode: 0o600 });
-        fs.renameSync(next, file);
-    }
 }
 
 /**

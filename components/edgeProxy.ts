@@ -1,4 +1,6 @@
 /** The whole proxy on one host, composed in the order a first `pulumi up` on an empty host needs. */
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
@@ -15,6 +17,7 @@ import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
 import { HostScripts, deliverConfigScript, dnsCredentialsPaths, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
 import { DnsCredentials } from "./dnsCredentials";
+import { trustedHostKey } from "./hostKey";
 import { HostObservation, STEP, driftMessages, observeHost, repairTokens } from "./hostState";
 
 /** Arguments of EdgeProxy. */
@@ -168,11 +171,14 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const paths = renewalPaths(declared);
         const deliver = declared.haproxy.metrics?.user ? deliverWithPasswordHash(resolved, args.metricsPassword) : scripts.deliver;
 
+        const knownHostsDir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
+        // Where the host's key is known, the configuration with it: every connection to the host pins it.
+        const pinned = this.pinHostKey(resolved, args.sshPrivateKey, knownHostsDir, `${pulumi.getProject()}/${pulumi.getStack()}/${name}`);
         this.host = new DockerHost(`${name}-host`, {
-            host: resolved.host, privateKey: args.sshPrivateKey, knownHostsDir: args.knownHostsDir,
+            host: pinned.host, privateKey: args.sshPrivateKey, knownHostsDir,
         }, { parent: this });
         const { connection, provider } = this.host;
-        const tokens = this.observeDrift(resolved, args.sshPrivateKey);
+        const tokens = this.observeDrift(pinned, args.sshPrivateKey);
         const preparation = new HostPreparation(`${name}-prepare`, {
             connection, script: scripts.prepare, dependsOn: [this.host.reachable], repairTokens: tokens,
             delete: removeCommand({ certsDir: declared.haproxy.certsDir, dataDir: declared.acme.dataDir }),
@@ -237,6 +243,25 @@ export class EdgeProxy extends pulumi.ComponentResource {
             containerName: this.containerName, sites: this.sites, haproxy: this.haproxy,
             configurationDigest: this.configurationDigest, renewal: this.renewal, metrics: this.metrics,
         });
+    }
+
+    /**
+     * The configuration with the host key every connection pins: sshHostKey, or with sshTrustOnFirstUse the
+     * key the first connection saw (hostKey.ts), which a warning tells the operator to pin in the stack.
+     */
+    private pinHostKey(config: pulumi.Output<EdgeProxyConfig>, privateKey: pulumi.Input<string>, dir: string, owner: string): pulumi.Output<EdgeProxyConfig> {
+        // The configuration holds no secret; only the key that may have read the host's key is one.
+        return pulumi.unsecret(pulumi.all([config, privateKey]).apply(async ([settings, key]) => {
+            if (settings.host.sshHostKey || !settings.host.trustOnFirstUse) {
+                return settings;
+            }
+            const trusted = await trustedHostKey(settings, key, dir, owner);
+            if (trusted.learned) {
+                pulumi.log.warn(`sshTrustOnFirstUse: pinned the key ${settings.host.address}:${settings.host.sshPort} presented on this first connection, `
+                    + `${trusted.key} (kept in ${trusted.file}; any other key is refused from now on). Pin it in the stack: pulumi config set sshHostKey '${trusted.key}'`, this);
+            }
+            return { ...settings, host: { ...settings.host, sshHostKey: trusted.key } };
+        }));
     }
 
     /**

@@ -33,12 +33,23 @@ function certsGroup(config: EdgeProxyConfig): number {
  */
 export const RENEW_DELAY_SECONDS = 300;
 
+/**
+ * The renewal job's cron file name for a container name. cron skips file names with a dot, so a dot is
+ * spelled `_d` and an underscore doubled: every container name keeps a file of its own (`edge.proxy`
+ * and `edge-proxy` once shared one, each `up` replacing the other stack's job).
+ */
+export function cronFileName(containerName: string): string {
+    return `edge-proxy-renew-${containerName.replace(/[_.]/g, (c) => (c === "_" ? "__" : "_d"))}`;
+}
+
 /** Where the renewal job and the certificates' status live on the host. */
 export function renewalPaths(config: Pick<EdgeProxyConfig, "haproxy" | "acme">) {
     const name = config.haproxy.containerName;
     return {
         scriptPath: `/usr/local/sbin/edge-proxy-renew-${name}`,
-        cronPath: `/etc/cron.d/edge-proxy-renew-${name.replace(/\./g, "-")}`, // cron skips file names with dots
+        cronPath: `/etc/cron.d/${cronFileName(name)}`,
+        /** Where an older edge-proxy put the cron file ('.' as '-'), when that is another name. */
+        legacyCronPath: name.includes(".") ? `/etc/cron.d/edge-proxy-renew-${name.replace(/\./g, "-")}` : null,
         logPath: `${config.acme.dataDir}/log/edge-proxy-renew.log`,
         /** status.json (templates/partials/sh-status.hbs), written by the certificate steps and the renewal job. */
         statusPath: `${config.acme.dataDir}/edge-proxy/status.json`,

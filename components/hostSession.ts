@@ -36,6 +36,40 @@ export function hostKeyBlob(line: string): Buffer {
     return blob;
 }
 
+/** A key blob as a public key line: `<type> <base64>` (the type is the blob's first field, SSH wire format). */
+export function hostKeyLine(blob: Buffer): string {
+    const length = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
+    const type = blob.subarray(4, 4 + length).toString("latin1");
+    if (length === 0 || length > 64 || !/^[a-z0-9@.-]+$/.test(type)) {
+        throw new Error("the host presented a key of no known form");
+    }
+    return `${type} ${blob.toString("base64")}`;
+}
+
+/** The public key the host presents, as a key line; the connection ends once it is seen. */
+export function presentedHostKey(login: Omit<HostLogin, "hostKey">, options: RunOptions): Promise<string> {
+    const where = `${login.user}@${login.address}:${login.port}`;
+    return new Promise<string>((resolve, reject) => {
+        const client = new Client();
+        let seen: string | undefined;
+        const timer = setTimeout(() => { client.end(); reject(new Error(`${where}: no answer within ${options.timeoutMs / 1000} s`)); }, options.timeoutMs);
+        const finish = () => {
+            clearTimeout(timer);
+            client.end();
+            seen ? resolve(seen) : reject(new Error(`${where}: presented no host key`));
+        };
+        client.on("ready", finish);
+        client.on("error", (error) => (seen ? finish() : (clearTimeout(timer), reject(new Error(`cannot connect to ${where}: ${error.message}`)))));
+        client.connect({
+            host: login.address, port: login.port, username: login.user, privateKey: login.privateKey, readyTimeout: Math.min(options.timeoutMs, 20_000),
+            hostVerifier: (key: Buffer) => {
+                seen = hostKeyLine(key);
+                return true;
+            },
+        });
+    });
+}
+
 /**
  * Runs `sh -s` with `script` on standard input; resolves with its stdout when it exits 0. A failure names
  * the host and what went wrong (a refused host key says "Host key verification failed", as ssh does),

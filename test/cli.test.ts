@@ -83,6 +83,7 @@ describe("render tool", () => {
         fs.writeFileSync(stack, [
             "config:",
             "  edge-proxy:hostAddress: 192.0.2.1",
+            "  edge-proxy:sshHostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost",
             "  edge-proxy:httpPort: 99999",
             "  edge-proxy:sites:",
             "    - domains: [\"exa mple.com\"]",

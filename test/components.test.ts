@@ -171,10 +171,10 @@ describe("the dev stack's resources", () => {
         } finally {
             fs.rmSync(knownHostsDir, { recursive: true, force: true });
         }
-        // Without a pinned key no known_hosts file is named; the identity is the stack's key either way.
-        const unpinned: string[] = JSON.parse(registrations.find((r) => r.type === "pulumi:providers:docker")!.inputs.sshOpts);
-        expect(unpinned.filter((option) => option.includes("KnownHostsFile"))).to.deep.equal([]);
-        expect(unpinned.slice(2)).to.deep.equal(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]);
+        // The dev stack pins its key too: the identity and the pin, always together.
+        const dev: string[] = JSON.parse(registrations.find((r) => r.type === "pulumi:providers:docker")!.inputs.sshOpts);
+        expect(dev.slice(2, 6)).to.deep.equal(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]);
+        expect(dev).to.include("StrictHostKeyChecking=yes");
     });
 
     it("delivers the rendered files and the configured image checks them", () => {
@@ -378,6 +378,7 @@ describe("index.ts", () => {
     it("validates the engine's configuration and exports the outputs", async () => {
         const config: Record<string, string> = {
             "edge-proxy:hostAddress": "192.0.2.10",
+            "edge-proxy:sshHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost",
             "edge-proxy:detectDrift": "false",
             "edge-proxy:sshPrivateKey": PRIVATE_KEY,
             "edge-proxy:acmeEmail": "admin@example.com",

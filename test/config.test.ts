@@ -10,9 +10,13 @@ import {
 import { renderEverything } from "./support/hostScripts";
 
 /** A minimal valid configuration; each case below changes it. */
+/** A host key line of the right form (the dev stack's). */
+const DEV_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost";
+
 function base(): RawConfig {
     return {
         hostAddress: "192.0.2.10",
+        sshHostKey: DEV_HOST_KEY,
         sshPrivateKey: SECRET_PRESENT,
         acmeEmail: "admin@example.com",
         sites: [{ domains: ["www.example.com"], backends: ["192.168.1.100:80"] }],
@@ -33,7 +37,7 @@ function problemsOf(raw: RawConfig, options = {}): string[] {
 describe("configuration validation", () => {
     it("accepts the minimal configuration and applies every default", () => {
         const config = parseConfig(base());
-        expect(config.host).to.deep.equal({ address: "192.0.2.10", sshPort: 22, sshUser: "root", sshHostKey: undefined, dockerHost: "ssh://root@192.0.2.10:22", detectDrift: true });
+        expect(config.host).to.deep.equal({ address: "192.0.2.10", sshPort: 22, sshUser: "root", sshHostKey: DEV_HOST_KEY, trustOnFirstUse: false, dockerHost: "ssh://root@192.0.2.10:22", detectDrift: true });
         expect(config.haproxy.image).to.equal("haproxy:1.7");
         expect(config.haproxy.version).to.deep.equal({ major: 1, minor: 7 });
         expect(config.haproxy.timeouts).to.deep.equal({ connect: "5s", client: "30s", server: "30s", httpRequest: "10s", httpKeepAlive: "10s", tunnel: "1h" });
@@ -217,9 +221,17 @@ describe("configuration validation", () => {
         ]],
         ["a public metrics address without metricsPublic", (r) => { r.metricsAddress = "0.0.0.0"; }, [
             'metricsAddress: "0.0.0.0" is public: set metricsPublic to true to publish the metrics there (and set metricsUser and metricsPassword)',
+            'metricsUser: is required when metricsAddress "0.0.0.0" is not a loopback address: set metricsUser and metricsPassword (basic authentication), or publish on 127.0.0.1',
+        ]],
+        ["a public metrics address with metricsPublic but no authentication", (r) => { r.metricsAddress = "0.0.0.0"; r.metricsPublic = true; }, [
+            'metricsUser: is required when metricsAddress "0.0.0.0" is not a loopback address: set metricsUser and metricsPassword (basic authentication), or publish on 127.0.0.1',
+        ]],
+        ["a private metrics address without authentication (the docker bridge: every container reaches it)", (r) => { r.metricsAddress = "172.17.0.1"; }, [
+            'metricsUser: is required when metricsAddress "172.17.0.1" is not a loopback address: set metricsUser and metricsPassword (basic authentication), or publish on 127.0.0.1',
         ]],
         ["a link-local metrics address (every machine on the link reaches it)", (r) => { r.metricsAddress = "fe80::1"; r.metricsPublic = false; }, [
             'metricsAddress: "fe80::1" is public: set metricsPublic to true to publish the metrics there (and set metricsUser and metricsPassword)',
+            'metricsUser: is required when metricsAddress "fe80::1" is not a loopback address: set metricsUser and metricsPassword (basic authentication), or publish on 127.0.0.1',
         ]],
         ["a metrics address that is no address", (r) => { r.metricsAddress = "metrics.example.com"; }, [
             'metricsAddress: "metrics.example.com" is not an IPv4 or IPv6 address',
@@ -339,7 +351,7 @@ describe("configuration validation", () => {
 
     it("holds the metrics settings only when metricsAddress is set, public addresses only with metricsPublic", () => {
         expect(parseConfig(base()).haproxy.metrics).to.equal(undefined);
-        expect(parseConfig({ ...base(), metricsAddress: "172.17.0.1" }).haproxy.metrics).to.deep.equal({ address: "172.17.0.1", port: 8404, user: undefined });
+        expect(parseConfig({ ...base(), metricsAddress: "127.0.0.1" }).haproxy.metrics).to.deep.equal({ address: "127.0.0.1", port: 8404, user: undefined });
         expect(parseConfig({ ...base(), metricsAddress: "0.0.0.0", metricsPublic: true, metricsPort: 9101, metricsUser: "prom", metricsPassword: SECRET_PRESENT })
             .haproxy.metrics).to.deep.equal({ address: "0.0.0.0", port: 9101, user: "prom" });
         // The render tool cannot decrypt: a user without the password is fine there.
@@ -414,7 +426,7 @@ describe("resource bounds", () => {
             "hostAddress: is too long: 50000000 characters, at most 4096",
             "sites[0].domains[0]: is too long: 50000000 characters, at most 4096",
         ]);
-        const engine = { "edge-proxy:hostAddress": "192.0.2.10", "edge-proxy:acmeEmail": huge, "edge-proxy:sites": `[${huge}]`, "edge-proxy:httpPort": huge };
+        const engine = { "edge-proxy:hostAddress": "192.0.2.10", "edge-proxy:sshHostKey": DEV_HOST_KEY, "edge-proxy:acmeEmail": huge, "edge-proxy:sites": `[${huge}]`, "edge-proxy:httpPort": huge };
         expect(timed("50 MB values from the engine", () => problemsOf(rawConfigFromEngine(engine, () => false), { requireSecrets: false }))).to.deep.equal([
             "httpPort: is too long: 50000000 characters, at most 4096",
             "acmeEmail: is too long: 50000000 characters, at most 4096",
@@ -505,13 +517,21 @@ describe("configuration sources", () => {
         ].join("\n"), "Pulumi.x.yaml");
         expect(raw).to.deep.equal({ sshPort: 2222, sshPrivateKey: SECRET_PRESENT });
         expect(() => rawConfigFromStackFile("config: [", "Pulumi.bad.yaml")).to.throw(/^Pulumi.bad.yaml: not valid YAML/);
+        // A key pasted where YAML cannot take it: the error says where, and quotes nothing of the file.
+        const pasted = "config:\n  edge-proxy:acmeEmail: -----BEGIN OPENSSH PRIVATE KEY: b3BlbnNzaC1rZXktdjEAAAAA\n";
+        expect(() => rawConfigFromStackFile(pasted, "Pulumi.bad.yaml")).to.throw("Pulumi.bad.yaml: not valid YAML: Nested mappings are not allowed in compact mappings at line 2, column 25");
+        try {
+            rawConfigFromStackFile(pasted, "Pulumi.bad.yaml");
+        } catch (error) {
+            expect((error as Error).message).to.not.contain("b3BlbnNzaC1rZXktdjEAAAAA").and.not.contain("BEGIN");
+        }
     });
 
     const SECRET_PROBLEM = "is a secret, but edge-proxy writes this value into host scripts and command lines that the stack's state shows in plain text: set it without --secret";
 
     it("refuses a non-secret key the engine holds as a secret, and never echoes its value", () => {
         const all = {
-            "edge-proxy:hostAddress": "192.0.2.10", "edge-proxy:acmeEmail": "s3cr3t-value@example.com", "edge-proxy:httpPort": "s3cr3t-port",
+            "edge-proxy:hostAddress": "192.0.2.10", "edge-proxy:sshHostKey": DEV_HOST_KEY, "edge-proxy:acmeEmail": "s3cr3t-value@example.com", "edge-proxy:httpPort": "s3cr3t-port",
             "edge-proxy:sshPrivateKey": "-----BEGIN", "edge-proxy:sites": JSON.stringify(base().sites), "edge-proxy:acmeEmial": "s3cr3t",
         };
         const secretKeys = ["edge-proxy:acmeEmail", "edge-proxy:httpPort", "edge-proxy:sshPrivateKey", "edge-proxy:acmeEmial"];
@@ -539,6 +559,7 @@ describe("configuration sources", () => {
         const raw = rawConfigFromStackFile([
             "config:",
             "  edge-proxy:hostAddress: 192.0.2.10",
+            `  edge-proxy:sshHostKey: ${DEV_HOST_KEY}`,
             "  edge-proxy:acmeEmail:",
             "    secure: AAABAHkzc2VjcmV0",
             "  edge-proxy:sites:",

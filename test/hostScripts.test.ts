@@ -246,11 +246,13 @@ exit 0
             }
             expect(live()).to.deep.equal({ "haproxy.cfg": first.files.cfg, "sites.map": first.files.sitesMap, "certs.list": first.files.certsList });
             expect(fs.readdirSync(`${scratch}/cfg`).sort()).to.deep.equal(["certs.list", "current", "haproxy.cfg", "releases", "sites.map"]);
-            // HAProxy runs as uid 99 in 2.4+ images: every directory on the way must be readable by others.
+            // HAProxy runs as uid 99 in 2.4+ images: the way to the release is open, the release itself to its group only.
             for (const dir of ["releases", `releases/${release}`]) {
-                expect((fs.statSync(`${scratch}/cfg/${dir}`).mode & 0o777).toString(8), dir).to.equal("755");
+                expect((fs.statSync(`${scratch}/cfg/${dir}`).mode & 0o777).toString(8), dir).to.equal(dir === "releases" ? "755" : "750");
             }
-            expect((fs.statSync(`${scratch}/cfg/current/haproxy.cfg`).mode & 0o777).toString(8)).to.equal("644");
+            // The metrics password's hash is in haproxy.cfg: root and HAProxy's group only (the dev stack's 1.7 runs as root: group 0).
+            expect((fs.statSync(`${scratch}/cfg/current/haproxy.cfg`).mode & 0o777).toString(8)).to.equal("640");
+            expect(fs.statSync(`${scratch}/cfg/current/haproxy.cfg`).gid).to.equal(0);
         });
 
         it("swaps whole releases, keeps the previous one, and changes nothing when nothing changed", () => {

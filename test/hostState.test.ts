@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { EdgeProxyConfig } from "../components/config/types";
 import { renderHaproxyConfig } from "../components/haproxy/render";
-import { deliverConfigScript, installRenewalScript, prepareHostScript, renewalPaths } from "../components/hostScripts";
+import { cronFileName, deliverConfigScript, installRenewalScript, prepareHostScript, renewalPaths } from "../components/hostScripts";
 import { HostObservation, NO_RECORD, driftMessages, observeHostScript, parseObservation, repairTokens, withRepairToken } from "../components/hostState";
 import { devConfigIn } from "./support/hostScripts";
 
@@ -108,6 +108,29 @@ describe("drift: the ledger and the observation, run for real in a scratch direc
         expect(fs.readFileSync(`${scratch}/cfg/haproxy.cfg`, "utf8")).to.equal(files.cfg);
         expect(fs.readdirSync(`${scratch}/cfg/releases`).filter((name) => name.startsWith("."))).to.deep.equal([]);
         expect(observe().config).to.deep.equal({ token: "dd", drift: "" });
+    });
+
+    it("keeps the cron files of edge.proxy, edge-proxy and edge_proxy apart, and moves a dotted name's older file only if it is this job's", () => {
+        expect(new Set(["edge.proxy", "edge-proxy", "edge_proxy", "edge_.proxy", "edge._proxy"].map(cronFileName)).size).to.equal(5);
+        expect(cronFileName("edge-proxy"), "names without '.' or '_' keep their file").to.equal("edge-proxy-renew-edge-proxy");
+        const suffix = config.haproxy.containerName.slice("drift-".length);
+        config.haproxy.containerName = `drift.${suffix}`;
+        const paths = renewalPaths(config);
+        // What an older edge-proxy installed for this container, under the name another container's job would have.
+        fs.writeFileSync(paths.legacyCronPath!, `17 3 * * * root ${paths.scriptPath} >>/dev/null 2>&1\n`);
+        fs.mkdirSync(`${scratch}/letsencrypt`);
+        try {
+            const result = run(installRenewalScript(config));
+            expect(result.status, result.stderr).to.equal(0);
+            expect(fs.existsSync(paths.legacyCronPath!), "the older file of this job").to.equal(false);
+            expect(fs.readFileSync(paths.cronPath, "utf8")).to.contain(`root ${paths.scriptPath} `);
+            // The same name now holding another container's job (drift-<suffix>): left alone.
+            fs.writeFileSync(paths.legacyCronPath!, `17 3 * * * root ${paths.scriptPath.replace(".", "-")} >>/dev/null 2>&1\n`);
+            expect(run(installRenewalScript(config)).status).to.equal(0);
+            expect(fs.existsSync(paths.legacyCronPath!), "another job's file").to.equal(true);
+        } finally {
+            fs.rmSync(paths.legacyCronPath!, { force: true });
+        }
     });
 
     it("serves certbot's certificate, not a placeholder, where a lineage exists and the PEM is missing (certsDir moved, a PEM removed)", () => {

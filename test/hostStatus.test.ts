@@ -32,9 +32,9 @@ describe("the certificates' status, run for real in a scratch directory", () => 
         const result = runScript(installPemScript(config, { name }, `${name} serial=00`));
         expect(result.status, result.stderr).to.equal(0);
     }
-    /** Runs a host script with the stand-in docker first on PATH. */
-    function runScript(script: string, env: Record<string, string> = {}) {
-        return spawnSync("sh", ["-s"], { input: script, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env } });
+    /** Runs a host script with the stand-in docker first on PATH, in `cwd` (the scratch directory). */
+    function runScript(script: string, env: Record<string, string> = {}, cwd = scratch) {
+        return spawnSync("sh", ["-s"], { input: script, encoding: "utf8", cwd, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env } });
     }
     /** The stand-in docker: `run` is certbot, printing $CERTBOT_OUTPUT and exiting $CERTBOT_STATUS; no container runs. */
     function standInDocker() {
@@ -87,6 +87,15 @@ describe("the certificates' status, run for real in a scratch directory", () => 
         expect(written.attention).to.equal(false);
         expect((fs.statSync(renewalPaths(config).statusPath).mode & 0o777).toString(8)).to.equal("644");
         expect(fs.readdirSync(`${scratch}/letsencrypt/edge-proxy`).filter((f) => f.startsWith(".")), "no temporary file left").to.deep.equal([]);
+    });
+
+    it("writes a wildcard name as it is, even where a file matches it as a pattern", () => {
+        lineage("www", ["*.example.com", "example.com"], 40);
+        // In the directory the step runs in, a file the name would match if the shell expanded it.
+        fs.writeFileSync(`${scratch}/www.example.com`, "");
+        const result = runScript(installPemScript(config, config.sites[0], "www serial=00"));
+        expect(result.status, result.stderr).to.equal(0);
+        expect(entry("www").names).to.deep.equal(["*.example.com", "example.com"]);
     });
 
     it("a certificate within alertDaysBeforeExpiry, and a placeholder, need attention", () => {

@@ -6,10 +6,35 @@
 import { parseArgs } from "util";
 import { runProperty } from "../test/support/configArbitrary";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "20000" }, seed: { type: "string" }, samples: { type: "string", default: "200" } } });
-const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
-const runs = Number(values.runs);
-const samples = Number(values.samples);
+const USAGE = "usage: npm run fuzz -- [--runs N] [--seed S] [--samples N]";
+
+/** The options, or undefined (having said why) when they are not numbers this tool takes. */
+function readOptions(): { seed: number; runs: number; samples: number } | undefined {
+    let values;
+    try {
+        ({ values } = parseArgs({ options: { runs: { type: "string", default: "20000" }, seed: { type: "string" }, samples: { type: "string", default: "200" }, help: { type: "boolean" } } }));
+    } catch (error) {
+        console.error(`${(error as Error).message}\n${USAGE}`);
+        return undefined;
+    }
+    if (values.help) {
+        console.log(USAGE);
+        return undefined;
+    }
+    const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
+    const [runs, samples] = [Number(values.runs), Number(values.samples)];
+    if (![seed, runs, samples].every((n) => Number.isInteger(n) && n >= 0)) {
+        console.error(`--runs, --seed and --samples take whole numbers\n${USAGE}`);
+        return undefined;
+    }
+    return { seed, runs, samples };
+}
+
+const options = readOptions();
+if (!options) {
+    process.exit(process.argv.includes("--help") ? 0 : 2);
+}
+const { seed, runs, samples } = options;
 console.log(`seed ${seed}, ${runs} runs; dash -n and shellcheck on ${samples} accepted configurations, haproxy -c on ${Math.min(samples, 50)}`);
 const started = Date.now();
 const run = runProperty({ seed, runs, samples, haproxySamples: Math.min(samples, 50) });

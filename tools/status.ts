@@ -6,6 +6,7 @@
  * Exit status: 0 all well, 1 something needs attention (listed), 2 the check itself failed.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
@@ -51,7 +52,10 @@ async function main(): Promise<number> {
         const raw = rawConfigFromEngine(Object.fromEntries(Object.entries(all).map(([key, item]) => [key, item.value])), (key) => all[key]?.secret === true);
         const config = parseConfig(raw);
         const secret = (key: string) => all[`edge-proxy:${key}`]?.value;
-        const report = await checkStatus(config, { sshPrivateKey: secret("sshPrivateKey") ?? "", metricsPassword: secret("metricsPassword") });
+        // The stack program names its EdgeProxy after the stack (index.ts): where `up` keeps a key trusted on first use.
+        const project = (await stack.workspace.projectSettings()).name;
+        const trusted = { dir: path.join(os.homedir(), ".edge-proxy"), owner: `${project}/${args.stack}/${args.stack}` };
+        const report = await checkStatus(config, { sshPrivateKey: secret("sshPrivateKey") ?? "", metricsPassword: secret("metricsPassword") }, () => new Date(), trusted);
         process.stdout.write(args.json ? `${JSON.stringify({ stack: args.stack, ...report }, null, 2)}\n` : `stack ${args.stack}\n${formatReport(report)}`);
         return report.attention.length === 0 ? 0 : 1;
     } catch (error) {

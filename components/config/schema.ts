@@ -35,7 +35,8 @@ const KEY_TABLE = [
     { key: "sshPort", type: "integer", default: 22, description: "SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22)." },
     { key: "sshUser", type: "string", default: "root", description: "SSH user on the Docker host; the host scripts need root (certbot's keys and the served PEM files are root's)." },
     { key: "sshPrivateKey", type: "string", required: true, secret: true, description: "SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`." },
-    { key: "sshHostKey", type: "string", default: "", description: "The host's public SSH key line (`ssh-ed25519 AAAA...`); when set, connections to any other key are refused." },
+    { key: "sshHostKey", type: "string", default: "", description: "The host's public SSH key line (`ssh-ed25519 AAAA...`, as ssh-keyscan prints it after the host); connections to any other key are refused. Required unless sshTrustOnFirstUse is true." },
+    { key: "sshTrustOnFirstUse", type: "boolean", default: false, description: "Without sshHostKey, pin the host key the first connection sees (in ~/.edge-proxy on the machine running Pulumi) and refuse any other afterwards; a warning prints the key to set as sshHostKey." },
     { key: "dockerHost", type: "string", default: "", description: "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort, logging in with sshPrivateKey as the steps do." },
     { key: "detectDrift", type: "boolean", default: true, description: "Read the host over SSH in every preview and up, so that a file edited or removed there, or a container stopped or removed, shows as a change that up repairs; false skips the read (drift then goes unseen)." },
     // HAProxy.

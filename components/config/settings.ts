@@ -45,6 +45,8 @@ export interface EdgeProxySettings {
     sshPort?: number;
     sshUser?: string;
     sshHostKey?: pulumi.Input<string>;
+    /** Without sshHostKey: pin the key the first connection sees (README: Host keys). @default false */
+    sshTrustOnFirstUse?: boolean;
     dockerHost?: string;
     /**
      * Whether `preview` and `up` read the host over SSH before declaring the steps, so that what changed on
@@ -121,6 +123,8 @@ export interface CheckedSettings {
  * check and collides with nothing (`.invalid` is reserved, RFC 2606).
  */
 const PENDING_HOST = "pending.edge-proxy.invalid";
+/** A stand-in for a host key given as an Output: set, so that the key's requirement holds until it resolves. */
+const PENDING_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPendingEdgeProxyHostKey";
 const pendingDomain = (site: number) => `site${site}.pending.edge-proxy.invalid`;
 const PENDING_BACKEND = "127.0.0.1:1";
 
@@ -161,7 +165,7 @@ export function checkSettings(settings: EdgeProxySettings): CheckedSettings {
         defer(raw.hostAddress, PENDING_HOST, (r, value) => { r.hostAddress = value; });
     }
     if (!isKnown(raw.sshHostKey)) {
-        defer(raw.sshHostKey, undefined, (r, value) => { r.sshHostKey = value; });
+        defer(raw.sshHostKey, PENDING_HOST_KEY, (r, value) => { r.sshHostKey = value; });
     }
     const sites = Array.isArray(raw.sites) ? raw.sites as Record<string, unknown>[] : [];
     sites.forEach((site, i) => {

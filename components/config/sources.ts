@@ -102,7 +102,9 @@ export function rawConfigFromStackFile(text: string, fileName: string): RawConfi
         });
         document = parsed.toJS();
     } catch (error) {
-        throw new Error(`${fileName}: not valid YAML: ${(error as Error).message}`);
+        // Only the parser's first line (what, and where): the lines after it quote the file, and the line
+        // at fault may hold a secret pasted in the wrong place.
+        throw new Error(`${fileName}: not valid YAML: ${(error as Error).message.split("\n")[0].replace(/:$/, "")}`);
     }
     const config = (document as { config?: unknown } | null)?.config ?? {};
     if (typeof config !== "object" || config === null || Array.isArray(config)) {

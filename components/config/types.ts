@@ -71,8 +71,10 @@ export interface HostSettings {
     sshPort: number;
     /** SSH user. */
     sshUser: string;
-    /** Pinned host public key line, if any. */
+    /** Pinned host public key line; unset only with trustOnFirstUse. */
     sshHostKey?: string;
+    /** Whether the key the first connection sees is pinned (on the machine running Pulumi) instead of sshHostKey. */
+    trustOnFirstUse: boolean;
     /** Docker endpoint for the docker provider. */
     dockerHost: string;
     /** Whether preview and up read the host for drift before declaring the steps (hostState.ts). */

@@ -580,10 +580,20 @@ function checkConfig(raw: RawConfig, problems: string[], requireSecrets: boolean
         sshUser: sshUser ?? "root",
         sshHostKey: optionalString("sshHostKey", (v) => (SSH_PUBLIC_KEY.test(v.trim()) ? undefined : "is not a public key line such as \"ssh-ed25519 AAAA...\""),
             (v) => v.trim()),
+        trustOnFirstUse: r.boolean("sshTrustOnFirstUse", value("sshTrustOnFirstUse")) ?? false,
         dockerHost: optionalString("dockerHost", (v) => (/^(ssh|tcp|unix):\/\/[A-Za-z0-9._@:\/\[\]-]+$/.test(v) ? undefined : "is not an ssh://, tcp:// or unix:// endpoint"))
             ?? `ssh://${sshUser ?? "root"}@${hostAddress ?? ""}:${sshPort ?? 22}`,
         detectDrift: r.boolean("detectDrift", value("detectDrift")) ?? true,
     };
+    // Every script, and with them the secrets, goes to whatever answers at the address: only the pinned host may.
+    if (host.sshHostKey === undefined && !host.trustOnFirstUse && (raw.sshHostKey === undefined || raw.sshHostKey === null || raw.sshHostKey === "")) {
+        r.report("sshHostKey", `is required, so that no other machine at the host's address receives the scripts and their secrets: `
+            + `run ssh-keyscan -p ${host.sshPort} -t ed25519 ${host.address || "HOST"} from a network you trust (or read /etc/ssh/ssh_host_ed25519_key.pub on the host), `
+            + `then pulumi config set sshHostKey 'ssh-ed25519 AAAA...' with the key it prints; or set sshTrustOnFirstUse to true to pin the key the first connection sees`);
+    }
+    if (host.sshHostKey !== undefined && host.trustOnFirstUse) {
+        r.report("sshTrustOnFirstUse", "has no effect: sshHostKey is set, and only that key is accepted");
+    }
 
     const haproxy = checkHaproxy(r, value, optionalString);
     haproxy.metrics = checkMetrics(r, raw, value, optionalString, requireSecrets);
@@ -661,9 +671,15 @@ export function isPrivateAddress(address: string): boolean {
     return PRIVATE_ADDRESSES.check(address, isIPv4(address) ? "ipv4" : "ipv6");
 }
 
+/** Loopback addresses: only the host's own processes reach a port published there. */
+const LOOPBACK_ADDRESSES = new BlockList();
+LOOPBACK_ADDRESSES.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK_ADDRESSES.addAddress("::1", "ipv6");
+
 /**
  * The metrics endpoint: off unless metricsAddress is set; never on a public address unless metricsPublic
- * says so; basic authentication only with both a user and a (secret) password.
+ * says so; basic authentication with both a user and a (secret) password, required wherever anything but
+ * the host itself reaches the address (the stats page names every backend server and its state).
  */
 function checkMetrics(r: Reader, raw: RawConfig, value: ValueOf, optionalString: OptionalString, requireSecrets: boolean): MetricsSettings | undefined {
     const address = optionalString("metricsAddress", (v) => (isIPv4(v) || isIPv6(v) ? undefined : "is not an IPv4 or IPv6 address"));
@@ -686,6 +702,8 @@ function checkMetrics(r: Reader, raw: RawConfig, value: ValueOf, optionalString:
     }
     if (user === undefined && passwordSet) {
         r.report("metricsUser", "is required with metricsPassword (the basic authentication's user name)");
+    } else if (user === undefined && [undefined, null, ""].includes(raw.metricsUser as string) && !LOOPBACK_ADDRESSES.check(address, isIPv4(address) ? "ipv4" : "ipv6")) {
+        r.report("metricsUser", `is required when metricsAddress ${quote(address)} is not a loopback address: set metricsUser and metricsPassword (basic authentication), or publish on 127.0.0.1`);
     }
     return port === undefined ? undefined : { address, port, user };
 }

@@ -2,12 +2,10 @@
  * `npm run status` on one host: runs the probe over SSH as the stack's steps connect (the stack's user,
  * port, private key and pinned host key), then reads it against the configuration.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { EdgeProxyConfig } from "../config/types";
-import { pinnedHostKeySshOptions } from "../dockerHost";
+import { trustedKeyFile } from "../hostKey";
+import { runOnHost } from "../hostSession";
 import { metricsPasswordHash } from "../haproxy/passwordHash";
 import { renderHaproxyConfig } from "../haproxy/render";
 import { configurationDigest, statusProbeScript } from "../hostScripts";
@@ -30,50 +28,32 @@ export function expectedConfigurationDigest(config: EdgeProxyConfig, metricsPass
     return configurationDigest(renderHaproxyConfig(config, { metricsPasswordHash: hash }));
 }
 
+/** Where the key trusted on first use is (sshTrustOnFirstUse), for the stack program's component. */
+export interface TrustedKeyPlace {
+    /** The directory the stack's `up` keeps it in (`~/.edge-proxy` by default). */
+    dir: string;
+    /** `<project>/<stack>/<component name>`, as EdgeProxy names it. */
+    owner: string;
+}
+
 /**
- * Runs the probe on the host over `ssh` with the stack's key (in a file only this user reads, removed
- * afterwards). With sshHostKey set only that key is accepted; without, the operator's known_hosts decides,
- * learning a host it has never seen (as ssh's accept-new does).
+ * Runs the probe on the host over SSH as the stack's steps connect (hostSession.runOnHost: the key stays
+ * in memory, no `ssh` process, nothing left behind if interrupted), accepting only the pinned host key:
+ * sshHostKey, or the key `up` trusted on first use. With neither, nothing is sent.
  */
-export async function probeHost(config: EdgeProxyConfig, privateKey: string): Promise<string> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-status-"));
-    try {
-        const keyFile = path.join(dir, "id");
-        fs.writeFileSync(keyFile, privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, { mode: 0o600 });
-        const { host } = config;
-        const hostKeyOptions = host.sshHostKey ? pinnedHostKeySshOptions(host.sshHostKey, dir) : ["-o", "StrictHostKeyChecking=accept-new"];
-        const args = ["-i", keyFile, "-p", String(host.sshPort), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=15",
-            ...hostKeyOptions, `${host.sshUser}@${host.address}`, "sh -s"];
-        return await new Promise<string>((resolve, reject) => {
-            const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
-            let stdout = "";
-            let stderr = "";
-            const timer = setTimeout(() => child.kill("SIGTERM"), PROBE_TIMEOUT_MS);
-            child.stdout.on("data", (chunk) => (stdout += chunk));
-            child.stderr.on("data", (chunk) => (stderr += chunk));
-            child.on("error", (error) => {
-                clearTimeout(timer);
-                reject(new Error(`cannot run ssh: ${error.message}`));
-            });
-            child.on("close", (code, signal) => {
-                clearTimeout(timer);
-                if (code === 0) {
-                    resolve(stdout);
-                } else {
-                    const why = signal ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : stderr.trim().split("\n").slice(-3).join(" / ") || `exit status ${code}`;
-                    reject(new Error(`cannot check ${host.sshUser}@${host.address}:${host.sshPort}: ${why}`));
-                }
-            });
-            child.stdin.end(statusProbeScript(config));
-        });
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+export async function probeHost(config: EdgeProxyConfig, privateKey: string, trusted?: TrustedKeyPlace): Promise<string> {
+    const { host } = config;
+    const trustedFile = trusted && trustedKeyFile(trusted.dir, trusted.owner);
+    const hostKey = host.sshHostKey ?? (trustedFile && fs.existsSync(trustedFile) ? fs.readFileSync(trustedFile, "utf8").trim() : undefined);
+    if (!hostKey) {
+        throw new Error("the host's key is not pinned yet (sshTrustOnFirstUse pins it at the first pulumi preview or up): nothing was sent to the host");
     }
+    return runOnHost({ address: host.address, port: host.sshPort, user: host.sshUser, privateKey, hostKey }, statusProbeScript(config), { timeoutMs: PROBE_TIMEOUT_MS });
 }
 
 /** The host's status against the configuration; `attention` is empty when all is well. */
-export async function checkStatus(config: EdgeProxyConfig, secrets: StatusSecrets, now: () => Date = () => new Date()): Promise<StatusReport> {
+export async function checkStatus(config: EdgeProxyConfig, secrets: StatusSecrets, now: () => Date = () => new Date(), trusted?: TrustedKeyPlace): Promise<StatusReport> {
     const expected = expectedConfigurationDigest(config, secrets.metricsPassword);
-    const probe = parseProbe(await probeHost(config, secrets.sshPrivateKey));
+    const probe = parseProbe(await probeHost(config, secrets.sshPrivateKey, trusted));
     return buildReport(config, expected, probe, now());
 }

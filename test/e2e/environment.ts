@@ -30,6 +30,9 @@ export const PORTS = {
     dns: 8054,
 };
 
+/** The secret part of the alert command's webhook URL: it must appear in no process's arguments. */
+export const ALERT_TOKEN = "e2e-alert-token-7d1c9a";
+
 /** The metrics' basic authentication in the environment (the password is a secret of the stack). */
 export const METRICS_AUTH = { user: "prometheus", password: "e2e metrics password" };
 
@@ -204,8 +207,16 @@ export async function startEnvironment(dir: string): Promise<Environment> {
             // The pre-flight resolves names as Pebble does, and fetches on the port Pebble validates on.
             acmePreflightResolver: `127.0.0.1:${pebble.dnsPort}`,
             acmeValidationPort: PORTS.http,
-            // Each alert's stdin (the status) kept in a file of its own, as a webhook would receive it.
-            alertCommand: `cat >"$(mktemp ${paths.alertsDir}/alert.XXXXXX)"`,
+            // Each alert's stdin (the status) kept in a file of its own, as a webhook would receive it; then the
+            // README's webhook pattern, the URL with its token in curl's configuration on its stdin, never
+            // in a process's arguments (the alert test scans them while the alert runs).
+            alertCommand: [
+                `cat >"$(mktemp ${paths.alertsDir}/alert.XXXXXX)"`,
+                "sleep 1",
+                `curl -fsS -m 10 -o /dev/null -H 'Content-Type: application/json' --data-binary @"$EDGE_PROXY_STATUS_FILE" -K - <<'EOF'`,
+                `url = "http://${bridge}:${PORTS.webA}/hook/${ALERT_TOKEN}"`,
+                "EOF",
+            ].join("\n"),
             sites: SITES.map((site) => ({ name: site.name, domains: [...site.domains], backends: [`${bridge}:${site.port}`] })),
             tcpServices: [{ name: "ssh", port: PORTS.sshService, backends: [`${bridge}:${PORTS.backendSshd}`] }],
         };

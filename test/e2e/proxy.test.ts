@@ -20,7 +20,7 @@ import {
 } from "./checks";
 import { run } from "./env/command";
 import { stopAll } from "./env/process";
-import { CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, SITES, StackValues, engineConfig, phase, startEnvironment } from "./environment";
+import { ALERT_TOKEN, CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, SITES, StackValues, engineConfig, phase, startEnvironment } from "./environment";
 import { Realizer, up } from "./realize";
 import { DRIFTS, SCENARIOS, valuesAfter } from "./scenarios";
 
@@ -355,11 +355,24 @@ describe("end to end: the stack on a real Docker host, SSH host and ACME CA", fu
             const failuresBefore = hostStatus(env).certificates.find((c) => c.name === "site-b")!.failures;
             await env.pebble.clearARecord("b.e2e.test");
             let renewal;
+            // Every process's arguments, read every 50 ms while the renewal and its alert run.
+            const seen = new Set<string>();
+            let scanning = true;
+            const scan = (async () => {
+                while (scanning) {
+                    (await run("ps", ["-eo", "args="], { allowFailure: true })).stdout.split("\n").forEach((line) => seen.add(line));
+                    await new Promise((resolve) => setTimeout(resolve, 50));
+                }
+            })();
             try {
                 renewal = await phase("renewal job with --force-renewal, b.e2e.test not resolvable by the CA", () => onHost(`${RENEW_SCRIPT} --force-renewal`));
             } finally {
+                scanning = false;
+                await scan;
                 await env.pebble.addARecord("b.e2e.test", env.bridge);
             }
+            expect([...seen].filter((line) => line.includes(`sh ${env.paths.dataDir}/edge-proxy/alert.sh`)).length, "the alert seen running").to.be.greaterThan(0);
+            expect([...seen].filter((line) => line.includes(ALERT_TOKEN)), "processes whose arguments hold the alert command's token").to.deep.equal([]);
             expect(renewal.code, "the renewal job's exit status").to.equal(1);
             expect(renewal.stderr).to.contain("renewal failed for: site-b\n").and.contain("running the alert command");
             const received = receivedAlerts(env);

@@ -88,6 +88,26 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
         await engine.stack.destroy({ color: "never" });
     });
 
+    it("sshTrustOnFirstUse: the first preview pins the key the host presents; another host at the address is refused before it receives anything", async () => {
+        const trusting: StackValues = { ...env.stackValues(), sshTrustOnFirstUse: true };
+        delete trusting.sshHostKey;
+        engine.setValues(trusting);
+        const first = await phase("pulumi preview trusting on first use", () => engine.preview());
+        expect(first.warnings.join("\n"), "the warning with the key to pin").to.contain(`pulumi config set sshHostKey '${env.host.hostPublicKey}'`);
+        // The same stack now reaching another sshd (another host key) at the host's address: refused.
+        engine.setValues({ ...trusting, hostAddress: env.bridge, sshPort: PORTS.backendSshd });
+        let error: Error | undefined;
+        try {
+            await phase("pulumi up against a host with another key", () => engine.up());
+        } catch (e) {
+            error = e as Error;
+        }
+        expect(error?.message, "up's error").to.contain("Host key verification failed");
+        expect(fs.existsSync(env.paths.configDir) || fs.existsSync(env.paths.certsDir), "host directories after the refused up").to.equal(false);
+        engine.setValues(env.stackValues());
+        await engine.stack.destroy({ color: "never" });
+    });
+
     it("previews a first up: every resource a create, nothing touched on the host", async () => {
         const preview = await phase("pulumi preview", () => engine.stack.preview({ color: "never" }));
         const summary = preview.changeSummary;

@@ -123,14 +123,23 @@ const site = entry({
     // dns-01 is valid only with a DNS provider: validConfig sets it on sites when it adds one.
     challenge: constants(["http-01"], ["dns-01", "dns", "HTTP-01", "tls-alpn-01"]),
 }, ["domains", "backends"]);
-const tcpService = entry({ name, port: { valid: fc.constantFrom(22, 9418, 2200, 5432), risky: port.risky }, backends: list(backend, 1, 2) }, ["name", "port", "backends"]);
+/** Ports other listeners take (the container's 80 and 443, sshPort, the metrics and challenge ports): one listener per port is an invariant. */
+const takenPorts = fc.constantFrom(80, 443, 2222, 8404, 8888);
+const tcpService = entry({ name, port: { valid: fc.constantFrom(22, 9418, 2200, 5432), risky: fc.oneof(port.risky, takenPorts) }, backends: list(backend, 1, 2) }, ["name", "port", "backends"]);
 
 /** Every key of the configuration model, with its generators. */
 const KEYS: Record<string, KeyArbitrary> = {
     hostAddress: constants(["192.0.2.10", "proxy.example.net"], ["10.0.0.300", "a b", "", "-oProxyCommand=x"]),
-    sshPort: { valid: fc.constantFrom(22, 2222), risky: port.risky },
+    sshPort: { valid: fc.constantFrom(22, 2222), risky: fc.oneof(port.risky, takenPorts) },
     sshUser: constants(["root", "admin"], ["Root", "a b", "-o", ""]),
-    sshHostKey: constants(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB", " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB root@h\n", ""], ["ssh-ed25519 AA AA", "ssh-ed25519 AAAA\nx"]),
+    sshHostKey: constants(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB", " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB root@h\n"], ["ssh-ed25519 AA AA", "ssh-ed25519 AAAA\nx", ""]),
+    // With sshHostKey set (as valid configurations have it) trusting on first use has no effect: refused.
+    sshTrustOnFirstUse: { valid: fc.constant(false), risky: fc.constantFrom(true, "yes", 1, null) },
+    metricsAddress: constants(["127.0.0.1", "::1"], ["localhost", "127.0.0.1:8404", "fe80::1", "172.17.0.1", "0.0.0.0"]),
+    metricsPort: { valid: fc.constantFrom(8404, 9101), risky: fc.oneof(port.risky, takenPorts) },
+    metricsUser: constants(["prometheus"], ["a b", "-u", ""]),
+    metricsPassword: constants([SECRET_PRESENT], ["", "plain text"]),
+    metricsPublic: { valid: fc.boolean(), risky: fc.constantFrom("yes", 1) },
     dockerHost: constants(["", "ssh://root@192.0.2.10:22", "unix:///var/run/docker.sock"], ["tcp://h:2375 -H x", "ssh://a b"]),
     haproxyImage: constants(["haproxy:1.7", "haproxy:1.8", "haproxy:2.2", "haproxy:2.6", "haproxy:2.8.5-alpine", "haproxy:3.0"], ["haproxy:lts", "haproxy:latest", "haproxy", "haproxy:1.6"]),
     haproxyVersion: constants([""], ["2.6", "3.0", "1.5", "x"]),
@@ -172,6 +181,12 @@ const KEYS: Record<string, KeyArbitrary> = {
     tcpServices: list(tcpService, 0, 2),
 };
 
+/** The metrics' keys: valid only with metricsAddress, and the user with the password, so validConfig adds them as a group. */
+const METRICS_KEYS = ["metricsAddress", "metricsPort", "metricsUser", "metricsPassword", "metricsPublic"];
+const metricsGroup = fc.tuple(fc.record({ metricsAddress: KEYS.metricsAddress.valid, metricsPort: KEYS.metricsPort.valid }, { requiredKeys: ["metricsAddress"] }),
+    fc.option(fc.record({ metricsUser: KEYS.metricsUser.valid, metricsPassword: KEYS.metricsPassword.valid })))
+    .map(([metrics, authentication]) => ({ ...metrics, ...authentication }));
+
 /** The DNS provider's keys: valid only together, so validConfig adds them as a group. */
 const DNS_KEYS = ["dnsProvider", "dnsCertbotImage", "dnsPropagationSeconds", "rfc2136Server", "rfc2136Port", "rfc2136KeyName", "rfc2136KeyAlgorithm", "rfc2136KeySecret"];
 const dnsGroup = fc.record(Object.fromEntries(DNS_KEYS.map((key) => [key, key === "dnsProvider" ? fc.constant("rfc2136") : KEYS[key].valid])) as Record<string, fc.Arbitrary<unknown>>,
@@ -182,11 +197,13 @@ const dnsGroup = fc.record(Object.fromEntries(DNS_KEYS.map((key) => [key, key ==
  * of them have a DNS provider, and then sites with challenge dns-01, some with a wildcard first domain.
  */
 const validConfig = fc.tuple(
-    fc.record(Object.fromEntries(Object.entries(KEYS).filter(([key]) => !DNS_KEYS.includes(key)).map(([key, arb]) => [key, arb.valid])) as Record<string, fc.Arbitrary<unknown>>,
-        { requiredKeys: ["hostAddress", "acmeEmail", "sites"] }),
+    fc.record(Object.fromEntries(Object.entries(KEYS).filter(([key]) => !DNS_KEYS.includes(key) && !METRICS_KEYS.includes(key)).map(([key, arb]) => [key, arb.valid])) as Record<string, fc.Arbitrary<unknown>>,
+        { requiredKeys: ["hostAddress", "sshHostKey", "acmeEmail", "sites"] }),
     fc.option(dnsGroup),
     fc.array(fc.constantFrom("http-01", "dns-01", "dns-01 wildcard"), { minLength: 4, maxLength: 4 }),
-).map(([config, dns, challenges]) => {
+    fc.option(metricsGroup),
+).map(([withoutMetrics, dns, challenges, metrics]) => {
+    const config = { ...withoutMetrics, ...metrics };
     if (!dns) {
         return config;
     }
@@ -297,6 +314,28 @@ function quotingViolations(name: string, script: string, values: string[]): stri
     return violations;
 }
 
+/**
+ * One listener per port: every port the container publishes, certbot's challenge port and the host's own
+ * sshd are distinct, and the listeners the container opens on their own port stay off its 80 and 443.
+ */
+function listenerViolations(config: EdgeProxyConfig): string[] {
+    const { haproxy } = config;
+    const published = [haproxy.httpPort, haproxy.httpsPort, config.acme.challengePort, config.host.sshPort,
+        ...(haproxy.metrics ? [haproxy.metrics.port] : []), ...config.tcpServices.map((service) => service.port)];
+    const inside = [...(haproxy.metrics ? [haproxy.metrics.port] : []), ...config.tcpServices.map((service) => service.port)];
+    const violations: string[] = [];
+    if (new Set(published).size !== published.length) {
+        violations.push(`two listeners share a port: ${published.join(", ")}`);
+    }
+    if (inside.some((port) => port === 80 || port === 443)) {
+        violations.push(`a listener inside the container on its HTTP(S) port: ${inside.join(", ")}`);
+    }
+    if (haproxy.metrics && !haproxy.metrics.user && !["127.0.0.1", "::1"].includes(haproxy.metrics.address)) {
+        violations.push(`metrics on ${haproxy.metrics.address} without authentication`);
+    }
+    return violations;
+}
+
 /** Applies the invariant to one raw configuration (the checks that need no external program). */
 export function examine(raw: RawConfig): Outcome {
     let config: EdgeProxyConfig;
@@ -317,6 +356,7 @@ export function examine(raw: RawConfig): Outcome {
     }
     const values = configuredStrings(config);
     const violations = Object.entries({ ...rendered.scripts }).flatMap(([name, script]) => quotingViolations(name, script, values));
+    violations.push(...listenerViolations(config));
     const cronLines = rendered.cron.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
     // SHELL, PATH, EDGE_PROXY_RENEW_DELAY and the job: a value with a newline would add a line.
     if (cronLines.length !== 4) {
@@ -380,7 +420,9 @@ export function runProperty(options: { seed: number; runs: number; samples: numb
     const run: PropertyRun = { tried: 0, refused: 0, accepted: 0, violations: [] };
     const sampled: { files: HaproxyConfigFiles; scripts: Record<string, string> }[] = [];
     const describeRaw = (raw: RawConfig) => JSON.stringify(raw, (_, v) => (v === SECRET_PRESENT ? "<secret>" : v)).slice(0, 2000);
-    for (const raw of fc.sample(rawConfigArbitrary, { seed: options.seed, numRuns: options.runs })) {
+    // One configuration at a time (a property that always holds: the violations are collected here), so
+    // that a long run holds only the samples, never every configuration it tried.
+    fc.check(fc.property(rawConfigArbitrary, (raw) => {
         const outcome = examine(raw);
         run.tried++;
         run[outcome.kind]++;
@@ -388,7 +430,8 @@ export function runProperty(options: { seed: number; runs: number; samples: numb
         if (outcome.kind === "accepted" && sampled.length < options.samples) {
             sampled.push(outcome);
         }
-    }
+        return true;
+    }), { seed: options.seed, numRuns: options.runs });
     run.violations.push(...externalViolations(sampled, options.haproxySamples));
     return run;
 }
