@@ -15,7 +15,7 @@ import { RenewalJob } from "./renewalJob";
 import { METRICS_PATHS, httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
 import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
-import { HostScripts, deliverConfigScript, dnsCredentialsPaths, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
+import { HostScripts, deliverConfigScript, dnsCredentialsPaths, hostStatePath, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
 import { DnsCredentials } from "./dnsCredentials";
 import { trustedHostKey } from "./hostKey";
 import { HostObservation, STEP, driftMessages, observeHost, repairTokens } from "./hostState";
@@ -181,7 +181,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const tokens = this.observeDrift(pinned, args.sshPrivateKey);
         const preparation = new HostPreparation(`${name}-prepare`, {
             connection, script: scripts.prepare, dependsOn: [this.host.reachable], repairTokens: tokens,
-            delete: removeCommand({ certsDir: declared.haproxy.certsDir, dataDir: declared.acme.dataDir }),
+            delete: removeCommand({ certsDir: declared.haproxy.certsDir, dataDir: declared.acme.dataDir, stateDir: hostStatePath(declared.haproxy.containerName) }),
         }, { parent: this });
         this.preparation = preparation.prepared;
         this.image = haproxyImage(`${name}-image`, { config: declared, provider }, { parent: this, dependsOn: [preparation.prepared] });

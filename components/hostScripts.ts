@@ -283,11 +283,18 @@ export interface RemovedDirectories {
     certsDir?: string;
     /** certbotDataDir: edge-proxy's own files there (certbot's stay). */
     dataDir?: string;
+    /** The container's record of where its directories are (hostStatePath). */
+    stateDir?: string;
+}
+
+/** Where the preparation records the container's directories, outside them: a moved directory is found there. */
+export function hostStatePath(containerName: string): string {
+    return `/var/lib/edge-proxy/${containerName}`;
 }
 
 /** The script of removeCommand. */
 export function removeScript(directories: RemovedDirectories): string {
-    return renderTemplate("host/remove.sh.hbs", { configDir: null, certsDir: null, dataDir: null, ...directories });
+    return renderTemplate("host/remove.sh.hbs", { configDir: null, certsDir: null, dataDir: null, stateDir: null, ...directories });
 }
 
 /** The host scripts that depend on the configuration alone (the rest depend on what certbot printed). */

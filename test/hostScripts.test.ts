@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { EdgeProxyConfig } from "../components/config/types";
 import { renderHaproxyConfig } from "../components/haproxy/render";
-import { deliverConfigScript, installPemScript, prepareHostScript, renewCron, renewScript } from "../components/hostScripts";
+import { deliverConfigScript, hostStatePath, installPemScript, prepareHostScript, renewCron, renewScript } from "../components/hostScripts";
 import { loadStackFile } from "../components/plan";
 import { parseCertificateLine } from "../components/siteCertificates";
 import { writePlaceholderPem } from "./support/haproxy";
@@ -317,8 +317,13 @@ exit 0
             scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-prepare-"));
             config = devConfigIn(scratch);
             config.acme.challengeAddress = "127.0.0.1"; // an address every machine has (docker0 may not exist here)
+            // The preparation records the directories under /var/lib/edge-proxy/<container>: a name of this test's own.
+            config.haproxy.containerName = `prepare-${path.basename(scratch).replace(/[^a-zA-Z0-9]/g, "")}`;
         });
-        afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+        afterEach(() => {
+            fs.rmSync(scratch, { recursive: true, force: true });
+            fs.rmSync(hostStatePath(config.haproxy.containerName), { recursive: true, force: true });
+        });
 
         it("refuses an ACME challenge address the host does not have, before changing anything", () => {
             config.acme.challengeAddress = "192.0.2.77";

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { EdgeProxyConfig } from "../components/config/types";
 import { renderHaproxyConfig } from "../components/haproxy/render";
-import { cronFileName, deliverConfigScript, installRenewalScript, prepareHostScript, renewalPaths } from "../components/hostScripts";
+import { cronFileName, deliverConfigScript, hostStatePath, installRenewalScript, prepareHostScript, renewalPaths } from "../components/hostScripts";
 import { HostObservation, NO_RECORD, driftMessages, observeHostScript, parseObservation, repairTokens, withRepairToken } from "../components/hostState";
 import { devConfigIn } from "./support/hostScripts";
 
@@ -77,6 +77,7 @@ describe("drift: the ledger and the observation, run for real in a scratch direc
         const paths = renewalPaths(config);
         fs.rmSync(paths.scriptPath, { force: true });
         fs.rmSync(paths.cronPath, { force: true });
+        fs.rmSync(hostStatePath(config.haproxy.containerName), { recursive: true, force: true });
         fs.rmSync(scratch, { recursive: true, force: true });
     });
 

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import fc from "fast-check";
 import { EdgeProxyConfig } from "../components/config/types";
-import { installDnsCredentialsScript, installPemScript, installRenewalScript, prepareHostScript, renewalPaths } from "../components/hostScripts";
+import { hostStatePath, installDnsCredentialsScript, installPemScript, installRenewalScript, prepareHostScript, renewalPaths } from "../components/hostScripts";
 import { loadStackFile } from "../components/plan";
 import { writeSelfSigned } from "./support/haproxy";
 import { PROJECT_DIR } from "./support/paths";
@@ -91,6 +91,7 @@ describe("host steps killed at random points leave no secret outside its place",
                 fs.rmSync(path.join(dir, file), { force: true });
             }
         }
+        fs.rmSync(hostStatePath(config.haproxy.containerName), { recursive: true, force: true });
         fs.rmSync(scratch, { recursive: true, force: true });
     });
 

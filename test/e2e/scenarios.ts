@@ -29,6 +29,13 @@ export interface Scenario {
 /** The configuration and certificates directories moved elsewhere: the new ones served from the start, the old ones emptied. */
 const MOVED = "-moved";
 
+/** certbot's data in the new certbotDataDir, with the renewal job's status; the old one gone, its secrets with it. */
+function expectDataDirMoved(now: string, before: string): void {
+    expect(fs.readdirSync(`${now}/etc/live`).sort(), "certbot's lineages in the new certbotDataDir").to.include.members(["site-a", "site-b"]);
+    expect(fs.existsSync(`${now}/edge-proxy/status.json`), "the status in the new certbotDataDir").to.equal(true);
+    expect(fs.existsSync(before), `the former certbotDataDir ${before}`).to.equal(false);
+}
+
 /** Every served PEM's and configuration directory's own: the old ones gone, nothing of them left behind. */
 function expectDirectories(values: StackValues, gone: string[]): void {
     expect(fs.existsSync(String(values.certsDir)) && fs.existsSync(String(values.configDir)), "the configured directories").to.equal(true);
@@ -121,6 +128,26 @@ export const SCENARIOS: Scenario[] = [
         newCertificates: [],
         orders: 0,
         check: (values) => expectDirectories(values, [`${values.configDir}${MOVED}`, `${values.certsDir}${MOVED}`]),
+    },
+    {
+        title: "certbotDataDir moved",
+        change: (values) => { values.certbotDataDir = `${values.certbotDataDir}${MOVED}`; },
+        // certbot's data moves along (no order); every step that names the directory runs again; the old
+        // one, its secrets with it, is gone once the reload ran.
+        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem",
+            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        newCertificates: [],
+        orders: 0,
+        check: (values) => expectDataDirMoved(String(values.certbotDataDir), String(values.certbotDataDir).slice(0, -MOVED.length)),
+    },
+    {
+        title: "certbotDataDir moved back",
+        change: (values) => { values.certbotDataDir = String(values.certbotDataDir).slice(0, -MOVED.length); },
+        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem",
+            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        newCertificates: [],
+        orders: 0,
+        check: (values) => expectDataDirMoved(String(values.certbotDataDir), `${values.certbotDataDir}${MOVED}`),
     },
     {
         title: "a site renamed",
