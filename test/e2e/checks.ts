@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
+import { hostStatePath } from "../../components/hostScripts";
 import { shellCommand } from "../../components/quote";
 import { StatusFile, parseStatusFile } from "../../components/status/statusFile";
 import { SECRET_PRESENT, parseConfig } from "../../components/config/validate";
@@ -172,7 +173,7 @@ export async function expectNothingLeftAfterDestroy(env: Environment, lineages: 
     expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
     const renewal = [RENEW_SCRIPT, RENEW_CRON];
     expect(renewal.filter((file) => fs.existsSync(file)), "renewal job after destroy").to.deep.equal([]);
-    expect([env.paths.configDir, env.paths.certsDir].filter((dir) => fs.existsSync(dir)), "configuration and certificates directories after destroy").to.deep.equal([]);
+    expect([env.paths.configDir, env.paths.certsDir, hostStatePath(CONTAINER)].filter((dir) => fs.existsSync(dir)), "configuration and certificates directories, the record of them, after destroy").to.deep.equal([]);
     expect(fs.readdirSync(env.paths.dataDir).sort(), "certbotDataDir after destroy: certbot's own").to.deep.equal(["edge-proxy", "etc", "log", "var"]);
     expect(fs.readdirSync(path.join(env.paths.dataDir, "edge-proxy")).filter((file) => !file.endsWith(".issued")), "edge-proxy's files after destroy").to.deep.equal([]);
     expect(fs.existsSync(path.join(env.paths.dataDir, "etc", "edge-proxy")), "the DNS credentials' directory after destroy").to.equal(false);
