@@ -40,8 +40,8 @@ export interface EdgeProxyArgs {
     /** The TSIG key's secret (a Pulumi secret), needed when the configuration sets dnsProvider `rfc2136`. */
     rfc2136KeySecret?: pulumi.Input<string>;
     /**
-     * Where the docker provider's pinned known_hosts file and its copy of the SSH private key (0600, in a
-     * 0700 directory) go on the machine running Pulumi.
+     * Where the docker provider's pinned known_hosts file, its copy of the SSH private key and a host key
+     * trusted on first use (each 0600, in a 0700 directory) go on the machine running Pulumi.
      * @default `~/.edge-proxy`
      */
     knownHostsDir?: string;
