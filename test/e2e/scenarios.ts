@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { run } from "./env/command";
 import { CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "./environment";
-import { HAPROXY_IMAGE_VARIANT } from "./env/images";
+import { CERTBOT_IMAGE_RETAGGED, HAPROXY_IMAGE_VARIANT } from "./env/images";
 
 /** One change and its expected effect. */
 export interface Scenario {
@@ -181,6 +181,14 @@ export const SCENARIOS: Scenario[] = [
         change: (values) => { values.acmeChallengePort = Number(values.acmeChallengePort ?? 8888) + 1; },
         // HAProxy's ACME backend, every certbot run and the renewal job use the new port; certbot keeps its lineages.
         operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot", "update e2e-config-delivery", "update e2e-renewal-cron"],
+        newCertificates: [],
+        orders: 0,
+    },
+    {
+        title: "certbotImage changed",
+        change: (values) => { values.certbotImage = CERTBOT_IMAGE_RETAGGED; },
+        // Each certbot step runs with the new image and keeps its valid lineage; the renewal job renews with it.
+        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot", "update e2e-renewal-cron"],
         newCertificates: [],
         orders: 0,
     },

@@ -23,6 +23,8 @@ export const HAPROXY_IMAGE = "edge-proxy-e2e/haproxy:2.6";
 export const HAPROXY_IMAGE_VARIANT = "edge-proxy-e2e/haproxy:2.6-variant";
 /** Tag of the certbot image (Debian's certbot 2.1, entrypoint `certbot`). */
 export const CERTBOT_IMAGE = "edge-proxy-e2e/certbot:2.1";
+/** The same certbot image under another tag: what a new `certbotImage` looks like to the stack. */
+export const CERTBOT_IMAGE_RETAGGED = "edge-proxy-e2e/certbot:2.1-retagged";
 /** Label on every image built here, so they can be found and removed. */
 export const IMAGE_LABEL = "edge-proxy.e2e";
 /** Label holding the recipe stamp; a different stamp means "rebuild". */
@@ -142,6 +144,7 @@ export async function ensureImages(opts: ImageOptions = {}): Promise<ImageResult
             await ensureOne(CERTBOT_IMAGE, certbotStamp, log, () => buildCertbot(path.join(workDir, "certbot"), certbotStamp, mirror)),
         ];
         await ensureVariant();
+        await run("docker", ["tag", CERTBOT_IMAGE, CERTBOT_IMAGE_RETAGGED]);
         return results;
     } finally {
         release();
