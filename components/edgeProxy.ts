@@ -17,6 +17,7 @@ import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
 import { HostScripts, deliverConfigScript, dnsCredentialsPaths, hostStatePath, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
 import { DnsCredentials } from "./dnsCredentials";
+import { repairTokenOf } from "./hostCommand";
 import { trustedHostKey } from "./hostKey";
 import { HostObservation, STEP, driftMessages, observeHost, repairTokens } from "./hostState";
 
@@ -191,7 +192,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
         }, { parent: this });
         this.configurationDelivery = configuration.delivered;
         const haproxy = new HaproxyContainer(`${name}-haproxy`, {
-            config: declared, provider, image: this.image, dependsOn: [configuration.delivered], repairToken: tokens.apply((all) => all[STEP.container] ?? ""),
+            config: declared, provider, image: this.image, dependsOn: [configuration.delivered], repairToken: repairTokenOf(tokens, STEP.container),
         }, { parent: this });
         this.container = haproxy.container;
         const dnsPaths = dnsCredentialsPaths(declared);

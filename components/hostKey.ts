@@ -8,7 +8,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { EdgeProxyConfig } from "./config/types";
-import { presentedHostKey } from "./hostSession";
+import { hostLogin, presentedHostKey } from "./hostSession";
 import { writePrivateFile } from "./privateFile";
 
 /** Where the trusted key of one component's host is kept. */
@@ -23,14 +23,20 @@ export interface TrustedKey {
     file: string;
 }
 
-/** The configuration with its host key: sshHostKey, else the key trusted on first use. */
+/** The key trusted on first use for one component's host, if one was. */
+export function readTrustedHostKey(dir: string, owner: string): string | undefined {
+    const file = trustedKeyFile(dir, owner);
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim() : undefined;
+}
+
+/** The key trusted on first use: the one kept, else the one the host presents now (then kept). */
 export async function trustedHostKey(config: EdgeProxyConfig, privateKey: string, dir: string, owner: string): Promise<TrustedKey> {
     const file = trustedKeyFile(dir, owner);
-    if (fs.existsSync(file)) {
-        return { key: fs.readFileSync(file, "utf8").trim(), learned: false, file };
+    const kept = readTrustedHostKey(dir, owner);
+    if (kept !== undefined) {
+        return { key: kept, learned: false, file };
     }
-    const { host } = config;
-    const key = await presentedHostKey({ address: host.address, port: host.sshPort, user: host.sshUser, privateKey }, { timeoutMs: 60_000 });
+    const key = await presentedHostKey(hostLogin(config.host, privateKey), { timeoutMs: 60_000 });
     writePrivateFile(file, `${key}\n`);
     return { key, learned: true, file };
 }

@@ -5,6 +5,7 @@
  * command line; the host key is checked against the pinned one exactly as the command steps check it.
  */
 import { Client } from "ssh2";
+import { HostSettings } from "./config/types";
 
 /** Where and as whom to connect: the stack's host settings and its private key. */
 export interface HostLogin {
@@ -18,6 +19,11 @@ export interface HostLogin {
     privateKey: string;
     /** The pinned host key line (`ssh-ed25519 AAAA...`); undefined accepts the host's key as the command steps do. */
     hostKey?: string;
+}
+
+/** The login of the stack's host settings with its private key; the host key given, or the pinned one. */
+export function hostLogin(host: HostSettings, privateKey: string, hostKey: string | undefined = host.sshHostKey): HostLogin {
+    return { address: host.address, port: host.sshPort, user: host.sshUser, privateKey, hostKey };
 }
 
 /** Options of runOnHost. */

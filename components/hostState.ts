@@ -16,7 +16,7 @@
 import { randomBytes } from "crypto";
 import { EdgeProxyConfig } from "./config/types";
 import { dnsCredentialsPaths } from "./hostScripts";
-import { runOnHost } from "./hostSession";
+import { hostLogin, runOnHost } from "./hostSession";
 import { shellQuote } from "./quote";
 import { renderTemplate } from "./templates";
 
@@ -105,9 +105,7 @@ export function withRepairToken(script: string, token: string | undefined): stri
 export async function observeHost(config: EdgeProxyConfig, privateKey: string): Promise<HostObservation> {
     const { host } = config;
     try {
-        const stdout = await runOnHost({
-            address: host.address, port: host.sshPort, user: host.sshUser, privateKey, hostKey: host.sshHostKey,
-        }, observeHostScript(config), { timeoutMs: OBSERVE_TIMEOUT_MS });
+        const stdout = await runOnHost(hostLogin(host, privateKey), observeHostScript(config), { timeoutMs: OBSERVE_TIMEOUT_MS });
         return parseObservation(stdout);
     } catch (error) {
         throw new Error(`edge-proxy could not read the host to compare it with the stack (detectDrift: false skips this read): ${(error as Error).message}`);

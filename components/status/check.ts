@@ -2,10 +2,9 @@
  * `npm run status` on one host: runs the probe over SSH as the stack's steps connect (the stack's user,
  * port, private key and pinned host key), then reads it against the configuration.
  */
-import * as fs from "fs";
 import { EdgeProxyConfig } from "../config/types";
-import { trustedKeyFile } from "../hostKey";
-import { runOnHost } from "../hostSession";
+import { readTrustedHostKey } from "../hostKey";
+import { hostLogin, runOnHost } from "../hostSession";
 import { metricsPasswordHash } from "../haproxy/passwordHash";
 import { renderHaproxyConfig } from "../haproxy/render";
 import { configurationDigest, statusProbeScript } from "../hostScripts";
@@ -43,12 +42,11 @@ export interface TrustedKeyPlace {
  */
 export async function probeHost(config: EdgeProxyConfig, privateKey: string, trusted?: TrustedKeyPlace): Promise<string> {
     const { host } = config;
-    const trustedFile = trusted && trustedKeyFile(trusted.dir, trusted.owner);
-    const hostKey = host.sshHostKey ?? (trustedFile && fs.existsSync(trustedFile) ? fs.readFileSync(trustedFile, "utf8").trim() : undefined);
+    const hostKey = host.sshHostKey ?? (trusted && readTrustedHostKey(trusted.dir, trusted.owner));
     if (!hostKey) {
         throw new Error("the host's key is not pinned yet (sshTrustOnFirstUse pins it at the first pulumi preview or up): nothing was sent to the host");
     }
-    return runOnHost({ address: host.address, port: host.sshPort, user: host.sshUser, privateKey, hostKey }, statusProbeScript(config), { timeoutMs: PROBE_TIMEOUT_MS });
+    return runOnHost(hostLogin(host, privateKey, hostKey), statusProbeScript(config), { timeoutMs: PROBE_TIMEOUT_MS });
 }
 
 /** The host's status against the configuration; `attention` is empty when all is well. */

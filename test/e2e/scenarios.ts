@@ -29,6 +29,12 @@ export interface Scenario {
 /** The configuration and certificates directories moved elsewhere: the new ones served from the start, the old ones emptied. */
 const MOVED = "-moved";
 
+/** Every host step: each names one of the directories (in its paths, or the host lock's and the ledger's). */
+const STEPS_NAMING_A_DIRECTORY = ["update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem",
+    "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"];
+/** configDir and certsDir moved: those steps, and the container with its new mounts. */
+const HOST_DIRECTORIES_MOVED = ["replace e2e-haproxy-container", ...STEPS_NAMING_A_DIRECTORY];
+
 /** certbot's data in the new certbotDataDir, with the renewal job's status; the old one gone, its secrets with it. */
 function expectDataDirMoved(now: string, before: string): void {
     expect(fs.readdirSync(`${now}/etc/live`).sort(), "certbot's lineages in the new certbotDataDir").to.include.members(["site-a", "site-b"]);
@@ -114,8 +120,7 @@ export const SCENARIOS: Scenario[] = [
         change: (values) => { values.configDir = `${values.configDir}${MOVED}`; values.certsDir = `${values.certsDir}${MOVED}`; },
         // The preparation serves certbot's certificates in the new directory before the new container starts;
         // every step that names a directory runs again (certbot keeps its valid lineages: no order).
-        operations: ["replace e2e-haproxy-container", "update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload",
-            "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        operations: HOST_DIRECTORIES_MOVED,
         newCertificates: [],
         orders: 0,
         check: (values) => expectDirectories(values, [String(values.configDir).slice(0, -MOVED.length), String(values.certsDir).slice(0, -MOVED.length)]),
@@ -123,8 +128,7 @@ export const SCENARIOS: Scenario[] = [
     {
         title: "configDir and certsDir moved back",
         change: (values) => { values.configDir = String(values.configDir).slice(0, -MOVED.length); values.certsDir = String(values.certsDir).slice(0, -MOVED.length); },
-        operations: ["replace e2e-haproxy-container", "update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload",
-            "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        operations: HOST_DIRECTORIES_MOVED,
         newCertificates: [],
         orders: 0,
         check: (values) => expectDirectories(values, [`${values.configDir}${MOVED}`, `${values.certsDir}${MOVED}`]),
@@ -134,8 +138,7 @@ export const SCENARIOS: Scenario[] = [
         change: (values) => { values.certbotDataDir = `${values.certbotDataDir}${MOVED}`; },
         // certbot's data moves along (no order); every step that names the directory runs again; the old
         // one, its secrets with it, is gone once the reload ran.
-        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem",
-            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        operations: STEPS_NAMING_A_DIRECTORY,
         newCertificates: [],
         orders: 0,
         check: (values) => expectDataDirMoved(String(values.certbotDataDir), String(values.certbotDataDir).slice(0, -MOVED.length)),
@@ -143,8 +146,7 @@ export const SCENARIOS: Scenario[] = [
     {
         title: "certbotDataDir moved back",
         change: (values) => { values.certbotDataDir = String(values.certbotDataDir).slice(0, -MOVED.length); },
-        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem",
-            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        operations: STEPS_NAMING_A_DIRECTORY,
         newCertificates: [],
         orders: 0,
         check: (values) => expectDataDirMoved(String(values.certbotDataDir), `${values.certbotDataDir}${MOVED}`),
