@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EdgeProxyConfig, Site } from "./config/types";
 import { haproxyFeatures } from "./haproxy/features";
-import { CONFIG_FILES, HaproxyConfigFiles } from "./haproxy/render";
+import { CONFIG_FILES, HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly } from "./haproxy/render";
 import { TEMPLATES_DIR, renderTemplate } from "./templates";
 import { DNS_PROVIDERS } from "./dns/providers";
 import { shellCommand } from "./quote";
@@ -116,9 +116,13 @@ export function prepareHostScript(config: EdgeProxyConfig): string {
 
 /** Stages, checks and installs the rendered HAProxy files, then reloads when they changed. */
 export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfigFiles): string {
+    const metricsSources = metricsFromPublishingOnly(config) ? METRICS_SOURCES_FILE : null;
     return renderTemplate("host/deliver-config.sh.hbs", {
         ...common(config),
         files: configFileList(files),
+        metricsSources,
+        // Every file of a release: the rendered ones and the one the host writes.
+        names: [...configFileList(files).map((file) => file.name), ...(metricsSources ? [metricsSources] : [])],
         digest: configurationDigest(files),
     });
 }

@@ -211,6 +211,7 @@ describe("host scripts", () => {
         const DOCKER_STANDIN = `#!/bin/sh
 case "$1" in
     run) case "$CHECK" in accept) exit 0 ;; reject) echo "[ALERT] rejected by the test" >&2; exit 1 ;; hang) exec sleep 60 ;; esac ;;
+    network) echo br-edge ;;
 esac
 exit 0
 `;
@@ -253,6 +254,29 @@ exit 0
             // The metrics password's hash is in haproxy.cfg: root and HAProxy's group only (the dev stack's 1.7 runs as root: group 0).
             expect((fs.statSync(`${scratch}/cfg/current/haproxy.cfg`).mode & 0o777).toString(8)).to.equal("640");
             expect(fs.statSync(`${scratch}/cfg/current/haproxy.cfg`).gid).to.equal(0);
+        });
+
+        it("with the metrics on loopback, lists the host's addresses on the container's bridge in the release; a bridge without one changes nothing", () => {
+            // \`ip -o addr show dev br-edge scope global\` as iproute2 prints it, for the bridge \`docker network inspect\` names.
+            const IP_STANDIN = (lines: string) => `#!/bin/sh\n[ "$*" = "-o addr show dev br-edge scope global" ] || exit 1\nprintf '${lines}'\n`;
+            const loopbackMetrics = (c: EdgeProxyConfig) => { c.haproxy.metrics = { address: "127.0.0.1", port: 8404 }; };
+            fs.writeFileSync(`${scratch}/bin/ip`, IP_STANDIN(
+                "7: br-edge    inet 172.18.0.1/16 brd 172.18.255.255 scope global br-edge\\n" +
+                "7: br-edge    inet6 fd00:e::1/64 scope global \\n"), { mode: 0o755 });
+            const first = deliver("accept", loopbackMetrics);
+            expect(first.files.cfg).to.contain("tcp-request connection reject unless { src -f /usr/local/etc/haproxy/metrics-sources }");
+            const result = first.run();
+            expect(result.status, result.stderr).to.equal(0);
+            expect(fs.readlinkSync(`${scratch}/cfg/metrics-sources`)).to.equal("current/metrics-sources");
+            expect(fs.readFileSync(`${scratch}/cfg/metrics-sources`, "utf8")).to.equal("172.18.0.1\nfd00:e::1\n");
+            const before = live();
+            fs.writeFileSync(`${scratch}/bin/ip`, IP_STANDIN(""), { mode: 0o755 });
+            const second = deliver("accept", (c) => { loopbackMetrics(c); c.sites[0].backends[0].port = 8099; });
+            const failed = second.run();
+            expect(failed.status).to.equal(1);
+            expect(failed.stderr).to.contain("the Docker bridge br-edge has no address");
+            expect(live(), "the running configuration").to.deep.equal(before);
+            expect(fs.readdirSync(`${scratch}/cfg`).filter((name) => name.startsWith(".staging")), "staging left behind").to.deep.equal([]);
         });
 
         it("swaps whole releases, keeps the previous one, and changes nothing when nothing changed", () => {

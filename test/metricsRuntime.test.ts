@@ -2,7 +2,8 @@
  * HAProxy's own metrics served by real haproxy binaries (Debian's and those EDGE_PROXY_HAPROXY_BINARIES lists,
  * each given a rendering for its own version), scraped on loopback ports: the stats page on every version,
  * the Prometheus exporter from 2.0, and basic authentication with the password's SHA-512 crypt hash (401
- * without or with wrong credentials, 200 with the right ones). Each haproxy is stopped by its PID.
+ * without or with wrong credentials, 200 with the right ones), and no answer to an address the host does not
+ * list as Docker's port publishing. Each haproxy is stopped by its PID.
  */
 import { expect } from "chai";
 import * as path from "path";
@@ -56,6 +57,23 @@ describe("HAProxy's metrics on real haproxy", function () {
                 } else {
                     expect(metrics.status).to.not.equal(200);
                 }
+            });
+
+            it("answers a loopback-published metrics port only from the addresses the host lists (not other containers)", async () => {
+                const fromOther = (url: string) => curl("--interface", "127.0.0.2", url).then(
+                    (response) => `answered ${response.status}`, (error: Error & { code?: number }) => `curl exit ${error.code}`);
+                proxy = await startHaproxy({ binary: binary.path, files: renderHaproxyConfig(metricsConfig(binary.version)), binds: BINDS });
+                expect((await curl(`${METRICS_URL}${METRICS_PATHS.stats}`)).status, "from 127.0.0.1, listed").to.equal(200);
+                // Reset as soon as it is accepted; curl names the reset by when it saw it: while connecting (7),
+                // sending (55), or waiting for the reply (52, 56).
+                expect(await fromOther(`${METRICS_URL}${METRICS_PATHS.stats}`), "from 127.0.0.2, not listed").to.be.oneOf(["curl exit 7", "curl exit 52", "curl exit 55", "curl exit 56"]);
+                await proxy.stop();
+                // Published on a private address, the listener answers everyone who reaches it (and asks them
+                // for credentials, which validation requires there).
+                const config = metricsConfig(binary.version);
+                config.haproxy.metrics!.address = "192.168.0.10";
+                proxy = await startHaproxy({ binary: binary.path, files: renderHaproxyConfig(config), binds: BINDS });
+                expect(await fromOther(`${METRICS_URL}${METRICS_PATHS.stats}`), "from 127.0.0.2, metrics on a private address").to.equal("answered 200");
             });
 
             it("asks for credentials (401) unless they are right, with the password's SHA-512 crypt hash in haproxy.cfg", async () => {

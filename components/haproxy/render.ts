@@ -2,6 +2,7 @@
  * Renders the HAProxy configuration: haproxy.cfg plus the SNI map and the certificate list it reads.
  * Pure: the same configuration always gives the same bytes, so Pulumi sees a change only when there is one.
  */
+import { BlockList, isIPv4 } from "net";
 import { EdgeProxyConfig, ServerAddress, Site } from "../config/types";
 import { renderTemplate } from "../templates";
 import { haproxyFeatures } from "./features";
@@ -25,12 +26,33 @@ export const CONFIG_FILES = {
     certsList: "certs.list",
 } as const;
 
+/**
+ * The file, next to the rendered ones, listing the addresses Docker's port publishing connects to the
+ * container from. The host writes it (the addresses are the host's, not the configuration's), and HAProxy
+ * accepts connections to a loopback-published metrics port from those addresses only.
+ */
+export const METRICS_SOURCES_FILE = "metrics-sources";
+
 /** The rendered configuration files, keyed like CONFIG_FILES. */
 export type HaproxyConfigFiles = Record<keyof typeof CONFIG_FILES, string>;
 
 /** The PEM file of a site's certificate (fullchain followed by the private key) under `certsDir`. */
 export function pemPath(certsDir: string, site: Pick<Site, "name">): string {
     return `${certsDir}/${site.name}.pem`;
+}
+
+const LOOPBACK_ADDRESSES = new BlockList();
+LOOPBACK_ADDRESSES.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK_ADDRESSES.addAddress("::1", "ipv6");
+
+/**
+ * Whether the metrics listener takes connections from Docker's port publishing only: when the port is
+ * published on a loopback address, only the host's own processes are meant to reach it, yet inside the
+ * container the listener would also answer every other container on its network.
+ */
+export function metricsFromPublishingOnly(config: Pick<EdgeProxyConfig, "haproxy">): boolean {
+    const address = config.haproxy.metrics?.address;
+    return address !== undefined && LOOPBACK_ADDRESSES.check(address, isIPv4(address) ? "ipv4" : "ipv6");
 }
 
 /** What follows the host name in the site's HTTPS URLs: nothing on 443, `:port` otherwise. */
@@ -92,6 +114,7 @@ export function renderHaproxyConfig(config: EdgeProxyConfig, secrets: RenderSecr
             paths: METRICS_PATHS,
             user: haproxy.metrics.user ?? null,
             passwordHash: secrets.metricsPasswordHash ?? UNKNOWN_PASSWORD_HASH,
+            sourcesFile: metricsFromPublishingOnly(config) ? `${CONTAINER_CONFIG_DIR}/${METRICS_SOURCES_FILE}` : null,
         } : null,
         paths: {
             certsList: `${CONTAINER_CONFIG_DIR}/${CONFIG_FILES.certsList}`,

@@ -13,6 +13,7 @@ import { CONFIG_KEYS } from "../../components/config/schema";
 import { checkStatus } from "../../components/status/check";
 import { StatusReport } from "../../components/status/report";
 import { run } from "./env/command";
+import { CERTBOT_IMAGE } from "./env/images";
 import { CONTAINER, Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "./environment";
 
 /** GET over HTTPS through HAProxy, verified against Pebble's root (no -k): status and body, or curl's error. */
@@ -99,6 +100,19 @@ export async function expectMetricsBehindAuthentication(env: Environment): Promi
     // Published on the loopback address only: the bridge address (another of the host's addresses) has nothing there.
     const elsewhere = await run("curl", ["-sS", "--max-time", "5", `http://${env.bridge}:${PORTS.metrics}/stats`], { allowFailure: true });
     expect(elsewhere.code, "the metrics port on the bridge address").to.not.equal(0);
+    // Another container on the bridge, connecting straight to the proxy container's own address, is refused
+    // before a byte of HTTP: only Docker's publishing on 127.0.0.1 reaches the listener.
+    const proxyAddress = (await run("docker", ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", CONTAINER])).stdout.trim();
+    const neighbour = await run("docker", ["run", "--rm", "--entrypoint", "python3", CERTBOT_IMAGE, "-c", `
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+try:
+    s.sendall(b"GET /stats HTTP/1.0\\r\\n\\r\\n")
+    print(repr(s.recv(100)))
+except OSError as error:
+    print(type(error).__name__)
+`, proxyAddress, String(PORTS.metrics)], { allowFailure: true });
+    expect(neighbour.stdout.trim(), `another container on the bridge at ${proxyAddress}: ${neighbour.stderr}`).to.be.oneOf(["b''", "ConnectionResetError", "BrokenPipeError"]);
 }
 
 /** status.json on the host, as the certificate steps or the renewal job last wrote it. */

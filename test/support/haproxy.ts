@@ -16,7 +16,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { HaproxyVersion } from "../../components/config/types";
-import { CONFIG_FILES, CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, HaproxyConfigFiles } from "../../components/haproxy/render";
+import { CONFIG_FILES, CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, HaproxyConfigFiles, METRICS_SOURCES_FILE } from "../../components/haproxy/render";
 
 /** The environment variable that lists more haproxy binaries to run the tests with. */
 export const BINARIES_ENV = "EDGE_PROXY_HAPROXY_BINARIES";
@@ -125,7 +125,7 @@ interface StagedFiles {
 
 /**
  * Writes the files with their container paths pointed into a new scratch directory, and `rewrite` applied
- * to haproxy.cfg. One placeholder is linked under every PEM name the list gives: a thousand sites need no
+ * to haproxy.cfg, and the metrics' source list naming 127.0.0.1. One placeholder is linked under every PEM name the list gives: a thousand sites need no
  * thousand keys.
  */
 function stageFiles(files: HaproxyConfigFiles, rewrite: (cfg: string) => string = (cfg) => cfg): StagedFiles {
@@ -140,6 +140,8 @@ function stageFiles(files: HaproxyConfigFiles, rewrite: (cfg: string) => string 
     for (const key of Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[]) {
         fs.writeFileSync(path.join(configDir, CONFIG_FILES[key]), local(key === "cfg" ? rewrite(files[key]) : files[key]));
     }
+    // What the host lists as Docker's publishing addresses; here the tests connect from 127.0.0.1.
+    fs.writeFileSync(path.join(configDir, METRICS_SOURCES_FILE), "127.0.0.1\n");
     const placeholder = path.join(scratch, "placeholder.pem");
     writePlaceholderPem(placeholder, "edge-proxy check");
     for (const line of files.certsList.split("\n").filter((l) => l.startsWith(`${CONTAINER_CERTS_DIR}/`))) {
