@@ -23,7 +23,7 @@ const proxy = new EdgeProxy(pulumi.getStack(), {
     rfc2136KeySecret: config.acme.dns ? stackConfig.requireSecret("rfc2136KeySecret") : undefined,
 });
 
-// What an operator reads with `pulumi stack output` (README: Outputs).
+// What an operator reads with `pulumi stack output` (docs/operations.md: Outputs).
 export const containerName = proxy.containerName;
 export const sites = proxy.sites;
 export const haproxy = proxy.haproxy;

@@ -1,4 +1,4 @@
-/** The DNS provider's credentials on the host, for DNS-01 sites (README: DNS-01 and wildcard certificates). */
+/** The DNS provider's credentials on the host, for DNS-01 sites (docs/dns-01.md). */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { EdgeProxyConfig } from "./config/types";

@@ -24,8 +24,8 @@ import { HostObservation, STEP, driftMessages, observeHost, repairTokens } from 
 /** Arguments of EdgeProxy. */
 export interface EdgeProxyArgs {
     /**
-     * The configuration: the stack file's keys without the `edge-proxy:` namespace (see the README's
-     * configuration reference). The host address and key, and each site's domains and backends, may be
+     * The configuration: the stack file's keys without the `edge-proxy:` namespace (see
+     * docs/configuration.md). The host address and key, and each site's domains and backends, may be
      * Outputs of other resources.
      */
     config: EdgeProxySettings;
@@ -35,7 +35,7 @@ export interface EdgeProxyArgs {
     metricsPassword?: pulumi.Input<string>;
     /**
      * A shell command (a Pulumi secret) the renewal job runs on the host with status.json on stdin when a
-     * certificate needs attention (README: Monitoring and alerts); none when undefined.
+     * certificate needs attention (docs/operations.md: Monitoring and alerts); none when undefined.
      */
     alertCommand?: pulumi.Input<string>;
     /** The TSIG key's secret (a Pulumi secret), needed when the configuration sets dnsProvider `rfc2136`. */

@@ -2,7 +2,7 @@
  * The rendered configuration served by real haproxy binaries (Debian's and those EDGE_PROXY_HAPROXY_BINARIES
  * lists, each given a rendering for its own version), on loopback ports only: the redirect to HTTPS, the
  * connection limit of every frontend, and backends given by DNS names following their records at run time
- * (1.9+; 1.7 and 1.8 cannot, see README). Everything a test starts it stops by PID; every wait is bounded.
+ * (1.9+; 1.7 and 1.8 cannot, see docs/operations.md). Everything a test starts it stops by PID; every wait is bounded.
  * The tiny DNS server listens on port 53 (of 127.0.0.28) because resolv.conf cannot name another port.
  */
 import { expect } from "chai";

@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: the end-to-end environment on this machine (Docker engine, SSH host, Pebble, two
  * sites and an SSH service), the real stack converged onto it, left running with the commands to try.
- * With the Pulumi CLI and the provider plugins installed (README, "The real engine") the real engine runs
+ * With the Pulumi CLI and the provider plugins installed (docs/testing.md, "The real engine") the real engine runs
  * it and prints its own progress; without them the stand-in of test/e2e/realize.ts does, one line per
  * resource. Ctrl-C destroys the stack and stops everything it started. Needs root and what `.ci/run`
  * installs.

@@ -2,7 +2,7 @@
  * `npm run --silent status -- --stack NAME [--json]`: the operator's view of one stack's host between two
  * `up`s. Reads the stack's configuration (secrets included) through the Pulumi CLI, connects to the host as
  * the stack does, and reports the container, whether the live configuration is the stack's, each name's
- * certificate as HAProxy serves it, and the last certbot run per site (README: Monitoring and alerts).
+ * certificate as HAProxy serves it, and the last certbot run per site (docs/operations.md: Monitoring and alerts).
  * Exit status: 0 all well, 1 something needs attention (listed), 2 the check itself failed.
  */
 import * as fs from "fs";

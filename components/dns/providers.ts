@@ -1,7 +1,7 @@
 /**
  * The DNS providers DNS-01 sites can use: each is one certbot DNS plugin, its image, and the credentials
  * file it reads. Adding a provider (Cloudflare, Route 53, ...) is one entry here, its keys in the schema,
- * and its secret passed to EdgeProxy (README: DNS-01 and wildcard certificates).
+ * and its secret passed to EdgeProxy (docs/dns-01.md).
  */
 import { imageTag } from "../config/validate";
 

@@ -1,7 +1,7 @@
 /**
  * status.json, the certificates' status the certificate steps and the renewal job write on the host
  * (templates/partials/sh-status.hbs): read by `npm run status`, by monitoring, and by the alert command on
- * its stdin. README: Monitoring and alerts.
+ * its stdin. docs/operations.md: Monitoring and alerts.
  */
 
 /** One served certificate (one PEM in certsDir). */

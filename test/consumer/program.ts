@@ -2,8 +2,8 @@
  * A Pulumi program that uses edge-proxy the way another project does: it imports the package by its name
  * (Node.js resolves `edge-proxy` through package.json's `exports` to the compiled library, as it would
  * from node_modules; tsconfig.json's `paths` gives TypeScript the same module), takes the host's address
- * from the resource that makes the host, and the sites' backends from another stack's outputs. The README's
- * "Use it from your own Pulumi program" shows this file; test/consumer.test.ts and
+ * from the resource that makes the host, and the sites' backends from another stack's outputs. docs/architecture.md
+ * ("The EdgeProxy component in your own program") shows this file; test/consumer.test.ts and
  * test/e2e/consumer.test.ts run it.
  */
 import * as pulumi from "@pulumi/pulumi";

@@ -1,6 +1,6 @@
 /**
  * The project under the real Pulumi engine: the CLI built by tools/pulumi-engine/build.sh, the docker and
- * command provider plugins at the versions package.json pins (installed by hand, see README), a `file://`
+ * command provider plugins at the versions package.json pins (installed by hand, see docs/testing.md), a `file://`
  * backend and passphrase secrets, driven through the Automation API. Used by test/engine/ and the demo.
  */
 import * as fs from "fs";
@@ -36,7 +36,7 @@ export function engineUnavailable(): string | undefined {
     }
     const missing = requiredPlugins().filter((plugin) => !fs.existsSync(plugin.file));
     if (missing.length > 0) {
-        return `provider plugin(s) not installed: ${missing.map((p) => `${p.name} ${p.version} (${p.file})`).join(", ")}; see README, "The real engine"`;
+        return `provider plugin(s) not installed: ${missing.map((p) => `${p.name} ${p.version} (${p.file})`).join(", ")}; see docs/testing.md, "The real engine"`;
     }
     return undefined;
 }
