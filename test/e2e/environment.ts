@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
+import { hostStatePath } from "../../components/hostScripts";
 import { bridgeAddress, ensureDockerd } from "./env/dockerd";
 import { CERTBOT_IMAGE, HAPROXY_IMAGE, ensureImages } from "./env/images";
 import { Bind, startBind } from "./env/bind";
@@ -135,8 +136,10 @@ export async function startEnvironment(dir: string): Promise<Environment> {
     const dockerdOptions = { workDir: path.join(dir, "..", "dockerd") };
     let dockerd = await phase("docker engine", () => ensureDockerd(dockerdOptions));
     await phase("images (built once, then reused)", () => ensureImages({ verbose: false }));
-    // Leftovers of an interrupted run: its container and host directories.
+    // Leftovers of an interrupted run: its container, host directories and the host's record of them (which
+    // would otherwise move the old run's certbot data into this run's directories, as for a moved certbotDataDir).
     await run("docker", ["rm", "-f", CONTAINER, `${CONTAINER}-certbot`], { allowFailure: true });
+    fs.rmSync(hostStatePath(CONTAINER), { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     // If a run stops half-way, what the stack put on this "host" goes too (a full run destroys it itself).
@@ -144,6 +147,7 @@ export async function startEnvironment(dir: string): Promise<Environment> {
         await run("docker", ["rm", "-f", CONTAINER, `${CONTAINER}-certbot`], { allowFailure: true });
         fs.rmSync(`/etc/cron.d/edge-proxy-renew-${CONTAINER}`, { force: true });
         fs.rmSync(`/usr/local/sbin/edge-proxy-renew-${CONTAINER}`, { force: true });
+        fs.rmSync(hostStatePath(CONTAINER), { recursive: true, force: true });
     });
     const bridge = await bridgeAddress();
 

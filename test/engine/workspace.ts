@@ -91,20 +91,29 @@ export interface EngineStack {
     up(onOutput?: (text: string) => void): Promise<string[]>;
     /** Runs `pulumi preview`; returns the steps it announces and its warnings. */
     preview(): Promise<{ operations: string[]; warnings: string[] }>;
+    /** Replaces the stack's program with the one in `source` (a checkout of the project), as an upgrade does. */
+    useProgram(source: string): void;
 }
 
+/** What of the project a stack's program is: what a checkout must hold for `pulumi up` to run it. */
+export const PROGRAM_ENTRIES = ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "templates"];
+
 /**
- * Creates the stack `e2e` in `dir`: a copy of the project (node_modules linked), a file backend and the
- * private key set as a secret. No ssh-agent and no ~/.ssh: the docker provider's `ssh` must log in with
- * the stack's own key, as the commands do.
+ * Creates the stack `e2e` in `dir`: a copy of the project's program (from `source`, the project itself by
+ * default; node_modules linked), a file backend and the private key set as a secret. No ssh-agent and no
+ * ~/.ssh: the docker provider's `ssh` must log in with the stack's own key, as the commands do.
  */
-export async function createEngineStack(env: Environment, dir: string): Promise<EngineStack> {
+export async function createEngineStack(env: Environment, dir: string, source: string = PROJECT_DIR): Promise<EngineStack> {
     fs.rmSync(dir, { recursive: true, force: true });
     const project = path.join(dir, "project");
     fs.mkdirSync(project, { recursive: true });
-    for (const entry of ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "templates"]) {
-        fs.cpSync(path.join(PROJECT_DIR, entry), path.join(project, entry), { recursive: true });
-    }
+    const useProgram = (from: string) => {
+        for (const entry of PROGRAM_ENTRIES) {
+            fs.rmSync(path.join(project, entry), { recursive: true, force: true });
+            fs.cpSync(path.join(from, entry), path.join(project, entry), { recursive: true });
+        }
+    };
+    useProgram(source);
     fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(project, "node_modules"));
     fs.mkdirSync(path.join(dir, "state"));
 
@@ -151,5 +160,6 @@ export async function createEngineStack(env: Environment, dir: string): Promise<
             await stack.preview({ onEvent: (event) => events.push(event), color: "never" });
             return previewOf(events);
         },
+        useProgram,
     };
 }
