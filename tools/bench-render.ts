@@ -1,6 +1,6 @@
 /**
  * `npm run bench:render`: validates and renders a stack of 1,000 sites (two domains each) and prints
- * the figures, plus the real `haproxy -c` time on the result (test/support/haproxy.ts's check) when
+ * the figures, plus the real `haproxy -c` time on the result (dev/haproxy.ts's check) when
  * haproxy is installed.
  * Target: render under 1 s on a 2-core machine.
  */
@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as os from "os";
 import { RawConfig, SECRET_PRESENT, parseConfig } from "../components/config/validate";
 import { renderHaproxyConfig } from "../components/haproxy/render";
-import { checkWithHaproxy } from "../test/support/haproxy";
+import { checkWithHaproxy } from "../dev/haproxy";
 
 const SITES = Number(process.env.BENCH_SITES ?? 1000);
 const RUNS = 7;

@@ -2,15 +2,15 @@
  * `npm run demo`: the end-to-end environment on this machine (Docker engine, SSH host, Pebble, two
  * sites and an SSH service), the real stack converged onto it, left running with the commands to try.
  * With the Pulumi CLI and the provider plugins installed (docs/testing.md, "The real engine") the real engine runs
- * it and prints its own progress; without them the stand-in of test/e2e/realize.ts does, one line per
+ * it and prints its own progress; without them the stand-in of dev/realize.ts does, one line per
  * resource. Ctrl-C destroys the stack and stops everything it started. Needs root and what `.ci/run`
  * installs.
  */
 import * as path from "path";
-import { onCleanup, stopAll } from "../test/e2e/env/process";
-import { PORTS, SITES, startEnvironment } from "../test/e2e/environment";
-import { Realizer, up } from "../test/e2e/realize";
-import { createEngineStack, engineUnavailable } from "../test/engine/workspace";
+import { onCleanup, stopAll } from "../dev/env/process";
+import { PORTS, SITES, startEnvironment } from "../dev/environment";
+import { Realizer, up } from "../dev/realize";
+import { createEngineStack, engineUnavailable } from "../dev/workspace";
 
 const DIR = "/var/tmp/edge-proxy-e2e/demo";
 
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
         "Ctrl-C destroys the stack and stops everything.",
     ];
     console.log(lines.join("\n"));
-    // Until Ctrl-C, whose handler (env/process.ts) runs every cleanup and exits.
+    // Until Ctrl-C, whose handler (dev/env/process.ts) runs every cleanup and exits.
     setInterval(() => undefined, 60_000);
 }
 

@@ -1,10 +1,10 @@
 /**
  * `npm run fuzz [-- --runs N] [-- --seed S]`: the configuration property of the tests
- * (test/support/configArbitrary.ts) over many more configurations, from a random seed (printed, so
+ * (dev/generators.ts) over many more configurations, from a random seed (printed, so
  * that a run can be repeated). Prints the counts and every broken invariant; exits 1 when one broke.
  */
 import { parseArgs } from "util";
-import { runProperty } from "../test/support/configArbitrary";
+import { haproxyViolations, runProperty, shellcheckViolations } from "../dev/generators";
 
 const USAGE = "usage: npm run fuzz -- [--runs N] [--seed S] [--samples N]";
 
@@ -37,7 +37,8 @@ if (!options) {
 const { seed, runs, samples } = options;
 console.log(`seed ${seed}, ${runs} runs; dash -n and shellcheck on ${samples} accepted configurations, haproxy -c on ${Math.min(samples, 50)}`);
 const started = Date.now();
-const run = runProperty({ seed, runs, samples, haproxySamples: Math.min(samples, 50) });
-console.log(`tried ${run.tried}, refused ${run.refused}, accepted ${run.accepted}, violations ${run.violations.length} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-run.violations.forEach((violation) => console.log(`- ${violation}`));
-process.exitCode = run.violations.length > 0 ? 1 : 0;
+const run = runProperty({ seed, runs, samples });
+const violations = [...run.violations, ...shellcheckViolations(run.samples), ...haproxyViolations(run.samples, Math.min(samples, 50))];
+console.log(`tried ${run.tried}, refused ${run.refused}, accepted ${run.accepted}, violations ${violations.length} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+violations.forEach((violation) => console.log(`- ${violation}`));
+process.exitCode = violations.length > 0 ? 1 : 0;

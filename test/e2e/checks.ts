@@ -12,9 +12,9 @@ import { SECRET_PRESENT, parseConfig } from "../../components/config/validate";
 import { CONFIG_KEYS } from "../../components/config/schema";
 import { checkStatus } from "../../components/status/check";
 import { StatusReport } from "../../components/status/report";
-import { run } from "./env/command";
-import { CERTBOT_IMAGE } from "./env/images";
-import { CONTAINER, Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "./environment";
+import { run } from "../../dev/env/command";
+import { CERTBOT_IMAGE } from "../../dev/env/images";
+import { CONTAINER, Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "../../dev/environment";
 
 /** GET over HTTPS through HAProxy, verified against Pebble's root (no -k): status and body, or curl's error. */
 export async function httpsGet(env: Environment, domain: string, urlPath = "/"): Promise<string> {

@@ -1,6 +1,6 @@
 /**
  * End to end: test/consumer/program.ts, the program that uses edge-proxy as a package, converged by the
- * stand-in engine (realize.ts) on the end-to-end environment, with the host's address printed by the
+ * stand-in engine (dev/realize.ts) on the end-to-end environment, with the host's address printed by the
  * resource that "makes the host" and the backends read from another stack's outputs; then every site is
  * served over HTTPS with its own certificate, and destroy removes what it put on the host.
  */
@@ -9,15 +9,16 @@ import * as fs from "fs";
 import * as path from "path";
 import { consumerProgram } from "../consumer/program";
 import { expectEverySiteServed } from "./checks";
-import { run } from "./env/command";
-import { stopAll } from "./env/process";
-import { CONTAINER, Environment, phase, startEnvironment } from "./environment";
-import { Realizer, up } from "./realize";
+import { run } from "../../dev/env/command";
+import { stopAll } from "../../dev/env/process";
+import { CONTAINER, Environment, phase, startEnvironment } from "../../dev/environment";
+import { Realizer, up } from "../../dev/realize";
+import { ENVIRONMENT, describeWith } from "../support/needs";
 
 const DIR = "/var/tmp/edge-proxy-e2e/consumer";
 const APPS_STACK = "acme/apps/e2e";
 
-describe("end to end: a program that uses edge-proxy as a package", function () {
+describeWith(ENVIRONMENT, "end to end: a program that uses edge-proxy as a package", function () {
     this.timeout(600_000);
     let env: Environment;
     let realizer: Realizer;

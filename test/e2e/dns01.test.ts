@@ -11,17 +11,18 @@ import * as path from "path";
 import { dnsCredentialsPaths } from "../../components/hostScripts";
 import { parseConfig } from "../../components/config/validate";
 import { expectStatusAllWell, secretsPresent, servedCertificate } from "./checks";
-import { run } from "./env/command";
-import { stopAll } from "./env/process";
-import { CONTAINER, Environment, PORTS, StackValues, engineConfig, phase, rfc2136Values, startEnvironment } from "./environment";
-import { Realizer, up } from "./realize";
+import { run } from "../../dev/env/command";
+import { stopAll } from "../../dev/env/process";
+import { CONTAINER, Environment, PORTS, StackValues, engineConfig, phase, rfc2136Values, startEnvironment } from "../../dev/environment";
+import { Realizer, up } from "../../dev/realize";
+import { ENVIRONMENT, describeWith } from "../support/needs";
 
 const DIR = "/var/tmp/edge-proxy-e2e/dns01";
 const RENEW_SCRIPT = `/usr/local/sbin/edge-proxy-renew-${CONTAINER}`;
 /** A name the wildcard covers, its exact name under the wildcard, and a name with no HTTP route (no A record anywhere). */
 const NAMES = { underWildcard: "x.w.dns01.test", exactUnderWildcard: "api.w.dns01.test", internal: "internal.dns01.test", twoLabels: "a.b.w.dns01.test" };
 
-describe("end to end: DNS-01 through RFC 2136 and wildcard certificates", function () {
+describeWith(ENVIRONMENT, "end to end: DNS-01 through RFC 2136 and wildcard certificates", function () {
     this.timeout(600_000);
     let env: Environment;
     let realizer: Realizer;

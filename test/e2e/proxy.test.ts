@@ -1,7 +1,7 @@
 /**
  * End to end: the resources index.ts declares, realized for real against a Docker engine, an SSH host
  * and Pebble (Let's Encrypt's test CA, validating HTTP-01 through HAProxy) by the stand-in engine of
- * realize.ts, then checked from outside with curl, openssl and ssh as a browser, Let's Encrypt and an
+ * dev/realize.ts, then checked from outside with curl, openssl and ssh as a browser, Let's Encrypt and an
  * SSH user would. The checks run in order: together they are one operator's session (first up, no-op up,
  * the changes of scenarios.ts each followed by a `docker restart`, renewal, a rejected change, a new
  * site, destroy). test/engine/ runs the same scenarios with the real engine and provider plugins.
@@ -13,20 +13,21 @@ import * as path from "path";
 import { defaultRenewSchedule } from "../../components/config/validate";
 import { shellCommand } from "../../components/quote";
 import { parseCertificateLine } from "../../components/siteCertificates";
-import { Registration } from "../support/mocks";
+import { Registration } from "../../dev/mocks";
 import {
     expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectNothingLeftAfterDestroy, expectServedAfterRestart, expectStatusAllWell, expectStatusOfServed, haproxyPids,
     hostStatus, httpsGet, operatorStatus, receivedAlerts, servedCertificate, servedCertificates, waitUntilServed,
 } from "./checks";
-import { run } from "./env/command";
-import { stopAll } from "./env/process";
-import { ALERT_TOKEN, CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, SITES, StackValues, engineConfig, phase, startEnvironment } from "./environment";
-import { Realizer, up } from "./realize";
+import { run } from "../../dev/env/command";
+import { stopAll } from "../../dev/env/process";
+import { ALERT_TOKEN, CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, SITES, StackValues, engineConfig, phase, startEnvironment } from "../../dev/environment";
+import { Realizer, up } from "../../dev/realize";
 import { DRIFTS, SCENARIOS, valuesAfter } from "./scenarios";
+import { ENVIRONMENT, describeWith } from "../support/needs";
 
 const DIR = "/var/tmp/edge-proxy-e2e/run";
 
-describe("end to end: the stack on a real Docker host, SSH host and ACME CA", function () {
+describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host and ACME CA", function () {
     this.timeout(600_000);
     let env: Environment;
     let realizer: Realizer;

@@ -6,9 +6,9 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { run } from "./env/command";
-import { CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "./environment";
-import { CERTBOT_IMAGE_RETAGGED, HAPROXY_IMAGE_VARIANT } from "./env/images";
+import { run } from "../../dev/env/command";
+import { CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "../../dev/environment";
+import { CERTBOT_IMAGE_RETAGGED, HAPROXY_IMAGE_VARIANT } from "../../dev/env/images";
 
 /** One change and its expected effect. */
 export interface Scenario {

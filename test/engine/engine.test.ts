@@ -2,7 +2,7 @@
  * The stack under the real Pulumi engine and the real docker and command provider plugins, on the
  * end-to-end environment (Docker engine, SSH host, Pebble): what an operator does with `pulumi preview`,
  * `up`, `refresh` and `destroy`, each checked from outside. The changes are those of scenarios.ts, which
- * the stand-in engine (test/e2e/realize.ts) is held to as well, so the two cannot drift apart unseen.
+ * the stand-in engine (dev/realize.ts) is held to as well, so the two cannot drift apart unseen.
  *
  * Runs whenever the CLI and the plugins at the pinned versions are installed; otherwise it says in one
  * line why it did not run and its tests are reported pending, never passed.
@@ -14,20 +14,21 @@ import {
     expectCertificates, expectEverySiteServed, expectNothingLeftAfterDestroy, waitUntilServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusOfServed, haproxyPids, httpsGet, servedCertificate,
     servedCertificates,
 } from "../e2e/checks";
-import { run } from "../e2e/env/command";
-import { stopAll } from "../e2e/env/process";
-import { CONTAINER, Environment, METRICS_AUTH, PORTS, StackValues, phase, rfc2136Values, startEnvironment } from "../e2e/environment";
-import { REPLACE_ON_CHANGES } from "../e2e/realize";
+import { run } from "../../dev/env/command";
+import { stopAll } from "../../dev/env/process";
+import { CONTAINER, Environment, METRICS_AUTH, PORTS, StackValues, phase, rfc2136Values, startEnvironment } from "../../dev/environment";
+import { REPLACE_ON_CHANGES } from "../../dev/realize";
 import { DRIFTS, SCENARIOS, valuesAfter } from "../e2e/scenarios";
-import { runProgram } from "../support/mocks";
-import { PROJECT_DIR } from "../support/paths";
+import { runProgram } from "../../dev/mocks";
+import { PROJECT_DIR } from "../../dev/paths";
 import { EdgeProxy } from "../../components";
 import { stackFileSettings } from "../support/settings";
-import { ENGINE_BIN, EngineStack, createEngineStack, engineUnavailable, requiredPlugins } from "./workspace";
+import { ENGINE_BIN, EngineStack, createEngineStack, engineUnavailable, requiredPlugins } from "../../dev/workspace";
+import { ENVIRONMENT, describeWith } from "../support/needs";
 
 const DIR = "/var/tmp/edge-proxy-e2e/engine";
 
-describe("the real Pulumi engine with the docker and command provider plugins", function () {
+describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command provider plugins", function () {
     this.timeout(900_000);
     let env: Environment;
     let engine: EngineStack;
@@ -51,7 +52,7 @@ describe("the real Pulumi engine with the docker and command provider plugins", 
     });
 
     it("has the replace-on-change inputs the stand-in engine assumes, in the plugins' own schemas", async () => {
-        // The stand-in (test/e2e/realize.ts) replaces a resource exactly when one of these changes.
+        // The stand-in (dev/realize.ts) replaces a resource exactly when one of these changes.
         const declared = await runProgram(() => new EdgeProxy("schema", { config: { ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), detectDrift: false }, sshPrivateKey: "key" }));
         for (const plugin of requiredPlugins()) {
             const schema = JSON.parse((await run(path.join(ENGINE_BIN, "pulumi"), ["package", "get-schema", plugin.file], {

@@ -12,11 +12,11 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { expectCertificates, expectEverySiteServed, servedCertificates } from "../e2e/checks";
-import { run } from "../e2e/env/command";
-import { stopAll } from "../e2e/env/process";
-import { CONTAINER, Environment, phase, startEnvironment } from "../e2e/environment";
-import { PROJECT_DIR } from "../support/paths";
-import { EngineStack, PROGRAM_ENTRIES, createEngineStack, engineUnavailable } from "./workspace";
+import { run } from "../../dev/env/command";
+import { stopAll } from "../../dev/env/process";
+import { CONTAINER, Environment, phase, startEnvironment } from "../../dev/environment";
+import { PROJECT_DIR } from "../../dev/paths";
+import { EngineStack, PROGRAM_ENTRIES, createEngineStack, engineUnavailable } from "../../dev/workspace";
 
 /** The release this one upgrades: the newest commit of main that landed before this change. */
 const PREVIOUS_RELEASE = "5e141f8898845b7320fa63e721b6a100f3395480";

@@ -1,0 +1,75 @@
+/**
+ * The mock harness (dev/mocks.ts) against what the SDK says publicly of the same resources: the parent,
+ * dependencies and deleteBeforeReplace that its adapter (dev/registrationRequests.ts) reads beneath the
+ * public API, and the end of a program. After an update of @pulumi/pulumi, a failure here names what the
+ * adapter can no longer read.
+ */
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import { Registration, runProgram } from "../../dev/mocks";
+
+class Thing extends pulumi.CustomResource {
+    declare readonly value: pulumi.Output<string>;
+    constructor(name: string, args: { value: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
+        super("test:index:Thing", name, { ...args }, opts);
+    }
+}
+
+/** An Output's value, through the public API. */
+function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
+}
+
+function registration(registrations: Registration[], name: string): Registration {
+    const found = registrations.find((r) => r.name === name);
+    expect(found, `${name} registered; have ${registrations.map((r) => r.name).join(", ")}`).to.not.equal(undefined);
+    return found!;
+}
+
+describe("the mock harness", () => {
+    let resources: Record<string, pulumi.Resource>;
+    let registrations: Registration[];
+
+    before(async () => {
+        registrations = await runProgram(() => {
+            const parent = new pulumi.ComponentResource("test:index:Group", "group");
+            const first = new Thing("first", { value: "one" }, { parent });
+            const other = new Thing("other", { value: "two" });
+            // An input from another resource's output, dependsOn, and deleteBeforeReplace.
+            const second = new Thing("second", { value: first.value.apply((v) => `${v}+`) }, { parent, dependsOn: [other], deleteBeforeReplace: true });
+            // An input that resolves only after a wait, as EdgeProxy's steps wait for its read of the host.
+            const late = new Thing("late", { value: new Promise<string>((resolve) => setTimeout(() => resolve("after 300 ms"), 300)) });
+            resources = { parent, first, other, second, late };
+        }, { realize: async (r) => ({ id: `${r.name}-id`, state: r.inputs }) });
+    });
+
+    it("reads every registration's URN as the SDK resolves it", async () => {
+        for (const [name, resource] of Object.entries(resources)) {
+            expect(registration(registrations, name === "parent" ? "group" : name).urn, name).to.equal(await valueOf(resource.urn));
+        }
+    });
+
+    it("reads the parent, the dependencies from dependsOn and from inputs, and deleteBeforeReplace", async () => {
+        const second = registration(registrations, "second");
+        expect(second.parent).to.equal(await valueOf(resources.parent.urn));
+        expect(second.dependencies).to.include.members([await valueOf(resources.first.urn), await valueOf(resources.other.urn)]);
+        expect([second.deleteBeforeReplace, registration(registrations, "first").deleteBeforeReplace]).to.deep.equal([true, false]);
+        expect(registration(registrations, "other").parent).to.equal("");
+        expect(registrations.map((r) => [r.name, r.custom])).to.deep.include.members([["group", false], ["first", true]]);
+    });
+
+    it("returns once every registration is realized, one whose inputs wait included", () => {
+        expect(registration(registrations, "late").inputs).to.deep.equal({ value: "after 300 ms" });
+        expect(registration(registrations, "second").inputs).to.deep.equal({ value: "one+" });
+    });
+
+    it("fails with the first realization that failed, once the program settled", async () => {
+        let error: Error | undefined;
+        try {
+            await runProgram(() => new Thing("refused", { value: "x" }), { realize: async () => { throw new Error("the host refused"); } });
+        } catch (e) {
+            error = e as Error;
+        }
+        expect(error?.message).to.equal("the host refused");
+    });
+});
