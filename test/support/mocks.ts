@@ -97,6 +97,8 @@ export async function runProgram(program: () => unknown, options: {
         call: async (args: pulumi.runtime.MockCallArgs) => invoke(args.token, args.inputs),
     }, "edge-proxy", options.stack ?? "test", false);
     pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
+    // The language host hands the program the secret keys beside the values; the stack program reads them there (config/sources.ts).
+    process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(options.secretKeys ?? []);
     // The SDK keeps the mock monitor in its (internal) store; wrap it to see what the engine would see.
     const monitor = (runtimeState as any).getStore().settings.monitor;
     const register = monitor.registerResource.bind(monitor);
