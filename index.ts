@@ -6,11 +6,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./components/config/schema";
-import { rawConfigFromEngine } from "./components/config/sources";
+import { engineSecretKeys, rawConfigFromEngine } from "./components/config/sources";
 import { parseConfig } from "./components/config/validate";
 import { EdgeProxy, EdgeProxySettings } from "./components";
 
-const { sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, ...settings } = rawConfigFromEngine(pulumi.runtime.allConfig());
+const { sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, ...settings } = rawConfigFromEngine(pulumi.runtime.allConfig(), engineSecretKeys());
 // The whole stack first, the secrets included: whether they are set, and set as secrets, is the stack's
 // business, and their problems belong in the same list as the others. EdgeProxy then checks its own args.
 const config = parseConfig({ sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, ...settings });

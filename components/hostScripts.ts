@@ -9,7 +9,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { EdgeProxyConfig, Site } from "./config/types";
+import { AcmeSettings, EdgeProxyConfig, HaproxySettings, Site } from "./config/types";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONFIG_FILES, HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly } from "./haproxy/render";
 import { TEMPLATES_DIR, renderTemplate } from "./templates";
@@ -43,7 +43,7 @@ export function cronFileName(containerName: string): string {
 }
 
 /** Where the renewal job and the certificates' status live on the host. */
-export function renewalPaths(config: Pick<EdgeProxyConfig, "haproxy" | "acme">) {
+export function renewalPaths(config: { haproxy: Pick<HaproxySettings, "containerName">; acme: Pick<AcmeSettings, "dataDir"> }) {
     const name = config.haproxy.containerName;
     return {
         scriptPath: `/usr/local/sbin/edge-proxy-renew-${name}`,
@@ -128,7 +128,7 @@ export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfi
 }
 
 /** Where the DNS provider's credentials file is, on the host and in the certbot container (undefined without DNS-01). */
-export function dnsCredentialsPaths(config: Pick<EdgeProxyConfig, "acme">): { path: string; inContainer: string; plugin: string } | undefined {
+export function dnsCredentialsPaths(config: { acme: Pick<AcmeSettings, "dns" | "dataDir"> }): { path: string; inContainer: string; plugin: string } | undefined {
     const { dns } = config.acme;
     if (!dns) {
         return undefined;

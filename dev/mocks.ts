@@ -106,6 +106,8 @@ export async function runProgram(program: () => unknown, options: {
     }, "edge-proxy", options.stack ?? "test", false);
     requests = recordRegistrationRequests();
     pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
+    // The language host hands the program the secret keys beside the values; the stack program reads them there (config/sources.ts).
+    process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(options.secretKeys ?? []);
     // A failed program never settles: a resource whose inputs failed is never registered, and what depends
     // on it waits for it for ever. The language host ends a program at its first unhandled rejection; so
     // does this, unless a realization failed: then every dependent fails in turn and the queue drains. The

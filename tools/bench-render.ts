@@ -6,7 +6,8 @@
  */
 import { spawnSync } from "child_process";
 import * as os from "os";
-import { RawConfig, SECRET_PRESENT, parseConfig } from "../components/config/validate";
+import { RawConfig, SECRET_PRESENT } from "../components/config/checks";
+import { parseConfig } from "../components/config/validate";
 import { renderHaproxyConfig } from "../components/haproxy/render";
 import { checkWithHaproxy } from "../dev/haproxy";
 

@@ -1,125 +1,442 @@
 /**
- * The stack's configuration keys: one table that the validator, the render tool, the README's reference
- * and `Pulumi.yaml`'s `config:` block all follow (a test keeps `Pulumi.yaml` and the README in step with it).
+ * The configuration's one schema (zod): the model the renderer and the components consume, nested as they
+ * read it (host; haproxy with its timeouts and metrics; acme with its DNS provider; sites; tcpServices),
+ * each leaf with the stack key that sets it (`edge-proxy:<key>`, flat as stack files have always been),
+ * its description and its default. The validated types, the table of stack keys (and with it the
+ * parsing of stack files, Pulumi.yaml's `config:` block and docs/configuration.md), and every message
+ * about a single value derive from it; rules.ts adds the checks that span several values.
  */
+import { isIPv4, isIPv6 } from "net";
+import { z } from "zod";
+import { DNS_PROVIDERS, TSIG_ALGORITHMS, providerImage } from "../dns/providers";
+import {
+    ACME_DIRECTORIES, HaproxyVersion, MAX_STRING_LENGTH, OLDEST_HAPROXY, OversizedValue, SECRET_PRESENT, ServerAddress, absolutePathProblem, cronProblem,
+    defaultRenewSchedule, describe, durationProblem, emailProblem, healthCheckPathProblem, hostKeyProblem, hostnameProblem, imageProblem, metricsFileProblem,
+    nameProblem, normalizeHostPath, parseServerAddress, quote, resolverProblem, versionFromImage,
+} from "./checks";
+
+declare module "zod" {
+    interface GlobalMeta {
+        /** The leaf's key in a stack file (`edge-proxy:<stackKey>`) and in EdgeProxy's settings. */
+        stackKey?: string;
+        /** Whether a stack must hold the value as a Pulumi secret (`pulumi config set --secret`). */
+        secret?: boolean;
+        /**
+         * Whether a stack must set the key, where the model cannot say so: a secret is optional in the model,
+         * as the render tool and EdgeProxy validate without secrets; the rules require it elsewhere.
+         */
+        required?: boolean;
+    }
+}
 
 /** The Pulumi config namespace of every key (the project name). */
 export const CONFIG_NAMESPACE = "edge-proxy";
 
+/**
+ * A leaf schema with its stack key in its type too, so that the flat settings type derives from the model.
+ * The property exists in the type only (a brand): at run time the key is in the leaf's metadata.
+ */
+type Keyed<K extends string, S extends z.ZodType> = S & { readonly "~stackKey": K };
+
+/** A leaf of the model, set by the stack key `stackKey`. */
+function leaf<const K extends string, S extends z.ZodType>(stackKey: K, description: string, schema: S): Keyed<K, S> {
+    return schema.meta({ stackKey, description }) as Keyed<K, S>;
+}
+
+/**
+ * A secret's leaf: present only as a secret (SECRET_PRESENT), never its text, which the validator neither
+ * reads nor echoes; any other value is reported as a secret stored in plain text.
+ */
+function secretLeaf<const K extends string>(stackKey: K, description: string, required = false) {
+    // Not aborting (z.custom's default): the rules still run, and see the secret as set, if wrongly.
+    const schema = z.custom<typeof SECRET_PRESENT>((value) => value === SECRET_PRESENT, { abort: false }).optional();
+    return schema.meta({ stackKey, description, secret: true, ...(required ? { required } : {}) }) as Keyed<K, typeof schema>;
+}
+
+/** What is wrong with a value, as a phrase after the quoted value, or undefined. */
+type Problem = (value: string) => string | undefined;
+
+/**
+ * What a value of the wrong type is called: a secret is named as such (edge-proxy writes the values of
+ * keys that are no secrets into host scripts and command lines, whose secrecy the state would not keep),
+ * a value longer than any key takes by its length only, anything else by its type and (capped) text.
+ */
+function typeProblem(what: string, input: unknown): string {
+    if (input === SECRET_PRESENT) {
+        return "is a secret, but edge-proxy writes this value into host scripts and command lines that the stack's state shows in plain text: set it without --secret";
+    }
+    const oversized = typeof input === "string" && input.length > MAX_STRING_LENGTH ? new OversizedValue(input.length, MAX_STRING_LENGTH) : input;
+    if (oversized instanceof OversizedValue) {
+        return `is too long: ${oversized.length} characters, at most ${oversized.limit}`;
+    }
+    return `must be ${what}, got ${describe(input)}`;
+}
+
+/** The error option of a schema whose own problem is the value's type. */
+const typed = (what: string) => ({ error: (issue: z.core.$ZodRawIssue) => (issue.code === "invalid_type" ? typeProblem(what, issue.input) : undefined) });
+
+/** A string: its length bounded before any pattern runs (a 50 MB value costs no more than its length), then `problem`. */
+function text(problem?: Problem) {
+    return z.string(typed("a string")).superRefine((value, ctx) => {
+        const tooLong = value.length > MAX_STRING_LENGTH;
+        const found = tooLong ? undefined : problem?.(value);
+        if (tooLong || found) {
+            ctx.addIssue({ code: "custom", message: tooLong ? typeProblem("a string", value) : `${quote(value)} ${found}`, input: value });
+        }
+    });
+}
+
+/** A string read as `read` once it passed `problem`. */
+function textAs<T>(problem: Problem, read: (value: string) => T) {
+    return text(problem).transform(read);
+}
+
+/** A string where "" means "not set" (the Pulumi CLI hands Pulumi.yaml's "" default to the program as a value). */
+function optionalText<T = string>(problem?: Problem, read?: (value: string) => T) {
+    return text((value) => (value === "" ? undefined : problem?.(value)))
+        .transform((value) => (value === "" ? undefined : read ? read(value) : value))
+        .optional();
+}
+
+/** One of `values`, else `problem` (after the quoted value). */
+function oneOf<const V extends string>(values: readonly [V, ...V[]], problem: string) {
+    return z.enum(values, {
+        error: (issue) => (issue.code === "invalid_value" && typeof issue.input === "string" && issue.input.length <= MAX_STRING_LENGTH
+            ? `${quote(issue.input)} ${problem}` : typeProblem("a string", issue.input)),
+    });
+}
+
+/** A whole number from `min` to `max`; `what` names it in the problem. */
+function integer(min: number, max: number, what = "a whole number") {
+    const problem = (issue: { input?: unknown }) => typeProblem(`${what} from ${min} to ${max}`, issue.input);
+    return z.number({ error: problem }).refine((value) => Number.isInteger(value) && value >= min && value <= max, { error: problem });
+}
+
+const port = () => integer(1, 65535, "a port number");
+const flag = () => z.boolean(typed("true or false"));
+
+/** A list, of at least one item when `nonEmpty`. */
+function list<S extends z.ZodType>(item: S, nonEmpty: boolean) {
+    const items = z.array(item, typed("a list"));
+    return nonEmpty ? items.min(1, { error: "must not be empty" }) : items;
+}
+
+/** An object of exactly the keys of `shape` (an unknown key is reported with the closest known one). */
+function record<S extends z.core.$ZodLooseShape>(shape: S) {
+    return z.strictObject(shape, typed("an object"));
+}
+
+/** `host:port`, read into its parts. */
+const serverAddress = () => textAs((value) => {
+    const parsed = parseServerAddress(value);
+    return typeof parsed === "string" ? parsed : undefined;
+}, (value) => parseServerAddress(value) as ServerAddress);
+
+const IPV4_OR_IPV6 = (value: string) => (isIPv4(value) || isIPv6(value) ? undefined : "is not an IPv4 or IPv6 address");
+
+/** One HTTPS site; the entries of `sites` take these keys. */
+const siteSchema = record({
+    name: text(nameProblem).optional()
+        .describe("Identifier of the site: backend, certificate and PEM file name (default: the first domain, a wildcard's `*.` written `wildcard.`)."),
+    domains: list(text(), true)
+        .describe("Hostnames served by the site; one certificate covers them all. Wildcards (`*.example.com`) only with challenge dns-01."),
+    challenge: oneOf(["http-01", "dns-01"], "is neither http-01 nor dns-01").default("http-01")
+        .describe("How the CA validates the names: `http-01` (default, through HAProxy's port 80) or `dns-01` (TXT records through dnsProvider)."),
+    backends: list(serverAddress(), true)
+        .describe("Backend servers as `host:port` (IPv4, [IPv6] or DNS name)."),
+    healthCheck: record({
+        path: text(healthCheckPathProblem).describe("Absolute path requested with GET; a 2xx or 3xx answer means healthy."),
+        interval: text(durationProblem).default("2s").describe("Time between checks (HAProxy time, e.g. 5s); default 2s."),
+    }).optional().describe("Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check."),
+    hsts: flag().default(true).describe("Send Strict-Transport-Security (max-age two years); default true."),
+    securityHeaders: flag().default(true).describe("Send X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN; default true."),
+});
+
+/** One TCP service; the entries of `tcpServices` take these keys. */
+const tcpServiceSchema = record({
+    name: text(nameProblem).describe("Identifier of the service (frontend and backend names)."),
+    port: port().describe("Host port published for it; the container listens on the same port."),
+    backends: list(serverAddress(), true).describe("Backend servers as `host:port`."),
+});
+
+/**
+ * The model as stacks set it, before the values derived from several keys are filled in (deriveConfig).
+ * The order of the leaves is the order of the reference, and of the problems (validate.ts).
+ */
+export const configModel = record({
+    host: record({
+        address: leaf("hostAddress", "Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
+            text((v) => (isIPv4(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname"))),
+        sshPort: leaf("sshPort", "SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22).", port().default(22)),
+        sshUser: leaf("sshUser", "SSH user on the Docker host; the host scripts need root (certbot's keys and the served PEM files are root's).",
+            text((v) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "is not a Unix user name")).default("root")),
+        sshPrivateKey: secretLeaf("sshPrivateKey", "SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`.", true),
+        sshHostKey: leaf("sshHostKey", "The host's public SSH key line (`ssh-ed25519 AAAA...`, as ssh-keyscan prints it after the host); connections to any other key are refused. Required unless sshTrustOnFirstUse is true.",
+            optionalText(hostKeyProblem, (v) => v.trim())),
+        trustOnFirstUse: leaf("sshTrustOnFirstUse", "Without sshHostKey, pin the host key the first connection sees (in ~/.edge-proxy on the machine running Pulumi) and refuse any other afterwards; a warning prints the key to set as sshHostKey.",
+            flag().default(false)),
+        dockerHost: leaf("dockerHost", "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort, logging in with sshPrivateKey as the steps do.",
+            optionalText((v) => (/^(ssh|tcp|unix):\/\/[A-Za-z0-9._@:\/\[\]-]+$/.test(v) ? undefined : "is not an ssh://, tcp:// or unix:// endpoint"))),
+        detectDrift: leaf("detectDrift", "Read the host over SSH in every preview and up, so that a file edited or removed there, or a container stopped or removed, shows as a change that up repairs; false skips the read (drift then goes unseen).",
+            flag().default(true)),
+    }).describe("The Debian Docker host and how to reach it."),
+    haproxy: record({
+        image: leaf("haproxyImage", "HAProxy image with a pinned tag; its tag tells the HAProxy version unless haproxyVersion is set.", text(imageProblem).default("haproxy:1.7")),
+        version: leaf("haproxyVersion", "HAProxy version (major.minor) of haproxyImage, required when its tag does not tell it (e.g. lts, a digest).",
+            optionalText((v) => (/^\d+\.\d+(\.\d+)?$/.test(v) ? undefined : "is not a version such as 1.7 or 2.8"))),
+        containerName: leaf("containerName", "Name of the HAProxy container on the host.",
+            text((v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(v) ? undefined : "is not a Docker container name")).default("edge-proxy")),
+        httpPort: leaf("httpPort", "Host port published to HAProxy's HTTP frontend (ACME challenges and the redirect to HTTPS).", port().default(80)),
+        httpsPort: leaf("httpsPort", "Host port published to HAProxy's HTTPS frontend.", port().default(443)),
+        configDir: leaf("configDir", "Host directory holding haproxy.cfg and its map files, mounted read-only at /usr/local/etc/haproxy.",
+            textAs(absolutePathProblem, normalizeHostPath).default("/srv/haproxy/cfg")),
+        certsDir: leaf("certsDir", "Host directory holding the PEM files HAProxy serves, mounted read-only at /certs.",
+            textAs(absolutePathProblem, normalizeHostPath).default("/srv/haproxy/certs")),
+        maxconn: leaf("maxconn", "HAProxy's global maxconn.", integer(1, 1_000_000).default(4000)),
+        timeouts: record({
+            connect: leaf("timeoutConnect", "HAProxy `timeout connect`: how long to wait for a backend to accept a connection.", text(durationProblem).default("5s")),
+            client: leaf("timeoutClient", "HAProxy `timeout client`: client inactivity timeout.", text(durationProblem).default("30s")),
+            server: leaf("timeoutServer", "HAProxy `timeout server`: backend inactivity timeout.", text(durationProblem).default("30s")),
+            httpRequest: leaf("timeoutHttpRequest", "HAProxy `timeout http-request`: time allowed to send a whole request (slowloris guard).", text(durationProblem).default("10s")),
+            httpKeepAlive: leaf("timeoutHttpKeepAlive", "HAProxy `timeout http-keep-alive`: idle time between two requests on one connection.", text(durationProblem).default("10s")),
+            tunnel: leaf("timeoutTunnel", "HAProxy `timeout tunnel` and the TCP services' idle timeout (WebSockets, SSH sessions).", text(durationProblem).default("1h")),
+        }).describe("HAProxy's timeouts, each an HAProxy time (`500ms`, `30s`, `5m`, `1h`): above zero, within HAProxy's 24-day limit."),
+        // Off unless metricsAddress is set. The address, then who may read them, then where: the order
+        // their problems are listed in (the authentication's matter most).
+        metrics: record({
+            address: leaf("metricsAddress", "Host address the metrics port (stats page, and /metrics from 2.0) is published on; unset: no metrics. Loopback or private unless metricsPublic.",
+                optionalText(IPV4_OR_IPV6)),
+            user: leaf("metricsUser", "User name of the metrics' basic authentication; unset: no authentication (needs metricsPassword).",
+                optionalText((v) => (/^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a user name of letters, digits, '.', '_' and '-'"))),
+            password: secretLeaf("metricsPassword", "Password of metricsUser; set it with `pulumi config set --secret`. haproxy.cfg holds only its SHA-512 crypt hash."),
+            public: leaf("metricsPublic", "Allow a public (not loopback, not private) metricsAddress, such as 0.0.0.0.", flag().default(false)),
+            port: leaf("metricsPort", "Host port of the metrics (the container listens on the same port).", port().default(8404)),
+        }).describe("HAProxy's own metrics: the stats page (every version) and the Prometheus exporter (2.0+). Off unless metricsAddress is set."),
+    }).describe("The HAProxy container and its configuration."),
+    acme: record({
+        email: leaf("acmeEmail", "Email address for the ACME account (expiry notices).", text(emailProblem)),
+        server: leaf("acmeServer", "ACME directory: `staging`, `production` (Let's Encrypt), or the https URL of another ACME server.",
+            text((v) => (ACME_DIRECTORIES[v] || /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/.test(v) ? undefined
+                : "is neither staging, production nor an https:// directory URL")).default("staging")),
+        caBundle: leaf("acmeCaBundle", "Path on the host of a PEM CA bundle that certbot trusts for a private ACME server (REQUESTS_CA_BUNDLE).",
+            optionalText(absolutePathProblem, normalizeHostPath)),
+        certbotImage: leaf("certbotImage", "certbot image with a pinned tag; it runs certbot as its entrypoint.", text(imageProblem).default("certbot/certbot:v2.11.0")),
+        challengePort: leaf("acmeChallengePort", "Port certbot's standalone HTTP-01 server listens on behind HAProxy's ACME ACL.", port().default(8888)),
+        challengeAddress: leaf("acmeChallengeAddress", "Host address the HAProxy container reaches certbot on (the docker0 bridge address); certbot's port is published there only.",
+            text((v) => (isIPv4(v) ? undefined : "is not an IPv4 address")).default("172.17.0.1")),
+        dataDir: leaf("certbotDataDir", "Host directory for certbot's accounts, lineages and logs (kept on destroy).",
+            textAs(absolutePathProblem, normalizeHostPath).default("/srv/letsencrypt")),
+        preflight: leaf("acmePreflight", "Before certbot places an order, check that each name reaches this host's ACME path (a token fetched by name from the host); a name that does not fails its site without asking the CA.",
+            flag().default(true)),
+        preflightResolver: leaf("acmePreflightResolver", "DNS server (IPv4 address, optionally :port) the pre-flight resolves names with; unset: the host's resolver.",
+            optionalText(resolverProblem)),
+        validationPort: leaf("acmeValidationPort", "Port the CA fetches HTTP-01 tokens on, where the pre-flight fetches too: 80 for every public CA (another only for a test CA).",
+            port().default(80)),
+        keyType: leaf("acmeKeyType", "Certificate key type: `ecdsa` (P-256, cheaper handshakes) or `rsa` (2048).", oneOf(["ecdsa", "rsa"], "is neither ecdsa nor rsa").default("ecdsa")),
+        renewSchedule: leaf("renewSchedule", "cron schedule (five fields) of the renewal job; unset: twice a day at a minute and hours derived from hostAddress and containerName.",
+            optionalText(cronProblem)),
+        alertDaysBeforeExpiry: leaf("alertDaysBeforeExpiry", "Days before a served certificate expires from which it needs attention: the status says so and alertCommand runs (certbot renews 30 days before).",
+            integer(1, 3650, "a number of days").default(14)),
+        alertCommand: secretLeaf("alertCommand", "Shell command the renewal job runs on the host, the status JSON on stdin, when a renewal failed or a certificate needs attention (e.g. a curl to a webhook); set it with `pulumi config set --secret`."),
+        metricsFile: leaf("certificateMetricsFile", "Host path of a Prometheus text file (node_exporter's textfile collector) with each certificate's expiry and renewal results; unset: none.",
+            optionalText(metricsFileProblem, normalizeHostPath)),
+        // DNS-01 (sites with challenge dns-01): off unless dnsProvider is set.
+        dns: record({
+            provider: leaf("dnsProvider", "certbot DNS plugin of the sites whose challenge is dns-01: `rfc2136` (dynamic updates signed with a TSIG key: BIND, Knot, PowerDNS, ...); unset: no DNS-01.",
+                optionalText((v) => (DNS_PROVIDERS[v] ? undefined : `is not a DNS provider edge-proxy knows (${Object.keys(DNS_PROVIDERS).join(", ")})`))),
+            image: leaf("dnsCertbotImage", "certbot image with the DNS plugin, pinned; unset: the plugin's official image at certbotImage's tag (certbot/dns-rfc2136:v2.11.0).",
+                optionalText(imageProblem)),
+            propagationSeconds: leaf("dnsPropagationSeconds", "Seconds certbot waits after writing a TXT record before the CA checks it (time for the zone's secondaries).",
+                integer(0, 3600, "a number of seconds").default(60)),
+            rfc2136: record({
+                server: leaf("rfc2136Server", "Address (IPv4 or IPv6) of the DNS server that takes the updates, as the certbot container on the host reaches it.", optionalText(IPV4_OR_IPV6)),
+                port: leaf("rfc2136Port", "Port of rfc2136Server.", port().default(53)),
+                keyName: leaf("rfc2136KeyName", "Name of the TSIG key the updates are signed with (e.g. `edge-proxy.`).",
+                    optionalText((v) => (/^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$/.test(v) ? undefined : "is not a TSIG key name (a domain-style name such as edge-proxy.)"))),
+                algorithm: leaf("rfc2136KeyAlgorithm", "Algorithm of the TSIG key: HMAC-SHA512, HMAC-SHA384, HMAC-SHA256, HMAC-SHA224, HMAC-SHA1 or HMAC-MD5.",
+                    textAs((v) => (TSIG_ALGORITHMS.includes(v.toUpperCase()) ? undefined : `is not one of ${TSIG_ALGORITHMS.join(", ")}`), (v) => v.toUpperCase()).default("HMAC-SHA512")),
+                secret: secretLeaf("rfc2136KeySecret", "The TSIG key's secret (base64); set it with `pulumi config set --secret`. It reaches only a root-only credentials file on the host."),
+            }).describe("The RFC 2136 provider: dynamic updates signed with a TSIG key."),
+        }).describe("DNS-01 through a certbot DNS plugin, for the sites whose challenge is dns-01. Off unless dnsProvider is set."),
+    }).describe("The ACME account and server (Let's Encrypt's by default), and the certbot container."),
+    sites: leaf("sites", "The HTTPS sites: each with domains (one certificate), backends, health check and HSTS.", list(siteSchema, true)),
+    tcpServices: leaf("tcpServices", "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends.", list(tcpServiceSchema, false).default([])),
+});
+
+/** The model as parsed: every leaf checked and defaulted, before the derived values are filled in. */
+export type ConfigModel = z.output<typeof configModel>;
+
+/** The HAProxy version haproxyVersion states, or undefined. */
+export function explicitVersion(text: string): HaproxyVersion {
+    const [major, minor] = text.split(".").map(Number);
+    return { major, minor };
+}
+
+/** A site's name unless it names itself: its first domain, a wildcard's `*` (no part of a file or certificate name) written `wildcard`. */
+export function defaultSiteName(firstDomain: string): string {
+    return firstDomain.toLowerCase().replace(/^\*\./, "wildcard.");
+}
+
+/** The HAProxy settings, with the version and the metrics derived (valid model: rules.ts held every requirement). */
+function deriveHaproxy({ version, timeouts, metrics, ...haproxy }: ConfigModel["haproxy"]) {
+    return {
+        ...haproxy,
+        version: version !== undefined ? explicitVersion(version) : versionFromImage(haproxy.image) ?? OLDEST_HAPROXY,
+        timeouts,
+        metrics: metrics.address === undefined ? undefined : { address: metrics.address, port: metrics.port, user: metrics.user },
+    };
+}
+
+/** The ACME settings but the renewal schedule (which derives from the host): the server as its URL, the DNS provider when set. */
+function deriveAcme({ server, renewSchedule, alertCommand, dns, ...acme }: ConfigModel["acme"]) {
+    const url = ACME_DIRECTORIES[server] ?? server;
+    return {
+        ...acme,
+        server: url,
+        // The directory itself, however it was spelled (the alias or its URL).
+        staging: url === ACME_DIRECTORIES.staging,
+        dns: dns.provider === undefined ? undefined : {
+            provider: dns.provider,
+            image: dns.image ?? providerImage(DNS_PROVIDERS[dns.provider], acme.certbotImage) ?? "",
+            propagationSeconds: dns.propagationSeconds,
+            rfc2136: { server: dns.rfc2136.server ?? "", port: dns.rfc2136.port, keyName: dns.rfc2136.keyName ?? "", algorithm: dns.rfc2136.algorithm },
+        },
+    };
+}
+
+/**
+ * The whole configuration from a valid model: the values that derive from several keys filled in, the
+ * secrets left out (they stay Pulumi secrets, outside this configuration).
+ */
+export function deriveConfig(model: ConfigModel) {
+    const { sshPrivateKey, dockerHost, ...host } = model.host;
+    const haproxy = deriveHaproxy(model.haproxy);
+    return {
+        host: { ...host, dockerHost: dockerHost ?? `ssh://${host.sshUser}@${host.address}:${host.sshPort}` },
+        haproxy,
+        acme: { ...deriveAcme(model.acme), renewSchedule: model.acme.renewSchedule ?? defaultRenewSchedule(host.address, haproxy.containerName) },
+        sites: model.sites.map(({ name, domains, healthCheck, ...site }) => {
+            const names = domains.map((domain) => domain.toLowerCase());
+            // healthCheck stays a key when unset: the site has no HTTP check, and says so.
+            return { ...site, name: name ?? defaultSiteName(names[0]), domains: names, healthCheck };
+        }),
+        tcpServices: model.tcpServices,
+    };
+}
+
+/**
+ * What EdgeProxy must know when it declares its resources, from the parts of a valid model that no Output
+ * can change (components/config/settings.ts): the renewal schedule, which derives from the host, is not here.
+ */
+export function deriveDeclared(model: Pick<ConfigModel, "haproxy" | "acme" | "tcpServices">) {
+    return { haproxy: deriveHaproxy(model.haproxy), acme: deriveAcme(model.acme), tcpServices: model.tcpServices };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The stack keys, read off the model's leaves.
+
 /** How a key's value is typed, as Pulumi.yaml declares it; `list` is a structured list of objects. */
 export type ConfigKeyType = "string" | "integer" | "boolean" | "list";
 
-/** One configuration key. */
-export interface ConfigKeySpec {
+/** One stack key: a leaf of the model. */
+export interface ConfigKey {
     /** The key's name under the `edge-proxy:` namespace. */
     key: string;
+    /** Where its value goes in the model. */
+    path: readonly string[];
+    /** The leaf's schema. */
+    schema: z.ZodType;
     /** The value's type. */
     type: ConfigKeyType;
-    /** What the key means, one sentence (also Pulumi.yaml's description). */
+    /** What the key means (also Pulumi.yaml's description). */
     description: string;
-    /** The value used when a stack does not set the key; `""` and `[]` mean "not set". Absent for required keys. */
-    default?: string | number | boolean | readonly [];
+    /** The value used when a stack does not set the key; absent for keys that are unset unless set, and for required keys. */
+    default?: unknown;
     /** Whether a stack must set the key. */
-    required?: boolean;
-    /**
-     * Whether the value must be stored as a Pulumi secret (`pulumi config set --secret`). Pulumi.yaml says
-     * `secret: true` only for required keys: the CLI would refuse an optional key's plain "" default.
-     */
-    secret?: boolean;
+    required: boolean;
+    /** Whether the value must be stored as a Pulumi secret. */
+    secret: boolean;
 }
 
-/** The keys with their literal names (so that ConfigKeyName lists them); use CONFIG_KEYS. */
-const KEY_TABLE = [
-    // The Docker host.
-    { key: "hostAddress", type: "string", required: true, description: "Address (DNS name or IP) of the Debian Docker host, as reached over SSH." },
-    { key: "sshPort", type: "integer", default: 22, description: "SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22)." },
-    { key: "sshUser", type: "string", default: "root", description: "SSH user on the Docker host; the host scripts need root (certbot's keys and the served PEM files are root's)." },
-    { key: "sshPrivateKey", type: "string", required: true, secret: true, description: "SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`." },
-    { key: "sshHostKey", type: "string", default: "", description: "The host's public SSH key line (`ssh-ed25519 AAAA...`, as ssh-keyscan prints it after the host); connections to any other key are refused. Required unless sshTrustOnFirstUse is true." },
-    { key: "sshTrustOnFirstUse", type: "boolean", default: false, description: "Without sshHostKey, pin the host key the first connection sees (in ~/.edge-proxy on the machine running Pulumi) and refuse any other afterwards; a warning prints the key to set as sshHostKey." },
-    { key: "dockerHost", type: "string", default: "", description: "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort, logging in with sshPrivateKey as the steps do." },
-    { key: "detectDrift", type: "boolean", default: true, description: "Read the host over SSH in every preview and up, so that a file edited or removed there, or a container stopped or removed, shows as a change that up repairs; false skips the read (drift then goes unseen)." },
-    // HAProxy.
-    { key: "haproxyImage", type: "string", default: "haproxy:1.7", description: "HAProxy image with a pinned tag; its tag tells the HAProxy version unless haproxyVersion is set." },
-    { key: "haproxyVersion", type: "string", default: "", description: "HAProxy version (major.minor) of haproxyImage, required when its tag does not tell it (e.g. lts, a digest)." },
-    { key: "containerName", type: "string", default: "edge-proxy", description: "Name of the HAProxy container on the host." },
-    { key: "httpPort", type: "integer", default: 80, description: "Host port published to HAProxy's HTTP frontend (ACME challenges and the redirect to HTTPS)." },
-    { key: "httpsPort", type: "integer", default: 443, description: "Host port published to HAProxy's HTTPS frontend." },
-    { key: "configDir", type: "string", default: "/srv/haproxy/cfg", description: "Host directory holding haproxy.cfg and its map files, mounted read-only at /usr/local/etc/haproxy." },
-    { key: "certsDir", type: "string", default: "/srv/haproxy/certs", description: "Host directory holding the PEM files HAProxy serves, mounted read-only at /certs." },
-    { key: "maxconn", type: "integer", default: 4000, description: "HAProxy's global maxconn." },
-    { key: "timeoutConnect", type: "string", default: "5s", description: "HAProxy `timeout connect`: how long to wait for a backend to accept a connection." },
-    { key: "timeoutClient", type: "string", default: "30s", description: "HAProxy `timeout client`: client inactivity timeout." },
-    { key: "timeoutServer", type: "string", default: "30s", description: "HAProxy `timeout server`: backend inactivity timeout." },
-    { key: "timeoutHttpRequest", type: "string", default: "10s", description: "HAProxy `timeout http-request`: time allowed to send a whole request (slowloris guard)." },
-    { key: "timeoutHttpKeepAlive", type: "string", default: "10s", description: "HAProxy `timeout http-keep-alive`: idle time between two requests on one connection." },
-    { key: "timeoutTunnel", type: "string", default: "1h", description: "HAProxy `timeout tunnel` and the TCP services' idle timeout (WebSockets, SSH sessions)." },
-    // HAProxy's own metrics (off unless metricsAddress is set).
-    { key: "metricsAddress", type: "string", default: "", description: "Host address the metrics port (stats page, and /metrics from 2.0) is published on; unset: no metrics. Loopback or private unless metricsPublic." },
-    { key: "metricsPort", type: "integer", default: 8404, description: "Host port of the metrics (the container listens on the same port)." },
-    { key: "metricsPublic", type: "boolean", default: false, description: "Allow a public (not loopback, not private) metricsAddress, such as 0.0.0.0." },
-    { key: "metricsUser", type: "string", default: "", description: "User name of the metrics' basic authentication; unset: no authentication (needs metricsPassword)." },
-    { key: "metricsPassword", type: "string", default: "", secret: true, description: "Password of metricsUser; set it with `pulumi config set --secret`. haproxy.cfg holds only its SHA-512 crypt hash." },
-    // ACME (Let's Encrypt) and certbot.
-    { key: "acmeEmail", type: "string", required: true, description: "Email address for the ACME account (expiry notices)." },
-    { key: "acmeServer", type: "string", default: "staging", description: "ACME directory: `staging`, `production` (Let's Encrypt), or the https URL of another ACME server." },
-    { key: "acmeCaBundle", type: "string", default: "", description: "Path on the host of a PEM CA bundle that certbot trusts for a private ACME server (REQUESTS_CA_BUNDLE)." },
-    { key: "certbotImage", type: "string", default: "certbot/certbot:v2.11.0", description: "certbot image with a pinned tag; it runs certbot as its entrypoint." },
-    { key: "acmeChallengePort", type: "integer", default: 8888, description: "Port certbot's standalone HTTP-01 server listens on behind HAProxy's ACME ACL." },
-    { key: "acmeChallengeAddress", type: "string", default: "172.17.0.1", description: "Host address the HAProxy container reaches certbot on (the docker0 bridge address); certbot's port is published there only." },
-    { key: "certbotDataDir", type: "string", default: "/srv/letsencrypt", description: "Host directory for certbot's accounts, lineages and logs (kept on destroy)." },
-    { key: "acmePreflight", type: "boolean", default: true, description: "Before certbot places an order, check that each name reaches this host's ACME path (a token fetched by name from the host); a name that does not fails its site without asking the CA." },
-    { key: "acmePreflightResolver", type: "string", default: "", description: "DNS server (IPv4 address, optionally :port) the pre-flight resolves names with; unset: the host's resolver." },
-    { key: "acmeValidationPort", type: "integer", default: 80, description: "Port the CA fetches HTTP-01 tokens on, where the pre-flight fetches too: 80 for every public CA (another only for a test CA)." },
-    { key: "acmeKeyType", type: "string", default: "ecdsa", description: "Certificate key type: `ecdsa` (P-256, cheaper handshakes) or `rsa` (2048)." },
-    { key: "renewSchedule", type: "string", default: "", description: "cron schedule (five fields) of the renewal job; unset: twice a day at a minute and hours derived from hostAddress and containerName." },
-    { key: "alertDaysBeforeExpiry", type: "integer", default: 14, description: "Days before a served certificate expires from which it needs attention: the status says so and alertCommand runs (certbot renews 30 days before)." },
-    { key: "alertCommand", type: "string", default: "", secret: true, description: "Shell command the renewal job runs on the host, the status JSON on stdin, when a renewal failed or a certificate needs attention (e.g. a curl to a webhook); set it with `pulumi config set --secret`." },
-    { key: "certificateMetricsFile", type: "string", default: "", description: "Host path of a Prometheus text file (node_exporter's textfile collector) with each certificate's expiry and renewal results; unset: none." },
-    // DNS-01 (sites with challenge dns-01).
-    { key: "dnsProvider", type: "string", default: "", description: "certbot DNS plugin of the sites whose challenge is dns-01: `rfc2136` (dynamic updates signed with a TSIG key: BIND, Knot, PowerDNS, ...); unset: no DNS-01." },
-    { key: "dnsCertbotImage", type: "string", default: "", description: "certbot image with the DNS plugin, pinned; unset: the plugin's official image at certbotImage's tag (certbot/dns-rfc2136:v2.11.0)." },
-    { key: "dnsPropagationSeconds", type: "integer", default: 60, description: "Seconds certbot waits after writing a TXT record before the CA checks it (time for the zone's secondaries)." },
-    { key: "rfc2136Server", type: "string", default: "", description: "Address (IPv4 or IPv6) of the DNS server that takes the updates, as the certbot container on the host reaches it." },
-    { key: "rfc2136Port", type: "integer", default: 53, description: "Port of rfc2136Server." },
-    { key: "rfc2136KeyName", type: "string", default: "", description: "Name of the TSIG key the updates are signed with (e.g. `edge-proxy.`)." },
-    { key: "rfc2136KeyAlgorithm", type: "string", default: "HMAC-SHA512", description: "Algorithm of the TSIG key: HMAC-SHA512, HMAC-SHA384, HMAC-SHA256, HMAC-SHA224, HMAC-SHA1 or HMAC-MD5." },
-    { key: "rfc2136KeySecret", type: "string", default: "", secret: true, description: "The TSIG key's secret (base64); set it with `pulumi config set --secret`. It reaches only a root-only credentials file on the host." },
-    // What is served.
-    { key: "sites", type: "list", required: true, description: "The HTTPS sites: each with domains (one certificate), backends, health check and HSTS." },
-    { key: "tcpServices", type: "list", default: [], description: "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends." },
-] as const satisfies readonly ConfigKeySpec[];
+/** The schema a leaf wraps: inside its default, its optionality and its read. */
+export function innerSchema(schema: z.core.$ZodType): z.core.$ZodType {
+    const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+    const inner = def.type === "default" || def.type === "optional" ? def.innerType : def.type === "pipe" ? def.in : undefined;
+    return inner ? innerSchema(inner) : schema;
+}
 
-export const CONFIG_KEYS: readonly ConfigKeySpec[] = KEY_TABLE;
+/** The Pulumi type of a leaf (a secret is text). */
+function keyType(schema: z.core.$ZodType): ConfigKeyType {
+    const type = innerSchema(schema)._zod.def.type;
+    return type === "number" ? "integer" : type === "boolean" ? "boolean" : type === "array" ? "list" : "string";
+}
 
-/** Every key's name, as a type: EdgeProxySettings is held to it at compile time. */
-export type ConfigKeyName = (typeof KEY_TABLE)[number]["key"];
+/** The leaves under `schema` at `path`, in the model's order. */
+function leaves(schema: z.ZodType, path: string[]): ConfigKey[] {
+    const meta = schema.meta();
+    if (meta?.stackKey !== undefined) {
+        const def = schema._zod.def as { type: string; defaultValue?: unknown };
+        return [{
+            key: meta.stackKey, path, schema, type: keyType(schema), description: meta.description ?? "",
+            ...(def.type === "default" ? { default: def.defaultValue } : {}),
+            required: meta.required ?? !schema.safeParse(undefined).success,
+            secret: meta.secret === true,
+        }];
+    }
+    const shape = (schema as z.ZodObject).shape;
+    return Object.entries(shape).flatMap(([name, child]) => leaves(child as z.ZodType, [...path, name]));
+}
 
-/** Keys allowed on each entry of `sites`, with their meaning (for the README and unknown-key errors). */
-export const SITE_KEYS = {
-    name: "Identifier of the site: backend, certificate and PEM file name (default: the first domain, a wildcard's `*.` written `wildcard.`).",
-    domains: "Hostnames served by the site; one certificate covers them all. Wildcards (`*.example.com`) only with challenge dns-01.",
-    challenge: "How the CA validates the names: `http-01` (default, through HAProxy's port 80) or `dns-01` (TXT records through dnsProvider).",
-    backends: "Backend servers as `host:port` (IPv4, [IPv6] or DNS name).",
-    healthCheck: "Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check.",
-    hsts: "Send Strict-Transport-Security (max-age two years); default true.",
-    securityHeaders: "Send X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN; default true.",
-} as const;
+/** Every stack key, in the order of the reference. */
+export const CONFIG_KEYS: readonly ConfigKey[] = leaves(configModel, []);
 
-/** Keys allowed in a site's `healthCheck`. */
-export const HEALTH_CHECK_KEYS = {
-    path: "Absolute path requested with GET; a 2xx or 3xx answer means healthy.",
-    interval: "Time between checks (HAProxy time, e.g. 5s); default 2s.",
-} as const;
-
-/** Keys allowed on each entry of `tcpServices`. */
-export const TCP_SERVICE_KEYS = {
-    name: "Identifier of the service (frontend and backend names).",
-    port: "Host port published for it; the container listens on the same port.",
-    backends: "Backend servers as `host:port`.",
-} as const;
+const KEYS_BY_NAME = new Map(CONFIG_KEYS.map((spec) => [spec.key, spec]));
 
 /** The key's spec, or undefined for an unknown key. */
-export function configKey(key: string): ConfigKeySpec | undefined {
-    return CONFIG_KEYS.find((spec) => spec.key === key);
+export function configKey(key: string): ConfigKey | undefined {
+    return KEYS_BY_NAME.get(key);
 }
+
+/** The model's input from a stack's flat keys, and the keys that are none of the model's (in their order). */
+export function modelInput(raw: Record<string, unknown>): { input: Record<string, unknown>; unknownKeys: string[] } {
+    const input: Record<string, unknown> = {};
+    const unknownKeys: string[] = [];
+    // Every group exists, so that a missing key is reported as the key, never as its group.
+    for (const spec of CONFIG_KEYS) {
+        let group = input;
+        for (const name of spec.path.slice(0, -1)) {
+            group = (group[name] ??= {}) as Record<string, unknown>;
+        }
+        if (Object.hasOwn(raw, spec.key) && raw[spec.key] !== undefined) {
+            group[spec.path[spec.path.length - 1]] = raw[spec.key];
+        }
+    }
+    for (const key of Object.keys(raw)) {
+        if (!KEYS_BY_NAME.has(key)) {
+            unknownKeys.push(key);
+        }
+    }
+    return { input, unknownKeys };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The flat settings, typed from the leaves' keys.
+
+/** The union's members as one intersection. */
+type Intersection<U> = (U extends unknown ? (member: U) => void : never) extends (all: infer I) => void ? I : never;
+/** A type's properties spelled out (for readable hovers and messages). */
+type Spelled<T> = { [K in keyof T]: T[K] } & {};
+
+/** The flat keys under a schema: each leaf's stack key with its input type, optional where the leaf is. */
+type FlatKeys<S> = S extends { readonly "~stackKey": infer K extends string }
+    ? (undefined extends z.input<S> ? { [P in K]?: z.input<S> } : { [P in K]: z.input<S> })
+    : S extends z.ZodObject<infer Shape> ? Intersection<{ [P in keyof Shape]: FlatKeys<Shape[P]> }[keyof Shape]> : never;
+
+/** What a stack sets (without the `edge-proxy:` namespace), typed: the flat keys of the whole model. */
+export type StackSettings = Spelled<FlatKeys<typeof configModel>>;
+
+/** The keys whose values are secrets. */
+export type SecretKey = { [K in keyof StackSettings]-?: NonNullable<StackSettings[K]> extends typeof SECRET_PRESENT ? K : never }[keyof StackSettings];
+
+/** What an entry of `sites` takes. */
+export type SiteInput = z.input<typeof siteSchema>;

@@ -1,112 +1,51 @@
 /**
  * What a Pulumi program passes to EdgeProxy: the stack file's keys, without the `edge-proxy:` namespace
- * and without the private key (EdgeProxy takes that as a secret of its own). The values a program would
+ * and without the secrets (EdgeProxy takes those as arguments of their own). The values a program would
  * take from another resource may be `pulumi.Input`s: the host's address and key (a VM's outputs), each
  * site's domains and backends (another stack's outputs). Everything else fixes the resource graph (one
  * certificate resource per site name, the container's ports and mounts) and must be known when the
  * program declares its resources.
  *
  * Values known at declaration are validated at once, before any resource exists, with parseConfig's
- * messages; the others when they resolve, so that a bad one fails the steps that need it with the same
- * key-path message.
+ * messages; the Outputs when they resolve, with the whole configuration, so that a bad one fails the
+ * steps that need it with the same key-path message.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigKeyName } from "./schema";
+import { z } from "zod";
+import { RawConfig } from "./checks";
+import { SecretKey, SiteInput, StackSettings, configModel, defaultSiteName, deriveDeclared, modelInput } from "./schema";
 import { EdgeProxyConfig } from "./types";
-import { ConfigError, RawConfig, parseConfig } from "./validate";
+import { ConfigError, inspectConfig, parseConfig } from "./validate";
 
-/** One entry of `sites` (see the README's configuration reference). */
-export interface SiteSettings {
-    /** Required when `domains` is not known at declaration: it names the site's resources. */
-    name?: string;
+/** One entry of `sites` (see the configuration reference); its domains and backends may be Outputs. */
+export type SiteSettings = Omit<SiteInput, "domains" | "backends"> & {
+    /** Required, as `name` then is, when known only once an Output resolves. */
     domains: pulumi.Input<pulumi.Input<string>[]>;
     /** `host:port` each. */
     backends: pulumi.Input<pulumi.Input<string>[]>;
-    healthCheck?: { path: string; interval?: string };
-    /** `http-01` (default) or `dns-01`. */
-    challenge?: "http-01" | "dns-01";
-    hsts?: boolean;
-    securityHeaders?: boolean;
-}
+};
 
 /** One entry of `tcpServices`. */
-export interface TcpServiceSettings {
-    name: string;
-    port: number;
-    backends: string[];
-}
+export type TcpServiceSettings = NonNullable<StackSettings["tcpServices"]>[number];
 
 /**
- * The configuration of one proxy: the keys of the README's configuration reference, minus the secrets
- * (sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret), which EdgeProxy takes as arguments of their own.
+ * The configuration of one proxy: the stack's keys but its secrets (sshPrivateKey, metricsPassword,
+ * alertCommand, rfc2136KeySecret), typed from the schema; the host's address and key may be Outputs.
  */
-export interface EdgeProxySettings {
+export type EdgeProxySettings = Omit<StackSettings, SecretKey | "hostAddress" | "sshHostKey" | "sites"> & {
     hostAddress: pulumi.Input<string>;
-    sshPort?: number;
-    sshUser?: string;
     sshHostKey?: pulumi.Input<string>;
-    /** Without sshHostKey: pin the key the first connection sees (README: Host keys). @default false */
-    sshTrustOnFirstUse?: boolean;
-    dockerHost?: string;
-    /**
-     * Whether `preview` and `up` read the host over SSH before declaring the steps, so that what changed on
-     * it since the last `up` shows as a change of the step that owns it, which `up` runs again.
-     * @default true
-     */
-    detectDrift?: boolean;
-    haproxyImage?: string;
-    haproxyVersion?: string;
-    containerName?: string;
-    httpPort?: number;
-    httpsPort?: number;
-    configDir?: string;
-    certsDir?: string;
-    maxconn?: number;
-    timeoutConnect?: string;
-    timeoutClient?: string;
-    timeoutServer?: string;
-    timeoutHttpRequest?: string;
-    timeoutHttpKeepAlive?: string;
-    timeoutTunnel?: string;
-    acmeEmail: string;
-    acmeServer?: string;
-    acmeCaBundle?: string;
-    certbotImage?: string;
-    acmeChallengePort?: number;
-    acmeChallengeAddress?: string;
-    certbotDataDir?: string;
-    acmeKeyType?: "ecdsa" | "rsa";
-    acmePreflight?: boolean;
-    acmePreflightResolver?: string;
-    acmeValidationPort?: number;
-    renewSchedule?: string;
-    alertDaysBeforeExpiry?: number;
-    certificateMetricsFile?: string;
-    dnsProvider?: string;
-    dnsCertbotImage?: string;
-    dnsPropagationSeconds?: number;
-    rfc2136Server?: string;
-    rfc2136Port?: number;
-    rfc2136KeyName?: string;
-    rfc2136KeyAlgorithm?: string;
-    metricsAddress?: string;
-    metricsPort?: number;
-    metricsPublic?: boolean;
-    metricsUser?: string;
     sites: SiteSettings[];
-    tcpServices?: TcpServiceSettings[];
-}
+};
 
-// The settings name exactly the schema's keys but the secrets: a key added to the schema must be added here.
-type SameKeys<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : never;
-const settingsFollowSchema: SameKeys<keyof EdgeProxySettings, Exclude<ConfigKeyName, "sshPrivateKey" | "metricsPassword" | "alertCommand" | "rfc2136KeySecret">> = true;
-void settingsFollowSchema;
+/** The schema of what the resource graph is built from, of the parts of the model no Output can change. */
+const declaredSchema = configModel.pick({ haproxy: true, acme: true, tcpServices: true }).transform(deriveDeclared);
 
 /**
- * What the resource graph may be built from: the configuration with the values that may be Outputs left
- * out (the host, and the sites' domains and backends), so that no stand-in can reach a resource.
+ * What the resource graph may be built from: the configuration but the values that may be Outputs (the
+ * host, and the sites' domains and backends), and each site's name.
  */
-export type DeclaredConfig = Omit<EdgeProxyConfig, "host" | "sites"> & { sites: { name: string }[] };
+export type DeclaredConfig = z.output<typeof declaredSchema> & { sites: { name: string }[] };
 
 /** The settings, checked. */
 export interface CheckedSettings {
@@ -118,16 +57,6 @@ export interface CheckedSettings {
     resolved: pulumi.Output<EdgeProxyConfig>;
 }
 
-/**
- * Stand-ins for the values that are not known yet while the rest is validated: each passes its own
- * check and collides with nothing (`.invalid` is reserved, RFC 2606).
- */
-const PENDING_HOST = "pending.edge-proxy.invalid";
-/** A stand-in for a host key given as an Output: set, so that the key's requirement holds until it resolves. */
-const PENDING_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPendingEdgeProxyHostKey";
-const pendingDomain = (site: number) => `site${site}.pending.edge-proxy.invalid`;
-const PENDING_BACKEND = "127.0.0.1:1";
-
 /** Whether a value holds no Output or Promise (at any depth of a list). */
 function isKnown(value: unknown): boolean {
     if (pulumi.Output.isInstance(value) || value instanceof Promise) {
@@ -136,8 +65,9 @@ function isKnown(value: unknown): boolean {
     return Array.isArray(value) ? value.every(isKnown) : true;
 }
 
-/** A value that resolves later: where it goes in the raw configuration, and what stands for it until then. */
+/** A value that resolves later: its key path, the Input, and where it goes in the raw configuration. */
 interface Deferred {
+    path: string;
     input: pulumi.Input<unknown>;
     place(raw: RawConfig, value: unknown): void;
 }
@@ -148,39 +78,31 @@ function copyRaw(raw: RawConfig): RawConfig {
     return { ...raw, sites };
 }
 
-/**
- * Validates the settings: what is known now at once (throwing ConfigError with every problem, before any
- * resource is declared), the rest when it resolves.
- */
-export function checkSettings(settings: EdgeProxySettings): CheckedSettings {
-    const raw = copyRaw({ ...settings } as RawConfig);
+/** The values that are Outputs (left out of the returned copy) and the problems of Outputs where none may be. */
+function deferOutputs(settings: EdgeProxySettings): { known: RawConfig; deferred: Deferred[]; problems: string[] } {
+    const known = copyRaw({ ...settings });
     const deferred: Deferred[] = [];
     const problems: string[] = [];
-    const defer = (input: unknown, standIn: unknown, place: (raw: RawConfig, value: unknown) => void) => {
-        deferred.push({ input: input as pulumi.Input<unknown>, place });
-        place(raw, standIn);
+    const defer = (path: string, input: unknown, place: (raw: RawConfig, value: unknown) => void) => {
+        deferred.push({ path, input: input as pulumi.Input<unknown>, place });
+        place(known, undefined);
     };
-
-    if (!isKnown(raw.hostAddress)) {
-        defer(raw.hostAddress, PENDING_HOST, (r, value) => { r.hostAddress = value; });
+    for (const key of ["hostAddress", "sshHostKey"]) {
+        if (!isKnown(known[key])) {
+            defer(key, known[key], (raw, value) => { raw[key] = value; });
+        }
     }
-    if (!isKnown(raw.sshHostKey)) {
-        defer(raw.sshHostKey, PENDING_HOST_KEY, (r, value) => { r.sshHostKey = value; });
-    }
-    const sites = Array.isArray(raw.sites) ? raw.sites as Record<string, unknown>[] : [];
+    const sites = Array.isArray(known.sites) ? known.sites as Record<string, unknown>[] : [];
     sites.forEach((site, i) => {
         if (typeof site !== "object" || site === null) {
-            return; // parseConfig reports it
+            return; // the validator reports it
         }
-        const entry = (r: RawConfig) => (r.sites as Record<string, unknown>[])[i];
-        if (!isKnown(site.domains)) {
-            if (site.name === undefined) {
-                problems.push(`sites[${i}].name: is required when the site's domains are not known at declaration (its resources are named after it)`);
-            }
-            defer(site.domains, [pendingDomain(i)], (r, value) => { entry(r).domains = value; });
+        const entry = (raw: RawConfig) => (raw.sites as Record<string, unknown>[])[i];
+        if (!isKnown(site.domains) && site.name === undefined) {
+            problems.push(`sites[${i}].name: is required when the site's domains are not known at declaration (its resources are named after it)`);
         }
-        if (!isKnown(site.backends)) {
-            defer(site.backends, [PENDING_BACKEND], (r, value) => { entry(r).backends = value; });
+        for (const key of ["domains", "backends"].filter((k) => !isKnown(site[k]))) {
+            defer(`sites[${i}].${key}`, site[key], (raw, value) => { entry(raw)[key] = value; });
         }
         for (const [key, value] of Object.entries(site).filter(([key]) => key !== "domains" && key !== "backends")) {
             if (!isKnown(value)) {
@@ -188,26 +110,40 @@ export function checkSettings(settings: EdgeProxySettings): CheckedSettings {
             }
         }
     });
-    for (const [key, value] of Object.entries(raw)) {
+    for (const [key, value] of Object.entries(known)) {
         if (!isKnown(value) && !["hostAddress", "sshHostKey", "sites"].includes(key)) {
             problems.push(`${key}: must be known at declaration, not an Output (only hostAddress, sshHostKey and the sites' domains and backends may be)`);
         }
     }
+    return { known, deferred, problems };
+}
+
+/**
+ * Validates the settings: what is known now at once (throwing ConfigError with every problem, before any
+ * resource is declared), the whole configuration again when the Outputs have resolved. No value stands in
+ * for an Output: the problems about the values not known yet wait for them.
+ */
+export function checkSettings(settings: EdgeProxySettings): CheckedSettings {
+    const { known: raw, deferred, problems: outputProblems } = deferOutputs(settings);
+    if (outputProblems.length > 0) {
+        throw new ConfigError(outputProblems);
+    }
+    // The secrets are no settings here (EdgeProxy takes them as arguments of their own), hence requireSecrets.
+    const { problems, config } = inspectConfig(raw, { requireSecrets: false, unknown: deferred.map((d) => d.path) });
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
-
-    // The private key is no setting here (EdgeProxy takes it as a secret of its own), hence requireSecrets.
-    const validated = parseConfig(raw, { requireSecrets: false });
-    const declared: DeclaredConfig = {
-        haproxy: validated.haproxy,
-        acme: validated.acme,
-        tcpServices: validated.tcpServices,
-        sites: validated.sites.map((site) => ({ name: site.name })),
-    };
-    if (deferred.length === 0) {
-        return { declared, known: validated, resolved: pulumi.output(deferred).apply(() => validated) };
+    if (config) {
+        const declared = { ...config, sites: config.sites.map((site) => ({ name: site.name })) };
+        return { declared, known: config, resolved: pulumi.output(config) };
     }
+    // Valid as far as it is known: the parts no Output can change, and each site's name (required above
+    // when its domains are an Output).
+    const { input } = modelInput(raw);
+    const declared = {
+        ...declaredSchema.parse({ haproxy: input.haproxy, acme: input.acme, tcpServices: input.tcpServices }),
+        sites: (raw.sites as { name?: string; domains?: string[] }[]).map((site) => ({ name: site.name ?? defaultSiteName(site.domains![0]) })),
+    };
     const resolved = pulumi.all(deferred.map((d) => d.input)).apply((values) => {
         const filled = copyRaw(raw);
         deferred.forEach((d, i) => d.place(filled, values[i]));

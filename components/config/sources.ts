@@ -3,24 +3,28 @@
  * stack file read without the Pulumi CLI (YAML values, secrets still encrypted). Both give the same
  * RawConfig to the validator.
  */
-import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import * as YAML from "yaml";
+import { MAX_LIST_TEXT_LENGTH, MAX_STRING_LENGTH, OversizedValue, PLAIN_SECRET, RawConfig, SECRET_PRESENT } from "./checks";
 import { CONFIG_NAMESPACE, configKey } from "./schema";
-import { MAX_LIST_TEXT_LENGTH, MAX_STRING_LENGTH, OversizedValue, PLAIN_SECRET, RawConfig, SECRET_PRESENT } from "./validate";
 
 const PREFIX = `${CONFIG_NAMESPACE}:`;
 
+/** The variable in which the Pulumi language host hands the program the full keys of the configuration's secrets (a JSON list). */
+const SECRET_KEYS_VARIABLE = "PULUMI_CONFIG_SECRET_KEYS";
+
 /**
- * Whether the engine holds a configuration key (`edge-proxy:name`) as a secret. The SDK answers from the
- * list the language host passes in PULUMI_CONFIG_SECRET_KEYS (or that `setAllConfig` was given), through
- * `runtime.isConfigSecret`, which its typings leave out as internal; without it no secret could be told apart.
+ * Which configuration keys (`edge-proxy:name`) the engine holds as secrets, from the list the language
+ * host passes in PULUMI_CONFIG_SECRET_KEYS beside the values (PULUMI_CONFIG). The SDK's public API
+ * (`pulumi.runtime.allConfig()`, `pulumi.Config`) gives the values but not which of them are secrets;
+ * without the list no secret could be told apart, so a run without it stops here.
  */
-export function isEngineSecret(fullKey: string): boolean {
-    const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean };
-    if (typeof isConfigSecret !== "function") {
-        throw new Error("@pulumi/pulumi has no runtime.isConfigSecret: cannot tell which configuration values are secrets");
+export function engineSecretKeys(env: NodeJS.ProcessEnv = process.env): (fullKey: string) => boolean {
+    const text = env[SECRET_KEYS_VARIABLE];
+    const keys: unknown = text === undefined ? undefined : JSON.parse(text);
+    if (!Array.isArray(keys)) {
+        throw new Error(`${SECRET_KEYS_VARIABLE} holds no list of keys: cannot tell which configuration values are secrets (run the stack with the Pulumi CLI)`);
     }
-    return isConfigSecret(fullKey);
+    return (fullKey) => keys.includes(fullKey);
 }
 
 /**
@@ -33,7 +37,7 @@ export function isEngineSecret(fullKey: string): boolean {
  * which the validator refuses: the CLI enforces secrecy only for required keys (an optional secret's
  * Pulumi.yaml default is itself plain text), so the program checks it for the others.
  */
-export function rawConfigFromEngine(all: Record<string, string>, isSecret: (fullKey: string) => boolean = isEngineSecret): RawConfig {
+export function rawConfigFromEngine(all: Record<string, string>, isSecret: (fullKey: string) => boolean): RawConfig {
     const raw: RawConfig = {};
     for (const [fullKey, text] of Object.entries(all)) {
         if (!fullKey.startsWith(PREFIX)) {

@@ -3,19 +3,11 @@
  * file it reads. Adding a provider (Cloudflare, Route 53, ...) is one entry here, its keys in the schema,
  * and its secret passed to EdgeProxy (docs/dns-01.md).
  */
-import { imageTag } from "../config/validate";
+import { imageTag } from "../config/checks";
+import type { DnsSettings } from "../config/types";
 
-/** The settings of the RFC 2136 provider (dynamic updates signed with a TSIG key). */
-export interface Rfc2136Settings {
-    /** The DNS server's address (IPv4 or IPv6), as the certbot container reaches it. */
-    server: string;
-    /** Its port. */
-    port: number;
-    /** The TSIG key's name. */
-    keyName: string;
-    /** The TSIG key's algorithm, as certbot's plugin names it (HMAC-SHA512, ...). */
-    algorithm: string;
-}
+/** The settings of the RFC 2136 provider (dynamic updates signed with a TSIG key), as the schema gives them. */
+export type Rfc2136Settings = DnsSettings["rfc2136"];
 
 /** A certbot DNS plugin. */
 export interface DnsProvider {

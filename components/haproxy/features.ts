@@ -3,7 +3,7 @@
  * renders a valid file for the seed's `haproxy:1.7` as well as for 2.x and 3.x.
  */
 import { HaproxyVersion } from "../config/types";
-import { compareVersions } from "../config/validate";
+import { compareVersions } from "../config/checks";
 
 /** The version-dependent choices the templates and the container make. */
 export interface HaproxyFeatures {

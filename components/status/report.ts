@@ -3,7 +3,7 @@
  * the stack's configuration. Pure, so that every rule of "needs attention" is tested without a host.
  */
 import { EdgeProxyConfig } from "../config/types";
-import { cronLongestGapMinutes } from "../config/validate";
+import { cronLongestGapMinutes } from "../config/checks";
 import { RENEW_DELAY_SECONDS } from "../hostScripts";
 import { CertificateReport, parseCertificateLine } from "../siteCertificates";
 import { CertificateStatus, StatusFile, parseStatusFile } from "./statusFile";

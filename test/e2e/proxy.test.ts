@@ -10,7 +10,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
-import { defaultRenewSchedule } from "../../components/config/validate";
+import { defaultRenewSchedule } from "../../components/config/checks";
 import { shellCommand } from "../../components/quote";
 import { parseCertificateLine } from "../../components/siteCertificates";
 import { Registration } from "../../dev/mocks";

@@ -202,7 +202,7 @@ exit 0
         it("with the metrics on loopback, lists the host's addresses on the container's bridge in the release; a bridge without one changes nothing", () => {
             // \`ip -o addr show dev br-edge scope global\` as iproute2 prints it, for the bridge \`docker network inspect\` names.
             const IP_STANDIN = (lines: string) => `#!/bin/sh\n[ "$*" = "-o addr show dev br-edge scope global" ] || exit 1\nprintf '${lines}'\n`;
-            const loopbackMetrics = (c: EdgeProxyConfig) => { c.haproxy.metrics = { address: "127.0.0.1", port: 8404 }; };
+            const loopbackMetrics = (c: EdgeProxyConfig) => { c.haproxy.metrics = { address: "127.0.0.1", port: 8404, user: undefined }; };
             fs.writeFileSync(`${scratch}/bin/ip`, IP_STANDIN(
                 "7: br-edge    inet 172.18.0.1/16 brd 172.18.255.255 scope global br-edge\\n" +
                 "7: br-edge    inet6 fd00:e::1/64 scope global \\n"), { mode: 0o755 });

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeProxy, EdgeProxySettings } from "../../components";
-import { defaultRenewSchedule } from "../../components/config/validate";
+import { defaultRenewSchedule } from "../../components/config/checks";
 import { metricsPasswordHash } from "../../components/haproxy/passwordHash";
 import { loadStackFile } from "../../components/plan";
 import { HOST_SHELL } from "../../components/hostScripts";

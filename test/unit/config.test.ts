@@ -2,11 +2,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { CONFIG_KEYS } from "../../components/config/schema";
-import { rawConfigFromEngine, rawConfigFromStackFile } from "../../components/config/sources";
+import { engineSecretKeys, rawConfigFromEngine, rawConfigFromStackFile } from "../../components/config/sources";
 import {
-    ConfigError, PLAIN_SECRET, RawConfig, SECRET_PRESENT, defaultRenewSchedule, isPrivateAddress, absolutePathProblem, cronProblem, durationProblem, healthCheckPathProblem, hostnameProblem,
-    imageProblem, parseConfig, parseServerAddress, versionFromImage,
-} from "../../components/config/validate";
+    PLAIN_SECRET, RawConfig, SECRET_PRESENT, defaultRenewSchedule, isPrivateAddress, absolutePathProblem, cronProblem, durationProblem, healthCheckPathProblem, hostnameProblem,
+    imageProblem, parseServerAddress, versionFromImage,
+} from "../../components/config/checks";
+import { ConfigError, parseConfig } from "../../components/config/validate";
 import { renderEverything } from "../../dev/hostScripts";
 
 /** A minimal valid configuration; each case below changes it. */
@@ -496,7 +497,7 @@ describe("configuration sources", () => {
             "edge-proxy:sites": JSON.stringify([{ domains: ["a.example.com"] }]),
             "edge-proxy:sshPrivateKey": "-----BEGIN",
             "docker:host": "unix:///var/run/docker.sock",
-        });
+        }, () => false);
         expect(raw).to.deep.equal({ sshPort: 2222, hostAddress: "1234", sites: [{ domains: ["a.example.com"] }], sshPrivateKey: SECRET_PRESENT });
     });
 
@@ -546,13 +547,15 @@ describe("configuration sources", () => {
         expect(problems.join("\n")).not.to.contain("s3cr3t");
     });
 
-    it("learns the secret keys from the Pulumi SDK (the list the language host passes in PULUMI_CONFIG_SECRET_KEYS)", () => {
+    it("learns the secret keys from the list the language host passes in PULUMI_CONFIG_SECRET_KEYS, and refuses to run without it", () => {
         try {
             pulumi.runtime.setAllConfig({ "edge-proxy:acmeEmail": "ops@example.com", "edge-proxy:hostAddress": "192.0.2.10" }, ["edge-proxy:acmeEmail"]);
-            expect(rawConfigFromEngine(pulumi.runtime.allConfig())).to.deep.equal({ acmeEmail: SECRET_PRESENT, hostAddress: "192.0.2.10" });
+            const secretKeys = engineSecretKeys({ PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(["edge-proxy:acmeEmail"]) });
+            expect(rawConfigFromEngine(pulumi.runtime.allConfig(), secretKeys)).to.deep.equal({ acmeEmail: SECRET_PRESENT, hostAddress: "192.0.2.10" });
         } finally {
             pulumi.runtime.setAllConfig({}, []);
         }
+        expect(() => engineSecretKeys({})).to.throw("PULUMI_CONFIG_SECRET_KEYS holds no list of keys");
     });
 
     it("refuses a stack file's encrypted value under a non-secret key, also inside a list", () => {

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeProxy, EdgeProxySettings } from "../../components";
-import { defaultRenewSchedule } from "../../components/config/validate";
+import { defaultRenewSchedule } from "../../components/config/checks";
 import { ConsumerOptions, consumerProgram } from "../consumer/program";
 import { Realize, Registration, echo, runProgram, unhandledRejections, unwrapSecrets } from "../../dev/mocks";
 import { PROJECT_DIR } from "../../dev/paths";

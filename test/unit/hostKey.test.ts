@@ -9,7 +9,8 @@ import * as os from "os";
 import * as path from "path";
 import { AddressInfo } from "net";
 import { Server } from "ssh2";
-import { SECRET_PRESENT, parseConfig } from "../../components/config/validate";
+import { SECRET_PRESENT } from "../../components/config/checks";
+import { parseConfig } from "../../components/config/validate";
 import { trustedHostKey } from "../../components/hostKey";
 import { presentedHostKey, runOnHost } from "../../components/hostSession";
 
