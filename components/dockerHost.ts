@@ -22,6 +22,8 @@ export interface DockerHostArgs {
      * machine running Pulumi; default `~/.edge-proxy`.
      */
     knownHostsDir?: string;
+    /** The docker provider to use instead of making one (its endpoint and host authentication are the caller's). */
+    provider?: docker.Provider;
 }
 
 /** The alias under which the docker provider's `ssh` looks the pinned host key up. */
@@ -85,7 +87,7 @@ export class DockerHost extends pulumi.ComponentResource {
                 ...(settings.sshHostKey ? pinnedHostKeySshOptions(settings.sshHostKey, dir) : []),
             ];
         }));
-        this.provider = new docker.Provider(`${name}-docker`, { host: host.dockerHost, sshOpts }, { parent: this });
+        this.provider = args.provider ?? new docker.Provider(`${name}-docker`, { host: host.dockerHost, sshOpts }, { parent: this });
         this.reachable = docker.getNetwork({ name: "bridge" }, { provider: this.provider, parent: this }).then(() => this.provider);
         this.connection = pulumi.secret(pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => ({
             host: settings.address,

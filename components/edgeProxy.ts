@@ -4,7 +4,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import { DeclaredConfig, EdgeProxySettings, checkSettings } from "./config/settings";
+import { EdgeProxyConfigArgs } from "./config/args";
+import { DeclaredConfig, flattenArgs, checkSettings } from "./config/settings";
+import { ConfigError } from "./config/validate";
 import { EdgeProxyConfig } from "./config/types";
 import { DockerHost } from "./dockerHost";
 import { HaproxyConfiguration } from "./haproxyConfiguration";
@@ -21,29 +23,23 @@ import { repairTokenOf } from "./hostCommand";
 import { trustedHostKey } from "./hostKey";
 import { HostObservation, STEP, driftMessages, observeHost, repairTokens } from "./hostState";
 
-/** Arguments of EdgeProxy. */
-export interface EdgeProxyArgs {
+/**
+ * Arguments of EdgeProxy: the configuration (the stack file's keys, nested as the configuration's model is:
+ * docs/configuration.md), and where the component keeps what it writes on the machine running Pulumi.
+ * The host's address and key, the secrets, and each site's domains and backends may be Outputs of other
+ * resources; every other value must be known when the program declares its resources.
+ */
+export interface EdgeProxyArgs extends EdgeProxyConfigArgs {
     /**
-     * The configuration: the stack file's keys without the `edge-proxy:` namespace (see
-     * docs/configuration.md). The host address and key, and each site's domains and backends, may be
-     * Outputs of other resources.
+     * The docker provider for the host's engine, instead of the one EdgeProxy makes (over SSH to
+     * `host.address`, logging in with `host.sshPrivateKey` and pinning `host.sshHostKey`). Its endpoint and
+     * how it authenticates the host are then the caller's: `host.dockerHost` is not used.
      */
-    config: EdgeProxySettings;
-    /** The SSH private key for the host (a Pulumi secret). */
-    sshPrivateKey: pulumi.Input<string>;
-    /** The metrics password (a Pulumi secret), needed when the configuration sets metricsUser. */
-    metricsPassword?: pulumi.Input<string>;
-    /**
-     * A shell command (a Pulumi secret) the renewal job runs on the host with status.json on stdin when a
-     * certificate needs attention (docs/operations.md: Monitoring and alerts); none when undefined.
-     */
-    alertCommand?: pulumi.Input<string>;
-    /** The TSIG key's secret (a Pulumi secret), needed when the configuration sets dnsProvider `rfc2136`. */
-    rfc2136KeySecret?: pulumi.Input<string>;
+    provider?: docker.Provider;
     /**
      * Where the docker provider's pinned known_hosts file, its copy of the SSH private key and a host key
      * trusted on first use (each 0600, in a 0700 directory) go on the machine running Pulumi.
-     * @default `~/.edge-proxy`
+     * @default "~/.edge-proxy"
      */
     knownHostsDir?: string;
 }
@@ -165,21 +161,24 @@ export class EdgeProxy extends pulumi.ComponentResource {
 
     constructor(name: string, args: EdgeProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:EdgeProxy", name, {}, opts);
-        const { declared, known, resolved } = checkSettings(args.config);
+        const { settings, secrets } = flattenArgs(args);
+        // A bad value fails with every problem, named after this component: at once for what is known now,
+        // when they resolve for the values that are Outputs.
+        const { declared, known, resolved } = checkSettings(settings, (error: ConfigError) => new pulumi.ResourceError(`EdgeProxy ${name}: ${error.message}`, this));
         // Rendered now when every setting is known, so that a configuration that cannot be rendered
         // declares nothing; otherwise once the Outputs resolve.
         const scripts = known ? pulumi.output(renderScripts(known)) : resolved.apply(renderScripts);
         const paths = renewalPaths(declared);
-        const deliver = declared.haproxy.metrics?.user ? deliverWithPasswordHash(resolved, args.metricsPassword) : scripts.deliver;
+        const deliver = declared.haproxy.metrics?.user ? deliverWithPasswordHash(resolved, secrets.metricsPassword) : scripts.deliver;
 
         const knownHostsDir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
         // Where the host's key is known, the configuration with it: every connection to the host pins it.
-        const pinned = this.pinHostKey(resolved, args.sshPrivateKey, knownHostsDir, `${pulumi.getProject()}/${pulumi.getStack()}/${name}`);
+        const pinned = this.pinHostKey(resolved, secrets.sshPrivateKey, knownHostsDir, `${pulumi.getProject()}/${pulumi.getStack()}/${name}`);
         this.host = new DockerHost(`${name}-host`, {
-            host: pinned.host, privateKey: args.sshPrivateKey, knownHostsDir,
+            host: pinned.host, privateKey: secrets.sshPrivateKey, knownHostsDir, provider: args.provider,
         }, { parent: this });
         const { connection, provider } = this.host;
-        const tokens = this.observeDrift(pinned, args.sshPrivateKey);
+        const tokens = this.observeDrift(pinned, secrets.sshPrivateKey);
         const preparation = new HostPreparation(`${name}-prepare`, {
             connection, script: scripts.prepare, dependsOn: [this.host.reachable], repairTokens: tokens,
             delete: removeCommand({ certsDir: declared.haproxy.certsDir, dataDir: declared.acme.dataDir, stateDir: hostStatePath(declared.haproxy.containerName) }),
@@ -197,11 +196,11 @@ export class EdgeProxy extends pulumi.ComponentResource {
         this.container = haproxy.container;
         const dnsPaths = dnsCredentialsPaths(declared);
         if (dnsPaths) {
-            if (args.rfc2136KeySecret === undefined) {
+            if (secrets.rfc2136KeySecret === undefined) {
                 throw new Error("dnsProvider is set but no rfc2136KeySecret was given to EdgeProxy");
             }
             this.dnsCredentials = new DnsCredentials(`${name}-dns-credentials`, {
-                config: resolved, path: dnsPaths.path, secret: args.rfc2136KeySecret, connection, dependsOn: [preparation.prepared], repairTokens: tokens,
+                config: resolved, path: dnsPaths.path, secret: secrets.rfc2136KeySecret, connection, dependsOn: [preparation.prepared], repairTokens: tokens,
             }, { parent: this }).installed;
         }
         const certificateDependencies = this.dnsCredentials ? [haproxy.container, this.dnsCredentials] : [haproxy.container];
@@ -215,7 +214,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
         }, { parent: this });
         this.reload = reload.reloaded;
         const renewal = new RenewalJob(`${name}-renewal`, {
-            connection, script: args.alertCommand === undefined ? scripts.installRenewal : installWithAlert(resolved, args.alertCommand),
+            connection, script: secrets.alertCommand === undefined ? scripts.installRenewal : installWithAlert(resolved, secrets.alertCommand),
             paths, dependsOn: [reload.reloaded], repairTokens: tokens,
         }, { parent: this });
         this.renewalJob = renewal.installed;
@@ -237,7 +236,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
         this.configurationDigest = declared.haproxy.metrics?.user ? pulumi.secret(digest) : digest;
         this.renewal = resolved.apply((config) => ({
             schedule: config.acme.renewSchedule, script: renewal.scriptPath, log: paths.logPath, status: paths.statusPath,
-            metricsFile: config.acme.metricsFile, alert: args.alertCommand !== undefined,
+            metricsFile: config.acme.metricsFile, alert: secrets.alertCommand !== undefined,
         }));
         this.metrics = pulumi.output(metricsOutput(declared));
         this.registerOutputs({

@@ -4,7 +4,8 @@
  * that), so any Pulumi program can declare an EdgeProxy with values of its own, Outputs included.
  */
 export { EdgeProxy, EdgeProxyArgs, HaproxyOutput, MetricsOutput, RenewalOutput, SiteOutput } from "./edgeProxy";
-export { EdgeProxySettings, SiteSettings, TcpServiceSettings } from "./config/settings";
+export * from "./config/args";
+export { EdgeProxySettings, ProxySecrets, argsFromStackSettings } from "./config/settings";
 export { ConfigError, parseConfig } from "./config/validate";
 export * from "./config/types";
 export { DockerHost } from "./dockerHost";

@@ -26,6 +26,12 @@ declare module "zod" {
          * as the render tool and EdgeProxy validate without secrets; the rules require it elsewhere.
          */
         required?: boolean;
+        /**
+         * Whether a Pulumi program may pass the value as another resource's output (`pulumi.Input`): the
+         * host's address and key (a VM's outputs), the secrets, a site's domains and backends. Every other
+         * value shapes the resource graph and must be known when the program declares its resources.
+         */
+        input?: boolean;
     }
 }
 
@@ -39,8 +45,8 @@ export const CONFIG_NAMESPACE = "edge-proxy";
 type Keyed<K extends string, S extends z.ZodType> = S & { readonly "~stackKey": K };
 
 /** A leaf of the model, set by the stack key `stackKey`. */
-function leaf<const K extends string, S extends z.ZodType>(stackKey: K, description: string, schema: S): Keyed<K, S> {
-    return schema.meta({ stackKey, description }) as Keyed<K, S>;
+function leaf<const K extends string, S extends z.ZodType>(stackKey: K, description: string, schema: S, input = false): Keyed<K, S> {
+    return schema.meta({ stackKey, description, ...(input ? { input } : {}) }) as Keyed<K, S>;
 }
 
 /**
@@ -50,7 +56,7 @@ function leaf<const K extends string, S extends z.ZodType>(stackKey: K, descript
 function secretLeaf<const K extends string>(stackKey: K, description: string, required = false) {
     // Not aborting (z.custom's default): the rules still run, and see the secret as set, if wrongly.
     const schema = z.custom<typeof SECRET_PRESENT>((value) => value === SECRET_PRESENT, { abort: false }).optional();
-    return schema.meta({ stackKey, description, secret: true, ...(required ? { required } : {}) }) as Keyed<K, typeof schema>;
+    return schema.meta({ stackKey, description, secret: true, input: true, ...(required ? { required } : {}) }) as Keyed<K, typeof schema>;
 }
 
 /** What is wrong with a value, as a phrase after the quoted value, or undefined. */
@@ -139,25 +145,25 @@ const siteSchema = record({
     name: text(nameProblem).optional()
         .describe("Identifier of the site: backend, certificate and PEM file name (default: the first domain, a wildcard's `*.` written `wildcard.`)."),
     domains: list(text(), true)
-        .describe("Hostnames served by the site; one certificate covers them all. Wildcards (`*.example.com`) only with challenge dns-01."),
+        .meta({ input: true, description: "Hostnames served by the site; one certificate covers them all. Wildcards (`*.example.com`) only with challenge dns-01." }),
     challenge: oneOf(["http-01", "dns-01"], "is neither http-01 nor dns-01").default("http-01")
         .describe("How the CA validates the names: `http-01` (default, through HAProxy's port 80) or `dns-01` (TXT records through dnsProvider)."),
     backends: list(serverAddress(), true)
-        .describe("Backend servers as `host:port` (IPv4, [IPv6] or DNS name)."),
+        .meta({ input: true, description: "Backend servers as `host:port` (IPv4, [IPv6] or DNS name)." }),
     healthCheck: record({
         path: text(healthCheckPathProblem).describe("Absolute path requested with GET; a 2xx or 3xx answer means healthy."),
         interval: text(durationProblem).default("2s").describe("Time between checks (HAProxy time, e.g. 5s); default 2s."),
     }).optional().describe("Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check."),
     hsts: flag().default(true).describe("Send Strict-Transport-Security (max-age two years); default true."),
     securityHeaders: flag().default(true).describe("Send X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN; default true."),
-});
+}).describe("One HTTPS site: a set of domains served by one certificate and one backend.");
 
 /** One TCP service; the entries of `tcpServices` take these keys. */
 const tcpServiceSchema = record({
     name: text(nameProblem).describe("Identifier of the service (frontend and backend names)."),
     port: port().describe("Host port published for it; the container listens on the same port."),
     backends: list(serverAddress(), true).describe("Backend servers as `host:port`."),
-});
+}).describe("One TCP service passed through as-is (SSH and the like).");
 
 /**
  * The model as stacks set it, before the values derived from several keys are filled in (deriveConfig).
@@ -166,13 +172,13 @@ const tcpServiceSchema = record({
 export const configModel = record({
     host: record({
         address: leaf("hostAddress", "Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
-            text((v) => (isIPv4(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname"))),
+            text((v) => (isIPv4(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname")), true),
         sshPort: leaf("sshPort", "SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22).", port().default(22)),
         sshUser: leaf("sshUser", "SSH user on the Docker host; the host scripts need root (certbot's keys and the served PEM files are root's).",
             text((v) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "is not a Unix user name")).default("root")),
         sshPrivateKey: secretLeaf("sshPrivateKey", "SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`.", true),
         sshHostKey: leaf("sshHostKey", "The host's public SSH key line (`ssh-ed25519 AAAA...`, as ssh-keyscan prints it after the host); connections to any other key are refused. Required unless sshTrustOnFirstUse is true.",
-            optionalText(hostKeyProblem, (v) => v.trim())),
+            optionalText(hostKeyProblem, (v) => v.trim()), true),
         trustOnFirstUse: leaf("sshTrustOnFirstUse", "Without sshHostKey, pin the host key the first connection sees (in ~/.edge-proxy on the machine running Pulumi) and refuse any other afterwards; a warning prints the key to set as sshHostKey.",
             flag().default(false)),
         dockerHost: leaf("dockerHost", "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort, logging in with sshPrivateKey as the steps do.",

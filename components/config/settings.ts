@@ -13,7 +13,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { RawConfig } from "./checks";
-import { SecretKey, SiteInput, StackSettings, configModel, defaultSiteName, deriveDeclared, modelInput } from "./schema";
+import { EdgeProxyConfigArgs } from "./args";
+import { CONFIG_KEYS, SecretKey, SiteInput, StackSettings, configModel, defaultSiteName, deriveDeclared, modelInput } from "./schema";
 import { EdgeProxyConfig } from "./types";
 import { ConfigError, inspectConfig, parseConfig } from "./validate";
 
@@ -37,6 +38,38 @@ export type EdgeProxySettings = Omit<StackSettings, SecretKey | "hostAddress" | 
     sshHostKey?: pulumi.Input<string>;
     sites: SiteSettings[];
 };
+
+/** The secrets of one proxy, by stack key: they stay Pulumi secrets, outside the configuration. */
+export type ProxySecrets = { sshPrivateKey: pulumi.Input<string> } & Partial<Record<Exclude<SecretKey, "sshPrivateKey">, pulumi.Input<string>>>;
+
+/** The value at `path` in nested arguments, or undefined where a group on the way is not given. */
+function valueAt(args: unknown, path: readonly string[]): unknown {
+    return path.reduce<unknown>((group, name) => (typeof group === "object" && group !== null ? (group as Record<string, unknown>)[name] : undefined), args);
+}
+
+/**
+ * EdgeProxy's nested arguments as the stack keys they correspond to (the settings, without the secrets),
+ * and the secrets apart; a key whose value is not given is left out, so that its default applies.
+ */
+export function flattenArgs(args: EdgeProxyConfigArgs): { settings: EdgeProxySettings; secrets: ProxySecrets } {
+    const settings: Record<string, unknown> = {};
+    const secrets: Record<string, unknown> = {};
+    for (const spec of CONFIG_KEYS) {
+        const value = valueAt(args, spec.path);
+        if (value !== undefined) {
+            (spec.secret ? secrets : settings)[spec.key] = value;
+        }
+    }
+    return { settings: settings as EdgeProxySettings, secrets: secrets as ProxySecrets };
+}
+
+/**
+ * EdgeProxy's nested arguments from a stack's flat keys (the stack program's, and a test's): each value where
+ * the model has it, the secrets among them.
+ */
+export function argsFromStackSettings(settings: Partial<EdgeProxySettings> & Partial<ProxySecrets>): EdgeProxyConfigArgs {
+    return modelInput(settings as Record<string, unknown>).input as unknown as EdgeProxyConfigArgs;
+}
 
 /** The schema of what the resource graph is built from, of the parts of the model no Output can change. */
 const declaredSchema = configModel.pick({ haproxy: true, acme: true, tcpServices: true }).transform(deriveDeclared);
@@ -121,17 +154,18 @@ function deferOutputs(settings: EdgeProxySettings): { known: RawConfig; deferred
 /**
  * Validates the settings: what is known now at once (throwing ConfigError with every problem, before any
  * resource is declared), the whole configuration again when the Outputs have resolved. No value stands in
- * for an Output: the problems about the values not known yet wait for them.
+ * for an Output: the problems about the values not known yet wait for them. `reported` turns a ConfigError
+ * into the error thrown (EdgeProxy's names the component).
  */
-export function checkSettings(settings: EdgeProxySettings): CheckedSettings {
+export function checkSettings(settings: EdgeProxySettings, reported: (error: ConfigError) => Error = (error) => error): CheckedSettings {
     const { known: raw, deferred, problems: outputProblems } = deferOutputs(settings);
     if (outputProblems.length > 0) {
-        throw new ConfigError(outputProblems);
+        throw reported(new ConfigError(outputProblems));
     }
     // The secrets are no settings here (EdgeProxy takes them as arguments of their own), hence requireSecrets.
     const { problems, config } = inspectConfig(raw, { requireSecrets: false, unknown: deferred.map((d) => d.path) });
     if (problems.length > 0) {
-        throw new ConfigError(problems);
+        throw reported(new ConfigError(problems));
     }
     if (config) {
         const declared = { ...config, sites: config.sites.map((site) => ({ name: site.name })) };
@@ -147,7 +181,11 @@ export function checkSettings(settings: EdgeProxySettings): CheckedSettings {
     const resolved = pulumi.all(deferred.map((d) => d.input)).apply((values) => {
         const filled = copyRaw(raw);
         deferred.forEach((d, i) => d.place(filled, values[i]));
-        return parseConfig(filled, { requireSecrets: false });
+        try {
+            return parseConfig(filled, { requireSecrets: false });
+        } catch (error) {
+            throw error instanceof ConfigError ? reported(error) : error;
+        }
     });
     return { declared, resolved };
 }

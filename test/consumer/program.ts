@@ -8,14 +8,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { EdgeProxy, EdgeProxySettings, SiteSettings } from "edge-proxy";
+import { EdgeProxy, EdgeProxyArgs, HostArgs, SiteArgs } from "edge-proxy";
 
 /** What the program is given: its own fixed settings and where the host and the backends come from. */
 export interface ConsumerOptions {
-    /** The proxy's settings other than the host's address and the sites. */
-    settings: Omit<EdgeProxySettings, "hostAddress" | "sites">;
+    /** The proxy's arguments other than the host's address and key, and the sites. */
+    proxy: Omit<EdgeProxyArgs, "host" | "sites"> & { host: Omit<HostArgs, "address" | "sshPrivateKey"> };
     /** The sites, without their backends. */
-    sites: Omit<SiteSettings, "backends">[];
+    sites: Omit<SiteArgs, "backends">[];
     /** The command that makes the host and prints its address: in a real program, a VM resource. */
     createHost: string;
     /** The stack whose `backends` output maps each site's name to its `host:port` list. */
@@ -32,11 +32,8 @@ export function consumerProgram(options: ConsumerOptions): EdgeProxy {
     const backends = apps.requireOutput("backends") as pulumi.Output<Record<string, string[]>>;
 
     return new EdgeProxy("edge", {
-        config: {
-            ...options.settings,
-            hostAddress: vm.stdout,
-            sites: options.sites.map((site) => ({ ...site, backends: backends.apply((all) => all[site.name!]) })),
-        },
-        sshPrivateKey: options.sshPrivateKey,
+        ...options.proxy,
+        host: { ...options.proxy.host, address: vm.stdout, sshPrivateKey: options.sshPrivateKey },
+        sites: options.sites.map((site) => ({ ...site, backends: backends.apply((all) => all[site.name!]) })),
     });
 }

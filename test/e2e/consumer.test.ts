@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
+import { EdgeProxySettings, argsFromStackSettings } from "../../components";
 import { consumerProgram } from "../consumer/program";
 import { expectEverySiteServed } from "./checks";
 import { run } from "../../dev/env/command";
@@ -36,9 +37,10 @@ describeWith(ENVIRONMENT, "end to end: a program that uses edge-proxy as a packa
         // The consumer program passes no metrics password (its proxy serves the metrics without authentication)
         // and no alert command (the secrets are EdgeProxy's arguments, not settings).
         const { hostAddress, sshPrivateKey, metricsUser, metricsPassword, alertCommand, sites, ...settings } = env.stackValues();
+        const { host: { address, ...host }, sites: _, ...proxy } = argsFromStackSettings(settings as unknown as EdgeProxySettings);
         realizer.otherStacks.set(APPS_STACK, { backends: Object.fromEntries(sites.map((site) => [site.name, site.backends])) });
         await phase("pulumi up of the consumer program", () => up(realizer, {}, "e2e", () => consumerProgram({
-            settings: settings as Parameters<typeof consumerProgram>[0]["settings"],
+            proxy: { ...proxy, host },
             sites: sites.map(({ name, domains }) => ({ name, domains })),
             createHost: `printf '%s\\n' ${hostAddress}`,
             appsStack: APPS_STACK,

@@ -21,7 +21,7 @@ import { REPLACE_ON_CHANGES } from "../../dev/realize";
 import { DRIFTS, SCENARIOS, valuesAfter } from "../e2e/scenarios";
 import { runProgram } from "../../dev/mocks";
 import { PROJECT_DIR } from "../../dev/paths";
-import { EdgeProxy } from "../../components";
+import { EdgeProxy, argsFromStackSettings } from "../../components";
 import { stackFileSettings } from "../support/settings";
 import { ENGINE_BIN, EngineStack, createEngineStack, engineUnavailable, requiredPlugins } from "../../dev/workspace";
 import { ENVIRONMENT, describeWith } from "../support/needs";
@@ -53,7 +53,7 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
 
     it("has the replace-on-change inputs the stand-in engine assumes, in the plugins' own schemas", async () => {
         // The stand-in (dev/realize.ts) replaces a resource exactly when one of these changes.
-        const declared = await runProgram(() => new EdgeProxy("schema", { config: { ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), detectDrift: false }, sshPrivateKey: "key" }));
+        const declared = await runProgram(() => new EdgeProxy("schema", argsFromStackSettings({ ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), detectDrift: false, sshPrivateKey: "key" })));
         for (const plugin of requiredPlugins()) {
             const schema = JSON.parse((await run(path.join(ENGINE_BIN, "pulumi"), ["package", "get-schema", plugin.file], {
                 env: { PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }, timeoutMs: 120_000,

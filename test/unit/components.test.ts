@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { EdgeProxy, EdgeProxySettings } from "../../components";
+import { EdgeProxy, EdgeProxySettings, argsFromStackSettings } from "../../components";
 import { defaultRenewSchedule } from "../../components/config/checks";
 import { metricsPasswordHash } from "../../components/haproxy/passwordHash";
 import { loadStackFile } from "../../components/plan";
@@ -23,7 +23,7 @@ const MULTI = path.join(PROJECT_DIR, "test", "stacks", "multi-site-2.8.yaml");
 
 /** Declares the proxy for a configuration and returns its registrations. */
 function declare(config: EdgeProxySettings, stack = "dev"): Promise<Registration[]> {
-    return runProgram(() => new EdgeProxy(stack, { config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack });
+    return runProgram(() => new EdgeProxy(stack, argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })), { stack });
 }
 
 /** The commands (resource name to unwrapped inputs) of all remote commands. */
@@ -152,7 +152,7 @@ describe("the dev stack's resources", () => {
         const pinned = { ...stackFileSettings(DEV), sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost" };
         const knownHostsDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-known-hosts-"));
         try {
-            const declared = await runProgram(() => new EdgeProxy("dev", { config: { ...pinned, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY), knownHostsDir }), { stack: "dev" });
+            const declared = await runProgram(() => new EdgeProxy("dev", { ...argsFromStackSettings({ ...pinned, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), knownHostsDir }), { stack: "dev" });
             const provider = declared.find((r) => r.type === "pulumi:providers:docker")!;
             expect(provider.inputs.host).to.equal("ssh://root@192.0.2.10:2222");
             const sshOpts: string[] = JSON.parse(provider.inputs.sshOpts);
@@ -264,9 +264,9 @@ describe("HAProxy's metrics", () => {
 
     it("publishes the metrics port on metricsAddress only, and delivers the password's hash as a secret, never the password", async () => {
         const config = stackFileSettings(METRICS);
-        const registrations = await runProgram(() => new EdgeProxy("m", {
-            config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret(PASSWORD),
-        }), { stack: "m" });
+        const registrations = await runProgram(() => new EdgeProxy("m", argsFromStackSettings({
+            ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret(PASSWORD),
+        })), { stack: "m" });
         const ports = resource(registrations, "m-haproxy-container").inputs.ports;
         expect(ports.map((p: any) => [p.internal, p.external, p.ip])).to.deep.equal([[80, 80, undefined], [443, 443, undefined], [9101, 9101, "172.17.0.1"]]);
         const delivery = resource(registrations, "m-config-delivery").inputs.stdin;
@@ -284,7 +284,7 @@ describe("HAProxy's metrics", () => {
         const config = stackFileSettings(METRICS);
         let error: Error | undefined;
         try {
-            await runProgram(() => new EdgeProxy("m", { config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), { stack: "m" });
+            await runProgram(() => new EdgeProxy("m", argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })), { stack: "m" });
         } catch (e) {
             error = e as Error;
         }
@@ -310,7 +310,7 @@ describe("the outputs an operator reads", () => {
 
     it("reports each site's served certificate as its PEM step printed it, the image, and the installed configuration", async () => {
         let proxy!: EdgeProxy;
-        await runProgram(() => { proxy = new EdgeProxy("dev", { config: { ...stackFileSettings(DEV), detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }); }, { stack: "dev", realize: host });
+        await runProgram(() => { proxy = new EdgeProxy("dev", argsFromStackSettings({ ...stackFileSettings(DEV), detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })); }, { stack: "dev", realize: host });
         const certificate = { serial: "0A1B", notAfter: "2027-02-27T12:00:00Z", issuer: "CN=Pebble Intermediate CA 1a2b3c", staging: true };
         expect(await settled(proxy.sites)).to.deep.equal({
             www: { names: ["www.example.com", "example.com"], urls: ["https://www.example.com/", "https://example.com/"], certificate: "/srv/haproxy/certs/www.pem", ...certificate },
@@ -324,7 +324,7 @@ describe("the outputs an operator reads", () => {
     it("says whether the certificates are Let's Encrypt's staging ones, however acmeServer names that directory", async () => {
         const staging = async (acmeServer: string) => {
             let proxy!: EdgeProxy;
-            await runProgram(() => { proxy = new EdgeProxy("dev", { config: { ...stackFileSettings(DEV), acmeServer, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }); }, { stack: "dev" });
+            await runProgram(() => { proxy = new EdgeProxy("dev", argsFromStackSettings({ ...stackFileSettings(DEV), acmeServer, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })); }, { stack: "dev" });
             return Object.values(await settled(proxy.sites)).map((site) => site.staging);
         };
         expect(await staging("staging")).to.deep.equal([true, true]);
@@ -336,10 +336,10 @@ describe("the outputs an operator reads", () => {
     it("reports where the metrics are, and keeps the configuration digest secret when haproxy.cfg holds the password's hash", async () => {
         let proxy!: EdgeProxy;
         await runProgram(() => {
-            proxy = new EdgeProxy("dev", {
-                config: { ...stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "metrics-2.6.yaml")), detectDrift: false },
+            proxy = new EdgeProxy("dev", argsFromStackSettings({
+                ...stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "metrics-2.6.yaml")), detectDrift: false,
                 sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret("metrics-password-for-the-test"),
-            });
+            }));
         }, { stack: "dev", realize: host });
         expect(await settled(proxy.metrics)).to.deep.equal({
             address: "172.17.0.1", port: 9101, stats: "http://172.17.0.1:9101/stats", prometheus: "http://172.17.0.1:9101/metrics",
@@ -364,7 +364,7 @@ describe("settings EdgeProxy refuses", () => {
         // The program catches the error, so every registration made before it is seen.
         const declared = await runProgram(() => {
             try {
-                new EdgeProxy("dev", { config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) });
+                new EdgeProxy("dev", argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }));
             } catch (e) {
                 error = e as Error;
             }
@@ -426,7 +426,7 @@ describe("DNS-01 sites' resources", () => {
     const WILDCARD = path.join(PROJECT_DIR, "test", "stacks", "wildcard-3.2.yaml");
     const TSIG_SECRET = "c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw==";
     const declareDns = (config: EdgeProxySettings, secret = TSIG_SECRET) =>
-        runProgram(() => new EdgeProxy("prod", { config: { ...config, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rfc2136KeySecret: pulumi.secret(secret) }), { stack: "prod" });
+        runProgram(() => new EdgeProxy("prod", argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rfc2136KeySecret: pulumi.secret(secret) })), { stack: "prod" });
 
     it("writes the TSIG credentials as a secret step before any certificate, and removes the file on destroy", async () => {
         const registrations = await declareDns(stackFileSettings(WILDCARD));

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { EdgeProxy, EdgeProxySettings } from "../../components";
+import { EdgeProxy, EdgeProxySettings, argsFromStackSettings } from "../../components";
 import { defaultRenewSchedule } from "../../components/config/checks";
 import { ConsumerOptions, consumerProgram } from "../consumer/program";
 import { Realize, Registration, echo, runProgram, unhandledRejections, unwrapSecrets } from "../../dev/mocks";
@@ -34,10 +34,10 @@ function world(backends: Record<string, string[]>): Realize {
 const DEV_BACKENDS = Object.fromEntries(DEV.sites.map((site) => [site.name!, site.backends as string[]]));
 
 function options(change?: (options: ConsumerOptions) => void): ConsumerOptions {
-    const { hostAddress, sites, ...settings } = DEV;
+    const { host: { address, ...host }, sites, ...proxy } = argsFromStackSettings(DEV);
     const result = {
         // No host answers here: the steps are declared without reading it.
-        settings: { ...settings, detectDrift: false },
+        proxy: { ...proxy, host: { ...host, detectDrift: false } },
         sites: sites.map(({ backends, ...site }) => site),
         createHost: "terraform output -raw address",
         appsStack: "acme/apps/prod",
@@ -61,7 +61,7 @@ function settled<T>(output: pulumi.Output<T>): Promise<T> {
 describe("a program that uses edge-proxy as a package (test/consumer)", () => {
     it("declares the same resources from another resource's output and another stack's outputs as from a stack file", async () => {
         const consumer = await runProgram(() => consumerProgram(options()), { realize: world(DEV_BACKENDS) });
-        const stack = await runProgram(() => new EdgeProxy("edge", { config: { ...DEV, detectDrift: false }, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }));
+        const stack = await runProgram(() => new EdgeProxy("edge", argsFromStackSettings({ ...DEV, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })));
         expect(Object.keys(inputsOf(consumer, "edge")).length).to.equal(11);
         expect(inputsOf(consumer, "edge")).to.deep.equal(inputsOf(stack, "edge"));
     });
@@ -114,19 +114,22 @@ describe("a program that uses edge-proxy as a package (test/consumer)", () => {
         let error: Error | undefined;
         try {
             declared = await runProgram(() => consumerProgram(options((o) => {
-                o.settings.httpsPort = 99999;
+                o.proxy.haproxy = { ...o.proxy.haproxy, httpsPort: 99999 };
                 o.sites[0] = { ...o.sites[0], domains: ["exa mple.com"] };
             })), { realize: world(DEV_BACKENDS) });
         } catch (e) {
             error = e as Error;
         }
-        expect(error?.message).to.contain("httpsPort: must be a port number from 1 to 65535, got number 99999")
+        // A ResourceError of the component, naming it, with every problem.
+        expect(error).to.be.instanceOf(pulumi.ResourceError);
+        expect(error?.message).to.contain("EdgeProxy edge: invalid edge-proxy configuration (2 problems)")
+            .and.contain("httpsPort: must be a port number from 1 to 65535, got number 99999")
             .and.contain('sites[0].domains[0]: "exa mple.com" is not a valid hostname');
         expect(declared.filter((r) => r.type.startsWith("edge-proxy:") || r.type.startsWith("docker:") || r.type === "command:remote:Command")).to.deep.equal([]);
     });
 
     it("needs a site's name when its domains are an Output, and refuses Outputs where the graph needs the value", async () => {
-        const declare = (config: EdgeProxySettings) => () => new EdgeProxy("edge", { config: { ...config, detectDrift: false }, sshPrivateKey: "key" });
+        const declare = (config: EdgeProxySettings) => () => new EdgeProxy("edge", argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: "key" }));
         const failure = (config: EdgeProxySettings) => runProgram(declare(config)).then(() => "", (e: Error) => e.message);
         const { name, ...unnamed } = DEV.sites[1];
         expect(await failure({ ...DEV, sites: [DEV.sites[0], { ...unnamed, domains: pulumi.output(["wiki.example.com"]) }] }))

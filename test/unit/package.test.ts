@@ -44,9 +44,9 @@ describe("the package", function () {
 
     it("declares the proxy from node_modules, finding its templates there", async () => {
         const library = require(path.join(scratch, "consumer", "node_modules", "edge-proxy"));
-        const registrations = await runProgram(() => new library.EdgeProxy("dev", {
-            config: { ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), detectDrift: false }, sshPrivateKey: pulumi.secret("key"),
-        }));
+        const registrations = await runProgram(() => new library.EdgeProxy("dev", library.argsFromStackSettings({
+            ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), detectDrift: false, sshPrivateKey: pulumi.secret("key"),
+        })));
         expect(resource(registrations, "dev-config-delivery").inputs.stdin).to.contain("backend site_wiki");
         expect(require.resolve(path.join(scratch, "consumer", "node_modules", "edge-proxy"))).to.equal(path.join(scratch, "consumer", "node_modules", "edge-proxy", "bin", "components", "index.js"));
     });
