@@ -106,8 +106,8 @@ export async function expectMetricsBehindAuthentication(env: Environment): Promi
     const proxyAddress = (await run("docker", ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", CONTAINER])).stdout.trim();
     const neighbour = await run("docker", ["run", "--rm", "--entrypoint", "python3", CERTBOT_IMAGE, "-c", `
 import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
 try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
     s.sendall(b"GET /stats HTTP/1.0\\r\\n\\r\\n")
     print(repr(s.recv(100)))
 except OSError as error:

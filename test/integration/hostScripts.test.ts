@@ -220,6 +220,10 @@ exit 0
             expect(failed.stderr).to.contain("the Docker bridge br-edge has no address");
             expect(live(), "the running configuration").to.deep.equal(before);
             expect(fs.readdirSync(`${scratch}/cfg`).filter((name) => name.startsWith(".staging")), "staging left behind").to.deep.equal([]);
+            // The metrics off: the release has no source list, and its link goes with the swap.
+            const off = deliver("accept", (c) => { c.haproxy.metrics = undefined; }).run();
+            expect(off.status, off.stderr).to.equal(0);
+            expect(fs.readdirSync(`${scratch}/cfg`).sort()).to.deep.equal(["certs.list", "current", "haproxy.cfg", "releases", "sites.map"]);
         });
 
         it("swaps whole releases, keeps the previous one, and changes nothing when nothing changed", () => {
