@@ -8,4 +8,6 @@ export { EdgeProxySettings, SiteSettings, TcpServiceSettings } from "./config/se
 export { ConfigError, parseConfig } from "./config/validate";
 export * from "./config/types";
 export { DockerHost } from "./dockerHost";
-export { CertificateReload, CertificateReport, SiteCertificate } from "./siteCertificates";
+export { HaproxyService } from "./haproxyService";
+export { CertificateReport, Certificates } from "./certificates";
+export { RenewalJob } from "./renewalJob";
