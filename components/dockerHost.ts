@@ -1,6 +1,7 @@
 /**
- * The Debian Docker host: the one place that knows how to reach it. Every other component takes the
- * docker provider and the SSH connection from here.
+ * The Debian Docker host: the one place that knows how to reach it, and the step that prepares it. Every
+ * other component takes the docker provider and the SSH connection from here, and starts after the
+ * preparation.
  */
 import { createHash } from "crypto";
 import * as os from "os";
@@ -9,6 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
 import { HostSettings } from "./config/types";
+import { formerParent, hostCommand, repairTokenOf } from "./hostCommand";
+import { STEP } from "./hostState";
 import { writePrivateFile } from "./privateFile";
 
 /** Arguments of DockerHost. */
@@ -22,6 +25,14 @@ export interface DockerHostArgs {
      * machine running Pulumi; default `~/.edge-proxy`.
      */
     knownHostsDir?: string;
+    /** The EdgeProxy's name, which the preparation step's name starts with. */
+    proxyName: string;
+    /** The rendered preparation script (hostScripts.prepareHostScript). */
+    prepareScript: pulumi.Input<string>;
+    /** What `pulumi destroy` runs for the preparation: removes what it wrote (hostScripts.removeCommand). */
+    prepareDelete: string;
+    /** Each step's repair token, by its ledger name (hostState.STEP), from the host's state as read before the steps. */
+    repairTokens: pulumi.Input<Record<string, string>>;
     /** The docker provider to use instead of making one (its endpoint and host authentication are the caller's). */
     provider?: docker.Provider;
 }
@@ -58,18 +69,22 @@ export function stackIdentitySshOptions(privateKey: string, dir: string, owner: 
     return ["-i", file, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"];
 }
 
-/** The docker provider and the SSH connection for one host. */
+/**
+ * The docker provider and the SSH connection for one host, and its preparation: the step checks the host's
+ * tools, creates the configuration, certificates and certbot directories with their modes, and a
+ * self-signed placeholder PEM for every certificate that has no file yet (a real certificate is never
+ * overwritten). Its delete removes what edge-proxy wrote, never certbot's data.
+ */
 export class DockerHost extends pulumi.ComponentResource {
     /** The docker provider for the host's engine (over SSH by default). */
     readonly provider: docker.Provider;
     /** The SSH connection for remote commands; a secret, since it carries the private key. */
     readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
     /**
-     * The provider, once it has read the engine's default bridge network: in `preview` as in `up`. The
-     * first step that changes the host depends on it, so an unreachable docker endpoint (a wrong host key,
-     * no ssh identity) fails before anything on the host changes.
+     * The preparation step (`<proxy>-prepare-directories`): directories and placeholder certificates; every
+     * later step depends on it.
      */
-    readonly reachable: Promise<docker.Provider>;
+    readonly preparation: command.remote.Command;
 
     constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edge-proxy:index:DockerHost", name, {}, opts);
@@ -88,7 +103,10 @@ export class DockerHost extends pulumi.ComponentResource {
             ];
         }));
         this.provider = args.provider ?? new docker.Provider(`${name}-docker`, { host: host.dockerHost, sshOpts }, { parent: this });
-        this.reachable = docker.getNetwork({ name: "bridge" }, { provider: this.provider, parent: this }).then(() => this.provider);
+        // The provider, once it has read the engine's default bridge network: in `preview` as in `up`. The
+        // preparation, the first step that changes the host, depends on it, so an unreachable docker endpoint
+        // (a wrong host key, no ssh identity) fails before anything on the host changes.
+        const reachable = docker.getNetwork({ name: "bridge" }, { provider: this.provider, parent: this }).then(() => this.provider);
         this.connection = pulumi.secret(pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => ({
             host: settings.address,
             port: settings.sshPort,
@@ -99,6 +117,15 @@ export class DockerHost extends pulumi.ComponentResource {
             dialErrorLimit: 10,
             perDialTimeout: 15,
         })));
+        this.preparation = hostCommand(`${args.proxyName}-prepare-directories`, {
+            connection: this.connection,
+            script: args.prepareScript,
+            repairToken: repairTokenOf(args.repairTokens, STEP.prepare),
+            delete: args.prepareDelete,
+            dependsOn: [reachable],
+            parent: this,
+            aliases: [formerParent(`${args.proxyName}-prepare`, "edge-proxy:index:HostPreparation", opts?.parent)],
+        });
         this.registerOutputs({ dockerHost: host.dockerHost });
     }
 }

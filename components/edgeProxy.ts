@@ -2,26 +2,21 @@
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { EdgeProxyConfigArgs } from "./config/args";
 import { DeclaredConfig, flattenArgs, checkSettings } from "./config/settings";
 import { ConfigError } from "./config/validate";
 import { EdgeProxyConfig } from "./config/types";
+import { Certificates, CertificatesArgs } from "./certificates";
 import { DockerHost } from "./dockerHost";
-import { HaproxyConfiguration } from "./haproxyConfiguration";
-import { HaproxyContainer, haproxyImage } from "./haproxyContainer";
-import { CertificateReload, SiteCertificate } from "./siteCertificates";
-import { HostPreparation } from "./hostPreparation";
+import { HaproxyService } from "./haproxyService";
 import { RenewalJob } from "./renewalJob";
 import { METRICS_PATHS, httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
 import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
 import { HostScripts, deliverConfigScript, dnsCredentialsPaths, hostStatePath, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
-import { DnsCredentials } from "./dnsCredentials";
-import { repairTokenOf } from "./hostCommand";
 import { trustedHostKey } from "./hostKey";
-import { HostObservation, STEP, driftMessages, observeHost, repairTokens } from "./hostState";
+import { HostObservation, driftMessages, observeHost, repairTokens } from "./hostState";
 
 /**
  * Arguments of EdgeProxy: the configuration (the stack file's keys, nested as the configuration's model is:
@@ -54,7 +49,7 @@ export interface SiteOutput {
     certificate: string;
     /**
      * The served certificate's serial (hex), notAfter (UTC, ISO 8601) and issuer (RFC 2253), as the site's
-     * PEM step reported them; absent while that step's output has another form (siteCertificates.parseCertificateLine).
+     * PEM step reported them; absent while that step's output has another form (certificates.parseCertificateLine).
      */
     serial?: string;
     notAfter?: string;
@@ -121,24 +116,14 @@ function renderScripts(config: EdgeProxyConfig): HostScripts {
  * (The image comes before the configuration because its own haproxy checks the files.)
  */
 export class EdgeProxy extends pulumi.ComponentResource {
-    /** The docker provider and the SSH connection every host step uses. */
+    /** The host: the docker provider, the SSH connection every step uses, and the host's preparation. */
     readonly host: DockerHost;
-    /** The host's directories and placeholder certificates. */
-    readonly preparation: command.remote.Command;
-    /** The pinned HAProxy image on the host. */
-    readonly image: docker.RemoteImage;
-    /** The checked delivery of haproxy.cfg and its map files. */
-    readonly configurationDelivery: command.remote.Command;
-    /** The HAProxy container. */
-    readonly container: docker.Container;
-    /** The DNS provider's credentials file, when dnsProvider is set. */
-    readonly dnsCredentials?: command.remote.Command;
-    /** Each site's certificate steps (certbot's run, the PEM assembly), by site name. */
-    readonly certificates: Record<string, SiteCertificate>;
-    /** The reload after any certificate changed. */
-    readonly reload: command.remote.Command;
+    /** HAProxy: the pinned image, the checked delivery of its configuration, the container. */
+    readonly haproxyService: HaproxyService;
+    /** The certificates: the DNS credentials (with dnsProvider), each site's certbot and PEM steps, the one reload. */
+    readonly certificates: Certificates;
     /** The renewal job's installation (script and cron entry). */
-    readonly renewalJob: command.remote.Command;
+    readonly renewalJob: RenewalJob;
     /** The HAProxy container's name. */
     readonly containerName: pulumi.Output<string>;
     /** Each site's names, URLs, PEM path and served certificate, by site name. */
@@ -174,53 +159,36 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const knownHostsDir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
         // Where the host's key is known, the configuration with it: every connection to the host pins it.
         const pinned = this.pinHostKey(resolved, secrets.sshPrivateKey, knownHostsDir, `${pulumi.getProject()}/${pulumi.getStack()}/${name}`);
-        this.host = new DockerHost(`${name}-host`, {
-            host: pinned.host, privateKey: secrets.sshPrivateKey, knownHostsDir, provider: args.provider,
-        }, { parent: this });
-        const { connection, provider } = this.host;
         const tokens = this.observeDrift(pinned, secrets.sshPrivateKey);
-        const preparation = new HostPreparation(`${name}-prepare`, {
-            connection, script: scripts.prepare, dependsOn: [this.host.reachable], repairTokens: tokens,
-            delete: removeCommand({ certsDir: declared.haproxy.certsDir, dataDir: declared.acme.dataDir, stateDir: hostStatePath(declared.haproxy.containerName) }),
+        this.host = new DockerHost(`${name}-host`, {
+            host: pinned.host, privateKey: secrets.sshPrivateKey, knownHostsDir, provider: args.provider, proxyName: name, prepareScript: scripts.prepare, repairTokens: tokens,
+            prepareDelete: removeCommand({ certsDir: declared.haproxy.certsDir, dataDir: declared.acme.dataDir, stateDir: hostStatePath(declared.haproxy.containerName) }),
         }, { parent: this });
-        this.preparation = preparation.prepared;
-        this.image = haproxyImage(`${name}-image`, { config: declared, provider }, { parent: this, dependsOn: [preparation.prepared] });
-        const configuration = new HaproxyConfiguration(`${name}-config`, {
-            connection, script: deliver, dependsOn: [preparation.prepared, this.image], repairTokens: tokens,
-            delete: removeCommand({ configDir: declared.haproxy.configDir }),
+        const { connection, provider, preparation } = this.host;
+        this.haproxyService = new HaproxyService(`${name}-haproxy`, {
+            proxyName: name, config: declared, provider, connection, deliverScript: deliver, repairTokens: tokens,
+            deliverDelete: removeCommand({ configDir: declared.haproxy.configDir }), dependsOn: [preparation],
         }, { parent: this });
-        this.configurationDelivery = configuration.delivered;
-        const haproxy = new HaproxyContainer(`${name}-haproxy`, {
-            config: declared, provider, image: this.image, dependsOn: [configuration.delivered], repairToken: repairTokenOf(tokens, STEP.container),
-        }, { parent: this });
-        this.container = haproxy.container;
+        const { image, configuration, container } = this.haproxyService;
         const dnsPaths = dnsCredentialsPaths(declared);
+        let dnsCredentials: CertificatesArgs["dnsCredentials"];
         if (dnsPaths) {
             if (secrets.rfc2136KeySecret === undefined) {
                 throw new Error("dnsProvider is set but no rfc2136KeySecret was given to EdgeProxy");
             }
-            this.dnsCredentials = new DnsCredentials(`${name}-dns-credentials`, {
-                config: resolved, path: dnsPaths.path, secret: secrets.rfc2136KeySecret, connection, dependsOn: [preparation.prepared], repairTokens: tokens,
-            }, { parent: this }).installed;
+            dnsCredentials = { path: dnsPaths.path, secret: secrets.rfc2136KeySecret };
         }
-        const certificateDependencies = this.dnsCredentials ? [haproxy.container, this.dnsCredentials] : [haproxy.container];
-        const certificates = declared.sites.map((site) => new SiteCertificate(`${name}-cert-${site.name}`, {
-            config: resolved, certsDir: declared.haproxy.certsDir, site, connection,
-            issueScript: scripts.issue.apply((issue) => issue[site.name]), dependsOn: certificateDependencies, repairTokens: tokens,
-        }, { parent: this }));
-        this.certificates = Object.fromEntries(certificates.map((certificate, i) => [declared.sites[i].name, certificate]));
-        const reload = new CertificateReload(`${name}-certificates`, {
-            config: resolved, certificates, sites: declared.sites.map((site) => site.name), connection, repairTokens: tokens,
+        this.certificates = new Certificates(`${name}-certificates`, {
+            proxyName: name, config: resolved, certsDir: declared.haproxy.certsDir, sites: declared.sites, issueScripts: scripts.issue,
+            dnsCredentials, preparation, dependsOn: [container], connection, repairTokens: tokens,
         }, { parent: this });
-        this.reload = reload.reloaded;
-        const renewal = new RenewalJob(`${name}-renewal`, {
+        this.renewalJob = new RenewalJob(`${name}-renewal`, {
             connection, script: secrets.alertCommand === undefined ? scripts.installRenewal : installWithAlert(resolved, secrets.alertCommand),
-            paths, dependsOn: [reload.reloaded], repairTokens: tokens,
+            paths, dependsOn: [this.certificates.reload], repairTokens: tokens,
         }, { parent: this });
-        this.renewalJob = renewal.installed;
 
-        this.containerName = haproxy.container.name;
-        const served = pulumi.all(Object.fromEntries(certificates.map((certificate, i) => [declared.sites[i].name, certificate.served])));
+        this.containerName = container.name;
+        const { served } = this.certificates;
         this.sites = pulumi.all([resolved, served]).apply(([config, reports]) => Object.fromEntries(config.sites.map((site): [string, SiteOutput] => [site.name, {
             names: site.domains,
             urls: site.domains.filter((domain) => !domain.startsWith("*.")).map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
@@ -229,13 +197,13 @@ export class EdgeProxy extends pulumi.ComponentResource {
             staging: config.acme.staging,
         }])));
         const { version } = declared.haproxy;
-        this.haproxy = pulumi.all([this.image.repoDigest, this.image.imageId]).apply(([repoDigest, imageId]) => ({
+        this.haproxy = pulumi.all([image.repoDigest, image.imageId]).apply(([repoDigest, imageId]) => ({
             image: declared.haproxy.image, version: `${version.major}.${version.minor}`, repoDigest, imageId,
         }));
-        const digest = configuration.delivered.stdout.apply(configurationDigest);
+        const digest = configuration.stdout.apply(configurationDigest);
         this.configurationDigest = declared.haproxy.metrics?.user ? pulumi.secret(digest) : digest;
         this.renewal = resolved.apply((config) => ({
-            schedule: config.acme.renewSchedule, script: renewal.scriptPath, log: paths.logPath, status: paths.statusPath,
+            schedule: config.acme.renewSchedule, script: this.renewalJob.scriptPath, log: paths.logPath, status: paths.statusPath,
             metricsFile: config.acme.metricsFile, alert: secrets.alertCommand !== undefined,
         }));
         this.metrics = pulumi.output(metricsOutput(declared));

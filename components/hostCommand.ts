@@ -38,6 +38,8 @@ export interface HostCommandOptions extends Omit<HostStepArgs, "repairTokens"> {
     delete?: string;
     /** The component that owns the command. */
     parent: pulumi.Resource;
+    /** Where the step was declared before (formerParent): an existing stack's `up` keeps it, in place. */
+    aliases?: pulumi.Input<pulumi.Alias>[];
 }
 
 /**
@@ -59,5 +61,15 @@ export function hostCommand(name: string, options: HostCommandOptions): command.
         stdin: pulumi.all([options.script, options.repairToken]).apply(([script, token]) => withRepairToken(script, token)),
         // The scripts carry no secret: their output is what an operator needs to see when a step fails.
         addPreviousOutputInEnv: false,
-    }, { parent: options.parent, dependsOn: options.dependsOn });
+    }, { parent: options.parent, dependsOn: options.dependsOn, aliases: options.aliases });
+}
+
+/**
+ * Where a step was declared up to 5e141f8, when every step had a component of its own: under the component
+ * `name` of type `type`, a child of the EdgeProxy `proxy`. A step's URN names its parents' types, so
+ * without this alias an existing stack's `up` would create the step under its new parent and delete the
+ * old one, running its delete (for a PEM step: removing the served certificate).
+ */
+export function formerParent(name: string, type: string, proxy: pulumi.Resource | undefined): pulumi.Alias {
+    return { parent: pulumi.createUrn(name, type, proxy) };
 }

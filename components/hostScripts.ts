@@ -202,7 +202,7 @@ export function issueCertificateScript(config: EdgeProxyConfig, site: Site): str
 
 /**
  * Assembles one site's PEM from certbot's lineage; prints the certificate's line, `<name> serial=<hex>
- * notAfter=<ISO 8601> issuer=<RFC 2253>` (siteCertificates.parseCertificateLine). `issued` is what the
+ * notAfter=<ISO 8601> issuer=<RFC 2253>` (certificates.parseCertificateLine). `issued` is what the
  * site's certbot step printed (the same line for the lineage's certificate), so the step runs again
  * exactly when certbot produced a new certificate.
  */
@@ -303,13 +303,13 @@ export function removeScript(directories: RemovedDirectories): string {
 
 /** The host scripts that depend on the configuration alone (the rest depend on what certbot printed). */
 export interface HostScripts {
-    /** HostPreparation's script. */
+    /** The host's preparation step's script (DockerHost). */
     prepare: string;
-    /** HaproxyConfiguration's script. */
+    /** The configuration step's script (HaproxyService). */
     deliver: string;
     /** Each site's certbot script, by site name. */
     issue: Record<string, string>;
-    /** RenewalJob's script. */
+    /** The renewal job's installing script (RenewalJob). */
     installRenewal: string;
 }
 

@@ -9,4 +9,6 @@ export { EdgeProxySettings, ProxySecrets, argsFromStackSettings } from "./config
 export { ConfigError, parseConfig } from "./config/validate";
 export * from "./config/types";
 export { DockerHost } from "./dockerHost";
-export { CertificateReload, CertificateReport, SiteCertificate } from "./siteCertificates";
+export { HaproxyService } from "./haproxyService";
+export { CertificateReport, Certificates } from "./certificates";
+export { RenewalJob } from "./renewalJob";

@@ -19,7 +19,7 @@ export interface RenewalJobArgs extends HostStepArgs {
  * when one needs attention, exit non-zero on failure) and its cron entry.
  */
 export class RenewalJob extends pulumi.ComponentResource {
-    /** The installing command. */
+    /** The installing command (`<name>-cron`): the script, its cron entry and the alert command. */
     readonly installed: command.remote.Command;
     /** The script's path on the host. */
     readonly scriptPath: string;

@@ -2,20 +2,39 @@
  * The one place where the mock harness (mocks.ts) reads beneath Pulumi's public API.
  *
  * `pulumi.runtime.setMocks` tells a mock each resource's type, name, inputs and whether it is custom, but not
- * its parent, its dependencies (`dependsOn` and those its inputs carry) or its `deleteBeforeReplace` option:
- * the resource-graph tests check the order of a first `up` through them, and the stand-in engine
- * (realize.ts) replaces resources by them. The engine reads them from each RegisterResourceRequest, the
+ * its parent, its dependencies (`dependsOn` and those its inputs carry), its `deleteBeforeReplace` option or
+ * its aliases: the resource-graph tests check the order of a first `up` and what an existing stack's
+ * resources become through them, and the stand-in engine (realize.ts) replaces resources by them. The engine reads them from each RegisterResourceRequest, the
  * message of Pulumi's resource monitor protocol; under mocks the SDK hands that same message to the mock
  * monitor that `pulumi.runtime.getMonitor()` returns. This file wraps that monitor's `registerResource` to
  * read the request, and the URN from its answer, and passes both on unchanged.
  *
  * It relies on three things of @pulumi/pulumi (pinned in package.json): the monitor has a
  * `registerResource(request, callback)` method that the SDK calls for every registration; the request has
- * the protocol's getters `getType`, `getName`, `getParent`, `getDependenciesList` and
- * `getDeletebeforereplace`; the answer has `getUrn`. test/unit/mocks.test.ts holds what this reads to what
+ * the protocol's getters `getType`, `getName`, `getParent`, `getDependenciesList`, `getDeletebeforereplace`
+ * and `getAliasesList` (each alias `getUrn`, or `getSpec` with `getName`, `getType`, `getParenturn` and
+ * `getNoparent`); the answer has `getUrn`. test/unit/mocks.test.ts holds what this reads to what
  * the public API says of the same resources, and a missing method fails with SDK_CHANGED in its message.
  */
 import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * An alias as the engine receives it: a whole URN, or a spec whose empty parts are the resource's own (its
+ * name, type and parent; `noParent`: none). The engine adds the aliases a child inherits from its parent's
+ * when its name starts with the parent's name.
+ */
+export interface RegisteredAlias {
+    /** The alias's URN; "" for a spec. */
+    urn: string;
+    /** The spec's name; "" for the resource's own. */
+    name: string;
+    /** The spec's type; "" for the resource's own. */
+    type: string;
+    /** The spec's parent URN; "" for the resource's own parent (or none, with noParent). */
+    parentUrn: string;
+    /** Whether the spec says the resource had no parent. */
+    noParent: boolean;
+}
 
 /** What the engine is told of a registration that a mock is not. */
 export interface RegistrationRequest {
@@ -31,6 +50,8 @@ export interface RegistrationRequest {
     dependencies: string[];
     /** Its `deleteBeforeReplace` resource option. */
     deleteBeforeReplace: boolean;
+    /** Its `aliases` resource option, as the SDK sends them. */
+    aliases: RegisteredAlias[];
 }
 
 /** Leads every error of this file: an update of @pulumi/pulumi changed what it reads. */
@@ -45,6 +66,21 @@ function call<T>(target: unknown, what: string, method: string): T {
         throw new Error(`${SDK_CHANGED}: ${what} has no ${method}()`);
     }
     return found.call(target) as T;
+}
+
+/** One alias of a request (the protocol's Alias message). */
+function readAlias(alias: unknown): RegisteredAlias {
+    const spec = call<unknown>(alias, "Alias", "getSpec");
+    if (!spec) {
+        return { urn: call(alias, "Alias", "getUrn"), name: "", type: "", parentUrn: "", noParent: false };
+    }
+    return {
+        urn: "",
+        name: call(spec, "Alias.Spec", "getName"),
+        type: call(spec, "Alias.Spec", "getType"),
+        parentUrn: call(spec, "Alias.Spec", "getParenturn"),
+        noParent: call(spec, "Alias.Spec", "getNoparent"),
+    };
 }
 
 /**
@@ -67,6 +103,7 @@ export function recordRegistrationRequests(): RegistrationRequest[] {
             parent: call(request, "RegisterResourceRequest", "getParent"),
             dependencies: call(request, "RegisterResourceRequest", "getDependenciesList"),
             deleteBeforeReplace: call(request, "RegisterResourceRequest", "getDeletebeforereplace"),
+            aliases: call<unknown[]>(request, "RegisterResourceRequest", "getAliasesList").map(readAlias),
         };
         requests.push(recorded);
         return register(request, (error, response) => {

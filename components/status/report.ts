@@ -5,7 +5,7 @@
 import { EdgeProxyConfig } from "../config/types";
 import { cronLongestGapMinutes } from "../config/checks";
 import { RENEW_DELAY_SECONDS } from "../hostScripts";
-import { CertificateReport, parseCertificateLine } from "../siteCertificates";
+import { CertificateReport, parseCertificateLine } from "../certificates";
 import { CertificateStatus, StatusFile, parseStatusFile } from "./statusFile";
 
 /** What the probe printed, parsed. */

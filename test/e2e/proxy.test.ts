@@ -12,7 +12,7 @@ import * as https from "https";
 import * as path from "path";
 import { defaultRenewSchedule } from "../../components/config/checks";
 import { shellCommand } from "../../components/quote";
-import { parseCertificateLine } from "../../components/siteCertificates";
+import { parseCertificateLine } from "../../components/certificates";
 import { Registration } from "../../dev/mocks";
 import {
     expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectNothingLeftAfterDestroy, expectServedAfterRestart, expectStatusAllWell, expectStatusOfServed, haproxyPids,

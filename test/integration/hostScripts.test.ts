@@ -13,7 +13,7 @@ import { EdgeProxyConfig } from "../../components/config/types";
 import { renderHaproxyConfig } from "../../components/haproxy/render";
 import { deliverConfigScript, hostStatePath, installPemScript, prepareHostScript } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
-import { parseCertificateLine } from "../../components/siteCertificates";
+import { parseCertificateLine } from "../../components/certificates";
 import { writePlaceholderPem } from "../../dev/haproxy";
 import { devConfigIn, hostScriptsOf } from "../../dev/hostScripts";
 import { PROJECT_DIR } from "../../dev/paths";

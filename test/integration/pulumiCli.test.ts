@@ -97,7 +97,7 @@ describeWith([file(path.join(ENGINE_BIN, "pulumi"), "tools/pulumi-engine/build.s
         // The dev stack's host does not exist: the components are declared without reading it.
         expect(pulumi(["config", "set", "detectDrift", "false"]).code).to.equal(0);
         const result = pulumi(["preview", "--diff"]);
-        for (const component of ["EdgeProxy", "DockerHost", "HostPreparation", "HaproxyConfiguration", "HaproxyContainer", "SiteCertificate"]) {
+        for (const component of ["EdgeProxy", "DockerHost", "HaproxyService", "Certificates"]) {
             expect(result.output, result.output).to.match(new RegExp(`\\+ +edge-proxy:index:${component}: \\(create\\)`));
         }
         const errors = result.output.split("\n").filter((line) => /error:/.test(line));

@@ -37,13 +37,26 @@ describe("the dev stack's resources", () => {
         registrations = await declare(stackFileSettings(DEV));
     });
 
-    it("declares one component per job, each of its own type", () => {
-        const components = registrations.filter((r) => !r.custom).map((r) => r.type);
-        expect(components).to.include.members([
-            "edge-proxy:index:EdgeProxy", "edge-proxy:index:DockerHost", "edge-proxy:index:HostPreparation",
-            "edge-proxy:index:HaproxyConfiguration", "edge-proxy:index:HaproxyContainer", "edge-proxy:index:SiteCertificate",
-            "edge-proxy:index:CertificateReload", "edge-proxy:index:RenewalJob",
+    it("declares one component per job, each owning its job's resources", () => {
+        const components = registrations.filter((r) => !r.custom);
+        expect(components.map((r) => `${r.type} ${r.name}`).sort()).to.deep.equal([
+            "edge-proxy:index:Certificates dev-certificates", "edge-proxy:index:DockerHost dev-host", "edge-proxy:index:EdgeProxy dev",
+            "edge-proxy:index:HaproxyService dev-haproxy", "edge-proxy:index:RenewalJob dev-renewal",
         ]);
+        const owner = (name: string) => registrations.find((r) => r.urn === resource(registrations, name).parent)?.name;
+        const owners = {
+            "dev-host": ["dev-host-docker", "dev-prepare-directories"],
+            "dev-haproxy": ["dev-image", "dev-config-delivery", "dev-haproxy-container"],
+            "dev-certificates": ["dev-cert-www-certbot", "dev-cert-www-pem", "dev-cert-wiki-certbot", "dev-cert-wiki-pem", "dev-certificates-reload"],
+            "dev-renewal": ["dev-renewal-cron"],
+        };
+        for (const [component, owned] of Object.entries(owners)) {
+            expect(registrations.find((r) => r.name === component)!.parent, `${component}'s parent`).to.equal(registrations.find((r) => r.name === "dev")!.urn);
+            for (const name of owned) {
+                expect(owner(name), `${name}'s parent`).to.equal(component);
+            }
+        }
+        expect(registrations.filter((r) => r.custom).length, "every custom resource has its owner above").to.equal(Object.values(owners).flat().length);
     });
 
     it("runs the pinned haproxy:1.7 image like the seed: ports, read-only mounts, the host's syslog socket, restart always", () => {
@@ -181,6 +194,93 @@ describe("the dev stack's resources", () => {
         const script: string = resource(registrations, "dev-config-delivery").inputs.stdin;
         expect(script).to.contain("--entrypoint haproxy").and.contain('check_config "$staging" haproxy:1.7 2>&1');
         expect(script).to.contain(`cat >"$staging"/haproxy.cfg <<'EDGE_PROXY_EOF'\n${loadRendered()}EDGE_PROXY_EOF\n`);
+    });
+});
+
+/**
+ * The URNs of registrations as the engine makes them, every ancestor's type in the qualified type (the mocks'
+ * name the parent's type only), and the URNs each answers to besides its own: its aliases (a spec's empty
+ * parts are the resource's own) and, for a child whose name starts with its parent's, the parent's former
+ * URNs with the child under them.
+ */
+class EngineUrns {
+    constructor(private readonly registrations: Registration[]) {}
+
+    /** The URN of a resource of `type` named `name` under the resource `parentUrn` (an engine URN; "" for none). */
+    private urnUnder(parentUrn: string, type: string, name: string): string {
+        const chain = parentUrn === "" ? type : `${parentUrn.split("::")[2]}$${type}`;
+        return `${this.registrations[0].urn.split("::").slice(0, 2).join("::")}::${chain}::${name}`;
+    }
+
+    /** A URN the SDK sent: a registration's (the mocks' form), or one the program built (createUrn, the engine's form). */
+    private engineForm(urn: string): string {
+        const registered = this.registrations.find((r) => r.urn === urn);
+        return registered ? this.urn(registered) : urn;
+    }
+
+    urn(registration: Registration): string {
+        return this.urnUnder(registration.parent === "" ? "" : this.engineForm(registration.parent), registration.type, registration.name);
+    }
+
+    former(registration: Registration): string[] {
+        const own = registration.aliases.map((alias) => alias.urn || this.urnUnder(
+            alias.noParent ? "" : this.engineForm(alias.parentUrn || registration.parent), alias.type || registration.type, alias.name || registration.name));
+        const parent = this.registrations.find((r) => r.urn === registration.parent);
+        const inherited = parent && registration.name.startsWith(parent.name)
+            ? this.former(parent).map((urn) => this.urnUnder(urn, registration.type, `${urn.split("::").pop()}${registration.name.slice(parent.name.length)}`))
+            : [];
+        return [...own, ...inherited];
+    }
+}
+
+describe("an existing stack's resources under this release", () => {
+    /**
+     * The dev stack's resources as 5e141f8 declared them (qualified type :: name), when every step had a
+     * component of its own. The steps' components that are gone (HostPreparation, HaproxyConfiguration,
+     * SiteCertificate, DnsCredentials) leave the state; they never touched the host.
+     */
+    const EDGE = "edge-proxy:index:EdgeProxy";
+    const COMMAND = "command:remote:Command";
+    const PREVIOUS = [
+        `${EDGE}::dev`,
+        `${EDGE}$edge-proxy:index:DockerHost::dev-host`,
+        `${EDGE}$edge-proxy:index:DockerHost$pulumi:providers:docker::dev-host-docker`,
+        `${EDGE}$edge-proxy:index:HostPreparation$${COMMAND}::dev-prepare-directories`,
+        `${EDGE}$docker:index/remoteImage:RemoteImage::dev-image`,
+        `${EDGE}$edge-proxy:index:HaproxyConfiguration$${COMMAND}::dev-config-delivery`,
+        `${EDGE}$edge-proxy:index:HaproxyContainer::dev-haproxy`,
+        `${EDGE}$edge-proxy:index:HaproxyContainer$docker:index/container:Container::dev-haproxy-container`,
+        `${EDGE}$edge-proxy:index:SiteCertificate$${COMMAND}::dev-cert-www-certbot`,
+        `${EDGE}$edge-proxy:index:SiteCertificate$${COMMAND}::dev-cert-www-pem`,
+        `${EDGE}$edge-proxy:index:SiteCertificate$${COMMAND}::dev-cert-wiki-certbot`,
+        `${EDGE}$edge-proxy:index:SiteCertificate$${COMMAND}::dev-cert-wiki-pem`,
+        `${EDGE}$edge-proxy:index:CertificateReload::dev-certificates`,
+        `${EDGE}$edge-proxy:index:CertificateReload$${COMMAND}::dev-certificates-reload`,
+        `${EDGE}$edge-proxy:index:RenewalJob::dev-renewal`,
+        `${EDGE}$edge-proxy:index:RenewalJob$${COMMAND}::dev-renewal-cron`,
+    ];
+
+    /** Each former URN to the names of the resources that are it now, by their URN or an alias. */
+    function successors(registrations: Registration[], previous: string[]): Record<string, string[]> {
+        const urns = new EngineUrns(registrations);
+        return Object.fromEntries(previous.map((former) => {
+            const urn = `urn:pulumi:dev::edge-proxy::${former}`;
+            return [former, registrations.filter((r) => urns.urn(r) === urn || urns.former(r).includes(urn)).map((r) => r.name)];
+        }));
+    }
+
+    it("keeps every resource of the previous release, each as exactly one resource of the same name (an update in place, never a replacement)", async () => {
+        const found = successors(await declare(stackFileSettings(DEV)), PREVIOUS);
+        expect(found).to.deep.equal(Object.fromEntries(PREVIOUS.map((former) => [former, [former.split("::").pop()]])));
+    });
+
+    it("keeps a DNS-01 stack's credentials step", async () => {
+        const registrations = await runProgram(() => new EdgeProxy("dev", argsFromStackSettings({
+            ...stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "wildcard-3.2.yaml")), detectDrift: false,
+            sshPrivateKey: pulumi.secret(PRIVATE_KEY), rfc2136KeySecret: pulumi.secret("c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw=="),
+        })), { stack: "dev" });
+        const credentials = `${EDGE}$edge-proxy:index:DnsCredentials$${COMMAND}::dev-dns-credentials-file`;
+        expect(successors(registrations, [credentials])).to.deep.equal({ [credentials]: ["dev-dns-credentials-file"] });
     });
 });
 

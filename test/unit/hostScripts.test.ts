@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { renewCron, renewScript } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
-import { parseCertificateLine } from "../../components/siteCertificates";
+import { parseCertificateLine } from "../../components/certificates";
 import { hostScriptsOf } from "../../dev/hostScripts";
 import { PROJECT_DIR } from "../../dev/paths";
 import { SCRIPT_STACKS } from "../support/stacks";

@@ -1,6 +1,6 @@
 /**
  * The mock harness (dev/mocks.ts) against what the SDK says publicly of the same resources: the parent,
- * dependencies and deleteBeforeReplace that its adapter (dev/registrationRequests.ts) reads beneath the
+ * dependencies, deleteBeforeReplace and aliases that its adapter (dev/registrationRequests.ts) reads beneath the
  * public API, and the end of a program. After an update of @pulumi/pulumi, a failure here names what the
  * adapter can no longer read.
  */
@@ -36,7 +36,10 @@ describe("the mock harness", () => {
             const first = new Thing("first", { value: "one" }, { parent });
             const other = new Thing("other", { value: "two" });
             // An input from another resource's output, dependsOn, and deleteBeforeReplace.
-            const second = new Thing("second", { value: first.value.apply((v) => `${v}+`) }, { parent, dependsOn: [other], deleteBeforeReplace: true });
+            const second = new Thing("second", { value: first.value.apply((v) => `${v}+`) }, {
+                parent, dependsOn: [other], deleteBeforeReplace: true,
+                aliases: [{ name: "formerly-second", parent: pulumi.createUrn("old-group", "test:index:OldGroup") }, { parent: undefined }],
+            });
             // An input that resolves only after a wait, as EdgeProxy's steps wait for its read of the host.
             const late = new Thing("late", { value: new Promise<string>((resolve) => setTimeout(() => resolve("after 300 ms"), 300)) });
             resources = { parent, first, other, second, late };
@@ -56,6 +59,14 @@ describe("the mock harness", () => {
         expect([second.deleteBeforeReplace, registration(registrations, "first").deleteBeforeReplace]).to.deep.equal([true, false]);
         expect(registration(registrations, "other").parent).to.equal("");
         expect(registrations.map((r) => [r.name, r.custom])).to.deep.include.members([["group", false], ["first", true]]);
+    });
+
+    it("reads the aliases as the SDK sends them", async () => {
+        expect(registration(registrations, "second").aliases).to.deep.equal([
+            { urn: "", name: "formerly-second", type: "", parentUrn: await valueOf(pulumi.createUrn("old-group", "test:index:OldGroup")), noParent: false },
+            { urn: "", name: "", type: "", parentUrn: "", noParent: true },
+        ]);
+        expect(registration(registrations, "first").aliases).to.deep.equal([]);
     });
 
     it("returns once every registration is realized, one whose inputs wait included", () => {
