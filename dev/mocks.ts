@@ -110,19 +110,24 @@ export async function runProgram(program: () => unknown, options: {
     process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(options.secretKeys ?? []);
     // A failed program never settles: a resource whose inputs failed is never registered, and what depends
     // on it waits for it for ever. The language host ends a program at its first unhandled rejection; so
-    // does this, unless a realization failed: then every dependent fails in turn and the queue drains. The
-    // rejection itself still reaches the test runner (or unhandledRejections below); with no other listener
-    // (npm run demo) it ends the process, as it would without this one.
+    // does this, unless a realization failed: then every dependent fails in turn, the queue drains, and
+    // runProgram throws that failure, so the dependents' rejections are its consequences and go no further.
+    // Any other rejection still reaches the listeners there were (the test runner, unhandledRejections
+    // below); with none (npm run demo) it ends the process, as it would without this one.
     let rejected!: () => void;
     const firstRejection = new Promise<void>((resolve) => { rejected = resolve; });
-    const onRejection = (reason: unknown) => {
-        if (process.listenerCount("unhandledRejection") === 1) {
+    const listeners = process.listeners("unhandledRejection");
+    const onRejection = (reason: unknown, promise: Promise<unknown>) => {
+        if (failure !== undefined) {
+            return;
+        }
+        if (listeners.length === 0) {
             throw reason;
         }
-        if (failure === undefined) {
-            rejected();
-        }
+        listeners.forEach((listener) => listener(reason, promise));
+        rejected();
     };
+    process.removeAllListeners("unhandledRejection");
     process.on("unhandledRejection", onRejection);
     try {
         await program();
@@ -134,8 +139,14 @@ export async function runProgram(program: () => unknown, options: {
         // does. That is every registration, because edge-proxy declares every resource in a constructor,
         // none in an apply after a wait.
         await Promise.race([pulumi.runtime.disconnect(), firstRejection]);
+        if (failure !== undefined) {
+            // The dependents' rejections follow the failure by a few turns of the event loop (Node reports a
+            // rejection unhandled once its turn ends); they are the failure's consequences, kept here.
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
     } finally {
         process.off("unhandledRejection", onRejection);
+        listeners.forEach((listener) => process.on("unhandledRejection", listener));
     }
     if (failure) {
         throw failure;

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { Registration, runProgram } from "../../dev/mocks";
+import { Registration, echo, runProgram, unhandledRejections } from "../../dev/mocks";
 
 class Thing extends pulumi.CustomResource {
     declare readonly value: pulumi.Output<string>;
@@ -82,5 +82,22 @@ describe("the mock harness", () => {
             error = e as Error;
         }
         expect(error?.message).to.equal("the host refused");
+    });
+
+    it("keeps the failures of what depended on a failed realization to itself: the program fails with the realization's", async () => {
+        let error: Error | undefined;
+        const elsewhere = await unhandledRejections(async () => {
+            await runProgram(() => {
+                const refused = new Thing("refused", { value: "x" });
+                new Thing("dependent", { value: refused.value.apply((v) => `${v}+`) });
+            }, { realize: async (resource) => {
+                if (resource.name === "refused") {
+                    throw new Error("the host refused");
+                }
+                return echo(resource);
+            } }).catch((e: Error) => { error = e; });
+        });
+        expect(error?.message).to.equal("the host refused");
+        expect(elsewhere.map(String), "rejections that reached the test runner").to.deep.equal([]);
     });
 });
