@@ -5,23 +5,26 @@
  * problem listed and nothing on the host changes.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { argsFromStackSettings, EdgeProxy, type EdgeProxySettings } from "./components";
 import { CONFIG_NAMESPACE } from "./components/config/schema";
 import { engineSecretKeys, rawConfigFromEngine } from "./components/config/sources";
 import { parseConfig } from "./components/config/validate";
-import { EdgeProxy, EdgeProxySettings, argsFromStackSettings } from "./components";
 
 const { sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, ...settings } = rawConfigFromEngine(pulumi.runtime.allConfig(), engineSecretKeys());
 // The whole stack first, the secrets included: whether they are set, and set as secrets, is the stack's
 // business, and their problems belong in the same list as the others. EdgeProxy then checks its own args.
 const config = parseConfig({ sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, ...settings });
 const stackConfig = new pulumi.Config(CONFIG_NAMESPACE);
-const proxy = new EdgeProxy(pulumi.getStack(), argsFromStackSettings({
-    ...(settings as unknown as EdgeProxySettings), // just validated
-    sshPrivateKey: stackConfig.requireSecret("sshPrivateKey"),
-    metricsPassword: config.haproxy.metrics?.user ? stackConfig.requireSecret("metricsPassword") : undefined,
-    alertCommand: alertCommand === undefined ? undefined : stackConfig.requireSecret("alertCommand"),
-    rfc2136KeySecret: config.acme.dns ? stackConfig.requireSecret("rfc2136KeySecret") : undefined,
-}));
+const proxy = new EdgeProxy(
+    pulumi.getStack(),
+    argsFromStackSettings({
+        ...(settings as unknown as EdgeProxySettings), // just validated
+        sshPrivateKey: stackConfig.requireSecret("sshPrivateKey"),
+        metricsPassword: config.haproxy.metrics?.user ? stackConfig.requireSecret("metricsPassword") : undefined,
+        alertCommand: alertCommand === undefined ? undefined : stackConfig.requireSecret("alertCommand"),
+        rfc2136KeySecret: config.acme.dns ? stackConfig.requireSecret("rfc2136KeySecret") : undefined,
+    }),
+);
 
 // What an operator reads with `pulumi stack output` (docs/operations.md: Outputs).
 export const containerName = proxy.containerName;

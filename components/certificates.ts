@@ -1,11 +1,12 @@
 /** Let's Encrypt certificates: the DNS credentials, certbot issuance and PEM assembly per site, then one reload. */
+
+import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
-import { EdgeProxyConfig, Site } from "./config/types";
-import { HostStepArgs, formerParent, hostCommand, repairTokenOf } from "./hostCommand";
-import { STEP } from "./hostState";
-import { installDnsCredentialsScript, installPemScript, reloadScript } from "./hostScripts";
+import type { EdgeProxyConfig, Site } from "./config/types";
 import { pemPath } from "./haproxy/render";
+import { formerParent, type HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
+import { installDnsCredentialsScript, installPemScript, reloadScript } from "./hostScripts";
+import { STEP } from "./hostState";
 import { shellCommand } from "./quote";
 
 /** What a certificate step reports about the certificate it acted on (its stdout, see parseCertificateLine). */

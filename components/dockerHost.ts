@@ -3,13 +3,13 @@
  * other component takes the docker provider and the SSH connection from here, and starts after the
  * preparation.
  */
-import { createHash } from "crypto";
-import * as os from "os";
-import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import * as os from "node:os";
+import * as path from "node:path";
+import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import * as command from "@pulumi/command";
-import { HostSettings } from "./config/types";
+import * as pulumi from "@pulumi/pulumi";
+import type { HostSettings } from "./config/types";
 import { formerParent, hostCommand, repairTokenOf } from "./hostCommand";
 import { STEP } from "./hostState";
 import { writePrivateFile } from "./privateFile";
@@ -50,10 +50,14 @@ export function pinnedHostKeySshOptions(hostKey: string, dir: string): string[] 
     const file = path.join(dir, `known_hosts-${createHash("sha256").update(line).digest("hex").slice(0, 16)}`);
     writePrivateFile(file, line);
     return [
-        "-o", `UserKnownHostsFile=${file}`,
-        "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", `HostKeyAlias=${HOST_KEY_ALIAS}`,
-        "-o", "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${file}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        `HostKeyAlias=${HOST_KEY_ALIAS}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
     ];
 }
 
@@ -93,30 +97,31 @@ export class DockerHost extends pulumi.ComponentResource {
         const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
         // The stack's key and the pinned host key apply only where the provider goes to the same SSH host as
         // the commands (dockerHost left at its default). The options carry a file name, never the key.
-        const sshOpts = pulumi.unsecret(pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => {
-            if (settings.dockerHost !== `ssh://${settings.sshUser}@${settings.address}:${settings.sshPort}`) {
-                return undefined;
-            }
-            return [
-                ...stackIdentitySshOptions(privateKey, dir, owner),
-                ...(settings.sshHostKey ? pinnedHostKeySshOptions(settings.sshHostKey, dir) : []),
-            ];
-        }));
+        const sshOpts = pulumi.unsecret(
+            pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => {
+                if (settings.dockerHost !== `ssh://${settings.sshUser}@${settings.address}:${settings.sshPort}`) {
+                    return undefined;
+                }
+                return [...stackIdentitySshOptions(privateKey, dir, owner), ...(settings.sshHostKey ? pinnedHostKeySshOptions(settings.sshHostKey, dir) : [])];
+            }),
+        );
         this.provider = args.provider ?? new docker.Provider(`${name}-docker`, { host: host.dockerHost, sshOpts }, { parent: this });
         // The provider, once it has read the engine's default bridge network: in `preview` as in `up`. The
         // preparation, the first step that changes the host, depends on it, so an unreachable docker endpoint
         // (a wrong host key, no ssh identity) fails before anything on the host changes.
         const reachable = docker.getNetwork({ name: "bridge" }, { provider: this.provider, parent: this }).then(() => this.provider);
-        this.connection = pulumi.secret(pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => ({
-            host: settings.address,
-            port: settings.sshPort,
-            user: settings.sshUser,
-            privateKey,
-            ...(settings.sshHostKey ? { hostKey: settings.sshHostKey } : {}),
-            // A host that reboots or is briefly unreachable should not fail the whole update at once.
-            dialErrorLimit: 10,
-            perDialTimeout: 15,
-        })));
+        this.connection = pulumi.secret(
+            pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => ({
+                host: settings.address,
+                port: settings.sshPort,
+                user: settings.sshUser,
+                privateKey,
+                ...(settings.sshHostKey ? { hostKey: settings.sshHostKey } : {}),
+                // A host that reboots or is briefly unreachable should not fail the whole update at once.
+                dialErrorLimit: 10,
+                perDialTimeout: 15,
+            })),
+        );
         this.preparation = hostCommand(`${args.proxyName}-prepare-directories`, {
             connection: this.connection,
             script: args.prepareScript,

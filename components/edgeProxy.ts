@@ -1,22 +1,31 @@
 /** The whole proxy on one host, composed in the order a first `pulumi up` on an empty host needs. */
-import * as os from "os";
-import * as path from "path";
+import * as os from "node:os";
+import * as path from "node:path";
+import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as docker from "@pulumi/docker";
-import { EdgeProxyConfigArgs } from "./config/args";
-import { DeclaredConfig, flattenArgs, checkSettings } from "./config/settings";
-import { ConfigError } from "./config/validate";
-import { EdgeProxyConfig } from "./config/types";
-import { Certificates, CertificatesArgs } from "./certificates";
+import { Certificates, type CertificatesArgs } from "./certificates";
+import type { EdgeProxyConfigArgs } from "./config/args";
+import { checkSettings, type DeclaredConfig, flattenArgs } from "./config/settings";
+import type { EdgeProxyConfig } from "./config/types";
+import type { ConfigError } from "./config/validate";
 import { DockerHost } from "./dockerHost";
-import { HaproxyService } from "./haproxyService";
-import { RenewalJob } from "./renewalJob";
-import { METRICS_PATHS, httpsPortSuffix, pemPath, renderHaproxyConfig } from "./haproxy/render";
 import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
-import { HostScripts, deliverConfigScript, dnsCredentialsPaths, hostStatePath, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
+import { httpsPortSuffix, METRICS_PATHS, pemPath, renderHaproxyConfig } from "./haproxy/render";
+import { HaproxyService } from "./haproxyService";
 import { trustedHostKey } from "./hostKey";
-import { HostObservation, driftMessages, observeHost, repairTokens } from "./hostState";
+import {
+    deliverConfigScript,
+    dnsCredentialsPaths,
+    type HostScripts,
+    hostStatePath,
+    installRenewalScript,
+    removeCommand,
+    renderHostScripts,
+    renewalPaths,
+} from "./hostScripts";
+import { driftMessages, type HostObservation, observeHost, repairTokens } from "./hostState";
+import { RenewalJob } from "./renewalJob";
 
 /**
  * Arguments of EdgeProxy: the configuration (the stack file's keys, nested as the configuration's model is:
@@ -149,7 +158,10 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const { settings, secrets } = flattenArgs(args);
         // A bad value fails with every problem, named after this component: at once for what is known now,
         // when they resolve for the values that are Outputs.
-        const { declared, known, resolved } = checkSettings(settings, (error: ConfigError) => new pulumi.ResourceError(`EdgeProxy ${name}: ${error.message}`, this));
+        const { declared, known, resolved } = checkSettings(
+            settings,
+            (error: ConfigError) => new pulumi.ResourceError(`EdgeProxy ${name}: ${error.message}`, this),
+        );
         // Rendered now when every setting is known, so that a configuration that cannot be rendered
         // declares nothing; otherwise once the Outputs resolve.
         const scripts = known ? pulumi.output(renderScripts(known)) : resolved.apply(renderScripts);
@@ -160,15 +172,39 @@ export class EdgeProxy extends pulumi.ComponentResource {
         // Where the host's key is known, the configuration with it: every connection to the host pins it.
         const pinned = this.pinHostKey(resolved, secrets.sshPrivateKey, knownHostsDir, `${pulumi.getProject()}/${pulumi.getStack()}/${name}`);
         const tokens = this.observeDrift(pinned, secrets.sshPrivateKey);
-        this.host = new DockerHost(`${name}-host`, {
-            host: pinned.host, privateKey: secrets.sshPrivateKey, knownHostsDir, provider: args.provider, proxyName: name, prepareScript: scripts.prepare, repairTokens: tokens,
-            prepareDelete: removeCommand({ certsDir: declared.haproxy.certsDir, dataDir: declared.acme.dataDir, stateDir: hostStatePath(declared.haproxy.containerName) }),
-        }, { parent: this });
+        this.host = new DockerHost(
+            `${name}-host`,
+            {
+                host: pinned.host,
+                privateKey: secrets.sshPrivateKey,
+                knownHostsDir,
+                provider: args.provider,
+                proxyName: name,
+                prepareScript: scripts.prepare,
+                repairTokens: tokens,
+                prepareDelete: removeCommand({
+                    certsDir: declared.haproxy.certsDir,
+                    dataDir: declared.acme.dataDir,
+                    stateDir: hostStatePath(declared.haproxy.containerName),
+                }),
+            },
+            { parent: this },
+        );
         const { connection, provider, preparation } = this.host;
-        this.haproxyService = new HaproxyService(`${name}-haproxy`, {
-            proxyName: name, config: declared, provider, connection, deliverScript: deliver, repairTokens: tokens,
-            deliverDelete: removeCommand({ configDir: declared.haproxy.configDir }), dependsOn: [preparation],
-        }, { parent: this });
+        this.haproxyService = new HaproxyService(
+            `${name}-haproxy`,
+            {
+                proxyName: name,
+                config: declared,
+                provider,
+                connection,
+                deliverScript: deliver,
+                repairTokens: tokens,
+                deliverDelete: removeCommand({ configDir: declared.haproxy.configDir }),
+                dependsOn: [preparation],
+            },
+            { parent: this },
+        );
         const { image, configuration, container } = this.haproxyService;
         const dnsPaths = dnsCredentialsPaths(declared);
         let dnsCredentials: CertificatesArgs["dnsCredentials"];
@@ -178,38 +214,75 @@ export class EdgeProxy extends pulumi.ComponentResource {
             }
             dnsCredentials = { path: dnsPaths.path, secret: secrets.rfc2136KeySecret };
         }
-        this.certificates = new Certificates(`${name}-certificates`, {
-            proxyName: name, config: resolved, certsDir: declared.haproxy.certsDir, sites: declared.sites, issueScripts: scripts.issue,
-            dnsCredentials, preparation, dependsOn: [container], connection, repairTokens: tokens,
-        }, { parent: this });
-        this.renewalJob = new RenewalJob(`${name}-renewal`, {
-            connection, script: secrets.alertCommand === undefined ? scripts.installRenewal : installWithAlert(resolved, secrets.alertCommand),
-            paths, dependsOn: [this.certificates.reload], repairTokens: tokens,
-        }, { parent: this });
+        this.certificates = new Certificates(
+            `${name}-certificates`,
+            {
+                proxyName: name,
+                config: resolved,
+                certsDir: declared.haproxy.certsDir,
+                sites: declared.sites,
+                issueScripts: scripts.issue,
+                dnsCredentials,
+                preparation,
+                dependsOn: [container],
+                connection,
+                repairTokens: tokens,
+            },
+            { parent: this },
+        );
+        this.renewalJob = new RenewalJob(
+            `${name}-renewal`,
+            {
+                connection,
+                script: secrets.alertCommand === undefined ? scripts.installRenewal : installWithAlert(resolved, secrets.alertCommand),
+                paths,
+                dependsOn: [this.certificates.reload],
+                repairTokens: tokens,
+            },
+            { parent: this },
+        );
 
         this.containerName = container.name;
         const { served } = this.certificates;
-        this.sites = pulumi.all([resolved, served]).apply(([config, reports]) => Object.fromEntries(config.sites.map((site): [string, SiteOutput] => [site.name, {
-            names: site.domains,
-            urls: site.domains.filter((domain) => !domain.startsWith("*.")).map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
-            certificate: pemPath(config.haproxy.certsDir, site),
-            ...reports[site.name],
-            staging: config.acme.staging,
-        }])));
+        this.sites = pulumi.all([resolved, served]).apply(([config, reports]) =>
+            Object.fromEntries(
+                config.sites.map((site): [string, SiteOutput] => [
+                    site.name,
+                    {
+                        names: site.domains,
+                        urls: site.domains.filter((domain) => !domain.startsWith("*.")).map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
+                        certificate: pemPath(config.haproxy.certsDir, site),
+                        ...reports[site.name],
+                        staging: config.acme.staging,
+                    },
+                ]),
+            ),
+        );
         const { version } = declared.haproxy;
         this.haproxy = pulumi.all([image.repoDigest, image.imageId]).apply(([repoDigest, imageId]) => ({
-            image: declared.haproxy.image, version: `${version.major}.${version.minor}`, repoDigest, imageId,
+            image: declared.haproxy.image,
+            version: `${version.major}.${version.minor}`,
+            repoDigest,
+            imageId,
         }));
         const digest = configuration.stdout.apply(configurationDigest);
         this.configurationDigest = declared.haproxy.metrics?.user ? pulumi.secret(digest) : digest;
         this.renewal = resolved.apply((config) => ({
-            schedule: config.acme.renewSchedule, script: this.renewalJob.scriptPath, log: paths.logPath, status: paths.statusPath,
-            metricsFile: config.acme.metricsFile, alert: secrets.alertCommand !== undefined,
+            schedule: config.acme.renewSchedule,
+            script: this.renewalJob.scriptPath,
+            log: paths.logPath,
+            status: paths.statusPath,
+            metricsFile: config.acme.metricsFile,
+            alert: secrets.alertCommand !== undefined,
         }));
         this.metrics = pulumi.output(metricsOutput(declared));
         this.registerOutputs({
-            containerName: this.containerName, sites: this.sites, haproxy: this.haproxy,
-            configurationDigest: this.configurationDigest, renewal: this.renewal, metrics: this.metrics,
+            containerName: this.containerName,
+            sites: this.sites,
+            haproxy: this.haproxy,
+            configurationDigest: this.configurationDigest,
+            renewal: this.renewal,
+            metrics: this.metrics,
         });
     }
 
@@ -219,17 +292,22 @@ export class EdgeProxy extends pulumi.ComponentResource {
      */
     private pinHostKey(config: pulumi.Output<EdgeProxyConfig>, privateKey: pulumi.Input<string>, dir: string, owner: string): pulumi.Output<EdgeProxyConfig> {
         // The configuration holds no secret; only the key that may have read the host's key is one.
-        return pulumi.unsecret(pulumi.all([config, privateKey]).apply(async ([settings, key]) => {
-            if (settings.host.sshHostKey || !settings.host.trustOnFirstUse) {
-                return settings;
-            }
-            const trusted = await trustedHostKey(settings, key, dir, owner);
-            if (trusted.learned) {
-                pulumi.log.warn(`sshTrustOnFirstUse: pinned the key ${settings.host.address}:${settings.host.sshPort} presented on this first connection, `
-                    + `${trusted.key} (kept in ${trusted.file}; any other key is refused from now on). Pin it in the stack: pulumi config set sshHostKey '${trusted.key}'`, this);
-            }
-            return { ...settings, host: { ...settings.host, sshHostKey: trusted.key } };
-        }));
+        return pulumi.unsecret(
+            pulumi.all([config, privateKey]).apply(async ([settings, key]) => {
+                if (settings.host.sshHostKey || !settings.host.trustOnFirstUse) {
+                    return settings;
+                }
+                const trusted = await trustedHostKey(settings, key, dir, owner);
+                if (trusted.learned) {
+                    pulumi.log.warn(
+                        `sshTrustOnFirstUse: pinned the key ${settings.host.address}:${settings.host.sshPort} presented on this first connection, ` +
+                            `${trusted.key} (kept in ${trusted.file}; any other key is refused from now on). Pin it in the stack: pulumi config set sshHostKey '${trusted.key}'`,
+                        this,
+                    );
+                }
+                return { ...settings, host: { ...settings.host, sshHostKey: trusted.key } };
+            }),
+        );
     }
 
     /**
@@ -238,14 +316,17 @@ export class EdgeProxy extends pulumi.ComponentResource {
      * that `up` runs again. The tokens are no secret (random hex), though the key that read them is.
      */
     private observeDrift(config: pulumi.Output<EdgeProxyConfig>, privateKey: pulumi.Input<string>): pulumi.Output<Record<string, string>> {
-        const observation: pulumi.Output<HostObservation> = pulumi.all([config, privateKey])
+        const observation: pulumi.Output<HostObservation> = pulumi
+            .all([config, privateKey])
             .apply(([settings, key]) => (settings.host.detectDrift ? observeHost(settings, key) : Promise.resolve<HostObservation>({})));
-        return pulumi.unsecret(observation.apply((observed) => {
-            for (const message of driftMessages(observed)) {
-                pulumi.log.warn(`drift on the host: ${message}`, this);
-            }
-            return repairTokens(observed);
-        }));
+        return pulumi.unsecret(
+            observation.apply((observed) => {
+                for (const message of driftMessages(observed)) {
+                    pulumi.log.warn(`drift on the host: ${message}`, this);
+                }
+                return repairTokens(observed);
+            }),
+        );
     }
 }
 

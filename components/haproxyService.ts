@@ -1,11 +1,12 @@
 /** HAProxy on the host: its pinned image, its checked configuration and its container. */
-import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
+
+import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import { DeclaredConfig } from "./config/settings";
+import * as pulumi from "@pulumi/pulumi";
+import type { DeclaredConfig } from "./config/settings";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, SYSLOG_SOCKET } from "./haproxy/render";
-import { HostStepArgs, formerParent, hostCommand, repairTokenOf } from "./hostCommand";
+import { formerParent, type HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
 import { CONTAINER_TOKEN_LABEL, STEP } from "./hostState";
 
 /**
@@ -69,9 +70,16 @@ export class HaproxyService extends pulumi.ComponentResource {
         super("edge-proxy:index:HaproxyService", name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), { type: "edge-proxy:index:HaproxyContainer" }] });
         const { haproxy } = args.config;
         const proxy = opts?.parent;
-        this.image = new docker.RemoteImage(`${args.proxyName}-image`, { name: haproxy.image, keepLocally: true }, {
-            parent: this, provider: args.provider, dependsOn: args.dependsOn, aliases: [{ parent: proxy }],
-        });
+        this.image = new docker.RemoteImage(
+            `${args.proxyName}-image`,
+            { name: haproxy.image, keepLocally: true },
+            {
+                parent: this,
+                provider: args.provider,
+                dependsOn: args.dependsOn,
+                aliases: [{ parent: proxy }],
+            },
+        );
         this.configuration = hostCommand(`${args.proxyName}-config-delivery`, {
             connection: args.connection,
             script: args.deliverScript,
@@ -85,28 +93,35 @@ export class HaproxyService extends pulumi.ComponentResource {
         // The container's repair token (hostState.ts), kept as a label: a new one, given when the container
         // was found missing, stopped or on another image, replaces it. "" sets no label.
         const repairToken = repairTokenOf(args.repairTokens, STEP.container);
-        this.container = new docker.Container(`${name}-container`, {
-            name: haproxy.containerName,
-            image: this.image.imageId,
-            restart: "always",
-            ports: publishedPorts(args.config),
-            volumes: [
-                { hostPath: haproxy.configDir, containerPath: CONTAINER_CONFIG_DIR, readOnly: true },
-                { hostPath: haproxy.certsDir, containerPath: CONTAINER_CERTS_DIR, readOnly: true },
-                // 1.7 and 1.8 cannot log to stdout: they send the traffic log to the host's syslog socket
-                // (writable: sending to a socket is a write).
-                ...(features.logStdout ? [] : [{ hostPath: SYSLOG_SOCKET, containerPath: SYSLOG_SOCKET }]),
-            ],
-            // 2.4+ images run HAProxy as uid 99, which may bind ports below 1024 only with this.
-            sysctls: features.unprivilegedImage ? { "net.ipv4.ip_unprivileged_port_start": "0" } : undefined,
-            // 1.7's wrapper ignores the image's STOPSIGNAL (SIGUSR1); SIGTERM stops every version promptly.
-            stopSignal: "SIGTERM",
-            logOpts: { "max-size": "10m", "max-file": "3" },
-            labels: repairToken.apply((token) => (token === "" ? undefined : [{ label: CONTAINER_TOKEN_LABEL, value: token }])),
-        }, {
-            // What must exist before the first start: a checked configuration (after the placeholder certificates).
-            parent: this, provider: args.provider, dependsOn: [this.configuration], deleteBeforeReplace: true,
-        });
+        this.container = new docker.Container(
+            `${name}-container`,
+            {
+                name: haproxy.containerName,
+                image: this.image.imageId,
+                restart: "always",
+                ports: publishedPorts(args.config),
+                volumes: [
+                    { hostPath: haproxy.configDir, containerPath: CONTAINER_CONFIG_DIR, readOnly: true },
+                    { hostPath: haproxy.certsDir, containerPath: CONTAINER_CERTS_DIR, readOnly: true },
+                    // 1.7 and 1.8 cannot log to stdout: they send the traffic log to the host's syslog socket
+                    // (writable: sending to a socket is a write).
+                    ...(features.logStdout ? [] : [{ hostPath: SYSLOG_SOCKET, containerPath: SYSLOG_SOCKET }]),
+                ],
+                // 2.4+ images run HAProxy as uid 99, which may bind ports below 1024 only with this.
+                sysctls: features.unprivilegedImage ? { "net.ipv4.ip_unprivileged_port_start": "0" } : undefined,
+                // 1.7's wrapper ignores the image's STOPSIGNAL (SIGUSR1); SIGTERM stops every version promptly.
+                stopSignal: "SIGTERM",
+                logOpts: { "max-size": "10m", "max-file": "3" },
+                labels: repairToken.apply((token) => (token === "" ? undefined : [{ label: CONTAINER_TOKEN_LABEL, value: token }])),
+            },
+            {
+                // What must exist before the first start: a checked configuration (after the placeholder certificates).
+                parent: this,
+                provider: args.provider,
+                dependsOn: [this.configuration],
+                deleteBeforeReplace: true,
+            },
+        );
         this.registerOutputs({ name: this.container.name });
     }
 }

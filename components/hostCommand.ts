@@ -1,6 +1,7 @@
 /** A remote command that runs one host script, the way every component touches the host. */
-import * as pulumi from "@pulumi/pulumi";
+
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import { HOST_SHELL } from "./hostScripts";
 import { withRepairToken } from "./hostState";
 
@@ -53,15 +54,19 @@ export interface HostCommandOptions extends Omit<HostStepArgs, "repairTokens"> {
  * step here uses `triggers`: what must run a step again travels in its script.
  */
 export function hostCommand(name: string, options: HostCommandOptions): command.remote.Command {
-    return new command.remote.Command(name, {
-        connection: options.connection,
-        create: HOST_SHELL,
-        update: HOST_SHELL,
-        delete: options.delete,
-        stdin: pulumi.all([options.script, options.repairToken]).apply(([script, token]) => withRepairToken(script, token)),
-        // The scripts carry no secret: their output is what an operator needs to see when a step fails.
-        addPreviousOutputInEnv: false,
-    }, { parent: options.parent, dependsOn: options.dependsOn, aliases: options.aliases });
+    return new command.remote.Command(
+        name,
+        {
+            connection: options.connection,
+            create: HOST_SHELL,
+            update: HOST_SHELL,
+            delete: options.delete,
+            stdin: pulumi.all([options.script, options.repairToken]).apply(([script, token]) => withRepairToken(script, token)),
+            // The scripts carry no secret: their output is what an operator needs to see when a step fails.
+            addPreviousOutputInEnv: false,
+        },
+        { parent: options.parent, dependsOn: options.dependsOn, aliases: options.aliases },
+    );
 }
 
 /**

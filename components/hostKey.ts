@@ -4,10 +4,10 @@
  * from then on it is the pinned key, for the steps, the drift read and the docker provider alike. A host
  * that later presents another key is refused, as with sshHostKey.
  */
-import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
-import { EdgeProxyConfig } from "./config/types";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { EdgeProxyConfig } from "./config/types";
 import { hostLogin, presentedHostKey } from "./hostSession";
 import { writePrivateFile } from "./privateFile";
 

@@ -6,15 +6,15 @@
  * Every script runs as `sh -s` with its text on standard input: no value ever becomes part of the SSH
  * command line, and every value inside a script passes through the `sh` quoting helper.
  */
-import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
-import { AcmeSettings, EdgeProxyConfig, HaproxySettings, Site } from "./config/types";
-import { haproxyFeatures } from "./haproxy/features";
-import { CONFIG_FILES, HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly } from "./haproxy/render";
-import { TEMPLATES_DIR, renderTemplate } from "./templates";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { AcmeSettings, EdgeProxyConfig, HaproxySettings, Site } from "./config/types";
 import { DNS_PROVIDERS } from "./dns/providers";
+import { haproxyFeatures } from "./haproxy/features";
+import { CONFIG_FILES, type HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly } from "./haproxy/render";
 import { shellCommand } from "./quote";
+import { renderTemplate, TEMPLATES_DIR } from "./templates";
 
 /** The pre-flight's Python program (templates/host/preflight.py), fed to the certbot image's python3. */
 const PREFLIGHT_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "preflight.py"), "utf8");
@@ -106,7 +106,14 @@ function configFileList(files: HaproxyConfigFiles): { name: string; content: str
  * live files with it (templates/host/status.sh.hbs hashes them in the same order, NUL-separated).
  */
 export function configurationDigest(files: HaproxyConfigFiles): string {
-    return createHash("sha256").update(configFileList(files).map((file) => file.content).join("\0")).digest("hex").slice(0, 16);
+    return createHash("sha256")
+        .update(
+            configFileList(files)
+                .map((file) => file.content)
+                .join("\0"),
+        )
+        .digest("hex")
+        .slice(0, 16);
 }
 
 /** Creates the directories and a placeholder PEM for every certificate that has none yet. */
@@ -128,7 +135,9 @@ export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfi
 }
 
 /** Where the DNS provider's credentials file is, on the host and in the certbot container (undefined without DNS-01). */
-export function dnsCredentialsPaths(config: { acme: Pick<AcmeSettings, "dns" | "dataDir"> }): { path: string; inContainer: string; plugin: string } | undefined {
+export function dnsCredentialsPaths(config: {
+    acme: Pick<AcmeSettings, "dns" | "dataDir">;
+}): { path: string; inContainer: string; plugin: string } | undefined {
     const { dns } = config.acme;
     if (!dns) {
         return undefined;
@@ -167,7 +176,7 @@ export function installDnsCredentialsScript(config: EdgeProxyConfig, secret: str
     if (!paths || !dns) {
         throw new Error("installDnsCredentialsScript needs dnsProvider");
     }
-    if (!/^[A-Za-z0-9+\/]+={0,2}$/.test(secret)) {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(secret)) {
         throw new Error("rfc2136KeySecret is not a base64 TSIG secret (as tsig-keygen prints it after `secret`)");
     }
     return renderTemplate("host/install-dns-credentials.sh.hbs", {
@@ -268,7 +277,9 @@ export function statusProbeScript(config: EdgeProxyConfig): string {
         ...common(config),
         httpsPort: config.haproxy.httpsPort,
         files: Object.values(CONFIG_FILES),
-        names: config.sites.flatMap((site) => site.domains.map((name) => ({ site: site.name, name, serverName: name.replace(/^\*\./, "edge-proxy-status-check.") }))),
+        names: config.sites.flatMap((site) =>
+            site.domains.map((name) => ({ site: site.name, name, serverName: name.replace(/^\*\./, "edge-proxy-status-check.") })),
+        ),
         statusPath: renewalPaths(config).statusPath,
     });
 }

@@ -5,7 +5,7 @@
  * command line; the host key is checked against the pinned one exactly as the command steps check it.
  */
 import { Client } from "ssh2";
-import { HostSettings } from "./config/types";
+import type { HostSettings } from "./config/types";
 
 /** Where and as whom to connect: the stack's host settings and its private key. */
 export interface HostLogin {
@@ -58,7 +58,10 @@ export function presentedHostKey(login: Omit<HostLogin, "hostKey">, options: Run
     return new Promise<string>((resolve, reject) => {
         const client = new Client();
         let seen: string | undefined;
-        const timer = setTimeout(() => { client.end(); reject(new Error(`${where}: no answer within ${options.timeoutMs / 1000} s`)); }, options.timeoutMs);
+        const timer = setTimeout(() => {
+            client.end();
+            reject(new Error(`${where}: no answer within ${options.timeoutMs / 1000} s`));
+        }, options.timeoutMs);
         const finish = () => {
             clearTimeout(timer);
             client.end();
@@ -67,7 +70,11 @@ export function presentedHostKey(login: Omit<HostLogin, "hostKey">, options: Run
         client.on("ready", finish);
         client.on("error", (error) => (seen ? finish() : (clearTimeout(timer), reject(new Error(`cannot connect to ${where}: ${error.message}`)))));
         client.connect({
-            host: login.address, port: login.port, username: login.user, privateKey: login.privateKey, readyTimeout: Math.min(options.timeoutMs, 20_000),
+            host: login.address,
+            port: login.port,
+            username: login.user,
+            privateKey: login.privateKey,
+            readyTimeout: Math.min(options.timeoutMs, 20_000),
             hostVerifier: (key: Buffer) => {
                 seen = hostKeyLine(key);
                 return true;
@@ -98,9 +105,15 @@ export function runOnHost(login: HostLogin, script: string, options: RunOptions)
             error ? reject(error) : resolve(stdout);
         };
         const timer = setTimeout(() => finish(new Error(`${where}: no answer within ${options.timeoutMs / 1000} s`)), options.timeoutMs);
-        client.on("error", (error) => finish(new Error(hostKeyRefused
-            ? `Host key verification failed: ${where} presented a key other than the pinned sshHostKey`
-            : `cannot connect to ${where}: ${error.message}`)));
+        client.on("error", (error) =>
+            finish(
+                new Error(
+                    hostKeyRefused
+                        ? `Host key verification failed: ${where} presented a key other than the pinned sshHostKey`
+                        : `cannot connect to ${where}: ${error.message}`,
+                ),
+            ),
+        );
         client.on("ready", () => {
             client.exec("sh -s", (error, channel) => {
                 if (error) {
@@ -113,8 +126,14 @@ export function runOnHost(login: HostLogin, script: string, options: RunOptions)
                 channel.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
                 channel.on("exit", (code: number | null) => {
                     // Data may still arrive after the exit status: read it all before resolving.
-                    channel.on("close", () => finish(code === 0 ? undefined
-                        : new Error(`${where}: the script exited with ${code ?? "a signal"}: ${stderr.trim().split("\n").slice(-3).join(" / ")}`), stdout));
+                    channel.on("close", () =>
+                        finish(
+                            code === 0
+                                ? undefined
+                                : new Error(`${where}: the script exited with ${code ?? "a signal"}: ${stderr.trim().split("\n").slice(-3).join(" / ")}`),
+                            stdout,
+                        ),
+                    );
                 });
                 channel.end(script);
             });

@@ -13,8 +13,8 @@
  *   that step (a replacement of the container) which `up` carries out, restoring what the step owns.
  * No other step runs, and no ACME order is placed unless certbot's lineage itself is gone.
  */
-import { randomBytes } from "crypto";
-import { EdgeProxyConfig } from "./config/types";
+import { randomBytes } from "node:crypto";
+import type { EdgeProxyConfig } from "./config/types";
 import { dnsCredentialsPaths } from "./hostScripts";
 import { hostLogin, runOnHost } from "./hostSession";
 import { shellQuote } from "./quote";
@@ -78,7 +78,9 @@ export function parseObservation(stdout: string): HostObservation {
  * of gets "" (its script changes anyway: it is new).
  */
 export function repairTokens(observation: HostObservation, fresh: () => string = () => randomBytes(8).toString("hex")): Record<string, string> {
-    return Object.fromEntries(Object.entries(observation).map(([step, state]) => [step, state.drift === "" && TOKEN.test(state.token) ? state.token : fresh()]));
+    return Object.fromEntries(
+        Object.entries(observation).map(([step, state]) => [step, state.drift === "" && TOKEN.test(state.token) ? state.token : fresh()]),
+    );
 }
 
 /** The drift of a step that has never recorded itself (a new step, or a host set up by an older edge-proxy). */
@@ -93,7 +95,9 @@ export function driftMessages(observation: HostObservation): string[] {
     if (prepare && prepare.token === "" && prepare.drift !== "") {
         return [];
     }
-    return Object.entries(observation).filter(([, state]) => state.drift !== "" && state.drift !== NO_RECORD).map(([step, state]) => `${step}: ${state.drift}`);
+    return Object.entries(observation)
+        .filter(([, state]) => state.drift !== "" && state.drift !== NO_RECORD)
+        .map(([step, state]) => `${step}: ${state.drift}`);
 }
 
 /** A step's script with its repair token set on the first line (read by record_step, sh-ledger.hbs). */

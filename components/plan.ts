@@ -1,8 +1,8 @@
 /** What a stack will put on its host, derived from the validated configuration without Pulumi. */
-import * as fs from "fs";
-import { EdgeProxyConfig } from "./config/types";
-import { parseConfig } from "./config/validate";
+import * as fs from "node:fs";
 import { rawConfigFromStackFile } from "./config/sources";
+import type { EdgeProxyConfig } from "./config/types";
+import { parseConfig } from "./config/validate";
 import { CONTAINER_CERTS_DIR, pemPath } from "./haproxy/render";
 
 /** One certificate to issue: a site's domains under the site's name. */

@@ -1,6 +1,6 @@
 /** Files only the operator reads, on the machine running Pulumi (~/.edge-proxy by default). */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** Writes `content` to `file` (0600, its directory 0700) unless it already holds it: beside it first, then one rename. */
 export function writePrivateFile(file: string, content: string): void {

@@ -10,7 +10,7 @@ export function shellQuote(value: string | number): string {
     if (text.includes("\0")) {
         throw new Error(`refusing to quote a value with a NUL byte for the shell: ${JSON.stringify(text)}`);
     }
-    if (/^[A-Za-z0-9_@%+=:,.\/-]+$/.test(text)) {
+    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(text)) {
         return text; // nothing the shell would interpret: keep commands readable
     }
     return `'${text.replace(/'/g, `'\\''`)}'`;
@@ -27,7 +27,7 @@ export function shellCommand(...args: (string | number)[]): string {
  * differently from 2.x), no `%` or `$` (log-format and environment expansion). `~` is plain text to
  * HAProxy (a health-check path such as `/~health` passes `haproxy -c`), so the validator may accept it.
  */
-const CFG_TOKEN = /^[A-Za-z0-9._:\/\[\]@,=+*~-]+$/;
+const CFG_TOKEN = /^[A-Za-z0-9._:/[\]@,=+*~-]+$/;
 
 /** Returns the value if it is one safe haproxy.cfg word, and throws otherwise. */
 export function cfgToken(value: string | number): string {
@@ -39,7 +39,7 @@ export function cfgToken(value: string | number): string {
 }
 
 /** A SHA-512 crypt hash, `$6$salt$hash`: the only haproxy.cfg word that may carry `$` (outside double quotes HAProxy expands nothing). */
-const CRYPT_HASH = /^\$6\$[A-Za-z0-9.\/]{1,16}\$[A-Za-z0-9.\/]{86}$/;
+const CRYPT_HASH = /^\$6\$[A-Za-z0-9./]{1,16}\$[A-Za-z0-9./]{86}$/;
 
 /** Returns the value if it is a SHA-512 crypt hash (a `userlist` password), and throws otherwise. */
 export function cfgCryptHash(value: string): string {

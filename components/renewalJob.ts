@@ -1,7 +1,8 @@
 /** The renewal job: a script and its cron entry on the host, removed on destroy. */
+
+import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
-import { HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
+import { type HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
 import { STEP } from "./hostState";
 import { shellCommand } from "./quote";
 

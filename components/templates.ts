@@ -3,8 +3,8 @@
  * helper, `cfg`, `cfgHash`, `sh` or `heredoc` (a test checks that no template prints a raw value), and nothing is
  * HTML-escaped.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import Handlebars from "handlebars";
 import { cfgCryptHash, cfgToken, shellHeredoc, shellQuote } from "./quote";
 

@@ -5,17 +5,17 @@
  * program at them.
  * Everything started here is stopped by its PID through the process registry (stopAll).
  */
-import * as fs from "fs";
-import * as http from "http";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
 import { hostStatePath } from "../components/hostScripts";
-import { bridgeAddress, ensureDockerd } from "./env/dockerd";
-import { CERTBOT_IMAGE, HAPROXY_IMAGE, ensureImages } from "./env/images";
-import { Bind, startBind } from "./env/bind";
-import { Pebble, startPebble } from "./env/pebble";
-import { holdLock, onCleanup } from "./env/process";
-import { Sshd, startSshd } from "./env/sshd";
+import { type Bind, startBind } from "./env/bind";
 import { run } from "./env/command";
+import { bridgeAddress, ensureDockerd } from "./env/dockerd";
+import { CERTBOT_IMAGE, ensureImages, HAPROXY_IMAGE } from "./env/images";
+import { type Pebble, startPebble } from "./env/pebble";
+import { holdLock, onCleanup } from "./env/process";
+import { type Sshd, startSshd } from "./env/sshd";
 
 /** Ports of the environment, away from the usual ones so that nothing on the machine is in the way. */
 export const PORTS = {
@@ -68,8 +68,7 @@ export type StackValues = Record<string, unknown> & { sites: SiteValues[] };
 
 /** Stack settings as the Pulumi engine passes them to the program: `edge-proxy:key` to string (JSON for non-strings). */
 export function engineConfig(values: StackValues): Record<string, string> {
-    return Object.fromEntries(Object.entries(values).map(([key, value]) =>
-        [`edge-proxy:${key}`, typeof value === "string" ? value : JSON.stringify(value)]));
+    return Object.fromEntries(Object.entries(values).map(([key, value]) => [`edge-proxy:${key}`, typeof value === "string" ? value : JSON.stringify(value)]));
 }
 
 /** Names Pebble's DNS resolves to the bridge beyond the sites' own: what the scenarios add. */
@@ -157,20 +156,24 @@ export async function startEnvironment(dir: string): Promise<Environment> {
     // named before Pebble, which resolves through it. It forwards e2e.test to challtestsrv, which
     // startPebble starts: forwarding happens at query time, so the order does not matter there. It
     // listens on the bridge too: certbot's dns-rfc2136 plugin sends its updates from a container.
-    const dns = await phase("dns (named)", () => startBind({
-        dir: path.join(dir, "dns"),
-        port: PORTS.dns,
-        listen: ["127.0.0.1", bridge],
-        forwardZone: "e2e.test",
-        forwardTo: { address: "127.0.0.1", port: CHALLTESTSRV_DNS_PORT },
-    }));
-    const pebble = await phase("pebble", () => startPebble({
-        dir: path.join(dir, "pebble"),
-        httpPort: PORTS.http,
-        listenAddress: bridge,
-        dnsPort: CHALLTESTSRV_DNS_PORT,
-        resolverPort: dns.port,
-    }));
+    const dns = await phase("dns (named)", () =>
+        startBind({
+            dir: path.join(dir, "dns"),
+            port: PORTS.dns,
+            listen: ["127.0.0.1", bridge],
+            forwardZone: "e2e.test",
+            forwardTo: { address: "127.0.0.1", port: CHALLTESTSRV_DNS_PORT },
+        }),
+    );
+    const pebble = await phase("pebble", () =>
+        startPebble({
+            dir: path.join(dir, "pebble"),
+            httpPort: PORTS.http,
+            listenAddress: bridge,
+            dnsPort: CHALLTESTSRV_DNS_PORT,
+            resolverPort: dns.port,
+        }),
+    );
     for (const site of SITES) {
         await startWebBackend(site.name, bridge, site.port);
     }

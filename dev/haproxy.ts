@@ -10,13 +10,13 @@
  * EDGE_PROXY_HAPROXY_BINARIES (e.g. hand-built releases under /opt/haproxy-versions/). Each one's version is
  * read from `haproxy -v`.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
-import { HaproxyVersion } from "../components/config/types";
-import { CONFIG_FILES, CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, HaproxyConfigFiles, METRICS_SOURCES_FILE } from "../components/haproxy/render";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { HaproxyVersion } from "../components/config/types";
+import { CONFIG_FILES, CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, type HaproxyConfigFiles, METRICS_SOURCES_FILE } from "../components/haproxy/render";
 
 /** The environment variable that lists more haproxy binaries to run the tests with. */
 export const BINARIES_ENV = "EDGE_PROXY_HAPROXY_BINARIES";
@@ -88,10 +88,28 @@ export interface SelfSignedOptions {
 
 /** Writes a self-signed ECDSA (P-256) certificate for `commonName` to `certFile` and its key to `keyFile`. */
 export function writeSelfSigned(certFile: string, keyFile: string, commonName: string, { names = [], days = 1 }: SelfSignedOptions = {}): void {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-subj", `/CN=${commonName}`, "-days", String(days),
-        ...(names.length > 0 ? ["-addext", `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")}`] : []),
-        "-keyout", keyFile, "-out", certFile], { stdio: "pipe" });
+    execFileSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            `/CN=${commonName}`,
+            "-days",
+            String(days),
+            ...(names.length > 0 ? ["-addext", `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")}`] : []),
+            "-keyout",
+            keyFile,
+            "-out",
+            certFile,
+        ],
+        { stdio: "pipe" },
+    );
 }
 
 /** Writes a self-signed certificate and its key, concatenated as HAProxy's PEM files are, to `file`. */
@@ -134,9 +152,7 @@ function stageFiles(files: HaproxyConfigFiles, rewrite: (cfg: string) => string 
     const certsDir = path.join(scratch, "certs");
     fs.mkdirSync(configDir);
     fs.mkdirSync(certsDir);
-    const local = (text: string) => text
-        .split(`${CONTAINER_CONFIG_DIR}/`).join(`${configDir}/`)
-        .split(`${CONTAINER_CERTS_DIR}/`).join(`${certsDir}/`);
+    const local = (text: string) => text.split(`${CONTAINER_CONFIG_DIR}/`).join(`${configDir}/`).split(`${CONTAINER_CERTS_DIR}/`).join(`${certsDir}/`);
     for (const key of Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[]) {
         fs.writeFileSync(path.join(configDir, CONFIG_FILES[key]), local(key === "cfg" ? rewrite(files[key]) : files[key]));
     }
@@ -169,10 +185,19 @@ const NO_NAMESERVER = "127.0.0.1";
 function withNameResolution(dir: string, resolution: NameResolution, argv: string[]): string[] {
     const hosts = path.join(dir, "hosts");
     const resolvConf = path.join(dir, "resolv.conf");
-    fs.writeFileSync(hosts, ["127.0.0.1 localhost", ...resolution.hosts.map(([address, name]) => `${address} ${name}`)].join("\n") + "\n");
+    fs.writeFileSync(hosts, `${["127.0.0.1 localhost", ...resolution.hosts.map(([address, name]) => `${address} ${name}`)].join("\n")}\n`);
     fs.writeFileSync(resolvConf, `nameserver ${resolution.nameserver}\n`);
-    return ["unshare", "--mount", "--", "sh", "-c",
-        'mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"', hosts, resolvConf, ...argv];
+    return [
+        "unshare",
+        "--mount",
+        "--",
+        "sh",
+        "-c",
+        'mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"',
+        hosts,
+        resolvConf,
+        ...argv,
+    ];
 }
 
 /** The host names of the `server` lines (not IPv4 or bracketed IPv6 addresses). */
@@ -236,9 +261,15 @@ function canConnect(address: string): Promise<boolean> {
     return new Promise((resolve) => {
         const socket = net.connect(Number(port), host);
         socket.setTimeout(500);
-        socket.on("connect", () => { socket.destroy(); resolve(true); });
+        socket.on("connect", () => {
+            socket.destroy();
+            resolve(true);
+        });
         socket.on("error", () => resolve(false));
-        socket.on("timeout", () => { socket.destroy(); resolve(false); });
+        socket.on("timeout", () => {
+            socket.destroy();
+            resolve(false);
+        });
     });
 }
 
@@ -248,22 +279,34 @@ function canConnect(address: string): Promise<boolean> {
  * socket; resolves once every bind accepts connections (at most 10 s).
  */
 export async function startHaproxy(options: RunOptions): Promise<RunningHaproxy> {
-    const staged = stageFiles(options.files, (cfg) => cfg.replace(/^(\s*bind ):(\d+)\b/gm, (_, bind: string, port: string) => {
-        const address = options.binds[Number(port)];
-        if (!address) {
-            throw new Error(`no loopback address given for bind :${port}`);
-        }
-        return `${bind}${address}`;
-    }));
+    const staged = stageFiles(options.files, (cfg) =>
+        cfg.replace(/^(\s*bind ):(\d+)\b/gm, (_, bind: string, port: string) => {
+            const address = options.binds[Number(port)];
+            if (!address) {
+                throw new Error(`no loopback address given for bind :${port}`);
+            }
+            return `${bind}${address}`;
+        }),
+    );
     const statsSocket = path.join(staged.scratch, "stats.sock");
     const testCfg = path.join(staged.scratch, "test.cfg");
     fs.writeFileSync(testCfg, `global\n    stats socket ${statsSocket} level admin\n`);
-    const [command, ...args] = withNameResolution(staged.scratch, { hosts: [], nameserver: options.nameserver ?? NO_NAMESERVER },
-        [options.binary, "-db", "-f", testCfg, "-f", staged.cfgFile]);
+    const [command, ...args] = withNameResolution(staged.scratch, { hosts: [], nameserver: options.nameserver ?? NO_NAMESERVER }, [
+        options.binary,
+        "-db",
+        "-f",
+        testCfg,
+        "-f",
+        staged.cfgFile,
+    ]);
     const child: ChildProcess = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    child.stdout!.on("data", (chunk) => { output += chunk; });
-    child.stderr!.on("data", (chunk) => { output += chunk; });
+    child.stdout!.on("data", (chunk) => {
+        output += chunk;
+    });
+    child.stderr!.on("data", (chunk) => {
+        output += chunk;
+    });
     const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
     const stop = async () => {
         if (child.exitCode === null && child.signalCode === null) {
@@ -288,15 +331,18 @@ export async function startHaproxy(options: RunOptions): Promise<RunningHaproxy>
     }
     return {
         pid: child.pid!,
-        command: (line) => new Promise((resolve, reject) => {
-            let answer = "";
-            const socket = net.connect(statsSocket);
-            socket.setTimeout(5000, () => socket.destroy(new Error(`no answer to ${line}`)));
-            socket.on("connect", () => socket.write(`${line}\n`));
-            socket.on("data", (chunk) => { answer += chunk; });
-            socket.on("end", () => resolve(answer));
-            socket.on("error", reject);
-        }),
+        command: (line) =>
+            new Promise((resolve, reject) => {
+                let answer = "";
+                const socket = net.connect(statsSocket);
+                socket.setTimeout(5000, () => socket.destroy(new Error(`no answer to ${line}`)));
+                socket.on("connect", () => socket.write(`${line}\n`));
+                socket.on("data", (chunk) => {
+                    answer += chunk;
+                });
+                socket.on("end", () => resolve(answer));
+                socket.on("error", reject);
+            }),
         output: () => output,
         stop,
     };

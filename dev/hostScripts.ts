@@ -1,10 +1,19 @@
 /** Everything a validated configuration renders: the HAProxy files and every host script. */
-import * as path from "path";
-import { EdgeProxyConfig } from "../components/config/types";
-import { HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
+import * as path from "node:path";
+import type { EdgeProxyConfig } from "../components/config/types";
+import { type HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
 import {
-    deliverConfigScript, installDnsCredentialsScript, installPemScript, installRenewalScript, issueCertificateScript, prepareHostScript, reloadScript,
-    removeScript, renewCron, renewScript, statusProbeScript,
+    deliverConfigScript,
+    installDnsCredentialsScript,
+    installPemScript,
+    installRenewalScript,
+    issueCertificateScript,
+    prepareHostScript,
+    reloadScript,
+    removeScript,
+    renewCron,
+    renewScript,
+    statusProbeScript,
 } from "../components/hostScripts";
 import { observeHostScript } from "../components/hostState";
 import { loadStackFile } from "../components/plan";
@@ -27,17 +36,22 @@ export function hostScriptsOf(config: EdgeProxyConfig, files: HaproxyConfigFiles
         issue: issueCertificateScript(config, config.sites[0]),
         // What certbot's and the PEM steps print, as the steps would receive it.
         pem: installPemScript(config, config.sites[0], `${config.sites[0].name} serial=0A1B`),
-        reload: reloadScript(config, config.sites.map((site) => `${site.name} serial=0A1B`)),
+        reload: reloadScript(
+            config,
+            config.sites.map((site) => `${site.name} serial=0A1B`),
+        ),
         renew: renewScript(config),
         installRenewal: installRenewalScript(config),
         status: statusProbeScript(config),
         observe: observeHostScript(config),
         remove: removeScript({ configDir: config.haproxy.configDir, certsDir: config.haproxy.certsDir, dataDir: config.acme.dataDir }),
         // With a DNS provider: its credentials file, and a DNS-01 site's certbot run.
-        ...(config.acme.dns ? {
-            dnsCredentials: installDnsCredentialsScript(config, "c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw=="),
-            issueDns: issueCertificateScript(config, config.sites.find((site) => site.challenge === "dns-01") ?? config.sites[0]),
-        } : {}),
+        ...(config.acme.dns
+            ? {
+                  dnsCredentials: installDnsCredentialsScript(config, "c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw=="),
+                  issueDns: issueCertificateScript(config, config.sites.find((site) => site.challenge === "dns-01") ?? config.sites[0]),
+              }
+            : {}),
         // The alert command is the user's own shell code: it lands in a file of its own, never in this script's code.
         installRenewalWithAlert: installRenewalScript(config, 'curl -fsS --data-binary @- "https://hooks.example/$TOKEN" # it\'s "ours"'),
     };

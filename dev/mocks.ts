@@ -6,7 +6,7 @@
  * a registration, which registrationRequests.ts reads (see there why and how it is guarded).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { RegistrationRequest, recordRegistrationRequests } from "./registrationRequests";
+import { type RegistrationRequest, recordRegistrationRequests } from "./registrationRequests";
 
 /** What a realization is told of a resource: a registration, or a read (a StackReference, a `get`). */
 export interface Declared {
@@ -72,38 +72,50 @@ export function unwrapSecrets(value: any): any {
  * Runs `program` under mocks with the given stack name and configuration (`edge-proxy:key` to string
  * value, as the CLI passes it) and resolves once every registration has been realized.
  */
-export async function runProgram(program: () => unknown, options: {
-    stack?: string;
-    config?: Record<string, string>;
-    realize?: Realize;
-    invoke?: Invoke;
-    /** The configuration keys the engine holds as secrets (`pulumi config set --secret`). */
-    secretKeys?: string[];
-} = {}): Promise<Registration[]> {
+export async function runProgram(
+    program: () => unknown,
+    options: {
+        stack?: string;
+        config?: Record<string, string>;
+        realize?: Realize;
+        invoke?: Invoke;
+        /** The configuration keys the engine holds as secrets (`pulumi config set --secret`). */
+        secretKeys?: string[];
+    } = {},
+): Promise<Registration[]> {
     const realize = options.realize ?? echo;
     const invoke = options.invoke ?? echoInvoke;
     let requests: RegistrationRequest[] = [];
     const declared = new Map<RegistrationRequest, Declared>();
     let failure: unknown;
-    await pulumi.runtime.setMocks({
-        newResource: async (args: pulumi.runtime.MockResourceArgs) => {
-            // The request this call is for was recorded just before it; a read has none.
-            const request = requests.find((r) => r.type === args.type && r.name === args.name && !declared.has(r));
-            const resource: Declared = {
-                type: args.type, name: args.name, custom: args.custom ?? true, deleteBeforeReplace: request?.deleteBeforeReplace ?? false, inputs: args.inputs,
-            };
-            if (request) {
-                declared.set(request, resource);
-            }
-            try {
-                return await realize(resource);
-            } catch (error) {
-                failure ??= error;
-                throw error;
-            }
+    await pulumi.runtime.setMocks(
+        {
+            newResource: async (args: pulumi.runtime.MockResourceArgs) => {
+                // The request this call is for was recorded just before it; a read has none.
+                const request = requests.find((r) => r.type === args.type && r.name === args.name && !declared.has(r));
+                const resource: Declared = {
+                    type: args.type,
+                    name: args.name,
+                    custom: args.custom ?? true,
+                    deleteBeforeReplace: request?.deleteBeforeReplace ?? false,
+                    inputs: args.inputs,
+                };
+                if (request) {
+                    declared.set(request, resource);
+                }
+                try {
+                    return await realize(resource);
+                } catch (error) {
+                    failure ??= error;
+                    throw error;
+                }
+            },
+            call: async (args: pulumi.runtime.MockCallArgs) => invoke(args.token, args.inputs),
         },
-        call: async (args: pulumi.runtime.MockCallArgs) => invoke(args.token, args.inputs),
-    }, "edge-proxy", options.stack ?? "test", false);
+        "edge-proxy",
+        options.stack ?? "test",
+        false,
+    );
     requests = recordRegistrationRequests();
     pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
     // The language host hands the program the secret keys beside the values; the stack program reads them there (config/sources.ts).
@@ -115,7 +127,9 @@ export async function runProgram(program: () => unknown, options: {
     // Any other rejection still reaches the listeners there were (the test runner, unhandledRejections
     // below); with none (npm run demo) it ends the process, as it would without this one.
     let rejected!: () => void;
-    const firstRejection = new Promise<void>((resolve) => { rejected = resolve; });
+    const firstRejection = new Promise<void>((resolve) => {
+        rejected = resolve;
+    });
     const listeners = process.listeners("unhandledRejection");
     const onRejection = (reason: unknown, promise: Promise<unknown>) => {
         if (failure !== undefined) {
@@ -158,7 +172,12 @@ export async function runProgram(program: () => unknown, options: {
 export function resource(registrations: Registration[], name: string): Registration {
     const found = registrations.find((r) => r.name === name && r.custom);
     if (!found) {
-        throw new Error(`no resource ${name}; have ${registrations.filter((r) => r.custom).map((r) => r.name).join(", ")}`);
+        throw new Error(
+            `no resource ${name}; have ${registrations
+                .filter((r) => r.custom)
+                .map((r) => r.name)
+                .join(", ")}`,
+        );
     }
     return found;
 }
@@ -185,7 +204,9 @@ export function dependsOn(registrations: Registration[], from: string, to: strin
 export async function unhandledRejections(work: () => Promise<void>): Promise<unknown[]> {
     const mochas = process.listeners("unhandledRejection");
     const reasons: unknown[] = [];
-    const collect = (reason: unknown) => { reasons.push(reason); };
+    const collect = (reason: unknown) => {
+        reasons.push(reason);
+    };
     process.removeAllListeners("unhandledRejection");
     process.on("unhandledRejection", collect);
     try {

@@ -15,11 +15,11 @@
  *   update, after every other step, unless the resource asks for `deleteBeforeReplace`;
  * - resources the program no longer declares are deleted at the end too, dependents first.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { configKey } from "../components/config/schema";
-import { Invoke, Realize, Registration, echoInvoke, runProgram, unwrapSecrets } from "./mocks";
 import { run } from "./env/command";
+import { echoInvoke, type Invoke, type Realize, type Registration, runProgram, unwrapSecrets } from "./mocks";
 
 /** What the state file records of one resource. */
 interface ResourceState {
@@ -64,7 +64,11 @@ export class Realizer {
     /**
      * @param progress told of every operation as it starts (the demo prints them, as the engine would).
      */
-    constructor(private readonly stateFile: string, private readonly workDir: string, private readonly progress?: (operation: string) => void) {
+    constructor(
+        private readonly stateFile: string,
+        private readonly workDir: string,
+        private readonly progress?: (operation: string) => void,
+    ) {
         this.state = fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, "utf8")) : {};
     }
 
@@ -134,7 +138,9 @@ export class Realizer {
             await this.delete(original);
         }
         this.replaced = [];
-        const gone = Object.entries(this.state).filter(([key]) => !this.seen.has(key)).reverse();
+        const gone = Object.entries(this.state)
+            .filter(([key]) => !this.seen.has(key))
+            .reverse();
         for (const [key, resource] of gone) {
             this.record(`delete ${resource.name}`);
             await this.delete(resource);
@@ -224,11 +230,26 @@ export class Realizer {
             fs.writeFileSync(keyFile, connection.privateKey, { mode: 0o600 });
             const knownHosts = path.join(dir, "known_hosts");
             fs.writeFileSync(knownHosts, `[${connection.host}]:${connection.port} ${connection.hostKey}\n`);
-            const result = await run("ssh", [
-                "-i", keyFile, "-p", String(connection.port), "-o", `UserKnownHostsFile=${knownHosts}`,
-                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-                `${connection.user}@${connection.host}`, command,
-            ], { input: stdin ?? "", allowFailure: true, timeoutMs: 300_000 });
+            const result = await run(
+                "ssh",
+                [
+                    "-i",
+                    keyFile,
+                    "-p",
+                    String(connection.port),
+                    "-o",
+                    `UserKnownHostsFile=${knownHosts}`,
+                    "-o",
+                    "StrictHostKeyChecking=yes",
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    "IdentitiesOnly=yes",
+                    `${connection.user}@${connection.host}`,
+                    command,
+                ],
+                { input: stdin ?? "", allowFailure: true, timeoutMs: 300_000 },
+            );
             if (result.code !== 0) {
                 throw new Error(`${name} failed (exit ${result.code}):\n${result.stderr.trim()}\n${result.stdout.trim()}`);
             }

@@ -3,13 +3,13 @@
  * command provider plugins at the versions package.json pins (installed by hand, see docs/testing.md), a `file://`
  * backend and passphrase secrets, driven through the Automation API. Used by test/engine/ and the demo.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type EngineEvent, LocalWorkspace, type OpType, PulumiCommand, type Stack, type StepEventMetadata } from "@pulumi/pulumi/automation";
 import * as YAML from "yaml";
-import { EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack, StepEventMetadata } from "@pulumi/pulumi/automation";
 import { CONFIG_KEYS } from "../components/config/schema";
-import { Environment, StackValues } from "./environment";
+import type { Environment, StackValues } from "./environment";
 import { PROJECT_DIR } from "./paths";
 
 /** Where the CLI built by tools/pulumi-engine/build.sh lives. */
@@ -43,12 +43,12 @@ export function engineUnavailable(): string | undefined {
 
 /** One step of an update as the stand-in records it: `<create|update|replace|delete> <resource name>`. */
 const OPERATION: Partial<Record<OpType, string>> = {
-    "create": "create",
-    "update": "update",
-    "replace": "replace",
+    create: "create",
+    update: "update",
+    replace: "replace",
     "create-replacement": "replace",
     "delete-replaced": "replace",
-    "delete": "delete",
+    delete: "delete",
 };
 
 /** The steps on custom resources (not components, providers or the stack), sorted, from the events `step` picks. */

@@ -4,9 +4,9 @@
  * haproxy is installed.
  * Target: render under 1 s on a 2-core machine.
  */
-import { spawnSync } from "child_process";
-import * as os from "os";
-import { RawConfig, SECRET_PRESENT } from "../components/config/checks";
+import { spawnSync } from "node:child_process";
+import * as os from "node:os";
+import { type RawConfig, SECRET_PRESENT } from "../components/config/checks";
 import { parseConfig } from "../components/config/validate";
 import { renderHaproxyConfig } from "../components/haproxy/render";
 import { checkWithHaproxy } from "../dev/haproxy";

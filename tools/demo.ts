@@ -6,7 +6,7 @@
  * resource. Ctrl-C destroys the stack and stops everything it started. Needs root and what `.ci/run`
  * installs.
  */
-import * as path from "path";
+import * as path from "node:path";
 import { onCleanup, stopAll } from "../dev/env/process";
 import { PORTS, SITES, startEnvironment } from "../dev/environment";
 import { Realizer, up } from "../dev/realize";
@@ -27,15 +27,18 @@ async function main(): Promise<void> {
         console.log("The real Pulumi engine converges the stack:");
         const engine = await createEngineStack(env, path.join(DIR, "stack"));
         engine.setValues(env.stackValues());
-        onCleanup("the stack (pulumi destroy)", async () => { await engine.stack.destroy({ onOutput: (text) => process.stdout.write(text) }); });
+        onCleanup("the stack (pulumi destroy)", async () => {
+            await engine.stack.destroy({ onOutput: (text) => process.stdout.write(text) });
+        });
         await engine.up((text) => process.stdout.write(text));
     }
     const resolve = (domain: string, port: number) => `--resolve ${domain}:${port}:127.0.0.1`;
     const lines = [
         "",
         "edge-proxy is running. Try:",
-        ...SITES.flatMap((site) => site.domains.map((domain) =>
-            `  curl --cacert ${env.rootCaFile} ${resolve(domain, PORTS.https)} https://${domain}:${PORTS.https}/`)),
+        ...SITES.flatMap((site) =>
+            site.domains.map((domain) => `  curl --cacert ${env.rootCaFile} ${resolve(domain, PORTS.https)} https://${domain}:${PORTS.https}/`),
+        ),
         `  curl -i ${resolve("a.e2e.test", PORTS.http)} http://a.e2e.test:${PORTS.http}/hello      # 301 to HTTPS`,
         `  openssl s_client -connect 127.0.0.1:${PORTS.https} -servername b.e2e.test -CAfile ${env.rootCaFile} </dev/null`,
         `  ssh -i ${env.backendSshd.privateKeyFile} -p ${PORTS.sshService} -o StrictHostKeyChecking=no root@127.0.0.1   # SSH through HAProxy`,

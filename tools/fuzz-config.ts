@@ -3,7 +3,7 @@
  * (dev/generators.ts) over many more configurations, from a random seed (printed, so
  * that a run can be repeated). Prints the counts and every broken invariant; exits 1 when one broke.
  */
-import { parseArgs } from "util";
+import { parseArgs } from "node:util";
 import { haproxyViolations, runProperty, shellcheckViolations } from "../dev/generators";
 
 const USAGE = "usage: npm run fuzz -- [--runs N] [--seed S] [--samples N]";
@@ -12,7 +12,14 @@ const USAGE = "usage: npm run fuzz -- [--runs N] [--seed S] [--samples N]";
 function readOptions(): { seed: number; runs: number; samples: number } | undefined {
     let values;
     try {
-        ({ values } = parseArgs({ options: { runs: { type: "string", default: "20000" }, seed: { type: "string" }, samples: { type: "string", default: "200" }, help: { type: "boolean" } } }));
+        ({ values } = parseArgs({
+            options: {
+                runs: { type: "string", default: "20000" },
+                seed: { type: "string" },
+                samples: { type: "string", default: "200" },
+                help: { type: "boolean" },
+            },
+        }));
     } catch (error) {
         console.error(`${(error as Error).message}\n${USAGE}`);
         return undefined;
@@ -39,6 +46,8 @@ console.log(`seed ${seed}, ${runs} runs; dash -n and shellcheck on ${samples} ac
 const started = Date.now();
 const run = runProperty({ seed, runs, samples });
 const violations = [...run.violations, ...shellcheckViolations(run.samples), ...haproxyViolations(run.samples, Math.min(samples, 50))];
-console.log(`tried ${run.tried}, refused ${run.refused}, accepted ${run.accepted}, violations ${violations.length} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+console.log(
+    `tried ${run.tried}, refused ${run.refused}, accepted ${run.accepted}, violations ${violations.length} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+);
 violations.forEach((violation) => console.log(`- ${violation}`));
 process.exitCode = violations.length > 0 ? 1 : 0;

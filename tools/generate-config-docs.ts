@@ -5,11 +5,11 @@
  * `npm run generate -- --check` writes nothing and exits 1 when one is stale (test/unit/generated.test.ts
  * does the same check).
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as YAML from "yaml";
-import { z } from "zod";
-import { CONFIG_KEYS, CONFIG_NAMESPACE, ConfigKey, configModel, innerSchema } from "../components/config/schema";
+import type { z } from "zod";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, type ConfigKey, configModel, innerSchema } from "../components/config/schema";
 
 /** Where a generated file goes, from the project root, and what it should hold given what it holds now. */
 export interface GeneratedFile {
@@ -55,13 +55,17 @@ function shownDefault(spec: ConfigKey): string {
 
 /** The keys of a structured value's entries (a site, its health check, a TCP service), as a table. */
 function entryTable(shape: Record<string, z.core.$ZodType>): string[] {
-    return ["| key | meaning |", "|---|---|", ...Object.entries(shape).map(([key, schema]) => `| \`${key}\` | ${cell((schema as z.ZodType).description ?? "")} |`)];
+    return [
+        "| key | meaning |",
+        "|---|---|",
+        ...Object.entries(shape).map(([key, schema]) => `| \`${key}\` | ${cell((schema as z.ZodType).description ?? "")} |`),
+    ];
 }
 
 /** The object schema of a list's entries, or of an object key's value. */
 function shapeOf(schema: z.core.$ZodType): Record<string, z.core.$ZodType> {
     const inner = innerSchema(schema)._zod.def as { element?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> };
-    return inner.element ? shapeOf(inner.element) : inner.shape ?? {};
+    return inner.element ? shapeOf(inner.element) : (inner.shape ?? {});
 }
 
 /** The reference's section of one group of the model (an object of leaves), and of the groups inside it. */
@@ -69,10 +73,19 @@ function groupSections(schema: z.ZodType, modelPath: string[]): string[] {
     const own = CONFIG_KEYS.filter((spec) => spec.path.slice(0, -1).join(".") === modelPath.join("."));
     const lines: string[] = [];
     if (own.length > 0 && modelPath.length > 0) {
-        lines.push(`## \`${modelPath.join(".")}\``, "", schema.description ?? "", "",
-            "| key | model | type | default | meaning |", "|---|---|---|---|---|",
-            ...own.map((spec) => `| \`${spec.key}\` | \`${spec.path.join(".")}\` | ${spec.type}${spec.secret ? " (secret)" : ""} | ${shownDefault(spec)} | ${cell(spec.description)} |`),
-            "");
+        lines.push(
+            `## \`${modelPath.join(".")}\``,
+            "",
+            schema.description ?? "",
+            "",
+            "| key | model | type | default | meaning |",
+            "|---|---|---|---|---|",
+            ...own.map(
+                (spec) =>
+                    `| \`${spec.key}\` | \`${spec.path.join(".")}\` | ${spec.type}${spec.secret ? " (secret)" : ""} | ${shownDefault(spec)} | ${cell(spec.description)} |`,
+            ),
+            "",
+        );
     }
     for (const [name, child] of Object.entries((schema as z.ZodObject).shape)) {
         const group = child as z.ZodType;
@@ -96,7 +109,7 @@ export function renderReference(): string {
         `Every key lives in the \`${CONFIG_NAMESPACE}:\` namespace of a stack file (\`${CONFIG_NAMESPACE}:hostAddress\`); EdgeProxy's`,
         "arguments take the same values nested as the model is (the `model` column: `host.address`, typed in",
         "components/config/args.ts). `Pulumi.yaml` declares the keys with their types and",
-        "defaults (the Pulumi CLI enforces the types). An empty string means \"not set\". Each key sets one value of",
+        'defaults (the Pulumi CLI enforces the types). An empty string means "not set". Each key sets one value of',
         "the configuration model that the renderer and the components read (the `model` column); problems name the",
         "key, as a stack sets it (`sites[2].domains[0]`).",
         "",
@@ -159,11 +172,19 @@ export function renderArgs(): string {
      * health check) gets an interface of its own, a list's entries one named in the singular.
      */
     const typeOf = (schema: z.core.$ZodType, key: string, input: boolean): string => {
-        const def = innerSchema(schema)._zod.def as { type: string; element?: z.core.$ZodType; entries?: Record<string, string>; shape?: Record<string, z.core.$ZodType> };
+        const def = innerSchema(schema)._zod.def as {
+            type: string;
+            element?: z.core.$ZodType;
+            entries?: Record<string, string>;
+            shape?: Record<string, z.core.$ZodType>;
+        };
         const types: Record<string, () => string> = {
             number: () => "number",
             boolean: () => "boolean",
-            enum: () => Object.values(def.entries!).map((value) => JSON.stringify(value)).join(" | "),
+            enum: () =>
+                Object.values(def.entries!)
+                    .map((value) => JSON.stringify(value))
+                    .join(" | "),
             array: () => `${typeOf(def.element!, key.replace(/s$/, ""), input)}[]`,
             object: () => declare(def.shape!, argsName(key), (schema as z.ZodType).description),
         };
@@ -185,7 +206,10 @@ export function renderArgs(): string {
                 ...(def.type === "default" && JSON.stringify(def.defaultValue) !== "[]" ? [`@default ${JSON.stringify(def.defaultValue)}`] : []),
             ];
             const type = typeOf(schema, key, meta.input === true);
-            return [...jsdoc("    ", [...wrap(schema.description ?? ""), ...(tags.length > 0 ? ["", ...tags] : [])]), `    ${key}${optional ? "?" : ""}: ${type};`];
+            return [
+                ...jsdoc("    ", [...wrap(schema.description ?? ""), ...(tags.length > 0 ? ["", ...tags] : [])]),
+                `    ${key}${optional ? "?" : ""}: ${type};`,
+            ];
         });
         interfaces.push([...(description ? jsdoc("", wrap(description)) : []), `export interface ${name} {`, ...fields, "}", ""].join("\n"));
         return name;
@@ -198,7 +222,7 @@ export function renderArgs(): string {
         " *",
         " * Generated by `npm run generate` from components/config/schema.ts: edit the schema, not this file.",
         " */",
-        "import * as pulumi from \"@pulumi/pulumi\";",
+        'import * as pulumi from "@pulumi/pulumi";',
         "",
         ...interfaces,
     ].join("\n");

@@ -4,12 +4,12 @@
  * haproxy.cfg to FILE and its map files beside it; `--plan` prints the certificates and settings as JSON.
  * Bad configuration: every problem on stderr, exit code 1, nothing written.
  */
-import * as fs from "fs";
-import * as path from "path";
-import { parseArgs } from "util";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { ConfigError } from "../components/config/validate";
+import { CONFIG_FILES, type HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
 import { loadStackFile, planOf } from "../components/plan";
-import { CONFIG_FILES, HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
 
 const USAGE = "usage: render (--stack NAME | --stack-file PATH) [--out FILE | --plan]";
 
@@ -44,12 +44,18 @@ function outputFiles(out: string, files: HaproxyConfigFiles): [string, string][]
     const dir = path.dirname(file);
     const siblings = [CONFIG_FILES.sitesMap, CONFIG_FILES.certsList];
     if ((siblings as string[]).includes(path.basename(file))) {
-        throw new Error(`--out ${out}: ${path.basename(file)} is the name of a file written beside ${CONFIG_FILES.cfg}; name the configuration otherwise (e.g. ${CONFIG_FILES.cfg})`);
+        throw new Error(
+            `--out ${out}: ${path.basename(file)} is the name of a file written beside ${CONFIG_FILES.cfg}; name the configuration otherwise (e.g. ${CONFIG_FILES.cfg})`,
+        );
     }
     if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
         throw new Error(`--out ${out}: the directory ${dir} does not exist`);
     }
-    return [[file, files.cfg], [path.join(dir, CONFIG_FILES.sitesMap), files.sitesMap], [path.join(dir, CONFIG_FILES.certsList), files.certsList]];
+    return [
+        [file, files.cfg],
+        [path.join(dir, CONFIG_FILES.sitesMap), files.sitesMap],
+        [path.join(dir, CONFIG_FILES.certsList), files.certsList],
+    ];
 }
 
 /**
@@ -82,7 +88,7 @@ function main(): number {
         const args = readArgs(process.argv.slice(2));
         const config = loadStackFile(args.stackFile);
         if (args.plan) {
-            process.stdout.write(JSON.stringify(planOf(config), null, 2) + "\n");
+            process.stdout.write(`${JSON.stringify(planOf(config), null, 2)}\n`);
             return 0;
         }
         const files = renderHaproxyConfig(config);

@@ -5,10 +5,10 @@
  * certificate as HAProxy serves it, and the last certbot run per site (docs/operations.md: Monitoring and alerts).
  * Exit status: 0 all well, 1 something needs attention (listed), 2 the check itself failed.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { parseArgs } from "util";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { rawConfigFromEngine } from "../components/config/sources";
 import { parseConfig } from "../components/config/validate";
@@ -55,7 +55,12 @@ async function main(): Promise<number> {
         // The stack program names its EdgeProxy after the stack (index.ts): where `up` keeps a key trusted on first use.
         const project = (await stack.workspace.projectSettings()).name;
         const trusted = { dir: path.join(os.homedir(), ".edge-proxy"), owner: `${project}/${args.stack}/${args.stack}` };
-        const report = await checkStatus(config, { sshPrivateKey: secret("sshPrivateKey") ?? "", metricsPassword: secret("metricsPassword") }, () => new Date(), trusted);
+        const report = await checkStatus(
+            config,
+            { sshPrivateKey: secret("sshPrivateKey") ?? "", metricsPassword: secret("metricsPassword") },
+            () => new Date(),
+            trusted,
+        );
         process.stdout.write(args.json ? `${JSON.stringify({ stack: args.stack, ...report }, null, 2)}\n` : `stack ${args.stack}\n${formatReport(report)}`);
         return report.attention.length === 0 ? 0 : 1;
     } catch (error) {

@@ -3,9 +3,9 @@
  * quoted value) or undefined, and the markers that stand for values the validator must not read. The
  * schema (schema.ts) applies them to its leaves; nothing here knows the configuration's shape.
  */
-import { createHash } from "crypto";
-import { BlockList, isIPv4, isIPv6 } from "net";
-import { posix } from "path";
+import { createHash } from "node:crypto";
+import { BlockList, isIPv4, isIPv6 } from "node:net";
+import { posix } from "node:path";
 
 /** A HAProxy version as major.minor, which decides what the rendered configuration may use. */
 export interface HaproxyVersion {
@@ -35,7 +35,10 @@ export const MAX_LIST_TEXT_LENGTH = 8 * 1024 * 1024;
 
 /** Stands for a value too long to read at all, by its length and the longest its key takes. */
 export class OversizedValue {
-    constructor(readonly length: number, readonly limit: number) {}
+    constructor(
+        readonly length: number,
+        readonly limit: number,
+    ) {}
 }
 
 /** The raw configuration: key (without namespace) to value as YAML or JSON would give it. */
@@ -80,10 +83,9 @@ export function hostnameProblem(value: string, { needsDot = false, wildcard = fa
     return undefined;
 }
 
-
 /** Parses `host:port` with an IPv4 address, a bracketed IPv6 address or a DNS name. */
 export function parseServerAddress(value: string): ServerAddress | string {
-    const match = /^(\[[^\]]*\]|[^:\[\]]+):(\d{1,5})$/.exec(value);
+    const match = /^(\[[^\]]*\]|[^:[\]]+):(\d{1,5})$/.exec(value);
     if (!match) {
         return "is not host:port (IPv6 addresses go in brackets: [2001:db8::1]:80)";
     }
@@ -133,13 +135,62 @@ export function durationProblem(value: string): string | undefined {
  * expose the host itself. Subdirectories (/srv/haproxy, /etc/haproxy) are fine.
  */
 const SYSTEM_DIRECTORIES = new Set([
-    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found", "/media", "/mnt",
-    "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
-    "/etc/cron.d", "/etc/default", "/etc/docker", "/etc/ssh", "/etc/ssl", "/etc/systemd",
-    "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/local", "/usr/sbin", "/usr/share", "/usr/src",
-    "/usr/local/bin", "/usr/local/etc", "/usr/local/lib", "/usr/local/sbin", "/usr/local/share",
-    "/var/backups", "/var/cache", "/var/lib", "/var/lib/docker", "/var/local", "/var/lock", "/var/log", "/var/mail", "/var/opt",
-    "/var/run", "/var/spool", "/var/tmp", "/var/www",
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/lost+found",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/var",
+    "/etc/cron.d",
+    "/etc/default",
+    "/etc/docker",
+    "/etc/ssh",
+    "/etc/ssl",
+    "/etc/systemd",
+    "/usr/bin",
+    "/usr/include",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/local",
+    "/usr/sbin",
+    "/usr/share",
+    "/usr/src",
+    "/usr/local/bin",
+    "/usr/local/etc",
+    "/usr/local/lib",
+    "/usr/local/sbin",
+    "/usr/local/share",
+    "/var/backups",
+    "/var/cache",
+    "/var/lib",
+    "/var/lib/docker",
+    "/var/local",
+    "/var/lock",
+    "/var/log",
+    "/var/mail",
+    "/var/opt",
+    "/var/run",
+    "/var/spool",
+    "/var/tmp",
+    "/var/www",
 ]);
 
 /** A host path as the host resolves it: `//` collapsed, `.` segments and a trailing `/` dropped. */
@@ -150,7 +201,7 @@ export function normalizeHostPath(value: string): string {
 
 /** An absolute host path of plain characters (it becomes a bind mount and a shell word), not a system directory. */
 export function absolutePathProblem(value: string): string | undefined {
-    if (!/^\/[A-Za-z0-9._\/-]*$/.test(value)) {
+    if (!/^\/[A-Za-z0-9._/-]*$/.test(value)) {
         return "is not an absolute path of letters, digits, '.', '_', '-' and '/'";
     }
     if (value.split("/").some((part) => part === "..")) {
@@ -176,7 +227,9 @@ export function metricsFileProblem(value: string): string | undefined {
     if (pathProblem) {
         return pathProblem;
     }
-    return /\/[A-Za-z0-9._-]+\.prom$/.test(normalizeHostPath(value)) ? undefined : "is not the path of a file named *.prom (node_exporter's textfile collector reads only those)";
+    return /\/[A-Za-z0-9._-]+\.prom$/.test(normalizeHostPath(value))
+        ? undefined
+        : "is not the path of a file named *.prom (node_exporter's textfile collector reads only those)";
 }
 
 /** A DNS server as the pre-flight asks it: an IPv4 address, optionally with a port. */
@@ -188,7 +241,7 @@ export function resolverProblem(value: string): string | undefined {
 
 /** The path of an HTTP health check: one haproxy.cfg word of URL path characters (no query, no escapes). */
 export function healthCheckPathProblem(value: string): string | undefined {
-    return /^\/[A-Za-z0-9._~\/-]*$/.test(value) ? undefined : "is not an absolute path of letters, digits and ._~/-";
+    return /^\/[A-Za-z0-9._~/-]*$/.test(value) ? undefined : "is not an absolute path of letters, digits and ._~/-";
 }
 
 const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
@@ -262,8 +315,8 @@ export function cronProblem(value: string): string | undefined {
         return undefined;
     }
     const fields = value.split(" ");
-    if (fields.length !== CRON_FIELDS.length || fields.some((field) => !/^[0-9*\/,-]+$/.test(field))) {
-        return "is not a five-field cron schedule such as \"17 3 * * *\" (one space between fields)";
+    if (fields.length !== CRON_FIELDS.length || fields.some((field) => !/^[0-9*/,-]+$/.test(field))) {
+        return 'is not a five-field cron schedule such as "17 3 * * *" (one space between fields)';
     }
     return fields.map((field, i) => cronFieldProblem(field, CRON_FIELDS[i])).find((problem) => problem !== undefined);
 }
@@ -352,11 +405,11 @@ export const nameProblem = (value: string) => (NAME.test(value) && !value.includ
 
 const EMAIL = /^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$/;
 /** An email address that certbot takes as the value of --email (one starting with '-' would be an option). */
-export const emailProblem = (value: string) => (value.startsWith("-") ? "starts with '-': certbot would read it as an option"
-    : EMAIL.test(value) ? undefined : "is not an email address");
-const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+\/]+={0,3}( \S*)?$/;
+export const emailProblem = (value: string) =>
+    value.startsWith("-") ? "starts with '-': certbot would read it as an option" : EMAIL.test(value) ? undefined : "is not an email address";
+const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( \S*)?$/;
 /** A public key line as ssh-keyscan prints it after the host (surrounding blanks are dropped). */
-export const hostKeyProblem = (value: string) => (SSH_PUBLIC_KEY.test(value.trim()) ? undefined : "is not a public key line such as \"ssh-ed25519 AAAA...\"");
+export const hostKeyProblem = (value: string) => (SSH_PUBLIC_KEY.test(value.trim()) ? undefined : 'is not a public key line such as "ssh-ed25519 AAAA..."');
 
 /**
  * Addresses a metrics port may be published on without metricsPublic: loopback, the RFC 1918 and
@@ -429,10 +482,7 @@ export function unknownKeyProblem(key: string, known: readonly string[]): string
     if (key.length > SUGGEST_MAX_KEY_LENGTH) {
         return "unknown key";
     }
-    const best = known
-        .map((candidate) => ({ candidate, distance: editDistance(key, candidate) }))
-        .sort((x, y) => x.distance - y.distance)[0];
+    const best = known.map((candidate) => ({ candidate, distance: editDistance(key, candidate) })).sort((x, y) => x.distance - y.distance)[0];
     const hint = best && best.distance <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean "${best.candidate}"?)` : "";
     return `unknown key${hint}`;
 }
-

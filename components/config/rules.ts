@@ -4,16 +4,17 @@
  * a value the schema refused counts as unknown here, so that one wrong value is reported once, by its own
  * key, while every other value is still checked. Pure: nothing here touches Pulumi or the host.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { DNS_PROVIDERS, providerImage } from "../dns/providers";
-import {
-    OLDEST_HAPROXY, compareVersions, hostnameProblem, isLoopbackAddress, isPrivateAddress, quote, versionFromImage,
-} from "./checks";
-import { CONFIG_KEYS, ConfigModel, configKey, defaultSiteName, explicitVersion } from "./schema";
+import { compareVersions, hostnameProblem, isLoopbackAddress, isPrivateAddress, OLDEST_HAPROXY, quote, versionFromImage } from "./checks";
+import { CONFIG_KEYS, type ConfigModel, configKey, defaultSiteName, explicitVersion } from "./schema";
 
 /** A value as far as it parsed: a leaf (or list entry) the schema refused is undefined. */
-type Settled<T> = T extends readonly (infer E)[] ? (Settled<E> | undefined)[] | undefined
-    : T extends { [key: string]: unknown } ? { [K in keyof T]: Settled<T[K]> } : T | undefined;
+type Settled<T> = T extends readonly (infer E)[]
+    ? (Settled<E> | undefined)[] | undefined
+    : T extends { [key: string]: unknown }
+      ? { [K in keyof T]: Settled<T[K]> }
+      : T | undefined;
 
 /** The model's path of a stack key's leaf. */
 function at(key: string): PropertyKey[] {
@@ -22,7 +23,10 @@ function at(key: string): PropertyKey[] {
 
 /** The value at a path of the model, if any. */
 function valueAt(model: unknown, path: readonly PropertyKey[]): unknown {
-    return path.reduce<unknown>((value, part) => (typeof value === "object" && value !== null ? (value as Record<PropertyKey, unknown>)[part] : undefined), model);
+    return path.reduce<unknown>(
+        (value, part) => (typeof value === "object" && value !== null ? (value as Record<PropertyKey, unknown>)[part] : undefined),
+        model,
+    );
 }
 
 /** The model paths of the secrets' leaves. */
@@ -84,9 +88,12 @@ function checkRules(model: ConfigModel, ctx: z.core.$RefinementCtx<ConfigModel>,
 
     // Every script, and with them the secrets, goes to whatever answers at the address: only the pinned host may.
     if (unset("sshHostKey") && host.trustOnFirstUse !== true) {
-        report(at("sshHostKey"), `is required, so that no other machine at the host's address receives the scripts and their secrets: `
-            + `run ssh-keyscan -p ${host.sshPort ?? 22} -t ed25519 ${host.address || "HOST"} from a network you trust (or read /etc/ssh/ssh_host_ed25519_key.pub on the host), `
-            + `then pulumi config set sshHostKey 'ssh-ed25519 AAAA...' with the key it prints; or set sshTrustOnFirstUse to true to pin the key the first connection sees`);
+        report(
+            at("sshHostKey"),
+            `is required, so that no other machine at the host's address receives the scripts and their secrets: ` +
+                `run ssh-keyscan -p ${host.sshPort ?? 22} -t ed25519 ${host.address || "HOST"} from a network you trust (or read /etc/ssh/ssh_host_ed25519_key.pub on the host), ` +
+                `then pulumi config set sshHostKey 'ssh-ed25519 AAAA...' with the key it prints; or set sshTrustOnFirstUse to true to pin the key the first connection sees`,
+        );
     }
     if (host.sshHostKey !== undefined && host.trustOnFirstUse === true) {
         report(at("sshTrustOnFirstUse"), "has no effect: sshHostKey is set, and only that key is accepted");
@@ -99,7 +106,14 @@ function checkRules(model: ConfigModel, ctx: z.core.$RefinementCtx<ConfigModel>,
     checkSites(view.sites, acme.dns.provider !== undefined, refused, report);
     checkTcpServiceNames(view.tcpServices, report);
     checkPortCollisions(view, report);
-    checkDirectoriesApart([["configDir", haproxy.configDir], ["certsDir", haproxy.certsDir], ["certbotDataDir", acme.dataDir]], report);
+    checkDirectoriesApart(
+        [
+            ["configDir", haproxy.configDir],
+            ["certsDir", haproxy.certsDir],
+            ["certbotDataDir", acme.dataDir],
+        ],
+        report,
+    );
 }
 
 type View = Settled<ConfigModel>;
@@ -118,8 +132,10 @@ function checkHaproxyVersion(image: string | undefined, stated: string | undefin
         report(at("haproxyVersion"), `is required: the tag of haproxyImage ${quote(image)} does not tell the HAProxy version`);
     }
     if (version && compareVersions(version, OLDEST_HAPROXY) < 0) {
-        report(at(stated !== undefined ? "haproxyVersion" : "haproxyImage"),
-            `HAProxy ${version.major}.${version.minor} is older than the oldest supported, ${OLDEST_HAPROXY.major}.${OLDEST_HAPROXY.minor}`);
+        report(
+            at(stated !== undefined ? "haproxyVersion" : "haproxyImage"),
+            `HAProxy ${version.major}.${version.minor} is older than the oldest supported, ${OLDEST_HAPROXY.major}.${OLDEST_HAPROXY.minor}`,
+        );
     }
 }
 
@@ -155,7 +171,10 @@ function checkMetrics(metrics: View["haproxy"]["metrics"], userUnset: boolean, r
     }
     const passwordSet = isSet(metrics.password);
     if (!isPrivateAddress(address) && metrics.public !== true) {
-        report(at("metricsAddress"), `${quote(address)} is public: set metricsPublic to true to publish the metrics there (and set metricsUser and metricsPassword)`);
+        report(
+            at("metricsAddress"),
+            `${quote(address)} is public: set metricsPublic to true to publish the metrics there (and set metricsUser and metricsPassword)`,
+        );
     }
     if (metrics.user !== undefined && !passwordSet && requireSecrets) {
         report(at("metricsPassword"), "is required with metricsUser: pulumi config set --secret metricsPassword");
@@ -163,7 +182,10 @@ function checkMetrics(metrics: View["haproxy"]["metrics"], userUnset: boolean, r
     if (metrics.user === undefined && passwordSet) {
         report(at("metricsUser"), "is required with metricsPassword (the basic authentication's user name)");
     } else if (userUnset && !isLoopbackAddress(address)) {
-        report(at("metricsUser"), `is required when metricsAddress ${quote(address)} is not a loopback address: set metricsUser and metricsPassword (basic authentication), or publish on 127.0.0.1`);
+        report(
+            at("metricsUser"),
+            `is required when metricsAddress ${quote(address)} is not a loopback address: set metricsUser and metricsPassword (basic authentication), or publish on 127.0.0.1`,
+        );
     }
 }
 
@@ -181,7 +203,10 @@ function checkDns(dns: View["acme"]["dns"], certbotImage: string | undefined, un
     }
     const provider = DNS_PROVIDERS[name];
     if (unset("dnsCertbotImage") && certbotImage !== undefined && providerImage(provider, certbotImage) === undefined) {
-        report(at("dnsCertbotImage"), `is required: certbotImage ${quote(certbotImage)} is not certbot/certbot:<tag>, so the ${provider.plugin} image cannot be derived from it`);
+        report(
+            at("dnsCertbotImage"),
+            `is required: certbotImage ${quote(certbotImage)} is not certbot/certbot:<tag>, so the ${provider.plugin} image cannot be derived from it`,
+        );
     }
 }
 
@@ -225,11 +250,13 @@ function checkSites(sites: View["sites"], dnsOn: boolean, refused: Set<string>, 
             const problem = hostnameProblem(name, { needsDot: true, wildcard: site.challenge === "dns-01" });
             if (problem) {
                 report(["sites", i, "domains", j], `${quote(domain)} ${problem}`);
-            } else if (claim(domainOwner, ["sites", i, "domains", j], `sites[${i}].domains[${j}]`, name, (first) => `"${name}" is already served by ${first}`, report)) {
+            } else if (
+                claim(domainOwner, ["sites", i, "domains", j], `sites[${i}].domains[${j}]`, name, (first) => `"${name}" is already served by ${first}`, report)
+            ) {
                 served.push(name);
             }
         });
-        const name = refused.has(`sites.${i}.name`) ? undefined : site.name ?? (served.length > 0 ? defaultSiteName(served[0]) : undefined);
+        const name = refused.has(`sites.${i}.name`) ? undefined : (site.name ?? (served.length > 0 ? defaultSiteName(served[0]) : undefined));
         if (name !== undefined) {
             claim(nameOwner, ["sites", i, "name"], `sites[${i}].name`, name, (first) => `"${name}" is already the name of ${first}`, report);
         }
@@ -241,7 +268,14 @@ function checkTcpServiceNames(services: View["tcpServices"], report: Report): vo
     const nameOwner = new Map<string, string>();
     (services ?? []).forEach((service, i) => {
         if (service?.name !== undefined) {
-            claim(nameOwner, ["tcpServices", i, "name"], `tcpServices[${i}].name`, service.name, (first) => `"${service.name}" is already the name of ${first}`, report);
+            claim(
+                nameOwner,
+                ["tcpServices", i, "name"],
+                `tcpServices[${i}].name`,
+                service.name,
+                (first) => `"${service.name}" is already the name of ${first}`,
+                report,
+            );
         }
     });
 }
@@ -283,14 +317,19 @@ function checkPortCollisions(view: View, report: Report): void {
 function checkDirectoriesApart(directories: [string, string | undefined][], report: Report): void {
     directories.forEach(([key, dir], i) => {
         for (const [earlierKey, earlier] of directories.slice(0, i)) {
-            const relation = !dir || !earlier ? undefined
-                : dir === earlier ? "is also"
-                    : dir.startsWith(`${earlier}/`) ? "is inside"
-                        : earlier.startsWith(`${dir}/`) ? "contains" : undefined;
+            const relation =
+                !dir || !earlier
+                    ? undefined
+                    : dir === earlier
+                      ? "is also"
+                      : dir.startsWith(`${earlier}/`)
+                        ? "is inside"
+                        : earlier.startsWith(`${dir}/`)
+                          ? "contains"
+                          : undefined;
             if (relation) {
                 report(at(key), `${quote(dir!)} ${relation} ${earlierKey} ${quote(earlier!)} (configDir, certsDir and certbotDataDir must not overlap)`);
             }
         }
     });
 }
-

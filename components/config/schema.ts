@@ -6,13 +6,34 @@
  * parsing of stack files, Pulumi.yaml's `config:` block and docs/configuration.md), and every message
  * about a single value derive from it; rules.ts adds the checks that span several values.
  */
-import { isIPv4, isIPv6 } from "net";
+import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
-import { DNS_PROVIDERS, TSIG_ALGORITHMS, providerImage } from "../dns/providers";
+import { DNS_PROVIDERS, providerImage, TSIG_ALGORITHMS } from "../dns/providers";
 import {
-    ACME_DIRECTORIES, HaproxyVersion, MAX_STRING_LENGTH, OLDEST_HAPROXY, OversizedValue, SECRET_PRESENT, ServerAddress, absolutePathProblem, cronProblem,
-    defaultRenewSchedule, describe, durationProblem, emailProblem, healthCheckPathProblem, hostKeyProblem, hostnameProblem, imageProblem, metricsFileProblem,
-    nameProblem, normalizeHostPath, parseServerAddress, quote, resolverProblem, versionFromImage,
+    ACME_DIRECTORIES,
+    absolutePathProblem,
+    cronProblem,
+    defaultRenewSchedule,
+    describe,
+    durationProblem,
+    emailProblem,
+    type HaproxyVersion,
+    healthCheckPathProblem,
+    hostKeyProblem,
+    hostnameProblem,
+    imageProblem,
+    MAX_STRING_LENGTH,
+    metricsFileProblem,
+    nameProblem,
+    normalizeHostPath,
+    OLDEST_HAPROXY,
+    OversizedValue,
+    parseServerAddress,
+    quote,
+    resolverProblem,
+    SECRET_PRESENT,
+    type ServerAddress,
+    versionFromImage,
 } from "./checks";
 
 declare module "zod" {
@@ -107,8 +128,10 @@ function optionalText<T = string>(problem?: Problem, read?: (value: string) => T
 /** One of `values`, else `problem` (after the quoted value). */
 function oneOf<const V extends string>(values: readonly [V, ...V[]], problem: string) {
     return z.enum(values, {
-        error: (issue) => (issue.code === "invalid_value" && typeof issue.input === "string" && issue.input.length <= MAX_STRING_LENGTH
-            ? `${quote(issue.input)} ${problem}` : typeProblem("a string", issue.input)),
+        error: (issue) =>
+            issue.code === "invalid_value" && typeof issue.input === "string" && issue.input.length <= MAX_STRING_LENGTH
+                ? `${quote(issue.input)} ${problem}`
+                : typeProblem("a string", issue.input),
     });
 }
 
@@ -133,27 +156,36 @@ function record<S extends z.core.$ZodLooseShape>(shape: S) {
 }
 
 /** `host:port`, read into its parts. */
-const serverAddress = () => textAs((value) => {
-    const parsed = parseServerAddress(value);
-    return typeof parsed === "string" ? parsed : undefined;
-}, (value) => parseServerAddress(value) as ServerAddress);
+const serverAddress = () =>
+    textAs(
+        (value) => {
+            const parsed = parseServerAddress(value);
+            return typeof parsed === "string" ? parsed : undefined;
+        },
+        (value) => parseServerAddress(value) as ServerAddress,
+    );
 
 const IPV4_OR_IPV6 = (value: string) => (isIPv4(value) || isIPv6(value) ? undefined : "is not an IPv4 or IPv6 address");
 
 /** One HTTPS site; the entries of `sites` take these keys. */
 const siteSchema = record({
-    name: text(nameProblem).optional()
+    name: text(nameProblem)
+        .optional()
         .describe("Identifier of the site: backend, certificate and PEM file name (default: the first domain, a wildcard's `*.` written `wildcard.`)."),
-    domains: list(text(), true)
-        .meta({ input: true, description: "Hostnames served by the site; one certificate covers them all. Wildcards (`*.example.com`) only with challenge dns-01." }),
-    challenge: oneOf(["http-01", "dns-01"], "is neither http-01 nor dns-01").default("http-01")
+    domains: list(text(), true).meta({
+        input: true,
+        description: "Hostnames served by the site; one certificate covers them all. Wildcards (`*.example.com`) only with challenge dns-01.",
+    }),
+    challenge: oneOf(["http-01", "dns-01"], "is neither http-01 nor dns-01")
+        .default("http-01")
         .describe("How the CA validates the names: `http-01` (default, through HAProxy's port 80) or `dns-01` (TXT records through dnsProvider)."),
-    backends: list(serverAddress(), true)
-        .meta({ input: true, description: "Backend servers as `host:port` (IPv4, [IPv6] or DNS name)." }),
+    backends: list(serverAddress(), true).meta({ input: true, description: "Backend servers as `host:port` (IPv4, [IPv6] or DNS name)." }),
     healthCheck: record({
         path: text(healthCheckPathProblem).describe("Absolute path requested with GET; a 2xx or 3xx answer means healthy."),
         interval: text(durationProblem).default("2s").describe("Time between checks (HAProxy time, e.g. 5s); default 2s."),
-    }).optional().describe("Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check."),
+    })
+        .optional()
+        .describe("Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check."),
     hsts: flag().default(true).describe("Send Strict-Transport-Security (max-age two years); default true."),
     securityHeaders: flag().default(true).describe("Send X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN; default true."),
 }).describe("One HTTPS site: a set of domains served by one certificate and one backend.");
@@ -171,102 +203,240 @@ const tcpServiceSchema = record({
  */
 export const configModel = record({
     host: record({
-        address: leaf("hostAddress", "Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
-            text((v) => (isIPv4(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname")), true),
+        address: leaf(
+            "hostAddress",
+            "Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
+            text((v) => (isIPv4(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname")),
+            true,
+        ),
         sshPort: leaf("sshPort", "SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22).", port().default(22)),
-        sshUser: leaf("sshUser", "SSH user on the Docker host; the host scripts need root (certbot's keys and the served PEM files are root's).",
-            text((v) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "is not a Unix user name")).default("root")),
+        sshUser: leaf(
+            "sshUser",
+            "SSH user on the Docker host; the host scripts need root (certbot's keys and the served PEM files are root's).",
+            text((v) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "is not a Unix user name")).default("root"),
+        ),
         sshPrivateKey: secretLeaf("sshPrivateKey", "SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`.", true),
-        sshHostKey: leaf("sshHostKey", "The host's public SSH key line (`ssh-ed25519 AAAA...`, as ssh-keyscan prints it after the host); connections to any other key are refused. Required unless sshTrustOnFirstUse is true.",
-            optionalText(hostKeyProblem, (v) => v.trim()), true),
-        trustOnFirstUse: leaf("sshTrustOnFirstUse", "Without sshHostKey, pin the host key the first connection sees (in ~/.edge-proxy on the machine running Pulumi) and refuse any other afterwards; a warning prints the key to set as sshHostKey.",
-            flag().default(false)),
-        dockerHost: leaf("dockerHost", "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort, logging in with sshPrivateKey as the steps do.",
-            optionalText((v) => (/^(ssh|tcp|unix):\/\/[A-Za-z0-9._@:\/\[\]-]+$/.test(v) ? undefined : "is not an ssh://, tcp:// or unix:// endpoint"))),
-        detectDrift: leaf("detectDrift", "Read the host over SSH in every preview and up, so that a file edited or removed there, or a container stopped or removed, shows as a change that up repairs; false skips the read (drift then goes unseen).",
-            flag().default(true)),
+        sshHostKey: leaf(
+            "sshHostKey",
+            "The host's public SSH key line (`ssh-ed25519 AAAA...`, as ssh-keyscan prints it after the host); connections to any other key are refused. Required unless sshTrustOnFirstUse is true.",
+            optionalText(hostKeyProblem, (v) => v.trim()),
+            true,
+        ),
+        trustOnFirstUse: leaf(
+            "sshTrustOnFirstUse",
+            "Without sshHostKey, pin the host key the first connection sees (in ~/.edge-proxy on the machine running Pulumi) and refuse any other afterwards; a warning prints the key to set as sshHostKey.",
+            flag().default(false),
+        ),
+        dockerHost: leaf(
+            "dockerHost",
+            "Docker endpoint for the docker provider; defaults to ssh://sshUser@hostAddress:sshPort, logging in with sshPrivateKey as the steps do.",
+            optionalText((v) => (/^(ssh|tcp|unix):\/\/[A-Za-z0-9._@:/[\]-]+$/.test(v) ? undefined : "is not an ssh://, tcp:// or unix:// endpoint")),
+        ),
+        detectDrift: leaf(
+            "detectDrift",
+            "Read the host over SSH in every preview and up, so that a file edited or removed there, or a container stopped or removed, shows as a change that up repairs; false skips the read (drift then goes unseen).",
+            flag().default(true),
+        ),
     }).describe("The Debian Docker host and how to reach it."),
     haproxy: record({
-        image: leaf("haproxyImage", "HAProxy image with a pinned tag; its tag tells the HAProxy version unless haproxyVersion is set.", text(imageProblem).default("haproxy:1.7")),
-        version: leaf("haproxyVersion", "HAProxy version (major.minor) of haproxyImage, required when its tag does not tell it (e.g. lts, a digest).",
-            optionalText((v) => (/^\d+\.\d+(\.\d+)?$/.test(v) ? undefined : "is not a version such as 1.7 or 2.8"))),
-        containerName: leaf("containerName", "Name of the HAProxy container on the host.",
-            text((v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(v) ? undefined : "is not a Docker container name")).default("edge-proxy")),
+        image: leaf(
+            "haproxyImage",
+            "HAProxy image with a pinned tag; its tag tells the HAProxy version unless haproxyVersion is set.",
+            text(imageProblem).default("haproxy:1.7"),
+        ),
+        version: leaf(
+            "haproxyVersion",
+            "HAProxy version (major.minor) of haproxyImage, required when its tag does not tell it (e.g. lts, a digest).",
+            optionalText((v) => (/^\d+\.\d+(\.\d+)?$/.test(v) ? undefined : "is not a version such as 1.7 or 2.8")),
+        ),
+        containerName: leaf(
+            "containerName",
+            "Name of the HAProxy container on the host.",
+            text((v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(v) ? undefined : "is not a Docker container name")).default("edge-proxy"),
+        ),
         httpPort: leaf("httpPort", "Host port published to HAProxy's HTTP frontend (ACME challenges and the redirect to HTTPS).", port().default(80)),
         httpsPort: leaf("httpsPort", "Host port published to HAProxy's HTTPS frontend.", port().default(443)),
-        configDir: leaf("configDir", "Host directory holding haproxy.cfg and its map files, mounted read-only at /usr/local/etc/haproxy.",
-            textAs(absolutePathProblem, normalizeHostPath).default("/srv/haproxy/cfg")),
-        certsDir: leaf("certsDir", "Host directory holding the PEM files HAProxy serves, mounted read-only at /certs.",
-            textAs(absolutePathProblem, normalizeHostPath).default("/srv/haproxy/certs")),
+        configDir: leaf(
+            "configDir",
+            "Host directory holding haproxy.cfg and its map files, mounted read-only at /usr/local/etc/haproxy.",
+            textAs(absolutePathProblem, normalizeHostPath).default("/srv/haproxy/cfg"),
+        ),
+        certsDir: leaf(
+            "certsDir",
+            "Host directory holding the PEM files HAProxy serves, mounted read-only at /certs.",
+            textAs(absolutePathProblem, normalizeHostPath).default("/srv/haproxy/certs"),
+        ),
         maxconn: leaf("maxconn", "HAProxy's global maxconn.", integer(1, 1_000_000).default(4000)),
         timeouts: record({
-            connect: leaf("timeoutConnect", "HAProxy `timeout connect`: how long to wait for a backend to accept a connection.", text(durationProblem).default("5s")),
+            connect: leaf(
+                "timeoutConnect",
+                "HAProxy `timeout connect`: how long to wait for a backend to accept a connection.",
+                text(durationProblem).default("5s"),
+            ),
             client: leaf("timeoutClient", "HAProxy `timeout client`: client inactivity timeout.", text(durationProblem).default("30s")),
             server: leaf("timeoutServer", "HAProxy `timeout server`: backend inactivity timeout.", text(durationProblem).default("30s")),
-            httpRequest: leaf("timeoutHttpRequest", "HAProxy `timeout http-request`: time allowed to send a whole request (slowloris guard).", text(durationProblem).default("10s")),
-            httpKeepAlive: leaf("timeoutHttpKeepAlive", "HAProxy `timeout http-keep-alive`: idle time between two requests on one connection.", text(durationProblem).default("10s")),
-            tunnel: leaf("timeoutTunnel", "HAProxy `timeout tunnel` and the TCP services' idle timeout (WebSockets, SSH sessions).", text(durationProblem).default("1h")),
+            httpRequest: leaf(
+                "timeoutHttpRequest",
+                "HAProxy `timeout http-request`: time allowed to send a whole request (slowloris guard).",
+                text(durationProblem).default("10s"),
+            ),
+            httpKeepAlive: leaf(
+                "timeoutHttpKeepAlive",
+                "HAProxy `timeout http-keep-alive`: idle time between two requests on one connection.",
+                text(durationProblem).default("10s"),
+            ),
+            tunnel: leaf(
+                "timeoutTunnel",
+                "HAProxy `timeout tunnel` and the TCP services' idle timeout (WebSockets, SSH sessions).",
+                text(durationProblem).default("1h"),
+            ),
         }).describe("HAProxy's timeouts, each an HAProxy time (`500ms`, `30s`, `5m`, `1h`): above zero, within HAProxy's 24-day limit."),
         // Off unless metricsAddress is set. The address, then who may read them, then where: the order
         // their problems are listed in (the authentication's matter most).
         metrics: record({
-            address: leaf("metricsAddress", "Host address the metrics port (stats page, and /metrics from 2.0) is published on; unset: no metrics. Loopback or private unless metricsPublic.",
-                optionalText(IPV4_OR_IPV6)),
-            user: leaf("metricsUser", "User name of the metrics' basic authentication; unset: no authentication (needs metricsPassword).",
-                optionalText((v) => (/^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a user name of letters, digits, '.', '_' and '-'"))),
-            password: secretLeaf("metricsPassword", "Password of metricsUser; set it with `pulumi config set --secret`. haproxy.cfg holds only its SHA-512 crypt hash."),
+            address: leaf(
+                "metricsAddress",
+                "Host address the metrics port (stats page, and /metrics from 2.0) is published on; unset: no metrics. Loopback or private unless metricsPublic.",
+                optionalText(IPV4_OR_IPV6),
+            ),
+            user: leaf(
+                "metricsUser",
+                "User name of the metrics' basic authentication; unset: no authentication (needs metricsPassword).",
+                optionalText((v) => (/^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a user name of letters, digits, '.', '_' and '-'")),
+            ),
+            password: secretLeaf(
+                "metricsPassword",
+                "Password of metricsUser; set it with `pulumi config set --secret`. haproxy.cfg holds only its SHA-512 crypt hash.",
+            ),
             public: leaf("metricsPublic", "Allow a public (not loopback, not private) metricsAddress, such as 0.0.0.0.", flag().default(false)),
             port: leaf("metricsPort", "Host port of the metrics (the container listens on the same port).", port().default(8404)),
         }).describe("HAProxy's own metrics: the stats page (every version) and the Prometheus exporter (2.0+). Off unless metricsAddress is set."),
     }).describe("The HAProxy container and its configuration."),
     acme: record({
         email: leaf("acmeEmail", "Email address for the ACME account (expiry notices).", text(emailProblem)),
-        server: leaf("acmeServer", "ACME directory: `staging`, `production` (Let's Encrypt), or the https URL of another ACME server.",
-            text((v) => (ACME_DIRECTORIES[v] || /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/.test(v) ? undefined
-                : "is neither staging, production nor an https:// directory URL")).default("staging")),
-        caBundle: leaf("acmeCaBundle", "Path on the host of a PEM CA bundle that certbot trusts for a private ACME server (REQUESTS_CA_BUNDLE).",
-            optionalText(absolutePathProblem, normalizeHostPath)),
-        certbotImage: leaf("certbotImage", "certbot image with a pinned tag; it runs certbot as its entrypoint.", text(imageProblem).default("certbot/certbot:v2.11.0")),
+        server: leaf(
+            "acmeServer",
+            "ACME directory: `staging`, `production` (Let's Encrypt), or the https URL of another ACME server.",
+            text((v) =>
+                ACME_DIRECTORIES[v] || /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(v)
+                    ? undefined
+                    : "is neither staging, production nor an https:// directory URL",
+            ).default("staging"),
+        ),
+        caBundle: leaf(
+            "acmeCaBundle",
+            "Path on the host of a PEM CA bundle that certbot trusts for a private ACME server (REQUESTS_CA_BUNDLE).",
+            optionalText(absolutePathProblem, normalizeHostPath),
+        ),
+        certbotImage: leaf(
+            "certbotImage",
+            "certbot image with a pinned tag; it runs certbot as its entrypoint.",
+            text(imageProblem).default("certbot/certbot:v2.11.0"),
+        ),
         challengePort: leaf("acmeChallengePort", "Port certbot's standalone HTTP-01 server listens on behind HAProxy's ACME ACL.", port().default(8888)),
-        challengeAddress: leaf("acmeChallengeAddress", "Host address the HAProxy container reaches certbot on (the docker0 bridge address); certbot's port is published there only.",
-            text((v) => (isIPv4(v) ? undefined : "is not an IPv4 address")).default("172.17.0.1")),
-        dataDir: leaf("certbotDataDir", "Host directory for certbot's accounts, lineages and logs (kept on destroy).",
-            textAs(absolutePathProblem, normalizeHostPath).default("/srv/letsencrypt")),
-        preflight: leaf("acmePreflight", "Before certbot places an order, check that each name reaches this host's ACME path (a token fetched by name from the host); a name that does not fails its site without asking the CA.",
-            flag().default(true)),
-        preflightResolver: leaf("acmePreflightResolver", "DNS server (IPv4 address, optionally :port) the pre-flight resolves names with; unset: the host's resolver.",
-            optionalText(resolverProblem)),
-        validationPort: leaf("acmeValidationPort", "Port the CA fetches HTTP-01 tokens on, where the pre-flight fetches too: 80 for every public CA (another only for a test CA).",
-            port().default(80)),
-        keyType: leaf("acmeKeyType", "Certificate key type: `ecdsa` (P-256, cheaper handshakes) or `rsa` (2048).", oneOf(["ecdsa", "rsa"], "is neither ecdsa nor rsa").default("ecdsa")),
-        renewSchedule: leaf("renewSchedule", "cron schedule (five fields) of the renewal job; unset: twice a day at a minute and hours derived from hostAddress and containerName.",
-            optionalText(cronProblem)),
-        alertDaysBeforeExpiry: leaf("alertDaysBeforeExpiry", "Days before a served certificate expires from which it needs attention: the status says so and alertCommand runs (certbot renews 30 days before).",
-            integer(1, 3650, "a number of days").default(14)),
-        alertCommand: secretLeaf("alertCommand", "Shell command the renewal job runs on the host, the status JSON on stdin, when a renewal failed or a certificate needs attention (e.g. a curl to a webhook); set it with `pulumi config set --secret`."),
-        metricsFile: leaf("certificateMetricsFile", "Host path of a Prometheus text file (node_exporter's textfile collector) with each certificate's expiry and renewal results; unset: none.",
-            optionalText(metricsFileProblem, normalizeHostPath)),
+        challengeAddress: leaf(
+            "acmeChallengeAddress",
+            "Host address the HAProxy container reaches certbot on (the docker0 bridge address); certbot's port is published there only.",
+            text((v) => (isIPv4(v) ? undefined : "is not an IPv4 address")).default("172.17.0.1"),
+        ),
+        dataDir: leaf(
+            "certbotDataDir",
+            "Host directory for certbot's accounts, lineages and logs (kept on destroy).",
+            textAs(absolutePathProblem, normalizeHostPath).default("/srv/letsencrypt"),
+        ),
+        preflight: leaf(
+            "acmePreflight",
+            "Before certbot places an order, check that each name reaches this host's ACME path (a token fetched by name from the host); a name that does not fails its site without asking the CA.",
+            flag().default(true),
+        ),
+        preflightResolver: leaf(
+            "acmePreflightResolver",
+            "DNS server (IPv4 address, optionally :port) the pre-flight resolves names with; unset: the host's resolver.",
+            optionalText(resolverProblem),
+        ),
+        validationPort: leaf(
+            "acmeValidationPort",
+            "Port the CA fetches HTTP-01 tokens on, where the pre-flight fetches too: 80 for every public CA (another only for a test CA).",
+            port().default(80),
+        ),
+        keyType: leaf(
+            "acmeKeyType",
+            "Certificate key type: `ecdsa` (P-256, cheaper handshakes) or `rsa` (2048).",
+            oneOf(["ecdsa", "rsa"], "is neither ecdsa nor rsa").default("ecdsa"),
+        ),
+        renewSchedule: leaf(
+            "renewSchedule",
+            "cron schedule (five fields) of the renewal job; unset: twice a day at a minute and hours derived from hostAddress and containerName.",
+            optionalText(cronProblem),
+        ),
+        alertDaysBeforeExpiry: leaf(
+            "alertDaysBeforeExpiry",
+            "Days before a served certificate expires from which it needs attention: the status says so and alertCommand runs (certbot renews 30 days before).",
+            integer(1, 3650, "a number of days").default(14),
+        ),
+        alertCommand: secretLeaf(
+            "alertCommand",
+            "Shell command the renewal job runs on the host, the status JSON on stdin, when a renewal failed or a certificate needs attention (e.g. a curl to a webhook); set it with `pulumi config set --secret`.",
+        ),
+        metricsFile: leaf(
+            "certificateMetricsFile",
+            "Host path of a Prometheus text file (node_exporter's textfile collector) with each certificate's expiry and renewal results; unset: none.",
+            optionalText(metricsFileProblem, normalizeHostPath),
+        ),
         // DNS-01 (sites with challenge dns-01): off unless dnsProvider is set.
         dns: record({
-            provider: leaf("dnsProvider", "certbot DNS plugin of the sites whose challenge is dns-01: `rfc2136` (dynamic updates signed with a TSIG key: BIND, Knot, PowerDNS, ...); unset: no DNS-01.",
-                optionalText((v) => (DNS_PROVIDERS[v] ? undefined : `is not a DNS provider edge-proxy knows (${Object.keys(DNS_PROVIDERS).join(", ")})`))),
-            image: leaf("dnsCertbotImage", "certbot image with the DNS plugin, pinned; unset: the plugin's official image at certbotImage's tag (certbot/dns-rfc2136:v2.11.0).",
-                optionalText(imageProblem)),
-            propagationSeconds: leaf("dnsPropagationSeconds", "Seconds certbot waits after writing a TXT record before the CA checks it (time for the zone's secondaries).",
-                integer(0, 3600, "a number of seconds").default(60)),
+            provider: leaf(
+                "dnsProvider",
+                "certbot DNS plugin of the sites whose challenge is dns-01: `rfc2136` (dynamic updates signed with a TSIG key: BIND, Knot, PowerDNS, ...); unset: no DNS-01.",
+                optionalText((v) => (DNS_PROVIDERS[v] ? undefined : `is not a DNS provider edge-proxy knows (${Object.keys(DNS_PROVIDERS).join(", ")})`)),
+            ),
+            image: leaf(
+                "dnsCertbotImage",
+                "certbot image with the DNS plugin, pinned; unset: the plugin's official image at certbotImage's tag (certbot/dns-rfc2136:v2.11.0).",
+                optionalText(imageProblem),
+            ),
+            propagationSeconds: leaf(
+                "dnsPropagationSeconds",
+                "Seconds certbot waits after writing a TXT record before the CA checks it (time for the zone's secondaries).",
+                integer(0, 3600, "a number of seconds").default(60),
+            ),
             rfc2136: record({
-                server: leaf("rfc2136Server", "Address (IPv4 or IPv6) of the DNS server that takes the updates, as the certbot container on the host reaches it.", optionalText(IPV4_OR_IPV6)),
+                server: leaf(
+                    "rfc2136Server",
+                    "Address (IPv4 or IPv6) of the DNS server that takes the updates, as the certbot container on the host reaches it.",
+                    optionalText(IPV4_OR_IPV6),
+                ),
                 port: leaf("rfc2136Port", "Port of rfc2136Server.", port().default(53)),
-                keyName: leaf("rfc2136KeyName", "Name of the TSIG key the updates are signed with (e.g. `edge-proxy.`).",
-                    optionalText((v) => (/^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$/.test(v) ? undefined : "is not a TSIG key name (a domain-style name such as edge-proxy.)"))),
-                algorithm: leaf("rfc2136KeyAlgorithm", "Algorithm of the TSIG key: HMAC-SHA512, HMAC-SHA384, HMAC-SHA256, HMAC-SHA224, HMAC-SHA1 or HMAC-MD5.",
-                    textAs((v) => (TSIG_ALGORITHMS.includes(v.toUpperCase()) ? undefined : `is not one of ${TSIG_ALGORITHMS.join(", ")}`), (v) => v.toUpperCase()).default("HMAC-SHA512")),
-                secret: secretLeaf("rfc2136KeySecret", "The TSIG key's secret (base64); set it with `pulumi config set --secret`. It reaches only a root-only credentials file on the host."),
+                keyName: leaf(
+                    "rfc2136KeyName",
+                    "Name of the TSIG key the updates are signed with (e.g. `edge-proxy.`).",
+                    optionalText((v) =>
+                        /^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$/.test(v)
+                            ? undefined
+                            : "is not a TSIG key name (a domain-style name such as edge-proxy.)",
+                    ),
+                ),
+                algorithm: leaf(
+                    "rfc2136KeyAlgorithm",
+                    "Algorithm of the TSIG key: HMAC-SHA512, HMAC-SHA384, HMAC-SHA256, HMAC-SHA224, HMAC-SHA1 or HMAC-MD5.",
+                    textAs(
+                        (v) => (TSIG_ALGORITHMS.includes(v.toUpperCase()) ? undefined : `is not one of ${TSIG_ALGORITHMS.join(", ")}`),
+                        (v) => v.toUpperCase(),
+                    ).default("HMAC-SHA512"),
+                ),
+                secret: secretLeaf(
+                    "rfc2136KeySecret",
+                    "The TSIG key's secret (base64); set it with `pulumi config set --secret`. It reaches only a root-only credentials file on the host.",
+                ),
             }).describe("The RFC 2136 provider: dynamic updates signed with a TSIG key."),
         }).describe("DNS-01 through a certbot DNS plugin, for the sites whose challenge is dns-01. Off unless dnsProvider is set."),
     }).describe("The ACME account and server (Let's Encrypt's by default), and the certbot container."),
     sites: leaf("sites", "The HTTPS sites: each with domains (one certificate), backends, health check and HSTS.", list(siteSchema, true)),
-    tcpServices: leaf("tcpServices", "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends.", list(tcpServiceSchema, false).default([])),
+    tcpServices: leaf(
+        "tcpServices",
+        "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends.",
+        list(tcpServiceSchema, false).default([]),
+    ),
 });
 
 /** The model as parsed: every leaf checked and defaulted, before the derived values are filled in. */
@@ -287,7 +457,7 @@ export function defaultSiteName(firstDomain: string): string {
 function deriveHaproxy({ version, timeouts, metrics, ...haproxy }: ConfigModel["haproxy"]) {
     return {
         ...haproxy,
-        version: version !== undefined ? explicitVersion(version) : versionFromImage(haproxy.image) ?? OLDEST_HAPROXY,
+        version: version !== undefined ? explicitVersion(version) : (versionFromImage(haproxy.image) ?? OLDEST_HAPROXY),
         timeouts,
         metrics: metrics.address === undefined ? undefined : { address: metrics.address, port: metrics.port, user: metrics.user },
     };
@@ -301,12 +471,20 @@ function deriveAcme({ server, renewSchedule, alertCommand, dns, ...acme }: Confi
         server: url,
         // The directory itself, however it was spelled (the alias or its URL).
         staging: url === ACME_DIRECTORIES.staging,
-        dns: dns.provider === undefined ? undefined : {
-            provider: dns.provider,
-            image: dns.image ?? providerImage(DNS_PROVIDERS[dns.provider], acme.certbotImage) ?? "",
-            propagationSeconds: dns.propagationSeconds,
-            rfc2136: { server: dns.rfc2136.server ?? "", port: dns.rfc2136.port, keyName: dns.rfc2136.keyName ?? "", algorithm: dns.rfc2136.algorithm },
-        },
+        dns:
+            dns.provider === undefined
+                ? undefined
+                : {
+                      provider: dns.provider,
+                      image: dns.image ?? providerImage(DNS_PROVIDERS[dns.provider], acme.certbotImage) ?? "",
+                      propagationSeconds: dns.propagationSeconds,
+                      rfc2136: {
+                          server: dns.rfc2136.server ?? "",
+                          port: dns.rfc2136.port,
+                          keyName: dns.rfc2136.keyName ?? "",
+                          algorithm: dns.rfc2136.algorithm,
+                      },
+                  },
     };
 }
 
@@ -382,12 +560,18 @@ function leaves(schema: z.ZodType, path: string[]): ConfigKey[] {
     const meta = schema.meta();
     if (meta?.stackKey !== undefined) {
         const def = schema._zod.def as { type: string; defaultValue?: unknown };
-        return [{
-            key: meta.stackKey, path, schema, type: keyType(schema), description: meta.description ?? "",
-            ...(def.type === "default" ? { default: def.defaultValue } : {}),
-            required: meta.required ?? !schema.safeParse(undefined).success,
-            secret: meta.secret === true,
-        }];
+        return [
+            {
+                key: meta.stackKey,
+                path,
+                schema,
+                type: keyType(schema),
+                description: meta.description ?? "",
+                ...(def.type === "default" ? { default: def.defaultValue } : {}),
+                required: meta.required ?? !schema.safeParse(undefined).success,
+                secret: meta.secret === true,
+            },
+        ];
     }
     const shape = (schema as z.ZodObject).shape;
     return Object.entries(shape).flatMap(([name, child]) => leaves(child as z.ZodType, [...path, name]));
@@ -435,8 +619,12 @@ type Spelled<T> = { [K in keyof T]: T[K] } & {};
 
 /** The flat keys under a schema: each leaf's stack key with its input type, optional where the leaf is. */
 type FlatKeys<S> = S extends { readonly "~stackKey": infer K extends string }
-    ? (undefined extends z.input<S> ? { [P in K]?: z.input<S> } : { [P in K]: z.input<S> })
-    : S extends z.ZodObject<infer Shape> ? Intersection<{ [P in keyof Shape]: FlatKeys<Shape[P]> }[keyof Shape]> : never;
+    ? undefined extends z.input<S>
+        ? { [P in K]?: z.input<S> }
+        : { [P in K]: z.input<S> }
+    : S extends z.ZodObject<infer Shape>
+      ? Intersection<{ [P in keyof Shape]: FlatKeys<Shape[P]> }[keyof Shape]>
+      : never;
 
 /** What a stack sets (without the `edge-proxy:` namespace), typed: the flat keys of the whole model. */
 export type StackSettings = Spelled<FlatKeys<typeof configModel>>;

@@ -11,11 +11,11 @@
  * steps that need it with the same key-path message.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { RawConfig } from "./checks";
-import { EdgeProxyConfigArgs } from "./args";
-import { CONFIG_KEYS, SecretKey, SiteInput, StackSettings, configModel, defaultSiteName, deriveDeclared, modelInput } from "./schema";
-import { EdgeProxyConfig } from "./types";
+import type { z } from "zod";
+import type { EdgeProxyConfigArgs } from "./args";
+import type { RawConfig } from "./checks";
+import { CONFIG_KEYS, configModel, defaultSiteName, deriveDeclared, modelInput, type SecretKey, type SiteInput, type StackSettings } from "./schema";
+import type { EdgeProxyConfig } from "./types";
 import { ConfigError, inspectConfig, parseConfig } from "./validate";
 
 /** One entry of `sites` (see the configuration reference); its domains and backends may be Outputs. */
@@ -122,10 +122,12 @@ function deferOutputs(settings: EdgeProxySettings): { known: RawConfig; deferred
     };
     for (const key of ["hostAddress", "sshHostKey"]) {
         if (!isKnown(known[key])) {
-            defer(key, known[key], (raw, value) => { raw[key] = value; });
+            defer(key, known[key], (raw, value) => {
+                raw[key] = value;
+            });
         }
     }
-    const sites = Array.isArray(known.sites) ? known.sites as Record<string, unknown>[] : [];
+    const sites = Array.isArray(known.sites) ? (known.sites as Record<string, unknown>[]) : [];
     sites.forEach((site, i) => {
         if (typeof site !== "object" || site === null) {
             return; // the validator reports it
@@ -135,7 +137,9 @@ function deferOutputs(settings: EdgeProxySettings): { known: RawConfig; deferred
             problems.push(`sites[${i}].name: is required when the site's domains are not known at declaration (its resources are named after it)`);
         }
         for (const key of ["domains", "backends"].filter((k) => !isKnown(site[k]))) {
-            defer(`sites[${i}].${key}`, site[key], (raw, value) => { entry(raw)[key] = value; });
+            defer(`sites[${i}].${key}`, site[key], (raw, value) => {
+                entry(raw)[key] = value;
+            });
         }
         for (const [key, value] of Object.entries(site).filter(([key]) => key !== "domains" && key !== "backends")) {
             if (!isKnown(value)) {

@@ -4,7 +4,7 @@
  * RawConfig to the validator.
  */
 import * as YAML from "yaml";
-import { MAX_LIST_TEXT_LENGTH, MAX_STRING_LENGTH, OversizedValue, PLAIN_SECRET, RawConfig, SECRET_PRESENT } from "./checks";
+import { MAX_LIST_TEXT_LENGTH, MAX_STRING_LENGTH, OversizedValue, PLAIN_SECRET, type RawConfig, SECRET_PRESENT } from "./checks";
 import { CONFIG_NAMESPACE, configKey } from "./schema";
 
 const PREFIX = `${CONFIG_NAMESPACE}:`;
@@ -22,7 +22,9 @@ export function engineSecretKeys(env: NodeJS.ProcessEnv = process.env): (fullKey
     const text = env[SECRET_KEYS_VARIABLE];
     const keys: unknown = text === undefined ? undefined : JSON.parse(text);
     if (!Array.isArray(keys)) {
-        throw new Error(`${SECRET_KEYS_VARIABLE} holds no list of keys: cannot tell which configuration values are secrets (run the stack with the Pulumi CLI)`);
+        throw new Error(
+            `${SECRET_KEYS_VARIABLE} holds no list of keys: cannot tell which configuration values are secrets (run the stack with the Pulumi CLI)`,
+        );
     }
     return (fullKey) => keys.includes(fullKey);
 }
@@ -51,9 +53,12 @@ export function rawConfigFromEngine(all: Record<string, string>, isSecret: (full
         if (spec?.secret && !secret && text === "") {
             continue; // an optional secret key's Pulumi.yaml default, which the CLI hands over as plain ""
         }
-        raw[key] = secret ? SECRET_PRESENT
-            : spec?.secret ? PLAIN_SECRET // refused by the validator, without carrying the value any further
-            : text.length > limit ? new OversizedValue(text.length, limit) // never parsed
+        raw[key] = secret
+            ? SECRET_PRESENT
+            : spec?.secret
+              ? PLAIN_SECRET // refused by the validator, without carrying the value any further
+              : text.length > limit
+                ? new OversizedValue(text.length, limit) // never parsed
                 : decode(text, spec?.type);
     }
     return raw;

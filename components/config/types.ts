@@ -2,7 +2,7 @@
  * The validated configuration's types, as the schema gives them (z.output of validate.ts's configSchema):
  * what the renderer and the components consume. The secrets are not here: they stay Pulumi secrets.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import type { configSchema } from "./validate";
 
 export { HaproxyVersion, ServerAddress } from "./checks";

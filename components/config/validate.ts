@@ -5,10 +5,10 @@
  * module names them, as a stack sets them, and lists them in the order of the reference. Nothing here
  * touches Pulumi or the host, so a bad stack fails before any resource is declared.
  */
-import { z } from "zod";
-import { RawConfig, UNKNOWN_KEYS_LISTED, keyPath, unknownKeyProblem } from "./checks";
+import type { z } from "zod";
+import { keyPath, type RawConfig, UNKNOWN_KEYS_LISTED, unknownKeyProblem } from "./checks";
 import { rulesFor } from "./rules";
-import { CONFIG_KEYS, ConfigKey, configModel, deriveConfig, innerSchema, modelInput } from "./schema";
+import { CONFIG_KEYS, type ConfigKey, configModel, deriveConfig, innerSchema, modelInput } from "./schema";
 
 /**
  * The configuration's schema: the model, the rules that span several values (which run however many
@@ -26,8 +26,9 @@ const configWithoutSecrets = validated(false);
 /** Thrown with every problem found; `problems` holds one line per problem, each led by its key path. */
 export class ConfigError extends Error {
     constructor(public readonly problems: string[]) {
-        super(`invalid edge-proxy configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n`
-            + problems.map((p) => `  - ${p}`).join("\n"));
+        super(
+            `invalid edge-proxy configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+        );
         this.name = "ConfigError";
     }
 }
@@ -59,8 +60,12 @@ export function parseConfig(raw: RawConfig, options: ParseOptions = {}): z.outpu
 /** Every problem of the raw configuration, in the order of the reference, and the configuration when there is none. */
 export function inspectConfig(raw: RawConfig, options: ParseOptions = {}): { problems: string[]; config?: z.output<typeof configSchema> } {
     const { input, unknownKeys } = modelInput(raw);
-    const found: Problem[] = unknownKeyProblems("", unknownKeys, CONFIG_KEYS.map((spec) => spec.key)).map((text, i) => ({ phase: 0, order: [i], path: "", text }));
-    const result = (options.requireSecrets ?? true ? configSchema : configWithoutSecrets).safeParse(input, { reportInput: true });
+    const found: Problem[] = unknownKeyProblems(
+        "",
+        unknownKeys,
+        CONFIG_KEYS.map((spec) => spec.key),
+    ).map((text, i) => ({ phase: 0, order: [i], path: "", text }));
+    const result = ((options.requireSecrets ?? true) ? configSchema : configWithoutSecrets).safeParse(input, { reportInput: true });
     found.push(...(result.error?.issues ?? []).flatMap(problemsOf));
     const unknown = options.unknown ?? [];
     const problems = found

@@ -24,14 +24,15 @@ export const DNS_PROVIDERS: Record<string, DnsProvider> = {
     rfc2136: {
         plugin: "dns-rfc2136",
         imageRepository: "certbot/dns-rfc2136",
-        credentials: (settings, secret) => [
-            `dns_rfc2136_server = ${settings.server}`,
-            `dns_rfc2136_port = ${settings.port}`,
-            `dns_rfc2136_name = ${settings.keyName}`,
-            `dns_rfc2136_secret = ${secret}`,
-            `dns_rfc2136_algorithm = ${settings.algorithm}`,
-            "",
-        ].join("\n"),
+        credentials: (settings, secret) =>
+            [
+                `dns_rfc2136_server = ${settings.server}`,
+                `dns_rfc2136_port = ${settings.port}`,
+                `dns_rfc2136_name = ${settings.keyName}`,
+                `dns_rfc2136_secret = ${secret}`,
+                `dns_rfc2136_algorithm = ${settings.algorithm}`,
+                "",
+            ].join("\n"),
     },
 };
 

@@ -2,8 +2,9 @@
  * What each HAProxy version (and its official Docker image) supports, so that one stack configuration
  * renders a valid file for the seed's `haproxy:1.7` as well as for 2.x and 3.x.
  */
-import { HaproxyVersion } from "../config/types";
+
 import { compareVersions } from "../config/checks";
+import type { HaproxyVersion } from "../config/types";
 
 /** The version-dependent choices the templates and the container make. */
 export interface HaproxyFeatures {

@@ -5,16 +5,35 @@
  * host's command lines. Pure: the salt comes from the stack's identity, so the same configuration renders
  * the same bytes on every `up`, while two installations (or users) with one password get different hashes.
  */
-import { createHash } from "crypto";
-import { EdgeProxyConfig } from "../config/types";
+import { createHash } from "node:crypto";
+import type { EdgeProxyConfig } from "../config/types";
 
 /** crypt's base-64 alphabet. */
 const ALPHABET = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /** The order in which the 64 digest bytes are encoded, three at a time (the last one alone). */
 const ENCODING_ORDER = [
-    [0, 21, 42], [22, 43, 1], [44, 2, 23], [3, 24, 45], [25, 46, 4], [47, 5, 26], [6, 27, 48], [28, 49, 7], [50, 8, 29], [9, 30, 51], [31, 52, 10],
-    [53, 11, 32], [12, 33, 54], [34, 55, 13], [56, 14, 35], [15, 36, 57], [37, 58, 16], [59, 17, 38], [18, 39, 60], [40, 61, 19], [62, 20, 41],
+    [0, 21, 42],
+    [22, 43, 1],
+    [44, 2, 23],
+    [3, 24, 45],
+    [25, 46, 4],
+    [47, 5, 26],
+    [6, 27, 48],
+    [28, 49, 7],
+    [50, 8, 29],
+    [9, 30, 51],
+    [31, 52, 10],
+    [53, 11, 32],
+    [12, 33, 54],
+    [34, 55, 13],
+    [56, 14, 35],
+    [15, 36, 57],
+    [37, 58, 16],
+    [59, 17, 38],
+    [18, 39, 60],
+    [40, 61, 19],
+    [62, 20, 41],
 ];
 
 const sha512 = (...parts: Buffer[]) => {

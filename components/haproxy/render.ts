@@ -2,8 +2,8 @@
  * Renders the HAProxy configuration: haproxy.cfg plus the SNI map and the certificate list it reads.
  * Pure: the same configuration always gives the same bytes, so Pulumi sees a change only when there is one.
  */
-import { BlockList, isIPv4 } from "net";
-import { EdgeProxyConfig, ServerAddress, Site } from "../config/types";
+import { BlockList, isIPv4 } from "node:net";
+import type { EdgeProxyConfig, ServerAddress, Site } from "../config/types";
 import { renderTemplate } from "../templates";
 import { haproxyFeatures } from "./features";
 import { UNKNOWN_PASSWORD_HASH } from "./passwordHash";
@@ -109,13 +109,15 @@ export function renderHaproxyConfig(config: EdgeProxyConfig, secrets: RenderSecr
         acme: { challengeAddress: acme.challengeAddress, challengePort: acme.challengePort },
         httpsPortSuffix: httpsPortSuffix(config),
         wildcards: config.sites.some((site) => site.domains.some((domain) => domain.startsWith("*."))),
-        metrics: haproxy.metrics ? {
-            port: haproxy.metrics.port,
-            paths: METRICS_PATHS,
-            user: haproxy.metrics.user ?? null,
-            passwordHash: secrets.metricsPasswordHash ?? UNKNOWN_PASSWORD_HASH,
-            sourcesFile: metricsFromPublishingOnly(config) ? `${CONTAINER_CONFIG_DIR}/${METRICS_SOURCES_FILE}` : null,
-        } : null,
+        metrics: haproxy.metrics
+            ? {
+                  port: haproxy.metrics.port,
+                  paths: METRICS_PATHS,
+                  user: haproxy.metrics.user ?? null,
+                  passwordHash: secrets.metricsPasswordHash ?? UNKNOWN_PASSWORD_HASH,
+                  sourcesFile: metricsFromPublishingOnly(config) ? `${CONTAINER_CONFIG_DIR}/${METRICS_SOURCES_FILE}` : null,
+              }
+            : null,
         paths: {
             certsList: `${CONTAINER_CONFIG_DIR}/${CONFIG_FILES.certsList}`,
             sitesMap: `${CONTAINER_CONFIG_DIR}/${CONFIG_FILES.sitesMap}`,

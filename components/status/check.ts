@@ -2,13 +2,13 @@
  * `npm run status` on one host: runs the probe over SSH as the stack's steps connect (the stack's user,
  * port, private key and pinned host key), then reads it against the configuration.
  */
-import { EdgeProxyConfig } from "../config/types";
-import { readTrustedHostKey } from "../hostKey";
-import { hostLogin, runOnHost } from "../hostSession";
+import type { EdgeProxyConfig } from "../config/types";
 import { metricsPasswordHash } from "../haproxy/passwordHash";
 import { renderHaproxyConfig } from "../haproxy/render";
+import { readTrustedHostKey } from "../hostKey";
 import { configurationDigest, statusProbeScript } from "../hostScripts";
-import { StatusReport, buildReport, parseProbe } from "./report";
+import { hostLogin, runOnHost } from "../hostSession";
+import { buildReport, parseProbe, type StatusReport } from "./report";
 
 /** The secrets the check needs besides the configuration. */
 export interface StatusSecrets {
@@ -50,7 +50,12 @@ export async function probeHost(config: EdgeProxyConfig, privateKey: string, tru
 }
 
 /** The host's status against the configuration; `attention` is empty when all is well. */
-export async function checkStatus(config: EdgeProxyConfig, secrets: StatusSecrets, now: () => Date = () => new Date(), trusted?: TrustedKeyPlace): Promise<StatusReport> {
+export async function checkStatus(
+    config: EdgeProxyConfig,
+    secrets: StatusSecrets,
+    now: () => Date = () => new Date(),
+    trusted?: TrustedKeyPlace,
+): Promise<StatusReport> {
     const expected = expectedConfigurationDigest(config, secrets.metricsPassword);
     const probe = parseProbe(await probeHost(config, secrets.sshPrivateKey, trusted));
     return buildReport(config, expected, probe, now());

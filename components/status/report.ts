@@ -2,11 +2,12 @@
  * `npm run status`'s report: what the host's probe (templates/host/status.sh.hbs) printed, read against
  * the stack's configuration. Pure, so that every rule of "needs attention" is tested without a host.
  */
-import { EdgeProxyConfig } from "../config/types";
+
+import { type CertificateReport, parseCertificateLine } from "../certificates";
 import { cronLongestGapMinutes } from "../config/checks";
+import type { EdgeProxyConfig } from "../config/types";
 import { RENEW_DELAY_SECONDS } from "../hostScripts";
-import { CertificateReport, parseCertificateLine } from "../certificates";
-import { CertificateStatus, StatusFile, parseStatusFile } from "./statusFile";
+import { type CertificateStatus, parseStatusFile, type StatusFile } from "./statusFile";
 
 /** What the probe printed, parsed. */
 export interface Probe {
@@ -54,7 +55,8 @@ export function parseProbe(stdout: string): Probe {
             const [site, name, line, sans] = fields;
             const report = line === "none" ? undefined : parseCertificateLine(line);
             probe.served.push({
-                site, name,
+                site,
+                name,
                 certificate: report && { ...report, names: (sans ?? "").split(",").filter((name) => name !== "") },
             });
         }
@@ -118,7 +120,8 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
             image: probe.container.image,
             haproxyVersion: probe.haproxyVersion,
             startedAt: probe.container.startedAt,
-            uptimeSeconds: probe.container.state === "running" && !Number.isNaN(started) ? Math.max(0, Math.floor((now.getTime() - started) / 1000)) : undefined,
+            uptimeSeconds:
+                probe.container.state === "running" && !Number.isNaN(started) ? Math.max(0, Math.floor((now.getTime() - started) / 1000)) : undefined,
             restarts: probe.container.restarts,
         });
     }
@@ -138,7 +141,9 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
     if (renewalJob.drift) {
         attention.push(`the renewal job is not as pulumi up installed it (${renewalJob.drift}): run pulumi up to reinstall it`);
     } else if (renewalJob.overdue) {
-        attention.push(`the renewal job has not run since ${renewalJob.lastRun}, though its schedule "${config.acme.renewSchedule}" runs it more often (is cron running?)`);
+        attention.push(
+            `the renewal job has not run since ${renewalJob.lastRun}, though its schedule "${config.acme.renewSchedule}" runs it more often (is cron running?)`,
+        );
     }
     if (probe.statusError) {
         attention.push(probe.statusError);
@@ -162,7 +167,9 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
                 attention.push(`site ${site.name}: ${domain} is served a certificate for ${certificate.names.join(", ") || "no name"}`);
             }
             if (!placeholder && daysLeft !== undefined && daysLeft < config.acme.alertDaysBeforeExpiry) {
-                attention.push(`site ${site.name}: ${domain}'s certificate ${daysLeft < 0 ? `expired ${-daysLeft} days ago` : `expires in ${daysLeft} days`} (${certificate.notAfter})`);
+                attention.push(
+                    `site ${site.name}: ${domain}'s certificate ${daysLeft < 0 ? `expired ${-daysLeft} days ago` : `expires in ${daysLeft} days`} (${certificate.notAfter})`,
+                );
             }
             if (staging && !config.acme.staging) {
                 attention.push(`site ${site.name}: ${domain} is served a Let's Encrypt staging certificate, which browsers do not trust`);
@@ -177,7 +184,11 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
             name: site.name,
             names,
             renewal: recorded && {
-                lastAttempt: recorded.lastAttempt, result: recorded.result, failures: recorded.failures, lastSuccess: recorded.lastSuccess, error: recorded.error,
+                lastAttempt: recorded.lastAttempt,
+                result: recorded.result,
+                failures: recorded.failures,
+                lastSuccess: recorded.lastSuccess,
+                error: recorded.error,
             },
         };
     });
@@ -207,21 +218,31 @@ export function formatReport(report: StatusReport): string {
     const lines: string[] = [];
     const { container } = report;
     const uptime = container.uptimeSeconds === undefined ? "" : `, up ${formatDuration(container.uptimeSeconds)}`;
-    lines.push(`container ${container.name}: ${container.state}${container.image ? `, ${container.image}` : ""}`
-        + `${container.haproxyVersion ? ` (${container.haproxyVersion})` : ""}${uptime}${container.restarts === undefined ? "" : `, ${container.restarts} restarts`}`);
+    lines.push(
+        `container ${container.name}: ${container.state}${container.image ? `, ${container.image}` : ""}` +
+            `${container.haproxyVersion ? ` (${container.haproxyVersion})` : ""}${uptime}${container.restarts === undefined ? "" : `, ${container.restarts} restarts`}`,
+    );
     const { configuration } = report;
     lines.push(`configuration: ${configuration.live ?? "none"}${configuration.current ? " (the stack's)" : `, the stack's is ${configuration.expected}`}`);
     const job = report.renewalJob;
-    lines.push(`renewal job: ${job.installed ? "installed" : `not as installed (${job.drift ?? "unknown"})`}, last run ${job.lastRun ?? "never"}${job.overdue ? " (overdue)" : ""}`);
+    lines.push(
+        `renewal job: ${job.installed ? "installed" : `not as installed (${job.drift ?? "unknown"})`}, last run ${job.lastRun ?? "never"}${job.overdue ? " (overdue)" : ""}`,
+    );
     for (const site of report.sites) {
         lines.push(`site ${site.name}`);
         for (const name of site.names) {
-            lines.push(name.serial === undefined ? `  ${name.name}: no certificate served`
-                : `  ${name.name}: serial ${name.serial}, ${name.placeholder ? "placeholder" : `issuer ${name.issuer}`}, expires ${name.notAfter} (${name.daysLeft} days)${name.staging ? ", staging" : ""}`);
+            lines.push(
+                name.serial === undefined
+                    ? `  ${name.name}: no certificate served`
+                    : `  ${name.name}: serial ${name.serial}, ${name.placeholder ? "placeholder" : `issuer ${name.issuer}`}, expires ${name.notAfter} (${name.daysLeft} days)${name.staging ? ", staging" : ""}`,
+            );
         }
         const renewal = site.renewal;
-        lines.push(renewal?.result ? `  last certbot run: ${renewal.result} at ${renewal.lastAttempt}${renewal.failures ? ` (${renewal.failures} failures in a row)` : ""}`
-            : "  last certbot run: none recorded");
+        lines.push(
+            renewal?.result
+                ? `  last certbot run: ${renewal.result} at ${renewal.lastAttempt}${renewal.failures ? ` (${renewal.failures} failures in a row)` : ""}`
+                : "  last certbot run: none recorded",
+        );
     }
     lines.push(report.attention.length === 0 ? "all well" : `needs attention:\n${report.attention.map((item) => `  - ${item}`).join("\n")}`);
     return `${lines.join("\n")}\n`;

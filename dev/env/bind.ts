@@ -8,10 +8,10 @@
  * really wrote. Names under the forwarded zone (e2e.test) are passed on to
  * challtestsrv, so the A records the tests add there keep working unchanged.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { run } from "./command";
-import { ManagedProcess, startProcess, waitFor } from "./process";
+import { type ManagedProcess, startProcess, waitFor } from "./process";
 
 /** The zone that accepts dynamic updates. */
 export const DNS01_ZONE = "dns01.test";
@@ -79,13 +79,7 @@ export async function startBind(opts: BindOptions): Promise<Bind> {
     // the next query, including by a resolver that cached the answer before.
     fs.writeFileSync(
         zoneFile,
-        [
-            "$TTL 1",
-            `@ IN SOA ns.${DNS01_ZONE}. hostmaster.${DNS01_ZONE}. ( 1 60 60 3600 1 )`,
-            `@ IN NS ns.${DNS01_ZONE}.`,
-            "ns IN A 127.0.0.1",
-            "",
-        ].join("\n"),
+        ["$TTL 1", `@ IN SOA ns.${DNS01_ZONE}. hostmaster.${DNS01_ZONE}. ( 1 60 60 3600 1 )`, `@ IN NS ns.${DNS01_ZONE}.`, "ns IN A 127.0.0.1", ""].join("\n"),
     );
     const confFile = path.join(opts.dir, "named.conf");
     const q = (s: string) => JSON.stringify(s); // a quoted string in named.conf's syntax

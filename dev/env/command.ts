@@ -4,7 +4,7 @@
  * Kept apart from process.ts: these run to completion and we want their
  * output, while services run in the background with output in a log file.
  */
-import { spawn } from "child_process";
+import { spawn } from "node:child_process";
 
 /** Options for {@link run}. */
 export interface RunOptions {
@@ -69,11 +69,7 @@ export function run(command: string, args: string[], opts: RunOptions = {}): Pro
             if (timedOut) {
                 reject(new Error(`${describe(command, args)} timed out after ${timeoutMs} ms\n${result.stderr.slice(-2000)}`));
             } else if (code !== 0 && !opts.allowFailure) {
-                reject(
-                    new Error(
-                        `${describe(command, args)} failed (exit ${code})\n` + (result.stderr || result.stdout).slice(-2000),
-                    ),
-                );
+                reject(new Error(`${describe(command, args)} failed (exit ${code})\n${(result.stderr || result.stdout).slice(-2000)}`));
             } else {
                 resolve(result);
             }

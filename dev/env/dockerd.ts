@@ -6,10 +6,10 @@
  * when no engine answers. An engine that already answers belongs to someone
  * else (another test run, a developer): we reuse it and never stop it.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { run } from "./command";
-import { ManagedProcess, startProcess, waitFor } from "./process";
+import { type ManagedProcess, startProcess, waitFor } from "./process";
 
 /** The newest API Debian's engine speaks; client 28 must be told to speak it. */
 export const DOCKER_API_VERSION = "1.41";

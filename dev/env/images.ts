@@ -8,9 +8,9 @@
  * A build happens only when the image is absent or was built by another
  * recipe: a recipe stamp is stored in a label and compared.
  */
-import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { run } from "./command";
 import { holdLock } from "./process";
 
@@ -154,7 +154,9 @@ export async function ensureImages(opts: ImageOptions = {}): Promise<ImageResult
 /** HAPROXY_IMAGE_VARIANT: the HAProxy image committed again with a label naming its base (instant). */
 async function ensureVariant(): Promise<void> {
     const base = (await run("docker", ["image", "inspect", "-f", "{{.Id}}", HAPROXY_IMAGE])).stdout.trim();
-    const current = await run("docker", ["image", "inspect", "-f", "{{index .Config.Labels \"edge-proxy.e2e.variant-of\"}}", HAPROXY_IMAGE_VARIANT], { allowFailure: true });
+    const current = await run("docker", ["image", "inspect", "-f", '{{index .Config.Labels "edge-proxy.e2e.variant-of"}}', HAPROXY_IMAGE_VARIANT], {
+        allowFailure: true,
+    });
     if (current.code === 0 && current.stdout.trim() === base) {
         return;
     }
@@ -231,11 +233,9 @@ async function buildCertbot(dir: string, stamp: string, mirror: string): Promise
     fs.rmSync(dir, { recursive: true, force: true });
     const rootfs = path.join(dir, "rootfs");
     fs.mkdirSync(dir, { recursive: true });
-    await run(
-        "debootstrap",
-        ["--variant=minbase", `--include=${CERTBOT_RECIPE.include.join(",")}`, CERTBOT_RECIPE.suite, rootfs, mirror],
-        { timeoutMs: 900_000 },
-    );
+    await run("debootstrap", ["--variant=minbase", `--include=${CERTBOT_RECIPE.include.join(",")}`, CERTBOT_RECIPE.suite, rootfs, mirror], {
+        timeoutMs: 900_000,
+    });
     for (const p of CERTBOT_RECIPE.trim) {
         fs.rmSync(path.join(rootfs, p), { recursive: true, force: true });
     }
@@ -337,4 +337,3 @@ function stampOf(recipe: unknown): string {
 function mb(bytes: number): string {
     return `${(bytes / 1e6).toFixed(1)} MB`;
 }
-

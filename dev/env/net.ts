@@ -4,7 +4,7 @@
  * Not for published container ports: docker-proxy accepts TCP connections there as soon as the
  * container starts, before the program inside listens, and then drops them.
  */
-import * as net from "net";
+import * as net from "node:net";
 
 /** True if a TCP connection to host:port is accepted (within 1 s). */
 export function accepts(host: string, port: number): Promise<boolean> {

@@ -9,13 +9,13 @@
  * through that server instead (bind.ts, which also holds the DNS-01 zone and
  * forwards the test names to challtestsrv).
  */
-import * as fs from "fs";
-import * as https from "https";
-import * as http from "http";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import * as path from "node:path";
 import { run } from "./command";
 import { accepts } from "./net";
-import { ManagedProcess, startProcess, waitFor } from "./process";
+import { type ManagedProcess, startProcess, waitFor } from "./process";
 
 /** Options for {@link startPebble}. */
 export interface PebbleOptions {
@@ -121,13 +121,20 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
     const chall = await startProcess(
         "pebble-challtestsrv",
         [
-            "-dns01", `127.0.0.1:${dnsPort}`,
-            "-management", `127.0.0.1:${challPort}`,
-            "-http01", "",
-            "-https01", "",
-            "-tlsalpn01", "",
-            "-defaultIPv4", "",
-            "-defaultIPv6", "",
+            "-dns01",
+            `127.0.0.1:${dnsPort}`,
+            "-management",
+            `127.0.0.1:${challPort}`,
+            "-http01",
+            "",
+            "-https01",
+            "",
+            "-tlsalpn01",
+            "",
+            "-defaultIPv4",
+            "",
+            "-defaultIPv6",
+            "",
         ],
         { name: "pebble-challtestsrv", logFile: path.join(opts.dir, "challtestsrv.log") },
     );
@@ -161,7 +168,10 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
         process: pebble,
     });
 
-    const countLines = (re: RegExp) => readOr(logFile).split("\n").filter((l) => re.test(l)).length;
+    const countLines = (re: RegExp) =>
+        readOr(logFile)
+            .split("\n")
+            .filter((l) => re.test(l)).length;
     return {
         directoryUrl,
         listenerCaPem: caPem,
@@ -198,13 +208,28 @@ async function makeListenerCert(dir: string, sans: string[]): Promise<{ caPem: s
     const csr = path.join(dir, "listener.csr");
     const certPem = path.join(dir, "listener.pem");
     const ext = path.join(dir, "listener.ext");
-    await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", caPem,
-        "-days", "30", "-subj", "/CN=edge-proxy e2e pebble listener CA",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    await run("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        caKey,
+        "-out",
+        caPem,
+        "-days",
+        "30",
+        "-subj",
+        "/CN=edge-proxy e2e pebble listener CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
     await run("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", keyPem, "-out", csr, "-subj", "/CN=pebble"]);
     fs.writeFileSync(ext, `subjectAltName=${sans.join(",")}\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n`);
-    await run("openssl", ["x509", "-req", "-in", csr, "-CA", caPem, "-CAkey", caKey, "-CAcreateserial",
-        "-out", certPem, "-days", "30", "-extfile", ext]);
+    await run("openssl", ["x509", "-req", "-in", csr, "-CA", caPem, "-CAkey", caKey, "-CAcreateserial", "-out", certPem, "-days", "30", "-extfile", ext]);
     return { caPem, certPem, keyPem };
 }
 

@@ -7,9 +7,9 @@
  * and the workplace rule is to end only what we started, by PID: so we never
  * kill by name, only the PIDs we spawned ourselves.
  */
-import { spawn } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** Options for {@link startProcess}. */
 export interface StartOptions {
@@ -203,10 +203,7 @@ export interface WaitOptions {
  * throws naming `what` and the last error seen, so a hung service fails the
  * run with a reason instead of hanging it.
  */
-export async function waitFor<T>(
-    check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-    opts: WaitOptions,
-): Promise<T> {
+export async function waitFor<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, opts: WaitOptions): Promise<T> {
     const deadline = Date.now() + opts.timeoutMs;
     let lastError = "";
     for (;;) {
@@ -224,9 +221,7 @@ export async function waitFor<T>(
             );
         }
         if (Date.now() >= deadline) {
-            throw new Error(
-                `timed out after ${opts.timeoutMs} ms waiting for ${opts.what}` + (lastError ? ` (last error: ${lastError})` : ""),
-            );
+            throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}${lastError ? ` (last error: ${lastError})` : ""}`);
         }
         await delay(opts.intervalMs ?? 200).promise;
     }

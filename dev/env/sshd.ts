@@ -6,11 +6,11 @@
  * /usr/sbin/sshd with a config of our own (port, address, keys, pidfile), so
  * it never touches the machine's sshd setup.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { run } from "./command";
 import { accepts } from "./net";
-import { startProcess, waitFor, ManagedProcess } from "./process";
+import { type ManagedProcess, startProcess, waitFor } from "./process";
 
 /** Options for {@link startSshd}. */
 export interface SshdOptions {

@@ -6,9 +6,10 @@
  * ("The EdgeProxy component in your own program") shows this file; test/consumer.test.ts and
  * test/e2e/consumer.test.ts run it.
  */
-import * as pulumi from "@pulumi/pulumi";
+
 import * as command from "@pulumi/command";
-import { EdgeProxy, EdgeProxyArgs, HostArgs, SiteArgs } from "edge-proxy";
+import * as pulumi from "@pulumi/pulumi";
+import { EdgeProxy, type EdgeProxyArgs, type HostArgs, type SiteArgs } from "edge-proxy";
 
 /** What the program is given: its own fixed settings and where the host and the backends come from. */
 export interface ConsumerOptions {

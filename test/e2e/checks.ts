@@ -2,32 +2,56 @@
  * Checks from outside, as a browser, an SSH user and an operator would make them, shared by the stand-in
  * end-to-end test and the real-engine suite.
  */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
+import { SECRET_PRESENT } from "../../components/config/checks";
+import { CONFIG_KEYS } from "../../components/config/schema";
+import { parseConfig } from "../../components/config/validate";
 import { hostStatePath } from "../../components/hostScripts";
 import { shellCommand } from "../../components/quote";
-import { StatusFile, parseStatusFile } from "../../components/status/statusFile";
-import { SECRET_PRESENT } from "../../components/config/checks";
-import { parseConfig } from "../../components/config/validate";
-import { CONFIG_KEYS } from "../../components/config/schema";
 import { checkStatus } from "../../components/status/check";
-import { StatusReport } from "../../components/status/report";
+import type { StatusReport } from "../../components/status/report";
+import { parseStatusFile, type StatusFile } from "../../components/status/statusFile";
 import { run } from "../../dev/env/command";
 import { CERTBOT_IMAGE } from "../../dev/env/images";
-import { CONTAINER, Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "../../dev/environment";
+import { CONTAINER, type Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, type StackValues } from "../../dev/environment";
 
 /** GET over HTTPS through HAProxy, verified against Pebble's root (no -k): status and body, or curl's error. */
 export async function httpsGet(env: Environment, domain: string, urlPath = "/"): Promise<string> {
-    const result = await run("curl", ["-sS", "--max-time", "10", "--cacert", env.rootCaFile, "--resolve", `${domain}:${PORTS.https}:127.0.0.1`,
-        "-o", "-", "-w", "%{http_code}", `https://${domain}:${PORTS.https}${urlPath}`], { allowFailure: true });
+    const result = await run(
+        "curl",
+        [
+            "-sS",
+            "--max-time",
+            "10",
+            "--cacert",
+            env.rootCaFile,
+            "--resolve",
+            `${domain}:${PORTS.https}:127.0.0.1`,
+            "-o",
+            "-",
+            "-w",
+            "%{http_code}",
+            `https://${domain}:${PORTS.https}${urlPath}`,
+        ],
+        { allowFailure: true },
+    );
     return result.code === 0 ? `${result.stdout.slice(-3)} ${result.stdout.slice(0, -3).trim()}` : `curl failed: ${result.stderr.trim()}`;
 }
 
 /** The serial and names of the certificate HAProxy serves for a server name. */
 export async function servedCertificate(domain: string): Promise<string> {
-    const result = await run("sh", ["-c", `${shellCommand("openssl", "s_client", "-connect", `127.0.0.1:${PORTS.https}`, "-servername", domain)}`
-        + ` </dev/null 2>/dev/null | openssl x509 -noout -serial -ext subjectAltName`], { allowFailure: true });
+    const result = await run(
+        "sh",
+        [
+            "-c",
+            `${shellCommand("openssl", "s_client", "-connect", `127.0.0.1:${PORTS.https}`, "-servername", domain)}` +
+                ` </dev/null 2>/dev/null | openssl x509 -noout -serial -ext subjectAltName`,
+        ],
+        { allowFailure: true },
+    );
     return result.stdout;
 }
 
@@ -90,21 +114,48 @@ export function expectCertificates(before: Record<string, string>, after: Record
  * 127.0.0.1 only, 401 without the stack's credentials or with a wrong password, 200 with them.
  */
 export async function expectMetricsBehindAuthentication(env: Environment): Promise<void> {
-    const scrape = async (urlPath: string, auth?: string) => (await run("curl", ["-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
-        ...(auth ? ["-u", auth] : []), `http://127.0.0.1:${PORTS.metrics}${urlPath}`], { allowFailure: true })).stdout;
+    const scrape = async (urlPath: string, auth?: string) =>
+        (
+            await run(
+                "curl",
+                [
+                    "-sS",
+                    "--max-time",
+                    "10",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    ...(auth ? ["-u", auth] : []),
+                    `http://127.0.0.1:${PORTS.metrics}${urlPath}`,
+                ],
+                { allowFailure: true },
+            )
+        ).stdout;
     const credentials = `${METRICS_AUTH.user}:${METRICS_AUTH.password}`;
     expect(await scrape("/stats"), "the stats page without credentials").to.equal("401");
     expect(await scrape("/stats", `${METRICS_AUTH.user}:wrong`), "with a wrong password").to.equal("401");
     expect(await scrape("/stats", credentials), "with the stack's credentials").to.equal("200");
     const metrics = await run("curl", ["-sS", "--max-time", "10", "-u", credentials, `http://127.0.0.1:${PORTS.metrics}/metrics`]);
-    expect(metrics.stdout, "Prometheus metrics").to.match(/^haproxy_process_/m).and.contain('proxy="https"');
+    expect(metrics.stdout, "Prometheus metrics")
+        .to.match(/^haproxy_process_/m)
+        .and.contain('proxy="https"');
     // Published on the loopback address only: the bridge address (another of the host's addresses) has nothing there.
     const elsewhere = await run("curl", ["-sS", "--max-time", "5", `http://${env.bridge}:${PORTS.metrics}/stats`], { allowFailure: true });
     expect(elsewhere.code, "the metrics port on the bridge address").to.not.equal(0);
     // Another container on the bridge, connecting straight to the proxy container's own address, is refused
     // before a byte of HTTP: only Docker's publishing on 127.0.0.1 reaches the listener.
     const proxyAddress = (await run("docker", ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", CONTAINER])).stdout.trim();
-    const neighbour = await run("docker", ["run", "--rm", "--entrypoint", "python3", CERTBOT_IMAGE, "-c", `
+    const neighbour = await run(
+        "docker",
+        [
+            "run",
+            "--rm",
+            "--entrypoint",
+            "python3",
+            CERTBOT_IMAGE,
+            "-c",
+            `
 import socket, sys
 try:
     s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
@@ -112,8 +163,17 @@ try:
     print(repr(s.recv(100)))
 except OSError as error:
     print(type(error).__name__)
-`, proxyAddress, String(PORTS.metrics)], { allowFailure: true });
-    expect(neighbour.stdout.trim(), `another container on the bridge at ${proxyAddress}: ${neighbour.stderr}`).to.be.oneOf(["b''", "ConnectionResetError", "BrokenPipeError"]);
+`,
+            proxyAddress,
+            String(PORTS.metrics),
+        ],
+        { allowFailure: true },
+    );
+    expect(neighbour.stdout.trim(), `another container on the bridge at ${proxyAddress}: ${neighbour.stderr}`).to.be.oneOf([
+        "b''",
+        "ConnectionResetError",
+        "BrokenPipeError",
+    ]);
 }
 
 /** status.json on the host, as the certificate steps or the renewal job last wrote it. */
@@ -143,8 +203,9 @@ export async function expectStatusOfServed(env: Environment, values: StackValues
         expect(entry, `${when}: ${site.name} in status.json`).to.include({ serial: served, placeholder: false, result: "ok", failures: 0, attention: false });
         expect([...entry.names].sort(), `${when}: ${site.name}'s names`).to.deep.equal([...site.domains].sort());
         expect(entry.daysLeft, `${when}: ${site.name}'s days left`).to.be.above(365);
-        expect(metrics, `${when}: ${site.name}'s expiry in the metrics file`)
-            .to.contain(`edge_proxy_certificate_not_after_seconds{container="${CONTAINER}",name="${site.name}"} ${Date.parse(entry.notAfter!) / 1000}\n`);
+        expect(metrics, `${when}: ${site.name}'s expiry in the metrics file`).to.contain(
+            `edge_proxy_certificate_not_after_seconds{container="${CONTAINER}",name="${site.name}"} ${Date.parse(entry.notAfter!) / 1000}\n`,
+        );
     }
     expect(status.attention, `${when}: status.json's attention`).to.equal(false);
 }
@@ -169,8 +230,10 @@ export async function expectStatusAllWell(values: StackValues, when: string): Pr
     expect(report.attention, `${when}: npm run status's attention`).to.deep.equal([]);
     expect(report.container.state, `${when}: the container`).to.equal("running");
     expect(report.configuration.current, `${when}: the live configuration is the stack's`).to.equal(true);
-    expect(report.sites.map((site) => [site.name, site.names.map((n) => n.name)]), `${when}: the sites`)
-        .to.deep.equal(values.sites.map((site) => [site.name, site.domains]));
+    expect(
+        report.sites.map((site) => [site.name, site.names.map((n) => n.name)]),
+        `${when}: the sites`,
+    ).to.deep.equal(values.sites.map((site) => [site.name, site.domains]));
     for (const site of report.sites) {
         for (const name of site.names) {
             expect(/^serial=([0-9A-F]+)$/m.exec(await servedCertificate(name.name))?.[1], `${when}: ${name.name}'s serial`).to.equal(name.serial);
@@ -187,10 +250,19 @@ export async function expectStatusAllWell(values: StackValues, when: string): Pr
 export async function expectNothingLeftAfterDestroy(env: Environment, lineages: string[]): Promise<void> {
     expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
     const renewal = [RENEW_SCRIPT, RENEW_CRON];
-    expect(renewal.filter((file) => fs.existsSync(file)), "renewal job after destroy").to.deep.equal([]);
-    expect([env.paths.configDir, env.paths.certsDir, hostStatePath(CONTAINER)].filter((dir) => fs.existsSync(dir)), "configuration and certificates directories, the record of them, after destroy").to.deep.equal([]);
+    expect(
+        renewal.filter((file) => fs.existsSync(file)),
+        "renewal job after destroy",
+    ).to.deep.equal([]);
+    expect(
+        [env.paths.configDir, env.paths.certsDir, hostStatePath(CONTAINER)].filter((dir) => fs.existsSync(dir)),
+        "configuration and certificates directories, the record of them, after destroy",
+    ).to.deep.equal([]);
     expect(fs.readdirSync(env.paths.dataDir).sort(), "certbotDataDir after destroy: certbot's own").to.deep.equal(["edge-proxy", "etc", "log", "var"]);
-    expect(fs.readdirSync(path.join(env.paths.dataDir, "edge-proxy")).filter((file) => !file.endsWith(".issued")), "edge-proxy's files after destroy").to.deep.equal([]);
+    expect(
+        fs.readdirSync(path.join(env.paths.dataDir, "edge-proxy")).filter((file) => !file.endsWith(".issued")),
+        "edge-proxy's files after destroy",
+    ).to.deep.equal([]);
     expect(fs.existsSync(path.join(env.paths.dataDir, "etc", "edge-proxy")), "the DNS credentials' directory after destroy").to.equal(false);
     expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy").to.deep.equal(["README", ...lineages]);
 }

@@ -4,17 +4,18 @@
  * resource that "makes the host" and the backends read from another stack's outputs; then every site is
  * served over HTTPS with its own certificate, and destroy removes what it put on the host.
  */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
-import { EdgeProxySettings, argsFromStackSettings } from "../../components";
-import { consumerProgram } from "../consumer/program";
-import { expectEverySiteServed } from "./checks";
+import { argsFromStackSettings, type EdgeProxySettings } from "../../components";
 import { run } from "../../dev/env/command";
 import { stopAll } from "../../dev/env/process";
-import { CONTAINER, Environment, phase, startEnvironment } from "../../dev/environment";
+import { CONTAINER, type Environment, phase, startEnvironment } from "../../dev/environment";
 import { Realizer, up } from "../../dev/realize";
-import { ENVIRONMENT, describeWith } from "../support/needs";
+import { consumerProgram } from "../consumer/program";
+import { describeWith, ENVIRONMENT } from "../support/needs";
+import { expectEverySiteServed } from "./checks";
 
 const DIR = "/var/tmp/edge-proxy-e2e/consumer";
 const APPS_STACK = "acme/apps/e2e";
@@ -37,16 +38,29 @@ describeWith(ENVIRONMENT, "end to end: a program that uses edge-proxy as a packa
         // The consumer program passes no metrics password (its proxy serves the metrics without authentication)
         // and no alert command (the secrets are EdgeProxy's arguments, not settings).
         const { hostAddress, sshPrivateKey, metricsUser, metricsPassword, alertCommand, sites, ...settings } = env.stackValues();
-        const { host: { address, ...host }, sites: _, ...proxy } = argsFromStackSettings(settings as unknown as EdgeProxySettings);
+        const {
+            host: { address, ...host },
+            sites: _,
+            ...proxy
+        } = argsFromStackSettings(settings as unknown as EdgeProxySettings);
         realizer.otherStacks.set(APPS_STACK, { backends: Object.fromEntries(sites.map((site) => [site.name, site.backends])) });
-        await phase("pulumi up of the consumer program", () => up(realizer, {}, "e2e", () => consumerProgram({
-            proxy: { ...proxy, host },
-            sites: sites.map(({ name, domains }) => ({ name, domains })),
-            createHost: `printf '%s\\n' ${hostAddress}`,
-            appsStack: APPS_STACK,
-            sshPrivateKey: sshPrivateKey as string,
-        })));
-        expect(realizer.operations).to.include.members(["create vm", "create edge-config-delivery", "create edge-haproxy-container", "create edge-renewal-cron"]);
+        await phase("pulumi up of the consumer program", () =>
+            up(realizer, {}, "e2e", () =>
+                consumerProgram({
+                    proxy: { ...proxy, host },
+                    sites: sites.map(({ name, domains }) => ({ name, domains })),
+                    createHost: `printf '%s\\n' ${hostAddress}`,
+                    appsStack: APPS_STACK,
+                    sshPrivateKey: sshPrivateKey as string,
+                }),
+            ),
+        );
+        expect(realizer.operations).to.include.members([
+            "create vm",
+            "create edge-config-delivery",
+            "create edge-haproxy-container",
+            "create edge-renewal-cron",
+        ]);
         await expectEverySiteServed(env, env.stackValues(), "after the consumer's up");
     });
 

@@ -5,17 +5,18 @@
  * updates certbot's dns-rfc2136 plugin sends; Pebble resolves through it, so it validates the TXT records
  * certbot wrote). Checked from outside with curl, openssl and dig, in one operator's session.
  */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
-import { dnsCredentialsPaths } from "../../components/hostScripts";
 import { parseConfig } from "../../components/config/validate";
-import { expectStatusAllWell, secretsPresent, servedCertificate } from "./checks";
+import { dnsCredentialsPaths } from "../../components/hostScripts";
 import { run } from "../../dev/env/command";
 import { stopAll } from "../../dev/env/process";
-import { CONTAINER, Environment, PORTS, StackValues, engineConfig, phase, rfc2136Values, startEnvironment } from "../../dev/environment";
+import { CONTAINER, type Environment, engineConfig, PORTS, phase, rfc2136Values, type StackValues, startEnvironment } from "../../dev/environment";
 import { Realizer, up } from "../../dev/realize";
-import { ENVIRONMENT, describeWith } from "../support/needs";
+import { describeWith, ENVIRONMENT } from "../support/needs";
+import { expectStatusAllWell, secretsPresent, servedCertificate } from "./checks";
 
 const DIR = "/var/tmp/edge-proxy-e2e/dns01";
 const RENEW_SCRIPT = `/usr/local/sbin/edge-proxy-renew-${CONTAINER}`;
@@ -51,8 +52,23 @@ describeWith(ENVIRONMENT, "end to end: DNS-01 through RFC 2136 and wildcard cert
 
     /** GET https://name/ through HAProxy, trusting only Pebble's root (or anything, with `insecure`): status and body. */
     async function get(name: string, insecure = false): Promise<string> {
-        const result = await run("curl", ["-sS", "--max-time", "10", ...(insecure ? ["-k"] : ["--cacert", env.rootCaFile]),
-            "--resolve", `${name}:${PORTS.https}:127.0.0.1`, "-o", "-", "-w", " %{http_code}", `https://${name}:${PORTS.https}/`], { allowFailure: true });
+        const result = await run(
+            "curl",
+            [
+                "-sS",
+                "--max-time",
+                "10",
+                ...(insecure ? ["-k"] : ["--cacert", env.rootCaFile]),
+                "--resolve",
+                `${name}:${PORTS.https}:127.0.0.1`,
+                "-o",
+                "-",
+                "-w",
+                " %{http_code}",
+                `https://${name}:${PORTS.https}/`,
+            ],
+            { allowFailure: true },
+        );
         return result.code === 0 ? result.stdout.replace(/\s+/g, " ").trim() : `curl failed: ${result.stderr.trim()}`;
     }
 
@@ -89,8 +105,18 @@ describeWith(ENVIRONMENT, "end to end: DNS-01 through RFC 2136 and wildcard cert
         expect(await get(NAMES.internal), "the name with no HTTP route").to.match(/^site-b proto=https .* 200$/);
         expect(await get("a.e2e.test"), "the HTTP-01 site").to.match(/^site-a proto=https .* 200$/);
         // A request for the exact name over a connection opened for a name the wildcard covers (HTTP/2 reuse).
-        const reused = await run("curl", ["-sS", "--max-time", "10", "--cacert", env.rootCaFile, "--resolve", `${NAMES.underWildcard}:${PORTS.https}:127.0.0.1`,
-            "-H", `Host: ${NAMES.exactUnderWildcard}`, `https://${NAMES.underWildcard}:${PORTS.https}/`]);
+        const reused = await run("curl", [
+            "-sS",
+            "--max-time",
+            "10",
+            "--cacert",
+            env.rootCaFile,
+            "--resolve",
+            `${NAMES.underWildcard}:${PORTS.https}:127.0.0.1`,
+            "-H",
+            `Host: ${NAMES.exactUnderWildcard}`,
+            `https://${NAMES.underWildcard}:${PORTS.https}/`,
+        ]);
         expect(reused.stdout, "the exact name's request on the wildcard's connection").to.match(/^site-b proto=https/);
         expect(await get(NAMES.twoLabels, true), "two labels under the wildcard: no site").to.match(/(^| )421$/);
     });
@@ -108,7 +134,10 @@ describeWith(ENVIRONMENT, "end to end: DNS-01 through RFC 2136 and wildcard cert
 
     it("npm run status sees every name's certificate, the wildcard's through a name it covers: all well", async () => {
         const report = await expectStatusAllWell(dnsValues(), "after the DNS-01 up");
-        expect(report.sites.find((site) => site.name === "wild")?.names.map((n) => [n.name, n.placeholder]), "the wildcard site").to.deep.equal([["*.w.dns01.test", false]]);
+        expect(
+            report.sites.find((site) => site.name === "wild")?.names.map((n) => [n.name, n.placeholder]),
+            "the wildcard site",
+        ).to.deep.equal([["*.w.dns01.test", false]]);
     });
 
     it("does nothing on a second up: no step, no ACME order", async () => {
@@ -120,7 +149,9 @@ describeWith(ENVIRONMENT, "end to end: DNS-01 through RFC 2136 and wildcard cert
 
     it("renews the DNS-01 lineages with the plugin they were issued with, and cleans up again", async () => {
         const before = [await servedCertificate(NAMES.underWildcard), await servedCertificate(NAMES.internal)];
-        const renewal = await phase("renewal job with --force-renewal", () => run("sh", ["-c", `${RENEW_SCRIPT} --force-renewal`], { allowFailure: true, timeoutMs: 300_000 }));
+        const renewal = await phase("renewal job with --force-renewal", () =>
+            run("sh", ["-c", `${RENEW_SCRIPT} --force-renewal`], { allowFailure: true, timeoutMs: 300_000 }),
+        );
         expect(renewal.code, `renewal job:\n${renewal.stderr}`).to.equal(0);
         const after = [await servedCertificate(NAMES.underWildcard), await servedCertificate(NAMES.internal)];
         expect(after[0], "the wildcard renewed").to.not.equal(before[0]);
@@ -133,17 +164,43 @@ describeWith(ENVIRONMENT, "end to end: DNS-01 through RFC 2136 and wildcard cert
     it("a wrong TSIG key: only the credentials step changes; a new DNS-01 site then fails with certbot's error, the others keep serving; the right key converges", async () => {
         const wrongKey = Buffer.from("not the zone's key, but base64 all the same").toString("base64");
         const withOther = (values: StackValues) => {
-            values.sites.push({ name: "other", challenge: "dns-01", domains: ["other.dns01.test"], backends: [`${env.bridge}:${PORTS.webB}`] } as StackValues["sites"][number]);
+            values.sites.push({
+                name: "other",
+                challenge: "dns-01",
+                domains: ["other.dns01.test"],
+                backends: [`${env.bridge}:${PORTS.webB}`],
+            } as StackValues["sites"][number]);
         };
-        await phase("pulumi up with a wrong TSIG key", () => up(realizer, engineConfig(dnsValues((v) => { v.rfc2136KeySecret = wrongKey; }))));
+        await phase("pulumi up with a wrong TSIG key", () =>
+            up(
+                realizer,
+                engineConfig(
+                    dnsValues((v) => {
+                        v.rfc2136KeySecret = wrongKey;
+                    }),
+                ),
+            ),
+        );
         expect(realizer.operations, "a new secret: the credentials step only").to.deep.equal(["update e2e-dns-credentials-file"]);
         let error: Error | undefined;
         try {
-            await phase("pulumi up adding a DNS-01 site with the wrong key", () => up(realizer, engineConfig(dnsValues((v) => { v.rfc2136KeySecret = wrongKey; withOther(v); }))));
+            await phase("pulumi up adding a DNS-01 site with the wrong key", () =>
+                up(
+                    realizer,
+                    engineConfig(
+                        dnsValues((v) => {
+                            v.rfc2136KeySecret = wrongKey;
+                            withOther(v);
+                        }),
+                    ),
+                ),
+            );
         } catch (e) {
             error = e as Error;
         }
-        expect(error?.message, `the failed up: ${error?.message}`).to.contain("e2e-cert-other-certbot failed").and.contain("The peer didn't like the signature we sent");
+        expect(error?.message, `the failed up: ${error?.message}`)
+            .to.contain("e2e-cert-other-certbot failed")
+            .and.contain("The peer didn't like the signature we sent");
         expect(await get(NAMES.underWildcard), "the wildcard site while the key is wrong").to.match(/^site-a proto=https .* 200$/);
         expect(await get(NAMES.internal), "the DNS-only site while the key is wrong").to.match(/^site-b proto=https .* 200$/);
         await phase("pulumi up with the right key", () => up(realizer, engineConfig(dnsValues(withOther))));

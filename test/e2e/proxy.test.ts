@@ -6,24 +6,50 @@
  * the changes of scenarios.ts each followed by a `docker restart`, renewal, a rejected change, a new
  * site, destroy). test/engine/ runs the same scenarios with the real engine and provider plugins.
  */
+
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as https from "https";
-import * as path from "path";
+import { parseCertificateLine } from "../../components/certificates";
 import { defaultRenewSchedule } from "../../components/config/checks";
 import { shellCommand } from "../../components/quote";
-import { parseCertificateLine } from "../../components/certificates";
-import { Registration } from "../../dev/mocks";
-import {
-    expectCertificates, expectEverySiteServed, expectMetricsBehindAuthentication, expectNothingLeftAfterDestroy, expectServedAfterRestart, expectStatusAllWell, expectStatusOfServed, haproxyPids,
-    hostStatus, httpsGet, operatorStatus, receivedAlerts, servedCertificate, servedCertificates, waitUntilServed,
-} from "./checks";
 import { run } from "../../dev/env/command";
 import { stopAll } from "../../dev/env/process";
-import { ALERT_TOKEN, CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, SITES, StackValues, engineConfig, phase, startEnvironment } from "../../dev/environment";
+import {
+    ALERT_TOKEN,
+    CONTAINER,
+    type Environment,
+    engineConfig,
+    PORTS,
+    phase,
+    RENEW_CRON,
+    RENEW_SCRIPT,
+    SITES,
+    type StackValues,
+    startEnvironment,
+} from "../../dev/environment";
+import type { Registration } from "../../dev/mocks";
 import { Realizer, up } from "../../dev/realize";
+import { describeWith, ENVIRONMENT } from "../support/needs";
+import {
+    expectCertificates,
+    expectEverySiteServed,
+    expectMetricsBehindAuthentication,
+    expectNothingLeftAfterDestroy,
+    expectServedAfterRestart,
+    expectStatusAllWell,
+    expectStatusOfServed,
+    haproxyPids,
+    hostStatus,
+    httpsGet,
+    operatorStatus,
+    receivedAlerts,
+    servedCertificate,
+    servedCertificates,
+    waitUntilServed,
+} from "./checks";
 import { DRIFTS, SCENARIOS, valuesAfter } from "./scenarios";
-import { ENVIRONMENT, describeWith } from "../support/needs";
 
 const DIR = "/var/tmp/edge-proxy-e2e/run";
 
@@ -38,8 +64,24 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
     async function onHost(command: string) {
         const knownHosts = path.join(DIR, "known_hosts");
         fs.writeFileSync(knownHosts, `${env.host.knownHostsLine}\n`);
-        return run("ssh", ["-i", env.host.privateKeyFile, "-p", String(env.host.port), "-o", `UserKnownHostsFile=${knownHosts}`,
-            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", `root@${env.host.host}`, command], { allowFailure: true, timeoutMs: 300_000 });
+        return run(
+            "ssh",
+            [
+                "-i",
+                env.host.privateKeyFile,
+                "-p",
+                String(env.host.port),
+                "-o",
+                `UserKnownHostsFile=${knownHosts}`,
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                "BatchMode=yes",
+                `root@${env.host.host}`,
+                command,
+            ],
+            { allowFailure: true, timeoutMs: 300_000 },
+        );
     }
 
     before(async () => {
@@ -62,8 +104,16 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
         const created = firstOperations.map((op) => op.replace(/^create /, ""));
         expect(created.length, firstOperations.join(", ")).to.equal(firstUp.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")).length);
         const position = (name: string) => created.indexOf(name);
-        const order = ["e2e-prepare-directories", "e2e-image", "e2e-config-delivery", "e2e-haproxy-container",
-            "e2e-cert-site-a-certbot", "e2e-cert-site-a-pem", "e2e-certificates-reload", "e2e-renewal-cron"];
+        const order = [
+            "e2e-prepare-directories",
+            "e2e-image",
+            "e2e-config-delivery",
+            "e2e-haproxy-container",
+            "e2e-cert-site-a-certbot",
+            "e2e-cert-site-a-pem",
+            "e2e-certificates-reload",
+            "e2e-renewal-cron",
+        ];
         for (let i = 1; i < order.length; i++) {
             expect(position(order[i]), `${order[i]} ran after ${order[i - 1]}: ${created.join(", ")}`).to.be.greaterThan(position(order[i - 1]));
         }
@@ -75,12 +125,19 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
         expect(inspect.HostConfig.RestartPolicy.Name, "restart policy").to.equal("always");
         const ports = Object.fromEntries(Object.entries(inspect.HostConfig.PortBindings).map(([k, v]: [string, any]) => [k, v[0].HostPort]));
         expect(ports, "published ports").to.deep.equal({
-            "80/tcp": `${PORTS.http}`, "443/tcp": `${PORTS.https}`, [`${PORTS.sshService}/tcp`]: `${PORTS.sshService}`, [`${PORTS.metrics}/tcp`]: `${PORTS.metrics}`,
+            "80/tcp": `${PORTS.http}`,
+            "443/tcp": `${PORTS.https}`,
+            [`${PORTS.sshService}/tcp`]: `${PORTS.sshService}`,
+            [`${PORTS.metrics}/tcp`]: `${PORTS.metrics}`,
         });
         expect(inspect.HostConfig.PortBindings[`${PORTS.metrics}/tcp`][0].HostIp, "the metrics' address").to.equal("127.0.0.1");
         // The image runs HAProxy as uid 99, as the official 2.4+ images do: it bound 80 and 443 thanks to
         // the stack's sysctl and reads the certificates through group 99.
-        const uids = (await run("docker", ["top", CONTAINER, "-o", "pid,uid"])).stdout.trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/)[1]);
+        const uids = (await run("docker", ["top", CONTAINER, "-o", "pid,uid"])).stdout
+            .trim()
+            .split("\n")
+            .slice(1)
+            .map((line) => line.trim().split(/\s+/)[1]);
         expect(uids.length, "HAProxy processes").to.be.at.least(2);
         expect(new Set(uids), "HAProxy's uid").to.deep.equal(new Set(["99"]));
         expect(inspect.HostConfig.Sysctls, "sysctls").to.deep.equal({ "net.ipv4.ip_unprivileged_port_start": "0" });
@@ -101,13 +158,23 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
         const image = (await run("docker", ["inspect", "--format", "{{.Config.Image}}", CONTAINER])).stdout.trim();
         expect(report.container.image, "the container's image, read over SSH").to.equal(image);
         expect(report.container.haproxyVersion, "haproxy -v in the container").to.match(/^HAProxy version \d+\.\d+/);
-        expect(report.sites.flatMap((site) => site.names.map((n) => n.daysLeft! > 365 && !n.placeholder && site.renewal?.result === "ok")), "certificates and renewals")
-            .to.not.include(false);
+        expect(
+            report.sites.flatMap((site) => site.names.map((n) => n.daysLeft! > 365 && !n.placeholder && site.renewal?.result === "ok")),
+            "certificates and renewals",
+        ).to.not.include(false);
     });
 
     it("redirects plain HTTP to HTTPS, keeping the path and the HTTPS port", async () => {
-        const result = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
-            "--resolve", `a.e2e.test:${PORTS.http}:127.0.0.1`, `http://a.e2e.test:${PORTS.http}/some/page?x=1`]);
+        const result = await run("curl", [
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "--resolve",
+            `a.e2e.test:${PORTS.http}:127.0.0.1`,
+            `http://a.e2e.test:${PORTS.http}/some/page?x=1`,
+        ]);
         expect(result.stdout, "redirect to HTTPS").to.equal(`301 https://a.e2e.test:${PORTS.https}/some/page?x=1`);
     });
 
@@ -115,7 +182,10 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
         const logs = (await run("docker", ["logs", CONTAINER])).stderr + (await run("docker", ["logs", CONTAINER])).stdout;
         const challenges = logs.split("\n").filter((line) => line.includes("acme_challenge/certbot") && line.includes("/.well-known/acme-challenge/"));
         expect(challenges.length, `challenge requests in HAProxy's log:\n${logs.slice(-2000)}`).to.be.at.least(SITES.length);
-        expect(challenges.every((line) => / 200 /.test(line)), challenges.join("\n")).to.equal(true);
+        expect(
+            challenges.every((line) => / 200 /.test(line)),
+            challenges.join("\n"),
+        ).to.equal(true);
     });
 
     it("serves every site over HTTPS by SNI with its own certificate, for each of its names", async () => {
@@ -128,8 +198,18 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
                 }
             }
         }
-        const headers = await run("curl", ["-sS", "-D", "-", "-o", "/dev/null", "--cacert", env.rootCaFile,
-            "--resolve", `b.e2e.test:${PORTS.https}:127.0.0.1`, `https://b.e2e.test:${PORTS.https}/`]);
+        const headers = await run("curl", [
+            "-sS",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "--cacert",
+            env.rootCaFile,
+            "--resolve",
+            `b.e2e.test:${PORTS.https}:127.0.0.1`,
+            `https://b.e2e.test:${PORTS.https}/`,
+        ]);
         expect(headers.stdout.toLowerCase()).to.contain("strict-transport-security: max-age=63072000").and.contain("x-content-type-options: nosniff");
     });
 
@@ -153,8 +233,24 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
     it("passes SSH through HAProxy's TCP frontend to the backend sshd", async () => {
         const knownHosts = path.join(DIR, "known_hosts_backend");
         fs.writeFileSync(knownHosts, `[127.0.0.1]:${PORTS.sshService} ${env.backendSshd.hostPublicKey}\n`);
-        const result = await run("ssh", ["-i", env.backendSshd.privateKeyFile, "-p", String(PORTS.sshService), "-o", `UserKnownHostsFile=${knownHosts}`,
-            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "root@127.0.0.1", "echo through-haproxy"], { allowFailure: true, timeoutMs: 30_000 });
+        const result = await run(
+            "ssh",
+            [
+                "-i",
+                env.backendSshd.privateKeyFile,
+                "-p",
+                String(PORTS.sshService),
+                "-o",
+                `UserKnownHostsFile=${knownHosts}`,
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                "BatchMode=yes",
+                "root@127.0.0.1",
+                "echo through-haproxy",
+            ],
+            { allowFailure: true, timeoutMs: 30_000 },
+        );
         expect(result.stdout.trim(), `ssh through HAProxy: ${result.stderr}`).to.equal("through-haproxy");
     });
 
@@ -211,7 +307,12 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
         console.log(`      [e2e] load during renewal: ${ok} requests ok, ${failed} failed`);
         expect(renewal.code, `renewal job:\n${renewal.stderr}`).to.equal(0);
         expect(renewal.stderr).to.match(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ reloaded HAProxy/);
-        expectCertificates(before, await servedCertificates(values), values.sites.map((site) => site.name), "after renewal");
+        expectCertificates(
+            before,
+            await servedCertificates(values),
+            values.sites.map((site) => site.name),
+            "after renewal",
+        );
         expect(ok, "requests during the renewal").to.be.at.least(200);
         expect(failed, `failed requests during the reload: ${errors.slice(0, 5).join("; ")}`).to.equal(0);
         await expectStatusOfServed(env, values, "after the renewal");
@@ -229,15 +330,20 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
         } catch (e) {
             error = e as Error;
         }
-        expect(error?.message, "the failed up's message").to.contain("e2e-config-delivery failed")
-            .and.contain("site-c.pem").and.contain("HAProxy rejected the new configuration; the running configuration is unchanged");
+        expect(error?.message, "the failed up's message")
+            .to.contain("e2e-config-delivery failed")
+            .and.contain("site-c.pem")
+            .and.contain("HAProxy rejected the new configuration; the running configuration is unchanged");
         expect(fs.readFileSync(path.join(env.paths.configDir, "haproxy.cfg"), "utf8"), "live haproxy.cfg").to.equal(liveConfig);
         expect(await httpsGet(env, "a.e2e.test"), "site-a after the rejected change").to.match(/^200 site-a proto=https/);
 
         fs.rmSync(path.join(env.paths.certsDir, "site-c.pem"));
         const orders = env.pebble.countNewOrders();
         await phase("pulumi up adding site-c", () => up(realizer, withSiteC));
-        expect(realizer.operations.filter((op) => op.includes("certbot")), "certificates requested").to.deep.equal(["create e2e-cert-site-c-certbot"]);
+        expect(
+            realizer.operations.filter((op) => op.includes("certbot")),
+            "certificates requested",
+        ).to.deep.equal(["create e2e-cert-site-c-certbot"]);
         expect(env.pebble.countNewOrders() - orders, "new ACME orders").to.equal(1);
         expect(await httpsGet(env, "c.e2e.test"), "site-c served").to.match(/^200 site-b proto=https/);
         expect(await servedCertificate("c.e2e.test")).to.contain("DNS:c.e2e.test");
@@ -257,7 +363,8 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
                 error = e as Error;
             }
             // challtestsrv answers a name it has no record of with no address (not NXDOMAIN).
-            expect(error?.message, `the failed up: ${error?.message}`).to.contain("e2e-cert-site-x-certbot failed")
+            expect(error?.message, `the failed up: ${error?.message}`)
+                .to.contain("e2e-cert-site-x-certbot failed")
                 .and.contain("x.e2e.test does not resolve: it has no IPv4 address (A record)")
                 .and.contain("pre-flight failed: certbot was not run and the CA was not asked (acmePreflight)");
             expect(env.pebble.countNewOrders() - orders, "ACME orders placed").to.equal(0);
@@ -267,9 +374,17 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
             expect(failed?.error, "certbot's reason in status.json").to.contain("x.e2e.test");
             expect(failed?.error, "the pre-flight's reason in status.json").to.contain("pre-flight: x.e2e.test does not resolve");
             const report = await operatorStatus(withX);
-            expect(report.attention.filter((item) => item.startsWith("site site-x: ")).map((item) => item.replace(/\(1 in a row, at .*/, "")), "npm run status's attention")
-                .to.deep.equal(["site site-x: x.e2e.test is served the self-signed placeholder (no certificate issued yet)", "site site-x: the last certbot run failed "]);
-            expect(report.attention.filter((item) => !item.startsWith("site site-x: ")), "nothing else needs attention").to.deep.equal([]);
+            expect(
+                report.attention.filter((item) => item.startsWith("site site-x: ")).map((item) => item.replace(/\(1 in a row, at .*/, "")),
+                "npm run status's attention",
+            ).to.deep.equal([
+                "site site-x: x.e2e.test is served the self-signed placeholder (no certificate issued yet)",
+                "site site-x: the last certbot run failed ",
+            ]);
+            expect(
+                report.attention.filter((item) => !item.startsWith("site site-x: ")),
+                "nothing else needs attention",
+            ).to.deep.equal([]);
             await env.pebble.addARecord("x.e2e.test", env.bridge);
             await phase("pulumi up after the DNS fix", () => up(realizer, engineConfig(withX)));
             expect(realizer.outputsOf("e2e-cert-site-x-certbot").stderr, "the pre-flight's report").to.contain("x.e2e.test reaches this host");
@@ -285,7 +400,10 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
             wider.sites.find((site) => site.name === "site-x")!.domains.push("www.x.e2e.test");
             await env.pebble.addARecord("www.x.e2e.test", env.bridge);
             const served = await servedCertificates(values);
-            const interrupted = up(realizer, engineConfig(wider)).then(() => undefined, (error: Error) => error);
+            const interrupted = up(realizer, engineConfig(wider)).then(
+                () => undefined,
+                (error: Error) => error,
+            );
             const certbotRuns = async () => (await run("docker", ["ps", "-q", "--filter", `name=^/${CONTAINER}-certbot$`])).stdout.trim() !== "";
             for (let i = 0; i < 300 && !(await certbotRuns()); i++) {
                 await new Promise((resolve) => setTimeout(resolve, 100));
@@ -372,8 +490,13 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
                 await scan;
                 await env.pebble.addARecord("b.e2e.test", env.bridge);
             }
-            expect([...seen].filter((line) => line.includes(`sh ${env.paths.dataDir}/edge-proxy/alert.sh`)).length, "the alert seen running").to.be.greaterThan(0);
-            expect([...seen].filter((line) => line.includes(ALERT_TOKEN)), "processes whose arguments hold the alert command's token").to.deep.equal([]);
+            expect([...seen].filter((line) => line.includes(`sh ${env.paths.dataDir}/edge-proxy/alert.sh`)).length, "the alert seen running").to.be.greaterThan(
+                0,
+            );
+            expect(
+                [...seen].filter((line) => line.includes(ALERT_TOKEN)),
+                "processes whose arguments hold the alert command's token",
+            ).to.deep.equal([]);
             expect(renewal.code, "the renewal job's exit status").to.equal(1);
             expect(renewal.stderr).to.contain("renewal failed for: site-b\n").and.contain("running the alert command");
             const received = receivedAlerts(env);
@@ -383,12 +506,28 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
             expect(alert.attention, "the alert's attention").to.equal(true);
             expect(siteB, "site-b in the alert").to.include({ result: "failed", failures: failuresBefore + 1, attention: true, placeholder: false });
             expect(siteB?.error, "certbot's reason").to.contain("b.e2e.test");
-            expect(alert.certificates.filter((c) => c.name !== "site-b").map((c) => [c.name, c.result, c.attention]), "the other sites")
-                .to.deep.equal(values.sites.filter((s) => s.name !== "site-b").map((s) => [s.name, "ok", false]).sort());
-            expect(fs.readFileSync(env.paths.metricsFile, "utf8")).to.contain(`edge_proxy_renewal_failures{container="${CONTAINER}",name="site-b"} ${failuresBefore + 1}\n`);
-            expect((await operatorStatus(values)).attention.map((item) => item.replace(/ \(\d+ in a row, at .*/, "")), "npm run status's attention")
-                .to.deep.equal(["site site-b: the last certbot run failed"]);
-            expectCertificates(served, await servedCertificates(values), values.sites.map((s) => s.name).filter((name) => name !== "site-b"), "after the failed renewal");
+            expect(
+                alert.certificates.filter((c) => c.name !== "site-b").map((c) => [c.name, c.result, c.attention]),
+                "the other sites",
+            ).to.deep.equal(
+                values.sites
+                    .filter((s) => s.name !== "site-b")
+                    .map((s) => [s.name, "ok", false])
+                    .sort(),
+            );
+            expect(fs.readFileSync(env.paths.metricsFile, "utf8")).to.contain(
+                `edge_proxy_renewal_failures{container="${CONTAINER}",name="site-b"} ${failuresBefore + 1}\n`,
+            );
+            expect(
+                (await operatorStatus(values)).attention.map((item) => item.replace(/ \(\d+ in a row, at .*/, "")),
+                "npm run status's attention",
+            ).to.deep.equal(["site site-b: the last certbot run failed"]);
+            expectCertificates(
+                served,
+                await servedCertificates(values),
+                values.sites.map((s) => s.name).filter((name) => name !== "site-b"),
+                "after the failed renewal",
+            );
             await expectEverySiteServed(env, values, "after the failed renewal");
 
             const next = await phase("renewal job after the DNS fix", () => onHost(RENEW_SCRIPT));
@@ -406,14 +545,20 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
             expect(realizer.operations, "steps").to.deep.equal(["update e2e-renewal-cron"]);
             const status = hostStatus(env);
             expect(status, "status.json").to.include({ attention: true, alertDaysBeforeExpiry: daysLeft + 1 });
-            expect(status.certificates.filter((c) => c.daysLeft === daysLeft).every((c) => c.attention), "the nearest certificate needs attention").to.equal(true);
+            expect(
+                status.certificates.filter((c) => c.daysLeft === daysLeft).every((c) => c.attention),
+                "the nearest certificate needs attention",
+            ).to.equal(true);
             const alerts = receivedAlerts(env).length;
             const renewal = await phase("renewal job, a certificate near expiry", () => onHost(RENEW_SCRIPT));
             expect(renewal.code, `renewal job:\n${renewal.stderr}`).to.equal(0);
             const received = receivedAlerts(env);
             expect(received.length, "alerts sent").to.equal(alerts + 1);
             expect(received[received.length - 1].attention, "the alert's attention").to.equal(true);
-            expect(received[received.length - 1].certificates.every((c) => c.result === "ok"), "every renewal itself succeeded").to.equal(true);
+            expect(
+                received[received.length - 1].certificates.every((c) => c.result === "ok"),
+                "every renewal itself succeeded",
+            ).to.equal(true);
             await phase("pulumi up, alertDaysBeforeExpiry back to its default", () => up(realizer, engineConfig(values)));
             expect(realizer.operations, "steps").to.deep.equal(["update e2e-renewal-cron"]);
             expect(hostStatus(env).attention, "status.json's attention").to.equal(false);
@@ -464,26 +609,30 @@ function startLoad(domain: string, ca: string) {
     const errors: string[] = [];
     let running = true;
     const deadline = Date.now() + 180_000;
-    const request = (agent: https.Agent | false) => new Promise<void>((resolve) => {
-        const req = https.get({ host: "127.0.0.1", port: PORTS.https, servername: domain, headers: { host: domain }, path: "/", ca, agent, timeout: 10_000 }, (res) => {
-            res.resume();
-            res.on("end", () => {
-                if (res.statusCode === 200) {
-                    ok++;
-                } else {
-                    failed++;
-                    errors.push(`status ${res.statusCode}`);
-                }
+    const request = (agent: https.Agent | false) =>
+        new Promise<void>((resolve) => {
+            const req = https.get(
+                { host: "127.0.0.1", port: PORTS.https, servername: domain, headers: { host: domain }, path: "/", ca, agent, timeout: 10_000 },
+                (res) => {
+                    res.resume();
+                    res.on("end", () => {
+                        if (res.statusCode === 200) {
+                            ok++;
+                        } else {
+                            failed++;
+                            errors.push(`status ${res.statusCode}`);
+                        }
+                        resolve();
+                    });
+                },
+            );
+            req.on("timeout", () => req.destroy(new Error("timeout")));
+            req.on("error", (error) => {
+                failed++;
+                errors.push(`${agent ? "keep-alive" : "new connection"}: ${error.message}`);
                 resolve();
             });
         });
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", (error) => {
-            failed++;
-            errors.push(`${agent ? "keep-alive" : "new connection"}: ${error.message}`);
-            resolve();
-        });
-    });
     const worker = async (agent: https.Agent | false) => {
         while (running && ok + failed < 20_000 && Date.now() < deadline) {
             await request(agent);

@@ -3,12 +3,13 @@
  * same list drives the stand-in engine (test/e2e/proxy.test.ts) and the real one (test/engine/), so the
  * two are held to one expectation and a stand-in that drifts from the engine fails.
  */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
 import { run } from "../../dev/env/command";
-import { CONTAINER, Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, StackValues } from "../../dev/environment";
 import { CERTBOT_IMAGE_RETAGGED, HAPROXY_IMAGE_VARIANT } from "../../dev/env/images";
+import { CONTAINER, type Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, type StackValues } from "../../dev/environment";
 
 /** One change and its expected effect. */
 export interface Scenario {
@@ -30,8 +31,16 @@ export interface Scenario {
 const MOVED = "-moved";
 
 /** Every host step: each names one of the directories (in its paths, or the host lock's and the ledger's). */
-const STEPS_NAMING_A_DIRECTORY = ["update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem",
-    "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"];
+const STEPS_NAMING_A_DIRECTORY = [
+    "update e2e-cert-site-a-certbot",
+    "update e2e-cert-site-a-pem",
+    "update e2e-cert-site-b-certbot",
+    "update e2e-cert-site-b-pem",
+    "update e2e-certificates-reload",
+    "update e2e-config-delivery",
+    "update e2e-prepare-directories",
+    "update e2e-renewal-cron",
+];
 /** configDir and certsDir moved: those steps, and the container with its new mounts. */
 const HOST_DIRECTORIES_MOVED = ["replace e2e-haproxy-container", ...STEPS_NAMING_A_DIRECTORY];
 
@@ -45,7 +54,10 @@ function expectDataDirMoved(now: string, before: string): void {
 /** Every served PEM's and configuration directory's own: the old ones gone, nothing of them left behind. */
 function expectDirectories(values: StackValues, gone: string[]): void {
     expect(fs.existsSync(String(values.certsDir)) && fs.existsSync(String(values.configDir)), "the configured directories").to.equal(true);
-    expect(gone.filter((dir) => fs.existsSync(dir)), "directories no longer configured (their PEMs hold private keys)").to.deep.equal([]);
+    expect(
+        gone.filter((dir) => fs.existsSync(dir)),
+        "directories no longer configured (their PEMs hold private keys)",
+    ).to.deep.equal([]);
 }
 
 const siteB = (values: StackValues) => values.sites.find((site) => site.name === "site-b")!;
@@ -53,15 +65,25 @@ const siteB = (values: StackValues) => values.sites.find((site) => site.name ===
 export const SCENARIOS: Scenario[] = [
     {
         title: "a domain added to a site",
-        change: (values) => { siteB(values).domains.push("www.b.e2e.test"); },
+        change: (values) => {
+            siteB(values).domains.push("www.b.e2e.test");
+        },
         // The preparation runs too: a placeholder names its site's domains (it writes none: site-b has its PEM).
-        operations: ["update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories"],
+        operations: [
+            "update e2e-cert-site-b-certbot",
+            "update e2e-cert-site-b-pem",
+            "update e2e-certificates-reload",
+            "update e2e-config-delivery",
+            "update e2e-prepare-directories",
+        ],
         newCertificates: ["site-b"],
         orders: 1,
     },
     {
         title: "acmeEmail changed",
-        change: (values) => { values.acmeEmail = "ops@e2e.test"; },
+        change: (values) => {
+            values.acmeEmail = "ops@e2e.test";
+        },
         // certbot runs again (its script changed) and keeps the valid lineage: same serial, so no PEM
         // step runs and nothing is reloaded.
         operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot"],
@@ -70,30 +92,50 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         title: "a backend added to a site",
-        change: (values, env) => { values.sites[0].backends.push(`${env.bridge}:${PORTS.webA}`); },
+        change: (values, env) => {
+            values.sites[0].backends.push(`${env.bridge}:${PORTS.webA}`);
+        },
         operations: ["update e2e-config-delivery"],
         newCertificates: [],
         orders: 0,
     },
     {
         title: "a site added",
-        change: (values, env) => { values.sites.push({ name: "site-d", domains: ["d.e2e.test"], backends: [`${env.bridge}:${PORTS.webB}`] }); },
-        operations: ["create e2e-cert-site-d-certbot", "create e2e-cert-site-d-pem", "update e2e-certificates-reload",
-            "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        change: (values, env) => {
+            values.sites.push({ name: "site-d", domains: ["d.e2e.test"], backends: [`${env.bridge}:${PORTS.webB}`] });
+        },
+        operations: [
+            "create e2e-cert-site-d-certbot",
+            "create e2e-cert-site-d-pem",
+            "update e2e-certificates-reload",
+            "update e2e-config-delivery",
+            "update e2e-prepare-directories",
+            "update e2e-renewal-cron",
+        ],
         newCertificates: ["site-d"],
         orders: 1,
     },
     {
         title: "a site removed",
-        change: (values) => { values.sites = values.sites.filter((site) => site.name !== "site-d"); },
-        operations: ["delete e2e-cert-site-d-certbot", "delete e2e-cert-site-d-pem", "update e2e-certificates-reload",
-            "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        change: (values) => {
+            values.sites = values.sites.filter((site) => site.name !== "site-d");
+        },
+        operations: [
+            "delete e2e-cert-site-d-certbot",
+            "delete e2e-cert-site-d-pem",
+            "update e2e-certificates-reload",
+            "update e2e-config-delivery",
+            "update e2e-prepare-directories",
+            "update e2e-renewal-cron",
+        ],
         newCertificates: [],
         orders: 0,
     },
     {
         title: "a new haproxyImage tag",
-        change: (values) => { values.haproxyImage = HAPROXY_IMAGE_VARIANT; },
+        change: (values) => {
+            values.haproxyImage = HAPROXY_IMAGE_VARIANT;
+        },
         // The container is replaced (deleted first: its ports); the reload and the renewal job check with
         // the running container's image, so they do not run again.
         operations: ["replace e2e-haproxy-container", "replace e2e-image", "update e2e-config-delivery"],
@@ -102,22 +144,35 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         title: "a domain removed from a site",
-        change: (values) => { siteB(values).domains = siteB(values).domains.filter((domain) => domain !== "www.b.e2e.test"); },
+        change: (values) => {
+            siteB(values).domains = siteB(values).domains.filter((domain) => domain !== "www.b.e2e.test");
+        },
         // The lineage was asked for other names: certbot issues it again, for the names left.
-        operations: ["update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories"],
+        operations: [
+            "update e2e-cert-site-b-certbot",
+            "update e2e-cert-site-b-pem",
+            "update e2e-certificates-reload",
+            "update e2e-config-delivery",
+            "update e2e-prepare-directories",
+        ],
         newCertificates: ["site-b"],
         orders: 1,
     },
     {
         title: "a backend removed from a site",
-        change: (values) => { values.sites[0].backends.pop(); },
+        change: (values) => {
+            values.sites[0].backends.pop();
+        },
         operations: ["update e2e-config-delivery"],
         newCertificates: [],
         orders: 0,
     },
     {
         title: "configDir and certsDir moved",
-        change: (values) => { values.configDir = `${values.configDir}${MOVED}`; values.certsDir = `${values.certsDir}${MOVED}`; },
+        change: (values) => {
+            values.configDir = `${values.configDir}${MOVED}`;
+            values.certsDir = `${values.certsDir}${MOVED}`;
+        },
         // The preparation serves certbot's certificates in the new directory before the new container starts;
         // every step that names a directory runs again (certbot keeps its valid lineages: no order).
         operations: HOST_DIRECTORIES_MOVED,
@@ -127,7 +182,10 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         title: "configDir and certsDir moved back",
-        change: (values) => { values.configDir = String(values.configDir).slice(0, -MOVED.length); values.certsDir = String(values.certsDir).slice(0, -MOVED.length); },
+        change: (values) => {
+            values.configDir = String(values.configDir).slice(0, -MOVED.length);
+            values.certsDir = String(values.certsDir).slice(0, -MOVED.length);
+        },
         operations: HOST_DIRECTORIES_MOVED,
         newCertificates: [],
         orders: 0,
@@ -135,7 +193,9 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         title: "certbotDataDir moved",
-        change: (values) => { values.certbotDataDir = `${values.certbotDataDir}${MOVED}`; },
+        change: (values) => {
+            values.certbotDataDir = `${values.certbotDataDir}${MOVED}`;
+        },
         // certbot's data moves along (no order); every step that names the directory runs again; the old
         // one, its secrets with it, is gone once the reload ran.
         operations: STEPS_NAMING_A_DIRECTORY,
@@ -145,7 +205,9 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         title: "certbotDataDir moved back",
-        change: (values) => { values.certbotDataDir = String(values.certbotDataDir).slice(0, -MOVED.length); },
+        change: (values) => {
+            values.certbotDataDir = String(values.certbotDataDir).slice(0, -MOVED.length);
+        },
         operations: STEPS_NAMING_A_DIRECTORY,
         newCertificates: [],
         orders: 0,
@@ -153,34 +215,64 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         title: "a site renamed",
-        change: (values) => { siteB(values).name = "site-e"; },
+        change: (values) => {
+            siteB(values).name = "site-e";
+        },
         // A new name is a new certbot lineage (one order) and a new PEM; the old name's PEM step removes its PEM.
-        operations: ["create e2e-cert-site-e-certbot", "create e2e-cert-site-e-pem", "delete e2e-cert-site-b-certbot", "delete e2e-cert-site-b-pem",
-            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        operations: [
+            "create e2e-cert-site-e-certbot",
+            "create e2e-cert-site-e-pem",
+            "delete e2e-cert-site-b-certbot",
+            "delete e2e-cert-site-b-pem",
+            "update e2e-certificates-reload",
+            "update e2e-config-delivery",
+            "update e2e-prepare-directories",
+            "update e2e-renewal-cron",
+        ],
         newCertificates: ["site-e"],
         orders: 1,
         check: (values) => expect(fs.readdirSync(String(values.certsDir)).sort(), "the served PEMs").to.deep.equal(["site-a.pem", "site-e.pem"]),
     },
     {
         title: "the name back",
-        change: (values) => { values.sites.find((site) => site.name === "site-e")!.name = "site-b"; },
+        change: (values) => {
+            values.sites.find((site) => site.name === "site-e")!.name = "site-b";
+        },
         // certbot's lineage site-b is still on the host, valid: no order, its certificate served again.
-        operations: ["create e2e-cert-site-b-certbot", "create e2e-cert-site-b-pem", "delete e2e-cert-site-e-certbot", "delete e2e-cert-site-e-pem",
-            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        operations: [
+            "create e2e-cert-site-b-certbot",
+            "create e2e-cert-site-b-pem",
+            "delete e2e-cert-site-e-certbot",
+            "delete e2e-cert-site-e-pem",
+            "update e2e-certificates-reload",
+            "update e2e-config-delivery",
+            "update e2e-prepare-directories",
+            "update e2e-renewal-cron",
+        ],
         newCertificates: ["site-b"],
         orders: 0,
     },
     {
         title: "acmeKeyType changed",
-        change: (values) => { values.acmeKeyType = "rsa"; },
+        change: (values) => {
+            values.acmeKeyType = "rsa";
+        },
         // Every lineage was asked for another key type: each is issued again, in place.
-        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem", "update e2e-certificates-reload"],
+        operations: [
+            "update e2e-cert-site-a-certbot",
+            "update e2e-cert-site-a-pem",
+            "update e2e-cert-site-b-certbot",
+            "update e2e-cert-site-b-pem",
+            "update e2e-certificates-reload",
+        ],
         newCertificates: ["site-a", "site-b"],
         orders: 2,
     },
     {
         title: "acmeChallengePort changed",
-        change: (values) => { values.acmeChallengePort = Number(values.acmeChallengePort ?? 8888) + 1; },
+        change: (values) => {
+            values.acmeChallengePort = Number(values.acmeChallengePort ?? 8888) + 1;
+        },
         // HAProxy's ACME backend, every certbot run and the renewal job use the new port; certbot keeps its lineages.
         operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot", "update e2e-config-delivery", "update e2e-renewal-cron"],
         newCertificates: [],
@@ -188,7 +280,9 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         title: "certbotImage changed",
-        change: (values) => { values.certbotImage = CERTBOT_IMAGE_RETAGGED; },
+        change: (values) => {
+            values.certbotImage = CERTBOT_IMAGE_RETAGGED;
+        },
         // Each certbot step runs with the new image and keeps its valid lineage; the renewal job renews with it.
         operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot", "update e2e-renewal-cron"],
         newCertificates: [],
@@ -238,7 +332,9 @@ export const DRIFTS: Drift[] = [
     },
     {
         title: "the container removed",
-        make: async () => { await run("docker", ["rm", "-f", CONTAINER]); },
+        make: async () => {
+            await run("docker", ["rm", "-f", CONTAINER]);
+        },
         // Seen without a refresh: the container's repair token changes, which replaces it.
         operations: ["replace e2e-haproxy-container"],
         warnings: [/drift on the host: container: container edge-proxy-e2e is missing/],
@@ -254,7 +350,13 @@ export const DRIFTS: Drift[] = [
         },
         // The preparation puts the PEM back before the new container starts (HAProxy needs every file it
         // names); the PEM step runs again, and the reload with it.
-        operations: ["replace e2e-haproxy-container", "update e2e-cert-site-a-pem", "update e2e-certificates-reload", "update e2e-prepare-directories", "update e2e-renewal-cron"],
+        operations: [
+            "replace e2e-haproxy-container",
+            "update e2e-cert-site-a-pem",
+            "update e2e-certificates-reload",
+            "update e2e-prepare-directories",
+            "update e2e-renewal-cron",
+        ],
         warnings: [/container edge-proxy-e2e is not running/, /pem-site-a: \S+site-a\.pem is missing/, /renewal: \S+ was changed/],
         orders: 0,
         newCertificates: [],

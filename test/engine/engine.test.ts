@@ -7,24 +7,34 @@
  * Runs whenever the CLI and the plugins at the pinned versions are installed; otherwise it says in one
  * line why it did not run and its tests are reported pending, never passed.
  */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
-import {
-    expectCertificates, expectEverySiteServed, expectNothingLeftAfterDestroy, waitUntilServed, expectMetricsBehindAuthentication, expectServedAfterRestart, expectStatusOfServed, haproxyPids, httpsGet, servedCertificate,
-    servedCertificates,
-} from "../e2e/checks";
+import { argsFromStackSettings, EdgeProxy } from "../../components";
 import { run } from "../../dev/env/command";
 import { stopAll } from "../../dev/env/process";
-import { CONTAINER, Environment, METRICS_AUTH, PORTS, StackValues, phase, rfc2136Values, startEnvironment } from "../../dev/environment";
-import { REPLACE_ON_CHANGES } from "../../dev/realize";
-import { DRIFTS, SCENARIOS, valuesAfter } from "../e2e/scenarios";
+import { CONTAINER, type Environment, METRICS_AUTH, PORTS, phase, rfc2136Values, type StackValues, startEnvironment } from "../../dev/environment";
 import { runProgram } from "../../dev/mocks";
 import { PROJECT_DIR } from "../../dev/paths";
-import { EdgeProxy, argsFromStackSettings } from "../../components";
+import { REPLACE_ON_CHANGES } from "../../dev/realize";
+import { createEngineStack, ENGINE_BIN, type EngineStack, engineUnavailable, requiredPlugins } from "../../dev/workspace";
+import {
+    expectCertificates,
+    expectEverySiteServed,
+    expectMetricsBehindAuthentication,
+    expectNothingLeftAfterDestroy,
+    expectServedAfterRestart,
+    expectStatusOfServed,
+    haproxyPids,
+    httpsGet,
+    servedCertificate,
+    servedCertificates,
+    waitUntilServed,
+} from "../e2e/checks";
+import { DRIFTS, SCENARIOS, valuesAfter } from "../e2e/scenarios";
+import { describeWith, ENVIRONMENT } from "../support/needs";
 import { stackFileSettings } from "../support/settings";
-import { ENGINE_BIN, EngineStack, createEngineStack, engineUnavailable, requiredPlugins } from "../../dev/workspace";
-import { ENVIRONMENT, describeWith } from "../support/needs";
 
 const DIR = "/var/tmp/edge-proxy-e2e/engine";
 
@@ -53,19 +63,33 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
 
     it("has the replace-on-change inputs the stand-in engine assumes, in the plugins' own schemas", async () => {
         // The stand-in (dev/realize.ts) replaces a resource exactly when one of these changes.
-        const declared = await runProgram(() => new EdgeProxy("schema", argsFromStackSettings({ ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), detectDrift: false, sshPrivateKey: "key" })));
+        const declared = await runProgram(
+            () =>
+                new EdgeProxy(
+                    "schema",
+                    argsFromStackSettings({ ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), detectDrift: false, sshPrivateKey: "key" }),
+                ),
+        );
         for (const plugin of requiredPlugins()) {
-            const schema = JSON.parse((await run(path.join(ENGINE_BIN, "pulumi"), ["package", "get-schema", plugin.file], {
-                env: { PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }, timeoutMs: 120_000,
-            })).stdout);
+            const schema = JSON.parse(
+                (
+                    await run(path.join(ENGINE_BIN, "pulumi"), ["package", "get-schema", plugin.file], {
+                        env: { PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" },
+                        timeoutMs: 120_000,
+                    })
+                ).stdout,
+            );
             expect(schema.version, `${plugin.name}'s schema version`).to.equal(plugin.version);
             for (const [type, assumed] of Object.entries(REPLACE_ON_CHANGES).filter(([token]) => token.startsWith(`${plugin.name}:`))) {
                 const used = new Set(declared.filter((r) => r.type === type).flatMap((r) => Object.keys(r.inputs)));
                 // The command plugin marks them `replaceOnChanges`; the bridged docker plugin `willReplaceOnChanges`.
                 const properties: Record<string, { replaceOnChanges?: boolean; willReplaceOnChanges?: boolean }> = schema.resources[type].inputProperties;
-                const replacing = Object.entries(properties).filter(([, spec]) => spec.replaceOnChanges || spec.willReplaceOnChanges).map(([key]) => key);
-                expect(replacing.filter((key) => used.has(key) || assumed.includes(key)).sort(), `${type}: replace-on-change inputs`)
-                    .to.deep.equal([...assumed].sort());
+                const replacing = Object.entries(properties)
+                    .filter(([, spec]) => spec.replaceOnChanges || spec.willReplaceOnChanges)
+                    .map(([key]) => key);
+                expect(replacing.filter((key) => used.has(key) || assumed.includes(key)).sort(), `${type}: replace-on-change inputs`).to.deep.equal(
+                    [...assumed].sort(),
+                );
             }
         }
     });
@@ -73,7 +97,10 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
     it("fails preview and up on a docker endpoint whose host key is not the pinned one, before the host changes", async () => {
         // Another host's key pinned: the docker provider's ssh must refuse the host, as the commands would.
         engine.setValues({ ...env.stackValues(), sshHostKey: env.backendSshd.hostPublicKey });
-        const attempts: [string, () => Promise<unknown>][] = [["preview", () => engine.stack.preview({ color: "never" })], ["up", () => engine.up()]];
+        const attempts: [string, () => Promise<unknown>][] = [
+            ["preview", () => engine.stack.preview({ color: "never" })],
+            ["up", () => engine.up()],
+        ];
         for (const [what, operation] of attempts) {
             let error: Error | undefined;
             try {
@@ -121,7 +148,10 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
     it("converges with one up: every site served with its certificate, after a docker restart too", async () => {
         const operations = await phase("pulumi up on an empty host", () => engine.up());
         console.log(`      [engine] first up: ${operations.length} creates`);
-        expect(operations.every((operation) => operation.startsWith("create ")), operations.join(", ")).to.equal(true);
+        expect(
+            operations.every((operation) => operation.startsWith("create ")),
+            operations.join(", "),
+        ).to.equal(true);
         // 8 remote commands (preparation, configuration, certbot and PEM per site, reload, renewal), image, container.
         expect(operations.length, "custom resources created").to.equal(10);
         expect(resources, "preview's creates: those, 9 components, the stack and the docker provider").to.equal(10 + 9 + 2);
@@ -148,7 +178,10 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
 
     it("npm run status, with the stack's configuration and secrets read through the real CLI: all well, exit 0", async () => {
         const status = await run("node", [path.join(PROJECT_DIR, "bin", "tools", "status.js"), "--stack", "e2e", "--json"], {
-            cwd: path.join(engine.dir, "project"), env: { ...process.env, ...engine.cliEnv }, allowFailure: true, timeoutMs: 300_000,
+            cwd: path.join(engine.dir, "project"),
+            env: { ...process.env, ...engine.cliEnv },
+            allowFailure: true,
+            timeoutMs: 300_000,
         });
         expect(status.code, `status:\n${status.stdout}\n${status.stderr}`).to.equal(0);
         const report = JSON.parse(status.stdout);
@@ -203,7 +236,10 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
             expectCertificates(served, await servedCertificates(values), drift.newCertificates, drift.title);
             await expectEverySiteServed(env, values, drift.title);
             drift.check?.(env);
-            expect((await phase(`pulumi preview once ${drift.title} is repaired`, () => engine.preview())).operations, `a second preview after ${drift.title}`).to.deep.equal([]);
+            expect(
+                (await phase(`pulumi preview once ${drift.title} is repaired`, () => engine.preview())).operations,
+                `a second preview after ${drift.title}`,
+            ).to.deep.equal([]);
         });
     });
 
@@ -242,8 +278,14 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
         console.log(`      [engine] key rotated: ${operations.join(", ")}`);
         // Every step's connection changed: each runs once in place, and finds nothing to do.
         expect(operations, "steps of a key rotation").to.deep.equal([
-            "update e2e-cert-site-a-certbot", "update e2e-cert-site-a-pem", "update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem",
-            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron",
+            "update e2e-cert-site-a-certbot",
+            "update e2e-cert-site-a-pem",
+            "update e2e-cert-site-b-certbot",
+            "update e2e-cert-site-b-pem",
+            "update e2e-certificates-reload",
+            "update e2e-config-delivery",
+            "update e2e-prepare-directories",
+            "update e2e-renewal-cron",
         ]);
         expect(env.pebble.countNewOrders() - orders, "ACME orders").to.equal(0);
         // The old key no longer opens the host: the drift check, the commands and the docker provider use the new one.
@@ -278,15 +320,23 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
 
     it("DNS-01 and a wildcard: created in place beside the others, served by SNI; a new TSIG secret updates its credentials step only", async () => {
         const values = { ...valuesAfter(env, SCENARIOS.length), ...rfc2136Values(env) } as StackValues;
-        values.sites = [...values.sites, { name: "wild", challenge: "dns-01", domains: ["*.w.dns01.test"], backends: [`${env.bridge}:${PORTS.webA}`] } as StackValues["sites"][number]];
+        values.sites = [
+            ...values.sites,
+            { name: "wild", challenge: "dns-01", domains: ["*.w.dns01.test"], backends: [`${env.bridge}:${PORTS.webA}`] } as StackValues["sites"][number],
+        ];
         await engine.stack.setConfig("edge-proxy:rfc2136KeySecret", { value: env.dns.tsig.secret, secret: true });
         engine.setValues(values);
         const orders = env.pebble.countNewOrders();
         const operations = await phase("pulumi up adding a DNS-01 wildcard site", () => engine.up());
         console.log(`      [engine] DNS-01 site added: ${operations.join(", ")}`);
         expect(operations, "steps").to.deep.equal([
-            "create e2e-cert-wild-certbot", "create e2e-cert-wild-pem", "create e2e-dns-credentials-file",
-            "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-prepare-directories", "update e2e-renewal-cron",
+            "create e2e-cert-wild-certbot",
+            "create e2e-cert-wild-pem",
+            "create e2e-dns-credentials-file",
+            "update e2e-certificates-reload",
+            "update e2e-config-delivery",
+            "update e2e-prepare-directories",
+            "update e2e-renewal-cron",
         ]);
         expect(env.pebble.countNewOrders() - orders, "ACME orders").to.equal(1);
         expect(await servedCertificate("x.w.dns01.test"), "the wildcard certificate").to.match(/DNS:\*\.w\.dns01\.test/);
@@ -301,13 +351,19 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
 
     it("keeps the private key, the metrics password, the alert command and the TSIG secret out of the state", async () => {
         // Lines of the key's body that only this key has (every OpenSSH key starts alike).
-        const keyLines = env.host.privateKey.split("\n").filter((line) => /^[A-Za-z0-9+\/=]{40,}$/.test(line)).slice(2);
+        const keyLines = env.host.privateKey
+            .split("\n")
+            .filter((line) => /^[A-Za-z0-9+/=]{40,}$/.test(line))
+            .slice(2);
         expect(keyLines.length, "key lines to look for").to.be.greaterThan(0);
         const exported = await run(path.join(ENGINE_BIN, "pulumi"), ["stack", "export", "--stack", "e2e"], {
-            cwd: path.join(engine.dir, "project"), env: engine.cliEnv,
+            cwd: path.join(engine.dir, "project"),
+            env: engine.cliEnv,
         });
-        const files = fs.readdirSync(path.join(engine.dir, "state"), { recursive: true, encoding: "utf8" })
-            .map((file) => path.join(engine.dir, "state", file)).filter((file) => fs.statSync(file).isFile());
+        const files = fs
+            .readdirSync(path.join(engine.dir, "state"), { recursive: true, encoding: "utf8" })
+            .map((file) => path.join(engine.dir, "state", file))
+            .filter((file) => fs.statSync(file).isFile());
         for (const [what, text] of [["pulumi stack export", exported.stdout], ...files.map((file) => [file, fs.readFileSync(file, "utf8")])]) {
             for (const line of keyLines) {
                 expect(text, what).to.not.contain(line);
@@ -333,7 +389,10 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
         engine.setValues(values);
         const orders = env.pebble.countNewOrders();
         const operations = await phase("pulumi up after destroy", () => engine.up());
-        expect(operations.every((operation) => operation.startsWith("create ")), operations.join(", ")).to.equal(true);
+        expect(
+            operations.every((operation) => operation.startsWith("create ")),
+            operations.join(", "),
+        ).to.equal(true);
         expect(env.pebble.countNewOrders() - orders, "ACME orders").to.equal(0);
         expectCertificates(servedBeforeDestroy, await servedCertificates(values), [], "up after destroy");
         await expectEverySiteServed(env, values, "up after destroy");

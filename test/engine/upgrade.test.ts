@@ -7,16 +7,17 @@
  * Needs the real engine (as engine.test.ts) and the previous release's commit in the repository's history:
  * a shallow clone lacks it, and the suite then says so in one line and is reported pending.
  */
+
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import { execFileSync, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
-import { expectCertificates, expectEverySiteServed, servedCertificates } from "../e2e/checks";
 import { run } from "../../dev/env/command";
 import { stopAll } from "../../dev/env/process";
-import { CONTAINER, Environment, phase, startEnvironment } from "../../dev/environment";
+import { CONTAINER, type Environment, phase, startEnvironment } from "../../dev/environment";
 import { PROJECT_DIR } from "../../dev/paths";
-import { EngineStack, PROGRAM_ENTRIES, createEngineStack, engineUnavailable } from "../../dev/workspace";
+import { createEngineStack, type EngineStack, engineUnavailable, PROGRAM_ENTRIES } from "../../dev/workspace";
+import { expectCertificates, expectEverySiteServed, servedCertificates } from "../e2e/checks";
 
 /** The release this one upgrades: the newest commit of main that landed before this change. */
 const PREVIOUS_RELEASE = "5e141f8898845b7320fa63e721b6a100f3395480";
@@ -84,7 +85,10 @@ describe("an upgrade from the previous release under the real engine", function 
         const operations = await phase("pulumi up with this release", () => engine.up());
         console.log(`      [upgrade] ${operations.length === 0 ? "no step" : operations.join(", ")}`);
         expect(preview.operations, "what preview announced").to.deep.equal(operations);
-        expect(operations.filter((operation) => !(operation in EXPECTED_UPDATES)), "steps other than the expected in-place updates").to.deep.equal([]);
+        expect(
+            operations.filter((operation) => !(operation in EXPECTED_UPDATES)),
+            "steps other than the expected in-place updates",
+        ).to.deep.equal([]);
         expect(env.pebble.countNewOrders() - orders, "ACME orders").to.equal(0);
         expect(await containerStarted(), "the HAProxy container's start").to.equal(started);
         expectCertificates(before, await servedCertificates(values), [], "after the upgrade");

@@ -4,14 +4,18 @@
  */
 import { expect } from "chai";
 import { haproxyViolations, runProperty, shellcheckViolations } from "../../dev/generators";
-import { HAPROXY, ROOT, describeWith, program } from "../support/needs";
+import { describeWith, HAPROXY, program, ROOT } from "../support/needs";
 import { PROPERTY_RUN } from "../support/property";
 
-describeWith([ROOT, HAPROXY, program("shellcheck", "apt-get install shellcheck; tools/install.sh does")], "configuration property (fast-check): the samples", () => {
-    it("pass shellcheck and haproxy -c", function () {
-        this.timeout(60_000);
-        const { samples } = runProperty(PROPERTY_RUN);
-        expect(samples.length).to.equal(PROPERTY_RUN.samples);
-        expect([...shellcheckViolations(samples), ...haproxyViolations(samples, 6)]).to.deep.equal([]);
-    });
-});
+describeWith(
+    [ROOT, HAPROXY, program("shellcheck", "apt-get install shellcheck; tools/install.sh does")],
+    "configuration property (fast-check): the samples",
+    () => {
+        it("pass shellcheck and haproxy -c", function () {
+            this.timeout(60_000);
+            const { samples } = runProperty(PROPERTY_RUN);
+            expect(samples.length).to.equal(PROPERTY_RUN.samples);
+            expect([...shellcheckViolations(samples), ...haproxyViolations(samples, 6)]).to.deep.equal([]);
+        });
+    },
+);

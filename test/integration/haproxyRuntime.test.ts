@@ -5,18 +5,19 @@
  * (1.9+; 1.7 and 1.8 cannot, see docs/operations.md). Everything a test starts it stops by PID; every wait is bounded.
  * The tiny DNS server listens on port 53 (of 127.0.0.28) because resolv.conf cannot name another port.
  */
+
+import * as http from "node:http";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as http from "http";
-import * as path from "path";
-import { EdgeProxyConfig } from "../../components/config/types";
+import type { EdgeProxyConfig } from "../../components/config/types";
 import { haproxyFeatures } from "../../components/haproxy/features";
 import { renderHaproxyConfig } from "../../components/haproxy/render";
 import { loadStackFile } from "../../components/plan";
-import { HaproxyBinary, RunningHaproxy, haproxyBinaries, startHaproxy } from "../../dev/haproxy";
+import { type HaproxyBinary, haproxyBinaries, type RunningHaproxy, startHaproxy } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
 import { curl } from "../support/curl";
 import { startTinyDns } from "../support/dns";
-import { HAPROXY, ROOT, describeWith } from "../support/needs";
+import { describeWith, HAPROXY, ROOT } from "../support/needs";
 
 /** Where the container's ports listen here. */
 const BINDS = { 80: "127.0.0.1:28080", 443: "127.0.0.1:28443", 22: "127.0.0.1:28122" };
@@ -90,7 +91,11 @@ describeWith([ROOT, HAPROXY], "the rendered configuration on real haproxy", func
 
             it("answers 400 to a request without a Host, which names no site to redirect to", async () => {
                 // curl's -H "Host:" sends no Host header, -H "Host;" an empty one.
-                for (const [protocol, header] of [["--http1.0", "Host:"], ["--http1.1", "Host:"], ["--http1.1", "Host;"]]) {
+                for (const [protocol, header] of [
+                    ["--http1.0", "Host:"],
+                    ["--http1.1", "Host:"],
+                    ["--http1.1", "Host;"],
+                ]) {
                     const response = await curl(protocol, "-H", header, `${HTTP_URL}/x`);
                     expect([response.status, response.headers.location], `${protocol} ${header}`).to.deep.equal([400, undefined]);
                 }
@@ -99,9 +104,12 @@ describeWith([ROOT, HAPROXY], "the rendered configuration on real haproxy", func
             it(`gives every frontend the configured maxconn (${MAXCONN})`, async () => {
                 const [header, ...rows] = (await proxy.command("show stat")).trim().split("\n");
                 const columns = header.replace(/^# /, "").split(",");
-                const limits = Object.fromEntries(rows.map((row) => row.split(","))
-                    .filter((fields) => fields[columns.indexOf("svname")] === "FRONTEND")
-                    .map((fields) => [fields[columns.indexOf("pxname")], Number(fields[columns.indexOf("slim")])]));
+                const limits = Object.fromEntries(
+                    rows
+                        .map((row) => row.split(","))
+                        .filter((fields) => fields[columns.indexOf("svname")] === "FRONTEND")
+                        .map((fields) => [fields[columns.indexOf("pxname")], Number(fields[columns.indexOf("slim")])]),
+                );
                 expect(limits).to.deep.equal({ http: MAXCONN, https: MAXCONN, tcp_ssh: MAXCONN });
             });
         });
@@ -116,7 +124,9 @@ describeWith([ROOT, HAPROXY], "the rendered configuration on real haproxy", func
             try {
                 proxy = await startHaproxy({
                     binary: binary.path,
-                    files: renderFor(binary, (config) => { config.sites[0].backends = [{ host: NAME, port: BACKEND_PORT }]; }),
+                    files: renderFor(binary, (config) => {
+                        config.sites[0].backends = [{ host: NAME, port: BACKEND_PORT }];
+                    }),
                     binds: BINDS,
                     nameserver: "127.0.0.28",
                 });
@@ -129,7 +139,10 @@ describeWith([ROOT, HAPROXY], "the rendered configuration on real haproxy", func
                         await sleep(250);
                         last = await get();
                     }
-                    expect([last.status, last.body], `${proxy!.output().split("\n").slice(-20).join("\n")}\nDNS queries: ${dns.queries()}`).to.deep.equal([200, body]);
+                    expect([last.status, last.body], `${proxy!.output().split("\n").slice(-20).join("\n")}\nDNS queries: ${dns.queries()}`).to.deep.equal([
+                        200,
+                        body,
+                    ]);
                     return Date.now() - started;
                 };
 

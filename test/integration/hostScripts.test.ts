@@ -4,21 +4,22 @@
  * preparation (they give files the container's group, record under /var/lib/edge-proxy, and one test fills a
  * tmpfs). Their parsing and the steps that need no root: test/unit/hostScripts.test.ts.
  */
+
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
-import { execFileSync, spawn, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { EdgeProxyConfig } from "../../components/config/types";
+import { parseCertificateLine } from "../../components/certificates";
+import type { EdgeProxyConfig } from "../../components/config/types";
 import { renderHaproxyConfig } from "../../components/haproxy/render";
 import { deliverConfigScript, hostStatePath, installPemScript, prepareHostScript } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
-import { parseCertificateLine } from "../../components/certificates";
 import { writePlaceholderPem } from "../../dev/haproxy";
 import { devConfigIn, hostScriptsOf } from "../../dev/hostScripts";
 import { PROJECT_DIR } from "../../dev/paths";
+import { describeWith, program, ROOT } from "../support/needs";
 import { SCRIPT_STACKS } from "../support/stacks";
-import { ROOT, describeWith, program } from "../support/needs";
 
 describeWith([program("shellcheck", "apt-get install shellcheck; tools/install.sh does")], "host scripts: shellcheck", () => {
     for (const stack of SCRIPT_STACKS) {
@@ -63,8 +64,13 @@ describeWith([ROOT], "host scripts, run for real as root", () => {
             expect(first.status, first.stderr).to.equal(0);
             // The certificate's line: what the reload's script carries and the stack's outputs are parsed from.
             const serial = execFileSync("openssl", ["x509", "-noout", "-serial", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" }).trim();
-            const notAfter = new Date(execFileSync("openssl", ["x509", "-noout", "-enddate", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" })
-                .trim().replace(/^notAfter=/, "")).toISOString().replace(/\.000Z$/, "Z");
+            const notAfter = new Date(
+                execFileSync("openssl", ["x509", "-noout", "-enddate", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" })
+                    .trim()
+                    .replace(/^notAfter=/, ""),
+            )
+                .toISOString()
+                .replace(/\.000Z$/, "Z");
             expect(first.stdout).to.equal(`www ${serial} notAfter=${notAfter} issuer=CN=www.example.com\n`);
             expect(parseCertificateLine(first.stdout)).to.deep.equal({ serial: serial.slice("serial=".length), notAfter, issuer: "CN=www.example.com" });
             const pem = `${scratch}/certs/www.pem`;
@@ -103,7 +109,10 @@ describeWith([ROOT], "host scripts, run for real as root", () => {
             expect(result.status, result.stderr).to.equal(0);
             expect(fs.readdirSync(`${scratch}/certs`)).to.deep.equal(["www.pem"]);
             expect(fs.readdirSync(`${scratch}/letsencrypt/etc/edge-proxy`), "the DNS credentials' leftovers").to.deep.equal([]);
-            expect(fs.readdirSync(`${scratch}/letsencrypt/edge-proxy`).filter((name) => name.startsWith("alert")), "the alert command's leftovers").to.deep.equal([]);
+            expect(
+                fs.readdirSync(`${scratch}/letsencrypt/edge-proxy`).filter((name) => name.startsWith("alert")),
+                "the alert command's leftovers",
+            ).to.deep.equal([]);
         });
 
         it("says the disk is full when it is, keeps the live PEM and leaves no temporary file", () => {
@@ -132,7 +141,11 @@ describeWith([ROOT], "host scripts, run for real as root", () => {
             for (const tool of ["sh", "cat", "mktemp", "rm", "flock", "date", "cmp", "chmod", "chgrp", "mv"]) {
                 fs.symlinkSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim(), path.join(tools, tool));
             }
-            const result = spawnSync(path.join(tools, "sh"), ["-s"], { input: installPemScript(config, config.sites[0], "www serial=00"), encoding: "utf8", env: { PATH: tools } });
+            const result = spawnSync(path.join(tools, "sh"), ["-s"], {
+                input: installPemScript(config, config.sites[0], "www serial=00"),
+                encoding: "utf8",
+                env: { PATH: tools },
+            });
             fs.rmSync(tools, { recursive: true, force: true });
             expect(result.status).to.equal(1);
             expect(result.stderr).to.contain("the host has no openssl");
@@ -164,11 +177,16 @@ exit 0
             const files = renderHaproxyConfig(next);
             const script = deliverConfigScript(next, files);
             const env = { PATH: `${scratch}/bin:${process.env.PATH}`, CHECK: check };
-            return { files, run: () => spawnSync("sh", ["-s"], { input: script, encoding: "utf8", env, timeout: 20_000 }),
-                start: () => spawn("sh", ["-s"], { env, stdio: ["pipe", "ignore", "ignore"], detached: true }), script };
+            return {
+                files,
+                run: () => spawnSync("sh", ["-s"], { input: script, encoding: "utf8", env, timeout: 20_000 }),
+                start: () => spawn("sh", ["-s"], { env, stdio: ["pipe", "ignore", "ignore"], detached: true }),
+                script,
+            };
         }
         /** The live set as HAProxy reads it through the configuration directory's links. */
-        const live = () => Object.fromEntries(["haproxy.cfg", "sites.map", "certs.list"].map((name) => [name, fs.readFileSync(`${scratch}/cfg/${name}`, "utf8")]));
+        const live = () =>
+            Object.fromEntries(["haproxy.cfg", "sites.map", "certs.list"].map((name) => [name, fs.readFileSync(`${scratch}/cfg/${name}`, "utf8")]));
         beforeEach(() => {
             scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-deliver-"));
             config = devConfigIn(scratch);
@@ -202,10 +220,14 @@ exit 0
         it("with the metrics on loopback, lists the host's addresses on the container's bridge in the release; a bridge without one changes nothing", () => {
             // \`ip -o addr show dev br-edge scope global\` as iproute2 prints it, for the bridge \`docker network inspect\` names.
             const IP_STANDIN = (lines: string) => `#!/bin/sh\n[ "$*" = "-o addr show dev br-edge scope global" ] || exit 1\nprintf '${lines}'\n`;
-            const loopbackMetrics = (c: EdgeProxyConfig) => { c.haproxy.metrics = { address: "127.0.0.1", port: 8404, user: undefined }; };
-            fs.writeFileSync(`${scratch}/bin/ip`, IP_STANDIN(
-                "7: br-edge    inet 172.18.0.1/16 brd 172.18.255.255 scope global br-edge\\n" +
-                "7: br-edge    inet6 fd00:e::1/64 scope global \\n"), { mode: 0o755 });
+            const loopbackMetrics = (c: EdgeProxyConfig) => {
+                c.haproxy.metrics = { address: "127.0.0.1", port: 8404, user: undefined };
+            };
+            fs.writeFileSync(
+                `${scratch}/bin/ip`,
+                IP_STANDIN("7: br-edge    inet 172.18.0.1/16 brd 172.18.255.255 scope global br-edge\\n" + "7: br-edge    inet6 fd00:e::1/64 scope global \\n"),
+                { mode: 0o755 },
+            );
             const first = deliver("accept", loopbackMetrics);
             expect(first.files.cfg).to.contain("tcp-request connection reject unless { src -f /usr/local/etc/haproxy/metrics-sources }");
             const result = first.run();
@@ -214,27 +236,44 @@ exit 0
             expect(fs.readFileSync(`${scratch}/cfg/metrics-sources`, "utf8")).to.equal("172.18.0.1\nfd00:e::1\n");
             const before = live();
             fs.writeFileSync(`${scratch}/bin/ip`, IP_STANDIN(""), { mode: 0o755 });
-            const second = deliver("accept", (c) => { loopbackMetrics(c); c.sites[0].backends[0].port = 8099; });
+            const second = deliver("accept", (c) => {
+                loopbackMetrics(c);
+                c.sites[0].backends[0].port = 8099;
+            });
             const failed = second.run();
             expect(failed.status).to.equal(1);
             expect(failed.stderr).to.contain("the Docker bridge br-edge has no address");
             expect(live(), "the running configuration").to.deep.equal(before);
-            expect(fs.readdirSync(`${scratch}/cfg`).filter((name) => name.startsWith(".staging")), "staging left behind").to.deep.equal([]);
+            expect(
+                fs.readdirSync(`${scratch}/cfg`).filter((name) => name.startsWith(".staging")),
+                "staging left behind",
+            ).to.deep.equal([]);
             // The metrics off: the release has no source list, and its link goes with the swap.
-            const off = deliver("accept", (c) => { c.haproxy.metrics = undefined; }).run();
+            const off = deliver("accept", (c) => {
+                c.haproxy.metrics = undefined;
+            }).run();
             expect(off.status, off.stderr).to.equal(0);
             expect(fs.readdirSync(`${scratch}/cfg`).sort()).to.deep.equal(["certs.list", "current", "haproxy.cfg", "releases", "sites.map"]);
         });
 
         it("swaps whole releases, keeps the previous one, and changes nothing when nothing changed", () => {
             const releases = [8081, 8082, 8083].map((port) => {
-                const delivery = deliver("accept", (c) => { c.sites[0].backends[0].port = port; });
+                const delivery = deliver("accept", (c) => {
+                    c.sites[0].backends[0].port = port;
+                });
                 expect(delivery.run().status).to.equal(0);
                 expect(live()["haproxy.cfg"]).to.equal(delivery.files.cfg);
                 return fs.readlinkSync(`${scratch}/cfg/current`);
             });
-            expect(fs.readdirSync(`${scratch}/cfg/releases`).map((r) => `releases/${r}`).sort()).to.deep.equal([releases[1], releases[2]].sort());
-            const again = deliver("accept", (c) => { c.sites[0].backends[0].port = 8083; }).run();
+            expect(
+                fs
+                    .readdirSync(`${scratch}/cfg/releases`)
+                    .map((r) => `releases/${r}`)
+                    .sort(),
+            ).to.deep.equal([releases[1], releases[2]].sort());
+            const again = deliver("accept", (c) => {
+                c.sites[0].backends[0].port = 8083;
+            }).run();
             expect(again.stderr, "a delivery of the same files").to.not.contain("installed");
             expect(fs.readlinkSync(`${scratch}/cfg/current`)).to.equal(releases[2]);
         });
@@ -252,7 +291,9 @@ exit 0
         it("keeps the live set when HAProxy rejects the new one", () => {
             expect(deliver("accept").run().status).to.equal(0);
             const before = live();
-            const rejected = deliver("reject", (c) => { c.sites[0].backends[0].port = 9999; }).run();
+            const rejected = deliver("reject", (c) => {
+                c.sites[0].backends[0].port = 9999;
+            }).run();
             expect(rejected.status).to.equal(1);
             expect(rejected.stderr).to.contain("[ALERT] rejected by the test").and.contain("the running configuration is unchanged");
             expect(live()).to.deep.equal(before);
@@ -262,7 +303,9 @@ exit 0
         it("leaves the live set whole when killed half-way, and the next run clears what it left", async () => {
             expect(deliver("accept").run().status).to.equal(0);
             const before = live();
-            const killed = deliver("hang", (c) => { c.sites[0].backends[0].port = 9999; });
+            const killed = deliver("hang", (c) => {
+                c.sites[0].backends[0].port = 9999;
+            });
             const child = killed.start();
             child.stdin!.end(killed.script);
             // Killed while the new files wait for their check: the whole process group, as a dropped SSH session would be.
@@ -273,7 +316,9 @@ exit 0
             process.kill(-child.pid!, "SIGKILL");
             expect(live()).to.deep.equal(before);
             expect(fs.readdirSync(`${scratch}/cfg`).filter((name) => name.startsWith(".staging.")).length, "left by the killed run").to.equal(1);
-            const next = deliver("accept", (c) => { c.sites[0].backends[0].port = 9999; });
+            const next = deliver("accept", (c) => {
+                c.sites[0].backends[0].port = 9999;
+            });
             expect(next.run().status).to.equal(0);
             expect(live()["haproxy.cfg"]).to.equal(next.files.cfg);
             expect(fs.readdirSync(`${scratch}/cfg`).filter((name) => name.startsWith("."))).to.deep.equal([]);
@@ -316,7 +361,8 @@ exit 0
             expect(pem).to.match(/^-----BEGIN CERTIFICATE-----[\s\S]*-----BEGIN PRIVATE KEY-----/);
             expect(mode(`${scratch}/certs/www.pem`)).to.equal("640");
             expect(execFileSync("openssl", ["x509", "-noout", "-subject", "-ext", "subjectAltName", "-in", `${scratch}/certs/www.pem`], { encoding: "utf8" }))
-                .to.contain("edge-proxy placeholder for www").and.contain("DNS:www.example.com, DNS:example.com");
+                .to.contain("edge-proxy placeholder for www")
+                .and.contain("DNS:www.example.com, DNS:example.com");
         });
 
         it("waits for the host lock (as during a renewal), saying so, then proceeds", () => {

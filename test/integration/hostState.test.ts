@@ -3,23 +3,24 @@
  * in a scratch directory (the steps' own scripts, `docker` a stand-in; the preparation records under
  * /var/lib/edge-proxy). Its pure pieces: test/unit/hostState.test.ts.
  */
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { EdgeProxyConfig } from "../../components/config/types";
+import type { EdgeProxyConfig } from "../../components/config/types";
 import { renderHaproxyConfig } from "../../components/haproxy/render";
 import { cronFileName, deliverConfigScript, hostStatePath, installRenewalScript, prepareHostScript, renewalPaths } from "../../components/hostScripts";
-import { HostObservation, NO_RECORD, observeHostScript, parseObservation, withRepairToken } from "../../components/hostState";
+import { type HostObservation, NO_RECORD, observeHostScript, parseObservation, withRepairToken } from "../../components/hostState";
 import { devConfigIn } from "../../dev/hostScripts";
-import { ROOT, describeWith } from "../support/needs";
+import { describeWith, ROOT } from "../support/needs";
 
 describeWith([ROOT], "drift: the ledger and the observation, run for real in a scratch directory", () => {
     let scratch: string;
     let config: EdgeProxyConfig;
     // `docker` answers the configuration check, and `docker inspect` as for a container that is not there.
-    const DOCKER_STANDIN = "#!/bin/sh\ncase \"$1\" in inspect|image) exit 1 ;; esac\nexit 0\n";
+    const DOCKER_STANDIN = '#!/bin/sh\ncase "$1" in inspect|image) exit 1 ;; esac\nexit 0\n';
 
     function run(script: string): { status: number | null; stdout: string; stderr: string } {
         return spawnSync("sh", ["-s"], { input: script, encoding: "utf8", env: { PATH: `${scratch}/bin:${process.env.PATH}` }, timeout: 20_000 });
@@ -58,12 +59,20 @@ describeWith([ROOT], "drift: the ledger and the observation, run for real in a s
 
     it("after the steps ran: their tokens and no drift; a file edited or removed by hand is named, with its step", () => {
         const files = renderHaproxyConfig(config);
-        for (const [script, token] of [[prepareHostScript(config), "aa"], [deliverConfigScript(config, files), "bb"], [installRenewalScript(config), "cc"]]) {
+        for (const [script, token] of [
+            [prepareHostScript(config), "aa"],
+            [deliverConfigScript(config, files), "bb"],
+            [installRenewalScript(config), "cc"],
+        ]) {
             const result = run(withRepairToken(script, token));
             expect(result.status, result.stderr).to.equal(0);
         }
         let observed = observe();
-        expect([observed.prepare, observed.config, observed.renewal]).to.deep.equal([{ token: "aa", drift: "" }, { token: "bb", drift: "" }, { token: "cc", drift: "" }]);
+        expect([observed.prepare, observed.config, observed.renewal]).to.deep.equal([
+            { token: "aa", drift: "" },
+            { token: "bb", drift: "" },
+            { token: "cc", drift: "" },
+        ]);
         fs.appendFileSync(`${scratch}/cfg/haproxy.cfg`, "# by hand\n");
         fs.rmSync(renewalPaths(config).cronPath);
         observed = observe();
@@ -104,11 +113,28 @@ describeWith([ROOT], "drift: the ledger and the observation, run for real in a s
     it("serves certbot's certificate, not a placeholder, where a lineage exists and the PEM is missing (certsDir moved, a PEM removed)", () => {
         const live = `${scratch}/letsencrypt/etc/live/www`;
         fs.mkdirSync(live, { recursive: true });
-        spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=www.example.com",
-            "-keyout", `${live}/privkey.pem`, "-out", `${live}/fullchain.pem`]);
+        spawnSync("openssl", [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=www.example.com",
+            "-keyout",
+            `${live}/privkey.pem`,
+            "-out",
+            `${live}/fullchain.pem`,
+        ]);
         const result = run(prepareHostScript(config));
         expect(result.status, result.stderr).to.equal(0);
-        expect(fs.readFileSync(`${scratch}/certs/www.pem`, "utf8")).to.equal(fs.readFileSync(`${live}/fullchain.pem`, "utf8") + fs.readFileSync(`${live}/privkey.pem`, "utf8"));
+        expect(fs.readFileSync(`${scratch}/certs/www.pem`, "utf8")).to.equal(
+            fs.readFileSync(`${live}/fullchain.pem`, "utf8") + fs.readFileSync(`${live}/privkey.pem`, "utf8"),
+        );
         expect(observe()["pem-www"]).to.deep.equal({ token: "", drift: "" });
         fs.writeFileSync(`${scratch}/certs/www.pem`, "not the lineage's\n");
         expect(observe()["pem-www"].drift).to.equal(`${scratch}/certs/www.pem is not certbot's certificate www`);

@@ -4,17 +4,18 @@
  * the renewal script runs the alert command. certbot and docker are a stand-in script on PATH (their own
  * behaviour is exercised end to end, test/e2e/); everything else (dash, openssl, date, sed) is the real tool.
  */
+
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
-import { execFileSync, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { EdgeProxyConfig } from "../../components/config/types";
-import { installPemScript, installRenewalScript, renewScript, renewalPaths } from "../../components/hostScripts";
-import { StatusFile, parseStatusFile } from "../../components/status/statusFile";
+import type { EdgeProxyConfig } from "../../components/config/types";
+import { installPemScript, installRenewalScript, renewalPaths, renewScript } from "../../components/hostScripts";
+import { parseStatusFile, type StatusFile } from "../../components/status/statusFile";
 import { writePlaceholderPem, writeSelfSigned } from "../../dev/haproxy";
 import { devConfigIn } from "../../dev/hostScripts";
-import { ROOT, describeWith } from "../support/needs";
+import { describeWith, ROOT } from "../support/needs";
 
 describeWith([ROOT], "the certificates' status, run for real in a scratch directory", () => {
     let scratch: string;
@@ -25,7 +26,7 @@ describeWith([ROOT], "the certificates' status, run for real in a scratch direct
     function lineage(name: string, names: string[], days: number) {
         const live = `${scratch}/letsencrypt/etc/live/${name}`;
         fs.mkdirSync(live, { recursive: true });
-        writeSelfSigned(`${live}/fullchain.pem`, `${live}/privkey.pem`, "Test Issuer \"R1\"", { names, days });
+        writeSelfSigned(`${live}/fullchain.pem`, `${live}/privkey.pem`, 'Test Issuer "R1"', { names, days });
     }
     /** A lineage for `name` (as lineage) whose PEM the PEM step installed. */
     function served(name: string, names: string[], days: number) {
@@ -39,19 +40,22 @@ describeWith([ROOT], "the certificates' status, run for real in a scratch direct
     }
     /** The stand-in docker: `run` is certbot, printing $CERTBOT_OUTPUT and exiting $CERTBOT_STATUS; no container runs. */
     function standInDocker() {
-        fs.writeFileSync(`${bin}/docker`, [
-            "#!/bin/sh",
-            "case $1 in",
-            "  run) printf '%s\\n' \"$CERTBOT_OUTPUT\"; exit \"${CERTBOT_STATUS:-0}\" ;;",
-            "  *) exit 0 ;;",
-            "esac",
-        ].join("\n"), { mode: 0o755 });
+        fs.writeFileSync(
+            `${bin}/docker`,
+            ["#!/bin/sh", "case $1 in", '  run) printf \'%s\\n\' "$CERTBOT_OUTPUT"; exit "${CERTBOT_STATUS:-0}" ;;', "  *) exit 0 ;;", "esac"].join("\n"),
+            { mode: 0o755 },
+        );
     }
     const status = (): StatusFile => parseStatusFile(fs.readFileSync(renewalPaths(config).statusPath, "utf8"));
     const entry = (name: string) => status().certificates.find((c) => c.name === name)!;
     const certificateField = (name: string, field: string) =>
-        execFileSync("openssl", ["x509", "-noout", `-${field}`, ...(field === "issuer" ? ["-nameopt", "RFC2253"] : []), "-in", `${scratch}/certs/${name}.pem`], { encoding: "utf8" })
-            .trim().replace(/^[a-zA-Z]+=/, "");
+        execFileSync(
+            "openssl",
+            ["x509", "-noout", `-${field}`, ...(field === "issuer" ? ["-nameopt", "RFC2253"] : []), "-in", `${scratch}/certs/${name}.pem`],
+            { encoding: "utf8" },
+        )
+            .trim()
+            .replace(/^[a-zA-Z]+=/, "");
     /** The status's settings, as the renewal job's installation writes them (install-renewal.sh.hbs). */
     function settings(alertDays: number, metricsFile = "") {
         fs.mkdirSync(`${scratch}/letsencrypt/edge-proxy`, { recursive: true });
@@ -78,16 +82,31 @@ describeWith([ROOT], "the certificates' status, run for real in a scratch direct
         expect(Date.now() - Date.parse(written.updatedAt)).to.be.within(0, 60_000);
         expect(written.alertDaysBeforeExpiry, "the default until the renewal job's installation writes the settings").to.equal(14);
         const notAfter = new Date(certificateField("www", "enddate")).toISOString().replace(/\.000Z$/, "Z");
-        expect(written.certificates).to.deep.equal([{
-            name: "www", names: ["www.example.com", "example.com"], serial: certificateField("www", "serial"),
-            issuer: certificateField("www", "issuer"), notAfter, daysLeft: written.certificates[0].daysLeft, placeholder: false,
-            lastAttempt: null, result: null, failures: 0, lastSuccess: null, error: "", attention: false,
-        }]);
-        expect(written.certificates[0].issuer, "RFC 2253 escapes the quotes: a backslash and a quote survive JSON").to.equal("CN=Test Issuer \\\"R1\\\"");
+        expect(written.certificates).to.deep.equal([
+            {
+                name: "www",
+                names: ["www.example.com", "example.com"],
+                serial: certificateField("www", "serial"),
+                issuer: certificateField("www", "issuer"),
+                notAfter,
+                daysLeft: written.certificates[0].daysLeft,
+                placeholder: false,
+                lastAttempt: null,
+                result: null,
+                failures: 0,
+                lastSuccess: null,
+                error: "",
+                attention: false,
+            },
+        ]);
+        expect(written.certificates[0].issuer, "RFC 2253 escapes the quotes: a backslash and a quote survive JSON").to.equal('CN=Test Issuer \\"R1\\"');
         expect(written.certificates[0].daysLeft, "whole days left: 40 less the seconds since").to.be.oneOf([39, 40]);
         expect(written.attention).to.equal(false);
         expect((fs.statSync(renewalPaths(config).statusPath).mode & 0o777).toString(8)).to.equal("644");
-        expect(fs.readdirSync(`${scratch}/letsencrypt/edge-proxy`).filter((f) => f.startsWith(".")), "no temporary file left").to.deep.equal([]);
+        expect(
+            fs.readdirSync(`${scratch}/letsencrypt/edge-proxy`).filter((f) => f.startsWith(".")),
+            "no temporary file left",
+        ).to.deep.equal([]);
     });
 
     it("writes a wildcard name as it is, even where a file matches it as a pattern", () => {
@@ -128,7 +147,7 @@ describeWith([ROOT], "the certificates' status, run for real in a scratch direct
             "Certbot failed to authenticate some domains (authenticator: standalone). The Certificate Authority reported these problems:",
             "  Domain: www.example.com",
             "  Type: connection",
-            "  Detail: 192.0.2.1: Fetching http://www.example.com/.well-known/acme-challenge/x: \"Timeout\" \\ during\tconnect\u0001",
+            '  Detail: 192.0.2.1: Fetching http://www.example.com/.well-known/acme-challenge/x: "Timeout" \\ during\tconnect\u0001',
             "",
             "Some challenges have failed.",
         ].join("\n");
@@ -138,9 +157,13 @@ describeWith([ROOT], "the certificates' status, run for real in a scratch direct
         expect(first.stderr).to.contain("renewal failed for: www wiki").and.contain("running the alert command").and.contain("alert sent");
         const failed = entry("www");
         expect(failed).to.include({ result: "failed", failures: 1, lastSuccess: null, attention: true });
-        expect(failed.error).to.equal("  Domain: www.example.com   Type: connection   Detail: 192.0.2.1: Fetching http://www.example.com/.well-known/acme-challenge/x: \"Timeout\" \\ during connect");
+        expect(failed.error).to.equal(
+            '  Domain: www.example.com   Type: connection   Detail: 192.0.2.1: Fetching http://www.example.com/.well-known/acme-challenge/x: "Timeout" \\ during connect',
+        );
         expect(Date.now() - Date.parse(failed.lastAttempt!)).to.be.within(0, 60_000);
-        expect(fs.readFileSync(`${scratch}/alerted`, "utf8"), "the alert command read the status").to.equal(fs.readFileSync(renewalPaths(config).statusPath, "utf8"));
+        expect(fs.readFileSync(`${scratch}/alerted`, "utf8"), "the alert command read the status").to.equal(
+            fs.readFileSync(renewalPaths(config).statusPath, "utf8"),
+        );
 
         expect(runScript(renew, { CERTBOT_OUTPUT: failure, CERTBOT_STATUS: "1" }).status).to.equal(1);
         expect(entry("www")).to.include({ result: "failed", failures: 2 });
@@ -164,9 +187,17 @@ describeWith([ROOT], "the certificates' status, run for real in a scratch direct
             ...["wiki", "www"].map((name) => `edge_proxy_renewal_last_success_timestamp_seconds${label(name)} ${seconds(entry(name).lastSuccess)}`),
             ...["wiki", "www"].map((name) => `edge_proxy_renewal_failures${label(name)} 0`),
         ]);
-        const families = prom.split("\n").filter((line) => line.startsWith("# TYPE ")).map((line) => line.split(" ")[2]);
-        expect(families).to.deep.equal(["edge_proxy_certificate_not_after_seconds", "edge_proxy_certificate_placeholder",
-            "edge_proxy_renewal_last_attempt_timestamp_seconds", "edge_proxy_renewal_last_success_timestamp_seconds", "edge_proxy_renewal_failures"]);
+        const families = prom
+            .split("\n")
+            .filter((line) => line.startsWith("# TYPE "))
+            .map((line) => line.split(" ")[2]);
+        expect(families).to.deep.equal([
+            "edge_proxy_certificate_not_after_seconds",
+            "edge_proxy_certificate_placeholder",
+            "edge_proxy_renewal_last_attempt_timestamp_seconds",
+            "edge_proxy_renewal_last_success_timestamp_seconds",
+            "edge_proxy_renewal_failures",
+        ]);
         expect((fs.statSync(metricsFile).mode & 0o777).toString(8)).to.equal("644");
     });
 

@@ -4,18 +4,26 @@
  * a secret may be left anywhere but its own place. Run for real in a scratch directory; `docker` is a
  * stand-in that accepts the configuration check. The seed is fixed, so a failure repeats.
  */
+
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
-import { spawn, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import fc from "fast-check";
-import { EdgeProxyConfig } from "../../components/config/types";
-import { hostStatePath, installDnsCredentialsScript, installPemScript, installRenewalScript, prepareHostScript, renewalPaths } from "../../components/hostScripts";
+import type { EdgeProxyConfig } from "../../components/config/types";
+import {
+    hostStatePath,
+    installDnsCredentialsScript,
+    installPemScript,
+    installRenewalScript,
+    prepareHostScript,
+    renewalPaths,
+} from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { writeSelfSigned } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
-import { ROOT, describeWith } from "../support/needs";
+import { describeWith, ROOT } from "../support/needs";
 
 /** Strings only the secrets hold: a file holding one outside its place is a leak. */
 const ALERT_TOKEN = "killed-step-alert-token-51f0";
@@ -63,13 +71,21 @@ describeWith([ROOT], "host steps killed at random points leave no secret outside
         ]);
         const files = [
             ...fs.readdirSync(scratch, { recursive: true, encoding: "utf8" }).map((file) => path.join(scratch, file)),
-            ...fs.readdirSync(path.dirname(paths.scriptPath)).filter((file) => file.startsWith(path.basename(paths.scriptPath))).map((file) => path.join(path.dirname(paths.scriptPath), file)),
-            ...fs.readdirSync(path.dirname(paths.cronPath)).filter((file) => file.startsWith(path.basename(paths.cronPath))).map((file) => path.join(path.dirname(paths.cronPath), file)),
+            ...fs
+                .readdirSync(path.dirname(paths.scriptPath))
+                .filter((file) => file.startsWith(path.basename(paths.scriptPath)))
+                .map((file) => path.join(path.dirname(paths.scriptPath), file)),
+            ...fs
+                .readdirSync(path.dirname(paths.cronPath))
+                .filter((file) => file.startsWith(path.basename(paths.cronPath)))
+                .map((file) => path.join(path.dirname(paths.cronPath), file)),
         ];
-        return files.filter((file) => fs.statSync(file).isFile() && !allowed.has(file)).filter((file) => {
-            const text = fs.readFileSync(file, "utf8");
-            return text.includes(ALERT_TOKEN) || text.includes(TSIG_SECRET) || text.includes(KEY_MARKER);
-        });
+        return files
+            .filter((file) => fs.statSync(file).isFile() && !allowed.has(file))
+            .filter((file) => {
+                const text = fs.readFileSync(file, "utf8");
+                return text.includes(ALERT_TOKEN) || text.includes(TSIG_SECRET) || text.includes(KEY_MARKER);
+            });
     }
 
     beforeEach(() => {
@@ -82,13 +98,18 @@ describeWith([ROOT], "host steps killed at random points leave no secret outside
         for (const site of config.sites) {
             const live = `${scratch}/letsencrypt/etc/live/${site.name}`;
             fs.mkdirSync(live, { recursive: true });
-            writeSelfSigned(`${live}/fullchain.pem`, `${live}/privkey.pem`, "Test R1", { names: site.domains.map((domain) => domain.replace(/^\*\./, "x.")), days: 30 });
+            writeSelfSigned(`${live}/fullchain.pem`, `${live}/privkey.pem`, "Test R1", {
+                names: site.domains.map((domain) => domain.replace(/^\*\./, "x.")),
+                days: 30,
+            });
         }
     });
     afterEach(() => {
         const paths = renewalPaths(config);
         for (const dir of [path.dirname(paths.scriptPath), path.dirname(paths.cronPath)]) {
-            for (const file of fs.readdirSync(dir).filter((name) => name.startsWith(path.basename(paths.scriptPath)) || name.startsWith(path.basename(paths.cronPath)))) {
+            for (const file of fs
+                .readdirSync(dir)
+                .filter((name) => name.startsWith(path.basename(paths.scriptPath)) || name.startsWith(path.basename(paths.cronPath)))) {
                 fs.rmSync(path.join(dir, file), { force: true });
             }
         }
@@ -105,14 +126,22 @@ describeWith([ROOT], "host steps killed at random points leave no secret outside
             credentials: installDnsCredentialsScript(config, TSIG_SECRET),
         };
         // Each step's full run first: the kill points then fall within its length.
-        const lengths = Object.fromEntries(Object.entries(steps).map(([name, script]) => {
-            const started = Date.now();
-            const result = runToEnd(script);
-            expect(result.status, `${name}: ${result.stderr}`).to.equal(0);
-            return [name, Date.now() - started];
-        }));
+        const lengths = Object.fromEntries(
+            Object.entries(steps).map(([name, script]) => {
+                const started = Date.now();
+                const result = runToEnd(script);
+                expect(result.status, `${name}: ${result.stderr}`).to.equal(0);
+                return [name, Date.now() - started];
+            }),
+        );
         // Uniform points (fast-check's own doubles lean to their bounds).
-        const points = fc.sample(fc.tuple(fc.constantFrom(...Object.keys(steps)), fc.noBias(fc.nat({ max: 999 })).map((n) => n / 1000)), { seed: 5150, numRuns: 24 });
+        const points = fc.sample(
+            fc.tuple(
+                fc.constantFrom(...Object.keys(steps)),
+                fc.noBias(fc.nat({ max: 999 })).map((n) => n / 1000),
+            ),
+            { seed: 5150, numRuns: 24 },
+        );
         const leaks: string[] = [];
         for (const [name, at] of points) {
             await killAfter(steps[name], Math.floor(at * lengths[name]));

@@ -5,18 +5,19 @@
  * host. Node has no unix datagram sockets: a tiny python3 script stands in for the host's syslog daemon.
  * Everything a test starts it stops by PID; every wait is bounded.
  */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { haproxyFeatures } from "../../components/haproxy/features";
-import { SYSLOG_SOCKET, renderHaproxyConfig } from "../../components/haproxy/render";
+import { renderHaproxyConfig, SYSLOG_SOCKET } from "../../components/haproxy/render";
 import { loadStackFile } from "../../components/plan";
-import { BINARIES_ENV, HaproxyBinary, RunningHaproxy, haproxyBinaries, startHaproxy } from "../../dev/haproxy";
+import { BINARIES_ENV, type HaproxyBinary, haproxyBinaries, type RunningHaproxy, startHaproxy } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
 import { curl } from "../support/curl";
-import { HAPROXY, ROOT, describeWith, program } from "../support/needs";
+import { describeWith, HAPROXY, program, ROOT } from "../support/needs";
 
 const BINDS = { 80: "127.0.0.1:27080", 443: "127.0.0.1:27443", 22: "127.0.0.1:27122" };
 const REQUEST_PATH = "/edge-proxy-log-check";
@@ -42,7 +43,9 @@ async function startSyslogStandIn(dir: string): Promise<{ socket: string; receiv
     fs.writeFileSync(file, "");
     const child: ChildProcess = spawn("python3", ["-c", SYSLOG_STAND_IN, socket, file], { stdio: ["ignore", "ignore", "pipe"] });
     let errors = "";
-    child.stderr!.on("data", (chunk) => { errors += chunk; });
+    child.stderr!.on("data", (chunk) => {
+        errors += chunk;
+    });
     const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
     const stop = async () => {
         if (child.exitCode === null && child.signalCode === null) {
@@ -65,7 +68,9 @@ async function startSyslogStandIn(dir: string): Promise<{ socket: string; receiv
 async function logLine(text: () => string): Promise<string | undefined> {
     const deadline = Date.now() + 5000;
     for (;;) {
-        const found = text().split("\n").find((line) => LOG_LINE.test(line));
+        const found = text()
+            .split("\n")
+            .find((line) => LOG_LINE.test(line));
         if (found || Date.now() > deadline) {
             return found;
         }

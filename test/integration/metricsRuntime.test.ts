@@ -5,17 +5,18 @@
  * without or with wrong credentials, 200 with the right ones), and no answer to an address the host does not
  * list as Docker's port publishing. Each haproxy is stopped by its PID.
  */
+
+import * as path from "node:path";
 import { expect } from "chai";
-import * as path from "path";
-import { EdgeProxyConfig } from "../../components/config/types";
+import type { EdgeProxyConfig } from "../../components/config/types";
 import { haproxyFeatures } from "../../components/haproxy/features";
 import { metricsPasswordHash } from "../../components/haproxy/passwordHash";
 import { METRICS_PATHS, renderHaproxyConfig } from "../../components/haproxy/render";
 import { loadStackFile } from "../../components/plan";
-import { RunningHaproxy, haproxyBinaries, startHaproxy } from "../../dev/haproxy";
+import { haproxyBinaries, type RunningHaproxy, startHaproxy } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
 import { curl } from "../support/curl";
-import { HAPROXY, ROOT, describeWith } from "../support/needs";
+import { describeWith, HAPROXY, ROOT } from "../support/needs";
 
 const METRICS_PORT = 8404;
 const BINDS = { 80: "127.0.0.1:29080", 443: "127.0.0.1:29443", 22: "127.0.0.1:29122", [METRICS_PORT]: "127.0.0.1:29404" };
@@ -61,13 +62,21 @@ describeWith([ROOT, HAPROXY], "HAProxy's metrics on real haproxy", function () {
             });
 
             it("answers a loopback-published metrics port only from the addresses the host lists (not other containers)", async () => {
-                const fromOther = (url: string) => curl("--interface", "127.0.0.2", url).then(
-                    (response) => `answered ${response.status}`, (error: Error & { code?: number }) => `curl exit ${error.code}`);
+                const fromOther = (url: string) =>
+                    curl("--interface", "127.0.0.2", url).then(
+                        (response) => `answered ${response.status}`,
+                        (error: Error & { code?: number }) => `curl exit ${error.code}`,
+                    );
                 proxy = await startHaproxy({ binary: binary.path, files: renderHaproxyConfig(metricsConfig(binary.version)), binds: BINDS });
                 expect((await curl(`${METRICS_URL}${METRICS_PATHS.stats}`)).status, "from 127.0.0.1, listed").to.equal(200);
                 // Reset as soon as it is accepted; curl names the reset by when it saw it: while connecting (7),
                 // sending (55), or waiting for the reply (52, 56).
-                expect(await fromOther(`${METRICS_URL}${METRICS_PATHS.stats}`), "from 127.0.0.2, not listed").to.be.oneOf(["curl exit 7", "curl exit 52", "curl exit 55", "curl exit 56"]);
+                expect(await fromOther(`${METRICS_URL}${METRICS_PATHS.stats}`), "from 127.0.0.2, not listed").to.be.oneOf([
+                    "curl exit 7",
+                    "curl exit 52",
+                    "curl exit 55",
+                    "curl exit 56",
+                ]);
                 await proxy.stop();
                 // Published on a private address, the listener answers everyone who reaches it (and asks them
                 // for credentials, which validation requires there).
@@ -86,7 +95,10 @@ describeWith([ROOT, HAPROXY], "HAProxy's metrics on real haproxy", function () {
                 for (const where of paths) {
                     const url = `${METRICS_URL}${where}`;
                     const anonymous = await curl(url);
-                    expect([anonymous.status, anonymous.headers["www-authenticate"]], `${where} without credentials`).to.deep.equal([401, 'Basic realm="metrics"']);
+                    expect([anonymous.status, anonymous.headers["www-authenticate"]], `${where} without credentials`).to.deep.equal([
+                        401,
+                        'Basic realm="metrics"',
+                    ]);
                     expect((await curl("-u", `${USER}:${PASSWORD} `, url)).status, `${where} with a wrong password`).to.equal(401);
                     expect((await curl("-u", `other:${PASSWORD}`, url)).status, `${where} with another user`).to.equal(401);
                     expect((await curl("-u", `${USER}:${PASSWORD}`, url)).status, `${where} with the credentials`).to.equal(200);

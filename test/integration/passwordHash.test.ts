@@ -1,8 +1,9 @@
 /** The metrics password's SHA-512 crypt hash agrees with the C library's crypt(3), which HAProxy calls to check it. */
+
+import { spawnSync } from "node:child_process";
 import { expect } from "chai";
-import { spawnSync } from "child_process";
 import { sha512Crypt } from "../../components/haproxy/passwordHash";
-import { PYTHON_CRYPT, describeWith } from "../support/needs";
+import { describeWith, PYTHON_CRYPT } from "../support/needs";
 
 /**
  * The C library's crypt(3), which HAProxy calls to check a password, through Python's crypt module (the
@@ -18,8 +19,14 @@ function libcCrypt(password: string, salt: string): string {
 
 describeWith([PYTHON_CRYPT], "SHA-512 crypt against the C library", () => {
     const samples: [string, string][] = [
-        ["x", "abc"], ["", "saltsaltsaltsalt"], ["correct horse:battery staple", "Zz./9"], ["ü€ unicode", "a"],
-        ["p".repeat(63), "0123456789abcdef"], ["q".repeat(64), "s"], ["r".repeat(65), "s"], ["long ".repeat(60), "./../"],
+        ["x", "abc"],
+        ["", "saltsaltsaltsalt"],
+        ["correct horse:battery staple", "Zz./9"],
+        ["ü€ unicode", "a"],
+        ["p".repeat(63), "0123456789abcdef"],
+        ["q".repeat(64), "s"],
+        ["r".repeat(65), "s"],
+        ["long ".repeat(60), "./../"],
     ];
     for (const [password, salt] of samples) {
         it(`agrees with the C library's crypt(3) for a ${password.length}-character password and salt ${JSON.stringify(salt)}`, () => {

@@ -4,17 +4,18 @@
  * configurable resolver), the token fetched on the validation port through HAProxy's ACME ACL to where
  * certbot would listen. On the host it runs in the certbot image's python3 (end to end: test/e2e/).
  */
+
+import { spawn } from "node:child_process";
+import * as http from "node:http";
+import * as path from "node:path";
 import { expect } from "chai";
-import { spawn } from "child_process";
-import * as http from "http";
-import * as path from "path";
 import { renderHaproxyConfig } from "../../components/haproxy/render";
 import { loadStackFile } from "../../components/plan";
 import { TEMPLATES_DIR } from "../../components/templates";
-import { RunningHaproxy, describeBinary, haproxyBinary, startHaproxy } from "../../dev/haproxy";
+import { describeBinary, haproxyBinary, type RunningHaproxy, startHaproxy } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
-import { TinyDns, startTinyDns } from "../support/dns";
-import { HAPROXY, ROOT, describeWith, program } from "../support/needs";
+import { startTinyDns, type TinyDns } from "../support/dns";
+import { describeWith, HAPROXY, program, ROOT } from "../support/needs";
 
 const PROGRAM = path.join(TEMPLATES_DIR, "host", "preflight.py");
 const HTTP = "127.0.0.1:28180";
@@ -55,8 +56,11 @@ describeWith([ROOT, HAPROXY, program("python3", "runs templates/host/preflight.p
      */
     function preflight(names: string[], challengePort = CHALLENGE.port): Promise<{ status: number | null; stdout: string }> {
         return new Promise((resolve, reject) => {
-            const child = spawn("python3", [PROGRAM, CHALLENGE.address, String(challengePort), "0123456789abcdef0123456789abcdef", RESOLVER, "28180", ...names],
-                { stdio: ["ignore", "pipe", "inherit"], timeout: 50_000 });
+            const child = spawn(
+                "python3",
+                [PROGRAM, CHALLENGE.address, String(challengePort), "0123456789abcdef0123456789abcdef", RESOLVER, "28180", ...names],
+                { stdio: ["ignore", "pipe", "inherit"], timeout: 50_000 },
+            );
             let stdout = "";
             child.stdout.on("data", (chunk) => (stdout += chunk));
             child.on("error", reject);

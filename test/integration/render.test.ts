@@ -10,8 +10,8 @@
 import { expect } from "chai";
 import { loadStackFile } from "../../components/plan";
 import { BINARIES_ENV, checkWithHaproxy, haproxyBinaries, sameVersion } from "../../dev/haproxy";
-import { STACKS, goldenOf } from "../support/golden";
-import { HAPROXY, ROOT, describeWith } from "../support/needs";
+import { goldenOf, STACKS } from "../support/golden";
+import { describeWith, HAPROXY, ROOT } from "../support/needs";
 
 describeWith([ROOT, HAPROXY], "the golden renderings under the real haproxy -c", () => {
     const { binaries, missing } = haproxyBinaries();

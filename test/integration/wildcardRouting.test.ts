@@ -6,15 +6,16 @@
  * reuses one) reaches the exact name's site. Which certificate
  * HAProxy picks for a name is its own crt-list matching, checked end to end with Pebble's certificates.
  */
+
+import * as http from "node:http";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as http from "http";
-import * as path from "path";
 import { renderHaproxyConfig } from "../../components/haproxy/render";
 import { loadStackFile } from "../../components/plan";
 import { haproxyBinaries, startHaproxy } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
 import { curl } from "../support/curl";
-import { HAPROXY, ROOT, describeWith } from "../support/needs";
+import { describeWith, HAPROXY, ROOT } from "../support/needs";
 
 const HTTPS = "127.0.0.1:28243";
 /** Each site's backend: a web server on its own loopback address answering with the site's name. */
@@ -48,7 +49,13 @@ describeWith([ROOT, HAPROXY], "wildcard routing on real haproxy", function () {
             try {
                 /** The answer to https://name/ (the Host header `host` when given, the TLS server name still `name`). */
                 const routed = async (name: string, host?: string) => {
-                    const { status, body } = await curl("-k", "--resolve", `${name}:28243:127.0.0.1`, ...(host === undefined ? [] : ["-H", `Host:${host && ` ${host}`}`]), `https://${name}:28243/`);
+                    const { status, body } = await curl(
+                        "-k",
+                        "--resolve",
+                        `${name}:28243:127.0.0.1`,
+                        ...(host === undefined ? [] : ["-H", `Host:${host && ` ${host}`}`]),
+                        `https://${name}:28243/`,
+                    );
                     return status === 200 ? body : `status ${status}`;
                 };
                 const refused = binary.version.major === 1 || (binary.version.major === 2 && binary.version.minor < 2) ? "status 403" : "status 421";

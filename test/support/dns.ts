@@ -3,7 +3,7 @@
  * A name in the table gets its address (TTL 1 s) and an empty answer to other query types; any other name
  * gets NXDOMAIN.
  */
-import * as dgram from "dgram";
+import * as dgram from "node:dgram";
 
 export interface TinyDns {
     /** Sets (or, with undefined, removes) the IPv4 address of a name. */
@@ -40,9 +40,7 @@ export async function startTinyDns(address: string, port: number): Promise<TinyD
         header.writeUInt16BE(query.readUInt16BE(0), 0); // the query's ID
         header.writeUInt16BE(0x8180 | (query.readUInt16BE(2) & 0x0100) | (ip ? 0 : RCODE_NXDOMAIN), 2); // QR, RD echoed, RA
         header.writeUInt16BE(1, 4);
-        const answer = ip && type === TYPE_A
-            ? Buffer.from([0xc0, 12, 0, TYPE_A, 0, 1, 0, 0, 0, 1, 0, 4, ...ip.split(".").map(Number)])
-            : Buffer.alloc(0);
+        const answer = ip && type === TYPE_A ? Buffer.from([0xc0, 12, 0, TYPE_A, 0, 1, 0, 0, 0, 1, 0, 4, ...ip.split(".").map(Number)]) : Buffer.alloc(0);
         header.writeUInt16BE(answer.length ? 1 : 0, 6);
         answered++;
         socket.send(Buffer.concat([header, query.subarray(12, questionEnd), answer]), peer.port, peer.address);

@@ -1,7 +1,7 @@
 /** The stacks with golden renderings and their golden files under test/golden/. */
-import * as fs from "fs";
-import * as path from "path";
-import { CONFIG_FILES, HaproxyConfigFiles } from "../../components/haproxy/render";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CONFIG_FILES, type HaproxyConfigFiles } from "../../components/haproxy/render";
 import { PROJECT_DIR } from "../../dev/paths";
 
 export const GOLDEN_DIR = path.join(PROJECT_DIR, "test", "golden");
@@ -9,8 +9,9 @@ export const GOLDEN_DIR = path.join(PROJECT_DIR, "test", "golden");
 /** The stacks with golden renderings: the dev stack and the files under test/stacks/. */
 export const STACKS: Record<string, string> = {
     "dev-1.7": path.join(PROJECT_DIR, "Pulumi.dev.yaml"),
-    ...Object.fromEntries(fs.readdirSync(path.join(PROJECT_DIR, "test", "stacks"))
-        .map((file) => [path.basename(file, ".yaml"), path.join(PROJECT_DIR, "test", "stacks", file)])),
+    ...Object.fromEntries(
+        fs.readdirSync(path.join(PROJECT_DIR, "test", "stacks")).map((file) => [path.basename(file, ".yaml"), path.join(PROJECT_DIR, "test", "stacks", file)]),
+    ),
 };
 
 export function goldenOf(name: string): HaproxyConfigFiles | undefined {

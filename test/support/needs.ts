@@ -4,8 +4,8 @@
  * says so in one line and never counts the suite as passed. The fast tier (test/unit/) uses none of this:
  * it needs nothing that a checkout with `npm ci` lacks.
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 
 /** One need: undefined when the machine meets it, else what is missing, in a few words. */
 export type Need = () => string | undefined;
@@ -28,13 +28,27 @@ export const HAPROXY = program("haproxy", "apt-get install haproxy; tools/instal
 
 /** python3 with its crypt module (gone from Python 3.13; Debian 12's is 3.11): the C library's crypt(3) from a test. */
 export const PYTHON_CRYPT: Need = () =>
-    (spawnSync("python3", ["-W", "ignore", "-c", "import crypt"]).status === 0 ? undefined : "python3 with its crypt module (Python 3.12 or older)");
+    spawnSync("python3", ["-W", "ignore", "-c", "import crypt"]).status === 0 ? undefined : "python3 with its crypt module (Python 3.12 or older)";
 
 /** The end-to-end environment's programs (dev/environment.ts), as tools/install.sh installs them, and root to run them. */
 export const ENVIRONMENT: Need[] = [
     ROOT,
-    ...["docker", "/usr/sbin/dockerd", "/usr/sbin/sshd", "ssh", "ssh-keygen", "pebble", "pebble-challtestsrv", "/usr/sbin/named", "named-checkconf",
-        "tsig-keygen", "dig", "debootstrap", "curl", "openssl"].map((name) => program(name, "tools/install.sh installs it")),
+    ...[
+        "docker",
+        "/usr/sbin/dockerd",
+        "/usr/sbin/sshd",
+        "ssh",
+        "ssh-keygen",
+        "pebble",
+        "pebble-challtestsrv",
+        "/usr/sbin/named",
+        "named-checkconf",
+        "tsig-keygen",
+        "dig",
+        "debootstrap",
+        "curl",
+        "openssl",
+    ].map((name) => program(name, "tools/install.sh installs it")),
 ];
 
 /** `describe`, or where a need is missing, one pending test naming every missing need. */

@@ -1,6 +1,6 @@
 /** A stack file's settings as EdgeProxy takes them: its keys without the namespace and the secrets. */
-import * as fs from "fs";
-import { EdgeProxySettings } from "../../components";
+import * as fs from "node:fs";
+import type { EdgeProxySettings } from "../../components";
 import { rawConfigFromStackFile } from "../../components/config/sources";
 
 /** The settings of a stack file, unvalidated (EdgeProxy validates them). */

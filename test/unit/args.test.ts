@@ -3,14 +3,15 @@
  * them by hand declares exactly what the stack file's flat keys declare, the secrets go where the stack's
  * go, and a docker provider passed in replaces the one EdgeProxy would make.
  */
-import { expect } from "chai";
-import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+
+import * as path from "node:path";
 import * as docker from "@pulumi/docker";
-import { EdgeProxy, EdgeProxyArgs, argsFromStackSettings } from "../../components";
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { argsFromStackSettings, EdgeProxy, type EdgeProxyArgs } from "../../components";
 import { flattenArgs } from "../../components/config/settings";
+import { type Registration, runProgram, unwrapSecrets } from "../../dev/mocks";
 import { PROJECT_DIR } from "../../dev/paths";
-import { Registration, runProgram, unwrapSecrets } from "../../dev/mocks";
 import { stackFileSettings } from "../support/settings";
 
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtest\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -39,7 +40,11 @@ function declared(registrations: Registration[]): string[] {
 
 describe("EdgeProxy's nested arguments", () => {
     it("declare what the stack file's keys declare", async () => {
-        const fromStack = argsFromStackSettings({ ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")), detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) });
+        const fromStack = argsFromStackSettings({
+            ...stackFileSettings(path.join(PROJECT_DIR, "Pulumi.dev.yaml")),
+            detectDrift: false,
+            sshPrivateKey: pulumi.secret(PRIVATE_KEY),
+        });
         const byHand = declared(await runProgram(() => new EdgeProxy("dev", DEV_ARGS), { stack: "dev" }));
         expect(byHand.length).to.be.greaterThan(10);
         expect(byHand).to.deep.equal(declared(await runProgram(() => new EdgeProxy("dev", fromStack), { stack: "dev" })));
@@ -47,7 +52,13 @@ describe("EdgeProxy's nested arguments", () => {
 
     it("flatten onto the stack keys, the secrets apart, and back", () => {
         const { settings, secrets } = flattenArgs({ ...DEV_ARGS, haproxy: { metrics: { address: "127.0.0.1", user: "prometheus", password: "pw" } } });
-        expect(settings).to.include({ hostAddress: "192.0.2.10", sshPort: 2222, acmeEmail: "admin@example.com", metricsAddress: "127.0.0.1", metricsUser: "prometheus" });
+        expect(settings).to.include({
+            hostAddress: "192.0.2.10",
+            sshPort: 2222,
+            acmeEmail: "admin@example.com",
+            metricsAddress: "127.0.0.1",
+            metricsUser: "prometheus",
+        });
         expect(Object.keys(secrets).sort()).to.deep.equal(["metricsPassword", "sshPrivateKey"]);
         expect(settings, "no secret among the settings").to.not.have.any.keys("sshPrivateKey", "metricsPassword");
         const again = flattenArgs(argsFromStackSettings({ ...settings, ...secrets }));
@@ -56,10 +67,13 @@ describe("EdgeProxy's nested arguments", () => {
     });
 
     it("use a docker provider passed in instead of making one", async () => {
-        const registrations = await runProgram(() => {
-            const provider = new docker.Provider("callers-docker", { host: "ssh://root@192.0.2.10:2222" });
-            return new EdgeProxy("dev", { ...DEV_ARGS, provider });
-        }, { stack: "dev" });
+        const registrations = await runProgram(
+            () => {
+                const provider = new docker.Provider("callers-docker", { host: "ssh://root@192.0.2.10:2222" });
+                return new EdgeProxy("dev", { ...DEV_ARGS, provider });
+            },
+            { stack: "dev" },
+        );
         const providers = registrations.filter((r) => r.type === "pulumi:providers:docker").map((r) => r.name);
         expect(providers).to.deep.equal(["callers-docker"]);
         expect(registrations.some((r) => r.type === "docker:index/container:Container")).to.equal(true);

@@ -1,9 +1,10 @@
 /** The render tool as a user runs it: output, files written, plan, and failure without side effects. */
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { PROJECT_DIR } from "../../dev/paths";
 
 const RENDER = path.join(PROJECT_DIR, "bin", "tools", "render.js");
@@ -15,8 +16,12 @@ function render(...args: string[]) {
 
 describe("render tool", () => {
     let scratch: string;
-    beforeEach(() => { scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-cli-")); });
-    afterEach(() => { fs.rmSync(scratch, { recursive: true, force: true }); });
+    beforeEach(() => {
+        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-cli-"));
+    });
+    afterEach(() => {
+        fs.rmSync(scratch, { recursive: true, force: true });
+    });
 
     it("prints the dev stack's haproxy.cfg", () => {
         const { code, stdout } = render("--stack", "dev");
@@ -37,7 +42,9 @@ describe("render tool", () => {
         for (const name of ["sites.map", "certs.list"]) {
             const { code, stderr } = render("--stack", "dev", "--out", path.join(scratch, name));
             expect(code).to.equal(1);
-            expect(stderr).to.equal(`render: --out ${path.join(scratch, name)}: ${name} is the name of a file written beside haproxy.cfg; name the configuration otherwise (e.g. haproxy.cfg)\n`);
+            expect(stderr).to.equal(
+                `render: --out ${path.join(scratch, name)}: ${name} is the name of a file written beside haproxy.cfg; name the configuration otherwise (e.g. haproxy.cfg)\n`,
+            );
         }
         expect(fs.readdirSync(scratch)).to.deep.equal(["sites.map"]);
         expect(fs.readFileSync(path.join(scratch, "sites.map"), "utf8")).to.equal("kept\n");
@@ -80,20 +87,24 @@ describe("render tool", () => {
 
     it("fails with every problem and writes nothing when the configuration is bad", () => {
         const stack = path.join(scratch, "Pulumi.bad.yaml");
-        fs.writeFileSync(stack, [
-            "config:",
-            "  edge-proxy:hostAddress: 192.0.2.1",
-            "  edge-proxy:sshHostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost",
-            "  edge-proxy:httpPort: 99999",
-            "  edge-proxy:sites:",
-            "    - domains: [\"exa mple.com\"]",
-            "      backends: [\"10.0.0.1\"]",
-        ].join("\n"));
+        fs.writeFileSync(
+            stack,
+            [
+                "config:",
+                "  edge-proxy:hostAddress: 192.0.2.1",
+                "  edge-proxy:sshHostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost",
+                "  edge-proxy:httpPort: 99999",
+                "  edge-proxy:sites:",
+                '    - domains: ["exa mple.com"]',
+                '      backends: ["10.0.0.1"]',
+            ].join("\n"),
+        );
         const out = path.join(scratch, "haproxy.cfg");
         const { code, stdout, stderr } = render("--stack-file", stack, "--out", out);
         expect(code).to.equal(1);
         expect(stdout).to.equal("");
-        expect(stderr).to.contain("invalid edge-proxy configuration (4 problems)")
+        expect(stderr)
+            .to.contain("invalid edge-proxy configuration (4 problems)")
             .and.contain("httpPort: must be a port number from 1 to 65535, got number 99999")
             .and.contain("acmeEmail: is required")
             .and.contain('sites[0].domains[0]: "exa mple.com" is not a valid hostname')

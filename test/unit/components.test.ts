@@ -3,18 +3,19 @@
  * certbot command lines, quoting, secrecy, the order of a first `pulumi up`, and what changes (and what
  * does not) between two configurations.
  */
-import { expect } from "chai";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { EdgeProxy, EdgeProxySettings, argsFromStackSettings } from "../../components";
+import { expect } from "chai";
+import { argsFromStackSettings, EdgeProxy, type EdgeProxySettings } from "../../components";
 import { defaultRenewSchedule } from "../../components/config/checks";
 import { metricsPasswordHash } from "../../components/haproxy/passwordHash";
-import { loadStackFile } from "../../components/plan";
 import { HOST_SHELL } from "../../components/hostScripts";
+import { loadStackFile } from "../../components/plan";
+import { dependsOn, echo, isSecret, type Realize, type Registration, resource, runProgram, unhandledRejections, unwrapSecrets } from "../../dev/mocks";
 import { PROJECT_DIR } from "../../dev/paths";
-import { Realize, Registration, dependsOn, echo, isSecret, resource, runProgram, unhandledRejections, unwrapSecrets } from "../../dev/mocks";
 import { stackFileSettings } from "../support/settings";
 
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtest\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -23,7 +24,9 @@ const MULTI = path.join(PROJECT_DIR, "test", "stacks", "multi-site-2.8.yaml");
 
 /** Declares the proxy for a configuration and returns its registrations. */
 function declare(config: EdgeProxySettings, stack = "dev"): Promise<Registration[]> {
-    return runProgram(() => new EdgeProxy(stack, argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })), { stack });
+    return runProgram(() => new EdgeProxy(stack, argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })), {
+        stack,
+    });
 }
 
 /** The commands (resource name to unwrapped inputs) of all remote commands. */
@@ -40,8 +43,11 @@ describe("the dev stack's resources", () => {
     it("declares one component per job, each owning its job's resources", () => {
         const components = registrations.filter((r) => !r.custom);
         expect(components.map((r) => `${r.type} ${r.name}`).sort()).to.deep.equal([
-            "edge-proxy:index:Certificates dev-certificates", "edge-proxy:index:DockerHost dev-host", "edge-proxy:index:EdgeProxy dev",
-            "edge-proxy:index:HaproxyService dev-haproxy", "edge-proxy:index:RenewalJob dev-renewal",
+            "edge-proxy:index:Certificates dev-certificates",
+            "edge-proxy:index:DockerHost dev-host",
+            "edge-proxy:index:EdgeProxy dev",
+            "edge-proxy:index:HaproxyService dev-haproxy",
+            "edge-proxy:index:RenewalJob dev-renewal",
         ]);
         const owner = (name: string) => registrations.find((r) => r.urn === resource(registrations, name).parent)?.name;
         const owners = {
@@ -65,7 +71,11 @@ describe("the dev stack's resources", () => {
         expect(container.name).to.equal("edge-proxy");
         expect(container.image).to.equal("sha256:haproxy:1.7");
         expect(container.restart).to.equal("always");
-        expect(container.ports.map((p: any) => [p.internal, p.external])).to.deep.equal([[80, 80], [443, 443], [22, 22]]);
+        expect(container.ports.map((p: any) => [p.internal, p.external])).to.deep.equal([
+            [80, 80],
+            [443, 443],
+            [22, 22],
+        ]);
         expect(container.volumes).to.deep.equal([
             { hostPath: "/srv/haproxy/cfg", containerPath: "/usr/local/etc/haproxy", readOnly: true },
             { hostPath: "/srv/haproxy/certs", containerPath: "/certs", readOnly: true },
@@ -99,7 +109,8 @@ describe("the dev stack's resources", () => {
         expect(certbot.create).to.equal(HOST_SHELL);
         expect(certbot.update).to.equal(HOST_SHELL);
         const script: string = certbot.stdin;
-        expect(script).to.contain("certbot_attempt www certbot/certbot:v2.11.0 certonly --standalone --preferred-challenges http --http-01-port 8888")
+        expect(script)
+            .to.contain("certbot_attempt www certbot/certbot:v2.11.0 certonly --standalone --preferred-challenges http --http-01-port 8888")
             .and.contain("--non-interactive --agree-tos --email admin@example.com --server https://acme-staging-v02.api.letsencrypt.org/directory")
             .and.contain("--cert-name www --key-type ecdsa --keep-until-expiring --expand")
             .and.contain("-d www.example.com \\\n    -d example.com \\")
@@ -111,7 +122,8 @@ describe("the dev stack's resources", () => {
     it("passes a custom ACME server and its CA bundle to certbot", async () => {
         const custom = { ...stackFileSettings(DEV), acmeServer: "https://acme.internal.example.com/dir", acmeCaBundle: "/etc/ssl/acme-ca.pem" };
         const script = resource(await declare(custom), "dev-cert-wiki-certbot").inputs.stdin;
-        expect(script).to.contain("--server https://acme.internal.example.com/dir")
+        expect(script)
+            .to.contain("--server https://acme.internal.example.com/dir")
             .and.contain("-v /etc/ssl/acme-ca.pem:/etc/edge-proxy/acme-ca.pem:ro -e REQUESTS_CA_BUNDLE=/etc/edge-proxy/acme-ca.pem");
     });
 
@@ -128,8 +140,16 @@ describe("the dev stack's resources", () => {
     });
 
     it("orders a first up: directories, image, checked configuration, container, certificates, PEMs, reload, renewal", () => {
-        const order = ["dev-prepare-directories", "dev-image", "dev-config-delivery", "dev-haproxy-container",
-            "dev-cert-www-certbot", "dev-cert-www-pem", "dev-certificates-reload", "dev-renewal-cron"];
+        const order = [
+            "dev-prepare-directories",
+            "dev-image",
+            "dev-config-delivery",
+            "dev-haproxy-container",
+            "dev-cert-www-certbot",
+            "dev-cert-www-pem",
+            "dev-certificates-reload",
+            "dev-renewal-cron",
+        ];
         for (let i = 1; i < order.length; i++) {
             expect(dependsOn(registrations, order[i], order[i - 1]), `${order[i]} after ${order[i - 1]}`).to.equal(true);
         }
@@ -139,8 +159,12 @@ describe("the dev stack's resources", () => {
 
     it("removes on delete what edge-proxy wrote (PEMs, renewal job, configuration, its own files in certbotDataDir), never certbot's data", () => {
         expect(resource(registrations, "dev-cert-www-pem").inputs.delete).to.equal("rm -f /srv/haproxy/certs/www.pem");
-        expect(resource(registrations, "dev-renewal-cron").inputs.delete).to.equal("rm -f /etc/cron.d/edge-proxy-renew-edge-proxy /usr/local/sbin/edge-proxy-renew-edge-proxy /srv/letsencrypt/edge-proxy/alert.sh");
-        expect(resource(registrations, "dev-config-delivery").inputs.delete).to.match(/^sh -c '/).and.contain("\nremove_config_dir /srv/haproxy/cfg\n");
+        expect(resource(registrations, "dev-renewal-cron").inputs.delete).to.equal(
+            "rm -f /etc/cron.d/edge-proxy-renew-edge-proxy /usr/local/sbin/edge-proxy-renew-edge-proxy /srv/letsencrypt/edge-proxy/alert.sh",
+        );
+        expect(resource(registrations, "dev-config-delivery").inputs.delete)
+            .to.match(/^sh -c '/)
+            .and.contain("\nremove_config_dir /srv/haproxy/cfg\n");
         expect(resource(registrations, "dev-prepare-directories").inputs.delete).to.contain("\nremove_certs_dir /srv/haproxy/certs\n");
         // certbot's accounts, keys and lineages stay: a delete names certbotDataDir only for edge-proxy's own files.
         for (const command of commands(registrations)) {
@@ -157,15 +181,23 @@ describe("the dev stack's resources", () => {
             expect(command.inputs.update, command.name).to.equal("sh -s");
         }
         expect(resource(registrations, "dev-cert-www-pem").inputs.stdin).to.contain("issued='dev-cert-www-certbot done'\n");
-        expect(resource(registrations, "dev-certificates-reload").inputs.stdin)
-            .to.contain("printf 'serving %s\\n' 'dev-cert-www-pem done' 'dev-cert-wiki-pem done'\n");
+        expect(resource(registrations, "dev-certificates-reload").inputs.stdin).to.contain(
+            "printf 'serving %s\\n' 'dev-cert-www-pem done' 'dev-cert-wiki-pem done'\n",
+        );
     });
 
     it("pins the host key for the docker provider's ssh, and reaches the engine before the host changes", async () => {
         const pinned = { ...stackFileSettings(DEV), sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost" };
         const knownHostsDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-known-hosts-"));
         try {
-            const declared = await runProgram(() => new EdgeProxy("dev", { ...argsFromStackSettings({ ...pinned, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }), knownHostsDir }), { stack: "dev" });
+            const declared = await runProgram(
+                () =>
+                    new EdgeProxy("dev", {
+                        ...argsFromStackSettings({ ...pinned, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }),
+                        knownHostsDir,
+                    }),
+                { stack: "dev" },
+            );
             const provider = declared.find((r) => r.type === "pulumi:providers:docker")!;
             expect(provider.inputs.host).to.equal("ssh://root@192.0.2.10:2222");
             const sshOpts: string[] = JSON.parse(provider.inputs.sshOpts);
@@ -223,12 +255,22 @@ class EngineUrns {
     }
 
     former(registration: Registration): string[] {
-        const own = registration.aliases.map((alias) => alias.urn || this.urnUnder(
-            alias.noParent ? "" : this.engineForm(alias.parentUrn || registration.parent), alias.type || registration.type, alias.name || registration.name));
+        const own = registration.aliases.map(
+            (alias) =>
+                alias.urn ||
+                this.urnUnder(
+                    alias.noParent ? "" : this.engineForm(alias.parentUrn || registration.parent),
+                    alias.type || registration.type,
+                    alias.name || registration.name,
+                ),
+        );
         const parent = this.registrations.find((r) => r.urn === registration.parent);
-        const inherited = parent && registration.name.startsWith(parent.name)
-            ? this.former(parent).map((urn) => this.urnUnder(urn, registration.type, `${urn.split("::").pop()}${registration.name.slice(parent.name.length)}`))
-            : [];
+        const inherited =
+            parent && registration.name.startsWith(parent.name)
+                ? this.former(parent).map((urn) =>
+                      this.urnUnder(urn, registration.type, `${urn.split("::").pop()}${registration.name.slice(parent.name.length)}`),
+                  )
+                : [];
         return [...own, ...inherited];
     }
 }
@@ -263,10 +305,12 @@ describe("an existing stack's resources under this release", () => {
     /** Each former URN to the names of the resources that are it now, by their URN or an alias. */
     function successors(registrations: Registration[], previous: string[]): Record<string, string[]> {
         const urns = new EngineUrns(registrations);
-        return Object.fromEntries(previous.map((former) => {
-            const urn = `urn:pulumi:dev::edge-proxy::${former}`;
-            return [former, registrations.filter((r) => urns.urn(r) === urn || urns.former(r).includes(urn)).map((r) => r.name)];
-        }));
+        return Object.fromEntries(
+            previous.map((former) => {
+                const urn = `urn:pulumi:dev::edge-proxy::${former}`;
+                return [former, registrations.filter((r) => urns.urn(r) === urn || urns.former(r).includes(urn)).map((r) => r.name)];
+            }),
+        );
     }
 
     it("keeps every resource of the previous release, each as exactly one resource of the same name (an update in place, never a replacement)", async () => {
@@ -275,10 +319,19 @@ describe("an existing stack's resources under this release", () => {
     });
 
     it("keeps a DNS-01 stack's credentials step", async () => {
-        const registrations = await runProgram(() => new EdgeProxy("dev", argsFromStackSettings({
-            ...stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "wildcard-3.2.yaml")), detectDrift: false,
-            sshPrivateKey: pulumi.secret(PRIVATE_KEY), rfc2136KeySecret: pulumi.secret("c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw=="),
-        })), { stack: "dev" });
+        const registrations = await runProgram(
+            () =>
+                new EdgeProxy(
+                    "dev",
+                    argsFromStackSettings({
+                        ...stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "wildcard-3.2.yaml")),
+                        detectDrift: false,
+                        sshPrivateKey: pulumi.secret(PRIVATE_KEY),
+                        rfc2136KeySecret: pulumi.secret("c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw=="),
+                    }),
+                ),
+            { stack: "dev" },
+        );
         const credentials = `${EDGE}$edge-proxy:index:DnsCredentials$${COMMAND}::dev-dns-credentials-file`;
         expect(successors(registrations, [credentials])).to.deep.equal({ [credentials]: ["dev-dns-credentials-file"] });
     });
@@ -286,7 +339,7 @@ describe("an existing stack's resources under this release", () => {
 
 function loadRendered(): string {
     // The dev stack's golden haproxy.cfg, which render.test.ts proves equal to the renderer's output.
-    return require("fs").readFileSync(path.join(PROJECT_DIR, "test", "golden", "dev-1.7", "haproxy.cfg"), "utf8");
+    return require("node:fs").readFileSync(path.join(PROJECT_DIR, "test", "golden", "dev-1.7", "haproxy.cfg"), "utf8");
 }
 
 describe("what a configuration change touches", () => {
@@ -310,16 +363,27 @@ describe("what a configuration change touches", () => {
     });
 
     it("a site's backends: only the configuration, no certificate", async () => {
-        expect(await changes((c) => { c.sites[1].backends = ["192.168.1.101:9090", "192.168.1.102:8080"]; })).to.deep.equal({ changed: ["dev-config-delivery"], added: [], removed: [] });
+        expect(
+            await changes((c) => {
+                c.sites[1].backends = ["192.168.1.101:9090", "192.168.1.102:8080"];
+            }),
+        ).to.deep.equal({ changed: ["dev-config-delivery"], added: [], removed: [] });
     });
 
     it("a domain added to a site: that site's certificate, the configuration and the preparation (placeholders name the domains)", async () => {
-        expect(await changes((c) => { c.sites[1].domains = ["wiki.example.com", "docs.example.com"]; }))
-            .to.deep.equal({ changed: ["dev-cert-wiki-certbot", "dev-config-delivery", "dev-prepare-directories"], added: [], removed: [] });
+        expect(
+            await changes((c) => {
+                c.sites[1].domains = ["wiki.example.com", "docs.example.com"];
+            }),
+        ).to.deep.equal({ changed: ["dev-cert-wiki-certbot", "dev-config-delivery", "dev-prepare-directories"], added: [], removed: [] });
     });
 
     it("a site added: its certificate only, plus placeholders, configuration, reload and renewal list", async () => {
-        expect(await changes((c) => { c.sites.push({ ...c.sites[1], name: "blog", domains: ["blog.example.com"] }); })).to.deep.equal({
+        expect(
+            await changes((c) => {
+                c.sites.push({ ...c.sites[1], name: "blog", domains: ["blog.example.com"] });
+            }),
+        ).to.deep.equal({
             changed: ["dev-certificates-reload", "dev-config-delivery", "dev-prepare-directories", "dev-renewal-cron"],
             added: ["dev-cert-blog-certbot", "dev-cert-blog-pem"],
             removed: [],
@@ -327,7 +391,11 @@ describe("what a configuration change touches", () => {
     });
 
     it("a site removed: its certificate resources go (the PEM is deleted, certbot's lineage stays)", async () => {
-        expect(await changes((c) => { c.sites.pop(); })).to.deep.equal({
+        expect(
+            await changes((c) => {
+                c.sites.pop();
+            }),
+        ).to.deep.equal({
             changed: ["dev-certificates-reload", "dev-config-delivery", "dev-prepare-directories", "dev-renewal-cron"],
             added: [],
             removed: ["dev-cert-wiki-certbot", "dev-cert-wiki-pem"],
@@ -337,7 +405,11 @@ describe("what a configuration change touches", () => {
     it("a new image tag: the image, the container (replaced) and the configuration check; no certificate, no extra reload", async () => {
         // The reload and the renewal job check the live files with the image of the running container,
         // so they do not change with the tag (a new container reads the files when it starts).
-        expect(await changes((c) => { c.haproxyImage = "haproxy:1.7.14"; })).to.deep.equal({
+        expect(
+            await changes((c) => {
+                c.haproxyImage = "haproxy:1.7.14";
+            }),
+        ).to.deep.equal({
             changed: ["dev-config-delivery", "dev-haproxy-container", "dev-image"],
             added: [],
             removed: [],
@@ -345,7 +417,11 @@ describe("what a configuration change touches", () => {
     });
 
     it("a new ACME server: every certificate script, which re-issues because the request differs", async () => {
-        expect(await changes((c) => { c.acmeServer = "production"; })).to.deep.equal({
+        expect(
+            await changes((c) => {
+                c.acmeServer = "production";
+            }),
+        ).to.deep.equal({
             changed: ["dev-cert-wiki-certbot", "dev-cert-www-certbot"],
             added: [],
             removed: [],
@@ -364,11 +440,25 @@ describe("HAProxy's metrics", () => {
 
     it("publishes the metrics port on metricsAddress only, and delivers the password's hash as a secret, never the password", async () => {
         const config = stackFileSettings(METRICS);
-        const registrations = await runProgram(() => new EdgeProxy("m", argsFromStackSettings({
-            ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret(PASSWORD),
-        })), { stack: "m" });
+        const registrations = await runProgram(
+            () =>
+                new EdgeProxy(
+                    "m",
+                    argsFromStackSettings({
+                        ...config,
+                        detectDrift: false,
+                        sshPrivateKey: pulumi.secret(PRIVATE_KEY),
+                        metricsPassword: pulumi.secret(PASSWORD),
+                    }),
+                ),
+            { stack: "m" },
+        );
         const ports = resource(registrations, "m-haproxy-container").inputs.ports;
-        expect(ports.map((p: any) => [p.internal, p.external, p.ip])).to.deep.equal([[80, 80, undefined], [443, 443, undefined], [9101, 9101, "172.17.0.1"]]);
+        expect(ports.map((p: any) => [p.internal, p.external, p.ip])).to.deep.equal([
+            [80, 80, undefined],
+            [443, 443, undefined],
+            [9101, 9101, "172.17.0.1"],
+        ]);
         const delivery = resource(registrations, "m-config-delivery").inputs.stdin;
         expect(isSecret(delivery), "the delivery script carries the hash: a secret").to.equal(true);
         expect(unwrapSecrets(delivery)).to.contain(`user prometheus password ${metricsPasswordHash(loadStackFile(METRICS), PASSWORD)}\n`);
@@ -384,7 +474,9 @@ describe("HAProxy's metrics", () => {
         const config = stackFileSettings(METRICS);
         let error: Error | undefined;
         try {
-            await runProgram(() => new EdgeProxy("m", argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })), { stack: "m" });
+            await runProgram(() => new EdgeProxy("m", argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })), {
+                stack: "m",
+            });
         } catch (e) {
             error = e as Error;
         }
@@ -410,13 +502,31 @@ describe("the outputs an operator reads", () => {
 
     it("reports each site's served certificate as its PEM step printed it, the image, and the installed configuration", async () => {
         let proxy!: EdgeProxy;
-        await runProgram(() => { proxy = new EdgeProxy("dev", argsFromStackSettings({ ...stackFileSettings(DEV), detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })); }, { stack: "dev", realize: host });
+        await runProgram(
+            () => {
+                proxy = new EdgeProxy(
+                    "dev",
+                    argsFromStackSettings({ ...stackFileSettings(DEV), detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }),
+                );
+            },
+            { stack: "dev", realize: host },
+        );
         const certificate = { serial: "0A1B", notAfter: "2027-02-27T12:00:00Z", issuer: "CN=Pebble Intermediate CA 1a2b3c", staging: true };
         expect(await settled(proxy.sites)).to.deep.equal({
-            www: { names: ["www.example.com", "example.com"], urls: ["https://www.example.com/", "https://example.com/"], certificate: "/srv/haproxy/certs/www.pem", ...certificate },
+            www: {
+                names: ["www.example.com", "example.com"],
+                urls: ["https://www.example.com/", "https://example.com/"],
+                certificate: "/srv/haproxy/certs/www.pem",
+                ...certificate,
+            },
             wiki: { names: ["wiki.example.com"], urls: ["https://wiki.example.com/"], certificate: "/srv/haproxy/certs/wiki.pem", ...certificate },
         });
-        expect(await settled(proxy.haproxy)).to.deep.equal({ image: "haproxy:1.7", version: "1.7", repoDigest: "haproxy@sha256:feed", imageId: "sha256:haproxy:1.7" });
+        expect(await settled(proxy.haproxy)).to.deep.equal({
+            image: "haproxy:1.7",
+            version: "1.7",
+            repoDigest: "haproxy@sha256:feed",
+            imageId: "sha256:haproxy:1.7",
+        });
         expect(await settled(proxy.configurationDigest)).to.equal("0123456789abcdef");
         expect(await pulumi.isSecret(proxy.configurationDigest)).to.equal(false);
     });
@@ -424,7 +534,15 @@ describe("the outputs an operator reads", () => {
     it("says whether the certificates are Let's Encrypt's staging ones, however acmeServer names that directory", async () => {
         const staging = async (acmeServer: string) => {
             let proxy!: EdgeProxy;
-            await runProgram(() => { proxy = new EdgeProxy("dev", argsFromStackSettings({ ...stackFileSettings(DEV), acmeServer, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) })); }, { stack: "dev" });
+            await runProgram(
+                () => {
+                    proxy = new EdgeProxy(
+                        "dev",
+                        argsFromStackSettings({ ...stackFileSettings(DEV), acmeServer, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }),
+                    );
+                },
+                { stack: "dev" },
+            );
             return Object.values(await settled(proxy.sites)).map((site) => site.staging);
         };
         expect(await staging("staging")).to.deep.equal([true, true]);
@@ -435,14 +553,25 @@ describe("the outputs an operator reads", () => {
 
     it("reports where the metrics are, and keeps the configuration digest secret when haproxy.cfg holds the password's hash", async () => {
         let proxy!: EdgeProxy;
-        await runProgram(() => {
-            proxy = new EdgeProxy("dev", argsFromStackSettings({
-                ...stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "metrics-2.6.yaml")), detectDrift: false,
-                sshPrivateKey: pulumi.secret(PRIVATE_KEY), metricsPassword: pulumi.secret("metrics-password-for-the-test"),
-            }));
-        }, { stack: "dev", realize: host });
+        await runProgram(
+            () => {
+                proxy = new EdgeProxy(
+                    "dev",
+                    argsFromStackSettings({
+                        ...stackFileSettings(path.join(PROJECT_DIR, "test", "stacks", "metrics-2.6.yaml")),
+                        detectDrift: false,
+                        sshPrivateKey: pulumi.secret(PRIVATE_KEY),
+                        metricsPassword: pulumi.secret("metrics-password-for-the-test"),
+                    }),
+                );
+            },
+            { stack: "dev", realize: host },
+        );
         expect(await settled(proxy.metrics)).to.deep.equal({
-            address: "172.17.0.1", port: 9101, stats: "http://172.17.0.1:9101/stats", prometheus: "http://172.17.0.1:9101/metrics",
+            address: "172.17.0.1",
+            port: 9101,
+            stats: "http://172.17.0.1:9101/stats",
+            prometheus: "http://172.17.0.1:9101/metrics",
         });
         // Its salt derives from settings that are no secret: the digest would let anyone test password guesses.
         expect(await pulumi.isSecret(proxy.configurationDigest)).to.equal(true);
@@ -462,15 +591,21 @@ describe("settings EdgeProxy refuses", () => {
         (config.sites as any[])[0].healthCheck = { path: "/a b", interval: "2s" };
         let error: Error | undefined;
         // The program catches the error, so every registration made before it is seen.
-        const declared = await runProgram(() => {
-            try {
-                new EdgeProxy("dev", argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }));
-            } catch (e) {
-                error = e as Error;
-            }
-        }, { stack: "dev" });
+        const declared = await runProgram(
+            () => {
+                try {
+                    new EdgeProxy("dev", argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }));
+                } catch (e) {
+                    error = e as Error;
+                }
+            },
+            { stack: "dev" },
+        );
         expect(error?.message).to.contain('sites[0].healthCheck.path: "/a b" is not an absolute path');
-        expect(declared.filter((r) => r.custom), "custom resources declared").to.deep.equal([]);
+        expect(
+            declared.filter((r) => r.custom),
+            "custom resources declared",
+        ).to.deep.equal([]);
     });
 });
 
@@ -486,10 +621,13 @@ describe("index.ts", () => {
             "edge-proxy:sites": JSON.stringify([{ name: "www", domains: ["www.example.com"], backends: ["10.0.0.1:80"] }]),
         };
         let exports: any;
-        const registrations = await runProgram(() => {
-            delete require.cache[require.resolve("../../index")];
-            exports = require("../../index");
-        }, { config, stack: "staging" });
+        const registrations = await runProgram(
+            () => {
+                delete require.cache[require.resolve("../../index")];
+                exports = require("../../index");
+            },
+            { config, stack: "staging" },
+        );
         expect(resource(registrations, "staging-haproxy-container").inputs.ports[1]).to.include({ internal: 443, external: 8443 });
         const value = (output: pulumi.Output<unknown>) => new Promise((resolve) => output.apply(resolve));
         // The mocks' steps print `<name> done`: no certificate fields, no configuration digest.
@@ -499,8 +637,12 @@ describe("index.ts", () => {
         expect(await value(exports.haproxy)).to.deep.equal({ image: "haproxy:1.7", version: "1.7", repoDigest: undefined, imageId: "sha256:haproxy:1.7" });
         expect(await value(exports.configurationDigest)).to.equal(undefined);
         expect(await value(exports.renewal)).to.deep.equal({
-            schedule: defaultRenewSchedule("192.0.2.10", "edge-proxy"), script: "/usr/local/sbin/edge-proxy-renew-edge-proxy",
-            log: "/srv/letsencrypt/log/edge-proxy-renew.log", status: "/srv/letsencrypt/edge-proxy/status.json", metricsFile: undefined, alert: false,
+            schedule: defaultRenewSchedule("192.0.2.10", "edge-proxy"),
+            script: "/usr/local/sbin/edge-proxy-renew-edge-proxy",
+            log: "/srv/letsencrypt/log/edge-proxy-renew.log",
+            status: "/srv/letsencrypt/edge-proxy/status.json",
+            metricsFile: undefined,
+            alert: false,
         });
         expect(await value(exports.metrics)).to.equal(undefined);
         expect(await value(exports.containerName)).to.equal("edge-proxy");
@@ -510,10 +652,13 @@ describe("index.ts", () => {
         let declared: Registration[] = [];
         let error: Error | undefined;
         try {
-            declared = await runProgram(() => {
-                delete require.cache[require.resolve("../../index")];
-                require("../../index");
-            }, { config: { "edge-proxy:hostAddress": "bad host", "edge-proxy:sites": "[]" } });
+            declared = await runProgram(
+                () => {
+                    delete require.cache[require.resolve("../../index")];
+                    require("../../index");
+                },
+                { config: { "edge-proxy:hostAddress": "bad host", "edge-proxy:sites": "[]" } },
+            );
         } catch (e) {
             error = e as Error;
         }
@@ -526,33 +671,57 @@ describe("DNS-01 sites' resources", () => {
     const WILDCARD = path.join(PROJECT_DIR, "test", "stacks", "wildcard-3.2.yaml");
     const TSIG_SECRET = "c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw==";
     const declareDns = (config: EdgeProxySettings, secret = TSIG_SECRET) =>
-        runProgram(() => new EdgeProxy("prod", argsFromStackSettings({ ...config, detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rfc2136KeySecret: pulumi.secret(secret) })), { stack: "prod" });
+        runProgram(
+            () =>
+                new EdgeProxy(
+                    "prod",
+                    argsFromStackSettings({
+                        ...config,
+                        detectDrift: false,
+                        sshPrivateKey: pulumi.secret(PRIVATE_KEY),
+                        rfc2136KeySecret: pulumi.secret(secret),
+                    }),
+                ),
+            { stack: "prod" },
+        );
 
     it("writes the TSIG credentials as a secret step before any certificate, and removes the file on destroy", async () => {
         const registrations = await declareDns(stackFileSettings(WILDCARD));
         const credentials = resource(registrations, "prod-dns-credentials-file");
         expect(isSecret(credentials.inputs.stdin), "the credentials step's script is a secret").to.equal(true);
         const script: string = unwrapSecrets(credentials.inputs.stdin);
-        expect(script).to.contain(`dns_rfc2136_secret = ${TSIG_SECRET}\n`).and.contain("dns_rfc2136_server = 192.0.2.53\n")
-            .and.contain("dns_rfc2136_name = edge-proxy.\n").and.contain("dns_rfc2136_algorithm = HMAC-SHA512\n");
+        expect(script)
+            .to.contain(`dns_rfc2136_secret = ${TSIG_SECRET}\n`)
+            .and.contain("dns_rfc2136_server = 192.0.2.53\n")
+            .and.contain("dns_rfc2136_name = edge-proxy.\n")
+            .and.contain("dns_rfc2136_algorithm = HMAC-SHA512\n");
         expect(credentials.inputs.delete).to.equal("rm -f /srv/letsencrypt/etc/edge-proxy/dns-rfc2136.ini");
         for (const site of ["apps", "admin", "www"]) {
-            expect(dependsOn(registrations, `prod-cert-${site}-certbot`, "prod-dns-credentials-file"), `${site}'s certbot after the credentials`).to.equal(true);
-            expect(JSON.stringify(unwrapSecrets(resource(registrations, `prod-cert-${site}-certbot`).inputs)), `${site}'s certbot step`).to.not.contain(TSIG_SECRET);
+            expect(dependsOn(registrations, `prod-cert-${site}-certbot`, "prod-dns-credentials-file"), `${site}'s certbot after the credentials`).to.equal(
+                true,
+            );
+            expect(JSON.stringify(unwrapSecrets(resource(registrations, `prod-cert-${site}-certbot`).inputs)), `${site}'s certbot step`).to.not.contain(
+                TSIG_SECRET,
+            );
         }
         const apps: string = resource(registrations, "prod-cert-apps-certbot").inputs.stdin;
-        expect(apps).to.contain("certbot_attempt apps certbot/dns-rfc2136:v2.11.0 certonly --authenticator dns-rfc2136")
+        expect(apps)
+            .to.contain("certbot_attempt apps certbot/dns-rfc2136:v2.11.0 certonly --authenticator dns-rfc2136")
             .and.contain("--dns-rfc2136-credentials /etc/letsencrypt/edge-proxy/dns-rfc2136.ini --dns-rfc2136-propagation-seconds 60")
-            .and.contain("-d '*.apps.example.net'").and.not.contain("preflight");
+            .and.contain("-d '*.apps.example.net'")
+            .and.not.contain("preflight");
         const www: string = resource(registrations, "prod-cert-www-certbot").inputs.stdin;
         expect(www).to.contain("certbot_attempt www certbot/certbot:v2.11.0 certonly --standalone").and.contain("preflight");
         const renew: string = unwrapSecrets(resource(registrations, "prod-renewal-cron").inputs.stdin);
-        expect(renew).to.contain("renew_certificate apps certbot/dns-rfc2136:v2.11.0 \"$@\"").and.contain("renew_certificate www certbot/certbot:v2.11.0 \"$@\"");
+        expect(renew).to.contain('renew_certificate apps certbot/dns-rfc2136:v2.11.0 "$@"').and.contain('renew_certificate www certbot/certbot:v2.11.0 "$@"');
     });
 
     it("a new TSIG secret changes the credentials step only: no certificate step, no reload", async () => {
         const inputs = (rs: Registration[]) => new Map(rs.filter((r) => r.custom).map((r) => [r.name, JSON.stringify(unwrapSecrets(r.inputs))]));
-        const [before, after] = [inputs(await declareDns(stackFileSettings(WILDCARD))), inputs(await declareDns(stackFileSettings(WILDCARD), "bmV3IHNlY3JldA=="))];
+        const [before, after] = [
+            inputs(await declareDns(stackFileSettings(WILDCARD))),
+            inputs(await declareDns(stackFileSettings(WILDCARD), "bmV3IHNlY3JldA==")),
+        ];
         expect([...after.keys()].filter((name) => before.get(name) !== after.get(name))).to.deep.equal(["prod-dns-credentials-file"]);
     });
 
@@ -562,7 +731,9 @@ describe("DNS-01 sites' resources", () => {
         });
         expect(failures.length, "the failed step").to.be.greaterThan(0);
         for (const failure of failures) {
-            expect(String((failure as Error).message ?? failure)).to.contain("rfc2136KeySecret is not a base64 TSIG secret").and.not.contain("T0KEN");
+            expect(String((failure as Error).message ?? failure))
+                .to.contain("rfc2136KeySecret is not a base64 TSIG secret")
+                .and.not.contain("T0KEN");
         }
     });
 });

@@ -3,10 +3,11 @@
  * that exists and, with a #anchor, a heading of that file whose GitHub slug the anchor is; the README stays
  * a front door (at most 250 lines), the depth living in docs/.
  */
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { PROJECT_DIR } from "../../dev/paths";
 
 /** The README's hard cap: a newcomer reads it to the end; everything deeper goes into docs/. */
@@ -106,9 +107,7 @@ export function relativeLinks(file: string, markdown: string): Link[] {
 /** What is wrong with a link, or undefined when it resolves; "pending" when it names a generated page not written yet. */
 export function checkLink(root: string, link: Link, generated: Set<string> = GENERATED_PAGES): string | undefined {
     const [pathPart, anchor] = link.target.split("#", 2) as [string, string | undefined];
-    const targetFile = pathPart === ""
-        ? link.file
-        : path.posix.normalize(path.posix.join(path.posix.dirname(link.file), decodeURIComponent(pathPart)));
+    const targetFile = pathPart === "" ? link.file : path.posix.normalize(path.posix.join(path.posix.dirname(link.file), decodeURIComponent(pathPart)));
     const where = `${link.file}:${link.line}: ${link.target}`;
     if (targetFile.startsWith("../") || path.posix.isAbsolute(targetFile)) {
         return `${where}: leaves the repository`;
@@ -130,7 +129,13 @@ export function checkLink(root: string, link: Link, generated: Set<string> = GEN
 /** README.md and every docs/*.md, relative to the root, with forward slashes. */
 function documentationFiles(root: string): string[] {
     const docsDir = path.join(root, "docs");
-    const pages = fs.existsSync(docsDir) ? fs.readdirSync(docsDir).filter((name) => name.endsWith(".md")).sort().map((name) => `docs/${name}`) : [];
+    const pages = fs.existsSync(docsDir)
+        ? fs
+              .readdirSync(docsDir)
+              .filter((name) => name.endsWith(".md"))
+              .sort()
+              .map((name) => `docs/${name}`)
+        : [];
     return ["README.md", ...pages];
 }
 
@@ -160,8 +165,12 @@ function lineCount(text: string): number {
 describe("documentation", () => {
     describe("the link checker", () => {
         let scratch: string;
-        beforeEach(() => { scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-docs-")); });
-        afterEach(() => { fs.rmSync(scratch, { recursive: true, force: true }); });
+        beforeEach(() => {
+            scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-docs-"));
+        });
+        afterEach(() => {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        });
 
         it("slugs headings as GitHub does", () => {
             expect(githubSlug("What `pulumi preview` and `pulumi up` do to a host")).to.equal("what-pulumi-preview-and-pulumi-up-do-to-a-host");
@@ -173,13 +182,18 @@ describe("documentation", () => {
 
         it("finds a missing file, a missing anchor, and a link leaving the repository; ignores URLs and code", () => {
             fs.mkdirSync(path.join(scratch, "docs"));
-            fs.writeFileSync(path.join(scratch, "README.md"), [
-                "# Title",
-                "[ok](docs/a.md) [ok anchor](docs/a.md#the-section) [own](#title) [web](https://example.com/x.md)",
-                "[gone](docs/gone.md) [bad anchor](docs/a.md#no-such-section) `[in code](docs/nowhere.md)`",
-                "```", "[in a fence](docs/nowhere.md)", "```",
-                "[generated](docs/generated.md)",
-            ].join("\n"));
+            fs.writeFileSync(
+                path.join(scratch, "README.md"),
+                [
+                    "# Title",
+                    "[ok](docs/a.md) [ok anchor](docs/a.md#the-section) [own](#title) [web](https://example.com/x.md)",
+                    "[gone](docs/gone.md) [bad anchor](docs/a.md#no-such-section) `[in code](docs/nowhere.md)`",
+                    "```",
+                    "[in a fence](docs/nowhere.md)",
+                    "```",
+                    "[generated](docs/generated.md)",
+                ].join("\n"),
+            );
             fs.writeFileSync(path.join(scratch, "docs", "a.md"), "# A\n\n## The section\n\n[up](../README.md#title) [out](../../x.md)\n");
             const { broken, pending, links } = checkDocumentation(scratch, new Set(["docs/generated.md"]));
             expect(broken).to.deep.equal([

@@ -1,9 +1,10 @@
 /** The files generated from the configuration schema (`npm run generate`) are as the schema says now. */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
-import { GENERATED_FILES } from "../../tools/generate-config-docs";
 import { PROJECT_DIR } from "../../dev/paths";
+import { GENERATED_FILES } from "../../tools/generate-config-docs";
 
 describe("generated from the configuration schema", () => {
     for (const { file, render } of GENERATED_FILES) {

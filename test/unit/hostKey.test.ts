@@ -2,12 +2,13 @@
  * Host keys over a real SSH handshake (an ssh2 server on loopback with a key ssh-keygen made): the key a
  * host presents, trust on first use kept per stack, and a pinned key refusing any other host.
  */
+
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { AddressInfo } from "net";
 import { Server } from "ssh2";
 import { SECRET_PRESENT } from "../../components/config/checks";
 import { parseConfig } from "../../components/config/validate";
@@ -34,7 +35,10 @@ describe("host keys, over a real SSH handshake", () => {
         clientKey = keygen("client").privateKey;
         // Accepts any client key and runs nothing: the handshake and the host key are what is tested.
         server = new Server({ hostKeys: [host.privateKey] }, (client) => {
-            client.on("authentication", (context) => context.accept()).on("ready", () => undefined).on("error", () => undefined);
+            client
+                .on("authentication", (context) => context.accept())
+                .on("ready", () => undefined)
+                .on("error", () => undefined);
         });
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
         port = (server.address() as AddressInfo).port;
@@ -62,10 +66,17 @@ describe("host keys, over a real SSH handshake", () => {
     });
 
     it("trusts on first use: learns the key once, keeps it 0600 per stack, and reads it back without connecting", async () => {
-        const config = parseConfig({
-            hostAddress: "127.0.0.1", sshPort: port, sshTrustOnFirstUse: true, sshPrivateKey: SECRET_PRESENT, acmeEmail: "admin@example.com",
-            sites: [{ domains: ["www.example.com"], backends: ["10.0.0.1:80"] }],
-        }, { requireSecrets: false });
+        const config = parseConfig(
+            {
+                hostAddress: "127.0.0.1",
+                sshPort: port,
+                sshTrustOnFirstUse: true,
+                sshPrivateKey: SECRET_PRESENT,
+                acmeEmail: "admin@example.com",
+                sites: [{ domains: ["www.example.com"], backends: ["10.0.0.1:80"] }],
+            },
+            { requireSecrets: false },
+        );
         const dir = path.join(scratch, "known");
         const first = await trustedHostKey(config, clientKey, dir, "edge-proxy/prod/edge");
         expect(first).to.include({ key: hostKeyLine, learned: true });
@@ -78,7 +89,13 @@ describe("host keys, over a real SSH handshake", () => {
     });
 
     it("refuses a configuration that neither pins a key nor trusts on first use, naming the ssh-keyscan line", () => {
-        expect(() => parseConfig({ hostAddress: "192.0.2.10", sshPort: 2222, sshPrivateKey: SECRET_PRESENT, acmeEmail: "admin@example.com", sites: [] }, { requireSecrets: false }))
-            .to.throw(/sshHostKey: is required, so that no other machine at the host's address receives the scripts and their secrets: run ssh-keyscan -p 2222 -t ed25519 192\.0\.2\.10/);
+        expect(() =>
+            parseConfig(
+                { hostAddress: "192.0.2.10", sshPort: 2222, sshPrivateKey: SECRET_PRESENT, acmeEmail: "admin@example.com", sites: [] },
+                { requireSecrets: false },
+            ),
+        ).to.throw(
+            /sshHostKey: is required, so that no other machine at the host's address receives the scripts and their secrets: run ssh-keyscan -p 2222 -t ed25519 192\.0\.2\.10/,
+        );
     });
 });

@@ -3,14 +3,15 @@
  * its random delay, run for real with stand-ins for sleep and flock. test/integration/hostScripts.test.ts
  * runs shellcheck on them and runs the steps that need root for real.
  */
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { parseCertificateLine } from "../../components/certificates";
 import { renewCron, renewScript } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
-import { parseCertificateLine } from "../../components/certificates";
 import { hostScriptsOf } from "../../dev/hostScripts";
 import { PROJECT_DIR } from "../../dev/paths";
 import { SCRIPT_STACKS } from "../support/stacks";
@@ -28,7 +29,11 @@ describe("host scripts", () => {
 
     it("writes a cron entry with the schedule and the script", () => {
         const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
-        expect(renewCron(config).split("\n").filter((line) => line && !line.startsWith("#"))).to.deep.equal([
+        expect(
+            renewCron(config)
+                .split("\n")
+                .filter((line) => line && !line.startsWith("#")),
+        ).to.deep.equal([
             "SHELL=/bin/sh",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "EDGE_PROXY_RENEW_DELAY=300",
@@ -47,11 +52,15 @@ describe("host scripts", () => {
             // sleep records its argument and fails (ending the script under set -e); flock refuses the lock.
             fs.writeFileSync(path.join(bin, "sleep"), `#!/bin/sh\necho "$1" >>${path.join(scratch, "slept")}\nexit 7\n`, { mode: 0o755 });
             fs.writeFileSync(path.join(bin, "flock"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
-            const run = (delay?: string) => spawnSync("dash", ["-s"], {
-                input: renewScript(config), encoding: "utf8", timeout: 10_000,
-                env: { PATH: `${bin}:${process.env.PATH}`, ...(delay === undefined ? {} : { EDGE_PROXY_RENEW_DELAY: delay }) },
-            });
-            const slept = () => (fs.existsSync(path.join(scratch, "slept")) ? fs.readFileSync(path.join(scratch, "slept"), "utf8").trim().split("\n").map(Number) : []);
+            const run = (delay?: string) =>
+                spawnSync("dash", ["-s"], {
+                    input: renewScript(config),
+                    encoding: "utf8",
+                    timeout: 10_000,
+                    env: { PATH: `${bin}:${process.env.PATH}`, ...(delay === undefined ? {} : { EDGE_PROXY_RENEW_DELAY: delay }) },
+                });
+            const slept = () =>
+                fs.existsSync(path.join(scratch, "slept")) ? fs.readFileSync(path.join(scratch, "slept"), "utf8").trim().split("\n").map(Number) : [];
             const byHand = run();
             expect([byHand.status, slept()], byHand.stderr).to.deep.equal([1, []]);
             expect(byHand.stderr).to.contain("giving up");
@@ -72,7 +81,9 @@ describe("host scripts", () => {
     it("prints the schedule on no comment line of the renewal script (a comment ends at a newline, code follows)", () => {
         const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
         config.acme.renewSchedule = "*/15 2-4 * * 1-5";
-        const comments = renewScript(config).split("\n").filter((line) => /^\s*#/.test(line));
+        const comments = renewScript(config)
+            .split("\n")
+            .filter((line) => /^\s*#/.test(line));
         expect(comments.filter((line) => line.includes(config.acme.renewSchedule))).to.deep.equal([]);
     });
 
@@ -80,7 +91,10 @@ describe("host scripts", () => {
         for (const line of ["www serial=0A1B", "www done", "", "www serial=0A1B notAfter=soon issuer=CN=x"]) {
             expect(parseCertificateLine(line), line).to.deep.equal({});
         }
-        expect(parseCertificateLine("site-a serial=0A1B notAfter=2027-02-27T12:00:00Z issuer=CN=Pebble Intermediate CA 1a2b3c\n"))
-            .to.deep.equal({ serial: "0A1B", notAfter: "2027-02-27T12:00:00Z", issuer: "CN=Pebble Intermediate CA 1a2b3c" });
+        expect(parseCertificateLine("site-a serial=0A1B notAfter=2027-02-27T12:00:00Z issuer=CN=Pebble Intermediate CA 1a2b3c\n")).to.deep.equal({
+            serial: "0A1B",
+            notAfter: "2027-02-27T12:00:00Z",
+            issuer: "CN=Pebble Intermediate CA 1a2b3c",
+        });
     });
 });

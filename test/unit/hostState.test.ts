@@ -1,6 +1,6 @@
 /** Drift detection's pure pieces: the repair tokens, the observation's records and the messages. */
 import { expect } from "chai";
-import { HostObservation, NO_RECORD, driftMessages, parseObservation, repairTokens, withRepairToken } from "../../components/hostState";
+import { driftMessages, type HostObservation, NO_RECORD, parseObservation, repairTokens, withRepairToken } from "../../components/hostState";
 
 describe("drift: repair tokens", () => {
     const fresh = () => "f00d";
@@ -25,14 +25,19 @@ describe("drift: repair tokens", () => {
 
     it("reads the observation's records, tabs inside a drift included", () => {
         expect(parseObservation("config\t1a2b\t\nrenewal\t\t/x is missing\tand more\n")).to.deep.equal({
-            config: { token: "1a2b", drift: "" }, renewal: { token: "", drift: "/x is missing and more" },
+            config: { token: "1a2b", drift: "" },
+            renewal: { token: "", drift: "/x is missing and more" },
         });
     });
 
     it("says what drifted, but nothing on a host edge-proxy has not prepared yet and nothing for steps with no record", () => {
-        expect(driftMessages({
-            prepare: { token: "1a2b", drift: "" }, config: { token: "1a2b", drift: "/cfg/haproxy.cfg was changed" }, renewal: { token: "", drift: NO_RECORD },
-        })).to.deep.equal(["config: /cfg/haproxy.cfg was changed"]);
+        expect(
+            driftMessages({
+                prepare: { token: "1a2b", drift: "" },
+                config: { token: "1a2b", drift: "/cfg/haproxy.cfg was changed" },
+                renewal: { token: "", drift: NO_RECORD },
+            }),
+        ).to.deep.equal(["config: /cfg/haproxy.cfg was changed"]);
         expect(driftMessages({ prepare: { token: "", drift: "/srv/haproxy/cfg is missing" }, config: { token: "", drift: NO_RECORD } })).to.deep.equal([]);
     });
 });

@@ -4,9 +4,10 @@
  * public API, and the end of a program. After an update of @pulumi/pulumi, a failure here names what the
  * adapter can no longer read.
  */
-import { expect } from "chai";
+
 import * as pulumi from "@pulumi/pulumi";
-import { Registration, echo, runProgram, unhandledRejections } from "../../dev/mocks";
+import { expect } from "chai";
+import { echo, type Registration, runProgram, unhandledRejections } from "../../dev/mocks";
 
 class Thing extends pulumi.CustomResource {
     declare readonly value: pulumi.Output<string>;
@@ -31,19 +32,28 @@ describe("the mock harness", () => {
     let registrations: Registration[];
 
     before(async () => {
-        registrations = await runProgram(() => {
-            const parent = new pulumi.ComponentResource("test:index:Group", "group");
-            const first = new Thing("first", { value: "one" }, { parent });
-            const other = new Thing("other", { value: "two" });
-            // An input from another resource's output, dependsOn, and deleteBeforeReplace.
-            const second = new Thing("second", { value: first.value.apply((v) => `${v}+`) }, {
-                parent, dependsOn: [other], deleteBeforeReplace: true,
-                aliases: [{ name: "formerly-second", parent: pulumi.createUrn("old-group", "test:index:OldGroup") }, { parent: undefined }],
-            });
-            // An input that resolves only after a wait, as EdgeProxy's steps wait for its read of the host.
-            const late = new Thing("late", { value: new Promise<string>((resolve) => setTimeout(() => resolve("after 300 ms"), 300)) });
-            resources = { parent, first, other, second, late };
-        }, { realize: async (r) => ({ id: `${r.name}-id`, state: r.inputs }) });
+        registrations = await runProgram(
+            () => {
+                const parent = new pulumi.ComponentResource("test:index:Group", "group");
+                const first = new Thing("first", { value: "one" }, { parent });
+                const other = new Thing("other", { value: "two" });
+                // An input from another resource's output, dependsOn, and deleteBeforeReplace.
+                const second = new Thing(
+                    "second",
+                    { value: first.value.apply((v) => `${v}+`) },
+                    {
+                        parent,
+                        dependsOn: [other],
+                        deleteBeforeReplace: true,
+                        aliases: [{ name: "formerly-second", parent: pulumi.createUrn("old-group", "test:index:OldGroup") }, { parent: undefined }],
+                    },
+                );
+                // An input that resolves only after a wait, as EdgeProxy's steps wait for its read of the host.
+                const late = new Thing("late", { value: new Promise<string>((resolve) => setTimeout(() => resolve("after 300 ms"), 300)) });
+                resources = { parent, first, other, second, late };
+            },
+            { realize: async (r) => ({ id: `${r.name}-id`, state: r.inputs }) },
+        );
     });
 
     it("reads every registration's URN as the SDK resolves it", async () => {
@@ -58,7 +68,10 @@ describe("the mock harness", () => {
         expect(second.dependencies).to.include.members([await valueOf(resources.first.urn), await valueOf(resources.other.urn)]);
         expect([second.deleteBeforeReplace, registration(registrations, "first").deleteBeforeReplace]).to.deep.equal([true, false]);
         expect(registration(registrations, "other").parent).to.equal("");
-        expect(registrations.map((r) => [r.name, r.custom])).to.deep.include.members([["group", false], ["first", true]]);
+        expect(registrations.map((r) => [r.name, r.custom])).to.deep.include.members([
+            ["group", false],
+            ["first", true],
+        ]);
     });
 
     it("reads the aliases as the SDK sends them", async () => {
@@ -77,7 +90,11 @@ describe("the mock harness", () => {
     it("fails with the first realization that failed, once the program settled", async () => {
         let error: Error | undefined;
         try {
-            await runProgram(() => new Thing("refused", { value: "x" }), { realize: async () => { throw new Error("the host refused"); } });
+            await runProgram(() => new Thing("refused", { value: "x" }), {
+                realize: async () => {
+                    throw new Error("the host refused");
+                },
+            });
         } catch (e) {
             error = e as Error;
         }
@@ -87,15 +104,22 @@ describe("the mock harness", () => {
     it("keeps the failures of what depended on a failed realization to itself: the program fails with the realization's", async () => {
         let error: Error | undefined;
         const elsewhere = await unhandledRejections(async () => {
-            await runProgram(() => {
-                const refused = new Thing("refused", { value: "x" });
-                new Thing("dependent", { value: refused.value.apply((v) => `${v}+`) });
-            }, { realize: async (resource) => {
-                if (resource.name === "refused") {
-                    throw new Error("the host refused");
-                }
-                return echo(resource);
-            } }).catch((e: Error) => { error = e; });
+            await runProgram(
+                () => {
+                    const refused = new Thing("refused", { value: "x" });
+                    new Thing("dependent", { value: refused.value.apply((v) => `${v}+`) });
+                },
+                {
+                    realize: async (resource) => {
+                        if (resource.name === "refused") {
+                            throw new Error("the host refused");
+                        }
+                        return echo(resource);
+                    },
+                },
+            ).catch((e: Error) => {
+                error = e;
+            });
         });
         expect(error?.message).to.equal("the host refused");
         expect(elsewhere.map(String), "rejections that reached the test runner").to.deep.equal([]);

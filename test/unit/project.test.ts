@@ -3,14 +3,15 @@
  * (Pulumi.yaml's config block and docs/configuration.md are generated: generated.test.ts) and the README
  * links to it, and templates print values only through a quoting helper.
  */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
 import * as YAML from "yaml";
-import { TEMPLATES_DIR } from "../../components/templates";
 import { CONFIG_KEYS } from "../../components/config/schema";
-import { renderReference } from "../../tools/generate-config-docs";
+import { TEMPLATES_DIR } from "../../components/templates";
 import { PROJECT_DIR } from "../../dev/paths";
+import { renderReference } from "../../tools/generate-config-docs";
 
 describe("Pulumi.yaml", () => {
     const project = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8"));
@@ -32,7 +33,8 @@ describe("configuration reference", () => {
 
 describe("templates", () => {
     /** Every file under templates/, with its text. */
-    const templates = fs.readdirSync(TEMPLATES_DIR, { recursive: true, encoding: "utf8" })
+    const templates = fs
+        .readdirSync(TEMPLATES_DIR, { recursive: true, encoding: "utf8" })
         .filter((file) => file.endsWith(".hbs"))
         .map((file) => ({ file, text: fs.readFileSync(path.join(TEMPLATES_DIR, file), "utf8") }));
 
@@ -41,7 +43,7 @@ describe("templates", () => {
         for (const { file, text } of templates) {
             // `\{{...}}` is Handlebars' escape for a literal `{{...}}` (a docker --format template), not a value.
             for (const [mustache] of text.matchAll(/(?<!\\)\{\{[^}]*\}\}/g)) {
-                const allowed = /^\{\{(~?[#\/>!]|else\b|(cfg|cfgHash|sh|heredoc) )/.test(mustache);
+                const allowed = /^\{\{(~?[#/>!]|else\b|(cfg|cfgHash|sh|heredoc) )/.test(mustache);
                 expect(allowed, `${file}: ${mustache} prints a value without a quoting helper`).to.equal(true);
             }
         }
@@ -49,8 +51,12 @@ describe("templates", () => {
 
     it("put no shell-quoted value inside a double-quoted string (its quotes would be printed, and a `$` in it expanded)", () => {
         for (const { file, text } of templates.filter((t) => t.file.endsWith(".sh.hbs") || t.file.includes("sh-"))) {
-            const inside = text.split("\n").filter((line) => !line.trimStart().startsWith("#")).filter((line) =>
-                [...line.matchAll(/\{\{sh /g)].some((match) => (line.slice(0, match.index).replace(/\\"/g, "").match(/"/g) ?? []).length % 2 === 1));
+            const inside = text
+                .split("\n")
+                .filter((line) => !line.trimStart().startsWith("#"))
+                .filter((line) =>
+                    [...line.matchAll(/\{\{sh /g)].some((match) => (line.slice(0, match.index).replace(/\\"/g, "").match(/"/g) ?? []).length % 2 === 1),
+                );
             expect(inside, `${file}: lines with {{sh}} inside double quotes`).to.deep.equal([]);
         }
     });

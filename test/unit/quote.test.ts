@@ -1,6 +1,7 @@
 /** The quoting gates: hostile strings survive a real shell as one word, and never enter haproxy.cfg. */
+
+import { execFileSync } from "node:child_process";
 import { expect } from "chai";
-import { execFileSync } from "child_process";
 import { cfgToken, shellCommand, shellHeredoc, shellQuote } from "../../components/quote";
 
 const HOSTILE = [
@@ -17,7 +18,7 @@ const HOSTILE = [
     "*?[glob]",
     "~root",
     "-n",
-    "\"double\"",
+    '"double"',
     "${PATH}",
     "",
     "émoji ✓",
@@ -56,7 +57,7 @@ describe("cfgToken", () => {
 });
 
 describe("shellHeredoc", () => {
-    const body = [...HOSTILE, "EDGE_PROXY_EOF ", " EDGE_PROXY_EOF", "'EDGE_PROXY_EOF'", "$(id) `id` ${HOME} \\"].join("\n") + "\n";
+    const body = `${[...HOSTILE, "EDGE_PROXY_EOF ", " EDGE_PROXY_EOF", "'EDGE_PROXY_EOF'", "$(id) `id` ${HOME} \\"].join("\n")}\n`;
 
     it("carries a file through sh byte for byte, expanding nothing", () => {
         const out = execFileSync("sh", ["-c", `cat ${shellHeredoc(body)}\n`], { encoding: "utf8" });

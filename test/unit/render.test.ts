@@ -5,10 +5,10 @@
  * test/integration/render.test.ts.
  */
 import { expect } from "chai";
-import { EdgeProxyConfig } from "../../components/config/types";
-import { HaproxyConfigFiles, renderHaproxyConfig } from "../../components/haproxy/render";
+import type { EdgeProxyConfig } from "../../components/config/types";
+import { type HaproxyConfigFiles, renderHaproxyConfig } from "../../components/haproxy/render";
 import { loadStackFile } from "../../components/plan";
-import { STACKS, goldenOf, writeGolden } from "../support/golden";
+import { goldenOf, STACKS, writeGolden } from "../support/golden";
 
 describe("rendered HAProxy configuration", () => {
     for (const [name, stackFile] of Object.entries(STACKS)) {
@@ -105,21 +105,29 @@ describe("values that would add a directive", () => {
         change(config);
         return () => renderHaproxyConfig(config);
     }
-    const hostile = [
-        "www.example.com\n    bind :9999",
-        "www.example.com # comment",
-        "example.com\r\nlisten evil",
-        "a\"b",
-        "${HOME}",
-        "%[src]",
-        "x\\ny",
-    ];
+    const hostile = ["www.example.com\n    bind :9999", "www.example.com # comment", "example.com\r\nlisten evil", 'a"b', "${HOME}", "%[src]", "x\\ny"];
     for (const value of hostile) {
         it(`refuses ${JSON.stringify(value)} in a domain, a server address, a timeout and a health-check path`, () => {
-            expect(forged((c) => { c.sites[0].domains[0] = value; })).to.throw(/not a single safe word/);
-            expect(forged((c) => { c.sites[0].backends[0].host = value; })).to.throw(/not a single safe word/);
-            expect(forged((c) => { c.haproxy.timeouts.client = value; })).to.throw(/not a single safe word/);
-            expect(forged((c) => { c.sites[0].healthCheck = { path: value, interval: "2s" }; })).to.throw(/not a single safe word/);
+            expect(
+                forged((c) => {
+                    c.sites[0].domains[0] = value;
+                }),
+            ).to.throw(/not a single safe word/);
+            expect(
+                forged((c) => {
+                    c.sites[0].backends[0].host = value;
+                }),
+            ).to.throw(/not a single safe word/);
+            expect(
+                forged((c) => {
+                    c.haproxy.timeouts.client = value;
+                }),
+            ).to.throw(/not a single safe word/);
+            expect(
+                forged((c) => {
+                    c.sites[0].healthCheck = { path: value, interval: "2s" };
+                }),
+            ).to.throw(/not a single safe word/);
         });
     }
 });

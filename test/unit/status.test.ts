@@ -3,8 +3,8 @@
  * test/integration/status.test.ts; the SSH connection and the real container end to end (test/e2e/, test/engine/).
  */
 import { expect } from "chai";
-import { EdgeProxyConfig } from "../../components/config/types";
-import { Probe, buildReport, formatReport } from "../../components/status/report";
+import type { EdgeProxyConfig } from "../../components/config/types";
+import { buildReport, formatReport, type Probe } from "../../components/status/report";
 import { devConfigIn } from "../../dev/hostScripts";
 import { statusFile } from "../support/status";
 
@@ -37,16 +37,34 @@ describe("npm run status", () => {
             const report = buildReport(config, "abc", wellProbe("abc"), NOW);
             expect(report.attention).to.deep.equal([]);
             expect(report.container).to.deep.equal({
-                name: "edge-proxy", state: "running", image: "haproxy:1.7", haproxyVersion: "HA-Proxy version 1.7.14 2021/03/31",
-                startedAt: "2026-12-01T12:00:00Z", uptimeSeconds: 3 * 86_400, restarts: 0,
+                name: "edge-proxy",
+                state: "running",
+                image: "haproxy:1.7",
+                haproxyVersion: "HA-Proxy version 1.7.14 2021/03/31",
+                startedAt: "2026-12-01T12:00:00Z",
+                uptimeSeconds: 3 * 86_400,
+                restarts: 0,
             });
             expect(report.configuration).to.deep.equal({ expected: "abc", live: "abc", liveContent: "abc", current: true });
             expect(report.sites[0].names[0]).to.deep.equal({
-                name: "www.example.com", serial: "0A1B", issuer: "CN=R11,O=Let's Encrypt,C=US", notAfter: "2027-02-27T12:00:00Z", daysLeft: 85, placeholder: false, staging: false,
+                name: "www.example.com",
+                serial: "0A1B",
+                issuer: "CN=R11,O=Let's Encrypt,C=US",
+                notAfter: "2027-02-27T12:00:00Z",
+                daysLeft: 85,
+                placeholder: false,
+                staging: false,
             });
-            expect(report.sites[0].renewal).to.deep.equal({ lastAttempt: "2026-12-04T03:17:00Z", result: "ok", failures: 0, lastSuccess: "2026-12-04T03:17:00Z", error: "" });
+            expect(report.sites[0].renewal).to.deep.equal({
+                lastAttempt: "2026-12-04T03:17:00Z",
+                result: "ok",
+                failures: 0,
+                lastSuccess: "2026-12-04T03:17:00Z",
+                error: "",
+            });
             const text = formatReport(report);
-            expect(text).to.contain("container edge-proxy: running, haproxy:1.7 (HA-Proxy version 1.7.14 2021/03/31), up 3d 0h, 0 restarts\n")
+            expect(text)
+                .to.contain("container edge-proxy: running, haproxy:1.7 (HA-Proxy version 1.7.14 2021/03/31), up 3d 0h, 0 restarts\n")
                 .and.contain("configuration: abc (the stack's)\n")
                 .and.contain("  www.example.com: serial 0A1B, issuer CN=R11,O=Let's Encrypt,C=US, expires 2027-02-27T12:00:00Z (85 days)\n")
                 .and.contain("  last certbot run: ok at 2026-12-04T03:17:00Z\n");
@@ -54,31 +72,103 @@ describe("npm run status", () => {
         });
 
         const cases: [string, (probe: Probe, config: EdgeProxyConfig) => void, string[]][] = [
-            ["the container stopped", (p) => { p.container!.state = "exited"; }, ["container edge-proxy is exited: run pulumi up"]],
-            ["no container", (p) => { delete p.container; }, ["container edge-proxy is missing: run pulumi up"]],
-            ["another configuration live", (p) => { p.configuration = { release: "old", content: "old" }; }, [
-                "the live configuration old is not the stack's abc: run pulumi up (or pulumi preview --diff to see why)"]],
-            ["the live files edited in place", (p) => { p.configuration!.content = "edited"; }, [
-                "the live configuration files differ from release abc (edited on the host?): run pulumi up to restore them"]],
-            ["no configuration", (p) => { delete p.configuration; }, ["no configuration is installed: run pulumi up"]],
-            ["a placeholder served", (p) => { p.served[2].certificate = { serial: "01", notAfter: "2027-01-01T00:00:00Z", issuer: "CN=edge-proxy placeholder for wiki", names: [] }; }, [
-                "site wiki: wiki.example.com is served the self-signed placeholder (no certificate issued yet)"]],
-            ["no handshake for a name", (p) => { delete p.served[1].certificate; }, ["site www: example.com is served no certificate (no TLS handshake with that name)"]],
-            ["another site's certificate served", (p) => { p.served[2].certificate!.names = ["www.example.com", "example.com"]; }, [
-                "site wiki: wiki.example.com is served a certificate for www.example.com, example.com"]],
-            ["a certificate within alertDaysBeforeExpiry", (p) => { p.served[2].certificate!.notAfter = "2026-12-14T12:00:00Z"; }, [
-                "site wiki: wiki.example.com's certificate expires in 10 days (2026-12-14T12:00:00Z)"]],
-            ["an expired certificate", (p) => { p.served[2].certificate!.notAfter = "2026-12-01T12:00:00Z"; }, [
-                "site wiki: wiki.example.com's certificate expired 3 days ago (2026-12-01T12:00:00Z)"]],
-            ["a staging certificate where the stack asks production's", (p, c) => {
-                c.acme.staging = false;
-                p.served[2].certificate!.issuer = "CN=(STAGING) Ersatz Edamame E1,O=(STAGING) Let's Encrypt,C=US";
-            }, ["site wiki: wiki.example.com is served a Let's Encrypt staging certificate, which browsers do not trust"]],
-            ["the last certbot run failed", (p) => {
-                Object.assign(p.status!.certificates[1], { result: "failed", failures: 2, lastAttempt: "2026-12-04T03:17:00Z", error: "Domain: wiki.example.com Type: dns" });
-            }, ["site wiki: the last certbot run failed (2 in a row, at 2026-12-04T03:17:00Z): Domain: wiki.example.com Type: dns"]],
-            ["no status.json", (p) => { delete p.status; }, [
-                "the host has no status.json yet (written by the certificate steps and the renewal job of this edge-proxy version): run pulumi up"]],
+            [
+                "the container stopped",
+                (p) => {
+                    p.container!.state = "exited";
+                },
+                ["container edge-proxy is exited: run pulumi up"],
+            ],
+            [
+                "no container",
+                (p) => {
+                    delete p.container;
+                },
+                ["container edge-proxy is missing: run pulumi up"],
+            ],
+            [
+                "another configuration live",
+                (p) => {
+                    p.configuration = { release: "old", content: "old" };
+                },
+                ["the live configuration old is not the stack's abc: run pulumi up (or pulumi preview --diff to see why)"],
+            ],
+            [
+                "the live files edited in place",
+                (p) => {
+                    p.configuration!.content = "edited";
+                },
+                ["the live configuration files differ from release abc (edited on the host?): run pulumi up to restore them"],
+            ],
+            [
+                "no configuration",
+                (p) => {
+                    delete p.configuration;
+                },
+                ["no configuration is installed: run pulumi up"],
+            ],
+            [
+                "a placeholder served",
+                (p) => {
+                    p.served[2].certificate = { serial: "01", notAfter: "2027-01-01T00:00:00Z", issuer: "CN=edge-proxy placeholder for wiki", names: [] };
+                },
+                ["site wiki: wiki.example.com is served the self-signed placeholder (no certificate issued yet)"],
+            ],
+            [
+                "no handshake for a name",
+                (p) => {
+                    delete p.served[1].certificate;
+                },
+                ["site www: example.com is served no certificate (no TLS handshake with that name)"],
+            ],
+            [
+                "another site's certificate served",
+                (p) => {
+                    p.served[2].certificate!.names = ["www.example.com", "example.com"];
+                },
+                ["site wiki: wiki.example.com is served a certificate for www.example.com, example.com"],
+            ],
+            [
+                "a certificate within alertDaysBeforeExpiry",
+                (p) => {
+                    p.served[2].certificate!.notAfter = "2026-12-14T12:00:00Z";
+                },
+                ["site wiki: wiki.example.com's certificate expires in 10 days (2026-12-14T12:00:00Z)"],
+            ],
+            [
+                "an expired certificate",
+                (p) => {
+                    p.served[2].certificate!.notAfter = "2026-12-01T12:00:00Z";
+                },
+                ["site wiki: wiki.example.com's certificate expired 3 days ago (2026-12-01T12:00:00Z)"],
+            ],
+            [
+                "a staging certificate where the stack asks production's",
+                (p, c) => {
+                    c.acme.staging = false;
+                    p.served[2].certificate!.issuer = "CN=(STAGING) Ersatz Edamame E1,O=(STAGING) Let's Encrypt,C=US";
+                },
+                ["site wiki: wiki.example.com is served a Let's Encrypt staging certificate, which browsers do not trust"],
+            ],
+            [
+                "the last certbot run failed",
+                (p) => {
+                    Object.assign(p.status!.certificates[1], {
+                        result: "failed",
+                        failures: 2,
+                        lastAttempt: "2026-12-04T03:17:00Z",
+                        error: "Domain: wiki.example.com Type: dns",
+                    });
+                },
+                ["site wiki: the last certbot run failed (2 in a row, at 2026-12-04T03:17:00Z): Domain: wiki.example.com Type: dns"],
+            ],
+            [
+                "no status.json",
+                (p) => {
+                    delete p.status;
+                },
+                ["the host has no status.json yet (written by the certificate steps and the renewal job of this edge-proxy version): run pulumi up"],
+            ],
         ];
         for (const [title, change, attention] of cases) {
             it(`needs attention: ${title}`, () => {
