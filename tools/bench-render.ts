@@ -18,6 +18,7 @@ function stack(): RawConfig {
     return {
         hostAddress: "192.0.2.10",
         sshPort: 2222, // the SSH service below publishes 22
+        sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheBenchHost",
         sshPrivateKey: SECRET_PRESENT,
         haproxyImage: "haproxy:2.6",
         acmeEmail: "admin@example.com",
