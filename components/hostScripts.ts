@@ -69,7 +69,7 @@ export function alertCommandProblem(command: string): string | undefined {
     if (command.length > 4096) {
         return `alertCommand has ${command.length} characters; at most 4096 (put a longer program in a script on the host and run that)`;
     }
-    // eslint-disable-next-line no-control-regex
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what this check looks for (all but \t and \n, which a shell command may hold)
     if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(command)) {
         return "alertCommand contains a control character other than a newline or a tab";
     }

@@ -68,7 +68,14 @@ export function presentedHostKey(login: Omit<HostLogin, "hostKey">, options: Run
             seen ? resolve(seen) : reject(new Error(`${where}: presented no host key`));
         };
         client.on("ready", finish);
-        client.on("error", (error) => (seen ? finish() : (clearTimeout(timer), reject(new Error(`cannot connect to ${where}: ${error.message}`)))));
+        client.on("error", (error) => {
+            if (seen) {
+                finish();
+            } else {
+                clearTimeout(timer);
+                reject(new Error(`cannot connect to ${where}: ${error.message}`));
+            }
+        });
         client.connect({
             host: login.address,
             port: login.port,

@@ -32,6 +32,7 @@ const HOSTILE_STRINGS = [
     "# c",
     "$(id)",
     "`id`",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, hostile input that must reach the host unexpanded
     "${HOME}",
     "%[src]",
     "\\",
@@ -475,7 +476,7 @@ export function examine(raw: RawConfig): Outcome {
         const bad = error.problems.filter((problem) => !KEY_PATH_LED.test(problem) || problem.includes("\n"));
         return { kind: "refused", violations: bad.map((problem) => `problem not led by a key path: ${JSON.stringify(problem.slice(0, 200))}`) };
     }
-    let rendered;
+    let rendered: ReturnType<typeof renderEverything>;
     try {
         rendered = renderEverything(config);
     } catch (error) {

@@ -138,7 +138,9 @@ export async function runProgram(
         if (listeners.length === 0) {
             throw reason;
         }
-        listeners.forEach((listener) => listener(reason, promise));
+        for (const listener of listeners) {
+            listener(reason, promise);
+        }
         rejected();
     };
     process.removeAllListeners("unhandledRejection");
@@ -160,7 +162,9 @@ export async function runProgram(
         }
     } finally {
         process.off("unhandledRejection", onRejection);
-        listeners.forEach((listener) => process.on("unhandledRejection", listener));
+        for (const listener of listeners) {
+            process.on("unhandledRejection", listener);
+        }
     }
     if (failure) {
         throw failure;
@@ -214,7 +218,9 @@ export async function unhandledRejections(work: () => Promise<void>): Promise<un
         await new Promise((resolve) => setTimeout(resolve, 100));
     } finally {
         process.off("unhandledRejection", collect);
-        mochas.forEach((listener) => process.on("unhandledRejection", listener));
+        for (const listener of mochas) {
+            process.on("unhandledRejection", listener);
+        }
     }
     return reasons;
 }

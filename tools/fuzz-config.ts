@@ -8,20 +8,27 @@ import { haproxyViolations, runProperty, shellcheckViolations } from "../dev/gen
 
 const USAGE = "usage: npm run fuzz -- [--runs N] [--seed S] [--samples N]";
 
-/** The options, or undefined (having said why) when they are not numbers this tool takes. */
-function readOptions(): { seed: number; runs: number; samples: number } | undefined {
-    let values;
+/** The command line's options as given, or undefined (having said why) when parseArgs refuses them. */
+function parseOptions() {
     try {
-        ({ values } = parseArgs({
+        return parseArgs({
             options: {
                 runs: { type: "string", default: "20000" },
                 seed: { type: "string" },
                 samples: { type: "string", default: "200" },
                 help: { type: "boolean" },
             },
-        }));
+        }).values;
     } catch (error) {
         console.error(`${(error as Error).message}\n${USAGE}`);
+        return undefined;
+    }
+}
+
+/** The options, or undefined (having said why) when they are not numbers this tool takes. */
+function readOptions(): { seed: number; runs: number; samples: number } | undefined {
+    const values = parseOptions();
+    if (values === undefined) {
         return undefined;
     }
     if (values.help) {
@@ -49,5 +56,7 @@ const violations = [...run.violations, ...shellcheckViolations(run.samples), ...
 console.log(
     `tried ${run.tried}, refused ${run.refused}, accepted ${run.accepted}, violations ${violations.length} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
 );
-violations.forEach((violation) => console.log(`- ${violation}`));
+for (const violation of violations) {
+    console.log(`- ${violation}`);
+}
 process.exitCode = violations.length > 0 ? 1 : 0;

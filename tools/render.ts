@@ -13,18 +13,22 @@ import { loadStackFile, planOf } from "../components/plan";
 
 const USAGE = "usage: render (--stack NAME | --stack-file PATH) [--out FILE | --plan]";
 
-function readArgs(argv: string[]): { stackFile: string; out?: string; plan: boolean } {
-    let values;
+/** The command line's options as given; parseArgs's refusal, with the usage, as an Error. */
+function parseOptions(argv: string[]) {
     try {
-        ({ values } = parseArgs({
+        return parseArgs({
             args: argv,
             options: { stack: { type: "string" }, "stack-file": { type: "string" }, out: { type: "string" }, plan: { type: "boolean" } },
             strict: true,
             allowPositionals: false,
-        }));
+        }).values;
     } catch (error) {
         throw new Error(`${(error as Error).message}\n${USAGE}`);
     }
+}
+
+function readArgs(argv: string[]): { stackFile: string; out?: string; plan: boolean } {
+    const values = parseOptions(argv);
     const stackFile = values["stack-file"] ?? (values.stack === undefined ? undefined : `Pulumi.${values.stack}.yaml`);
     if (!stackFile || (values.stack !== undefined && values["stack-file"] !== undefined)) {
         throw new Error(USAGE);
@@ -74,7 +78,9 @@ function writeAll(targets: [string, string][]): void {
             written.push(temporary);
         }
     } catch (error) {
-        written.forEach((temporary) => fs.rmSync(temporary, { force: true }));
+        for (const temporary of written) {
+            fs.rmSync(temporary, { force: true });
+        }
         throw error;
     }
     targets.forEach(([file], i) => {

@@ -19,13 +19,17 @@ const USAGE = "usage: status --stack NAME [--json]";
 /** Where this tool's project is (its Pulumi CLI build); the stack's project is the working directory (npm run's). */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
-function readArgs(argv: string[]): { stack: string; json: boolean } {
-    let values;
+/** The command line's options as given; parseArgs's refusal, with the usage, as an Error. */
+function parseOptions(argv: string[]) {
     try {
-        ({ values } = parseArgs({ args: argv, options: { stack: { type: "string" }, json: { type: "boolean" } }, strict: true, allowPositionals: false }));
+        return parseArgs({ args: argv, options: { stack: { type: "string" }, json: { type: "boolean" } }, strict: true, allowPositionals: false }).values;
     } catch (error) {
         throw new Error(`${(error as Error).message}\n${USAGE}`);
     }
+}
+
+function readArgs(argv: string[]): { stack: string; json: boolean } {
+    const values = parseOptions(argv);
     if (!values.stack) {
         throw new Error(USAGE);
     }
@@ -39,7 +43,7 @@ async function pulumiCommand(): Promise<PulumiCommand | undefined> {
 }
 
 async function main(): Promise<number> {
-    let args;
+    let args: ReturnType<typeof readArgs>;
     try {
         args = readArgs(process.argv.slice(2));
     } catch (error) {

@@ -307,7 +307,9 @@ function checkPortCollisions(view: View, report: Report): void {
     if (view.haproxy.metrics.address !== undefined) {
         published(at("metricsPort"), "metricsPort", view.haproxy.metrics.port, true);
     }
-    (view.tcpServices ?? []).forEach((service, i) => published(["tcpServices", i, "port"], `tcpServices[${i}].port`, service?.port, true));
+    (view.tcpServices ?? []).forEach((service, i) => {
+        published(["tcpServices", i, "port"], `tcpServices[${i}].port`, service?.port, true);
+    });
 }
 
 /**

@@ -595,7 +595,8 @@ export function modelInput(raw: Record<string, unknown>): { input: Record<string
     for (const spec of CONFIG_KEYS) {
         let group = input;
         for (const name of spec.path.slice(0, -1)) {
-            group = (group[name] ??= {}) as Record<string, unknown>;
+            group[name] ??= {};
+            group = group[name] as Record<string, unknown>;
         }
         if (Object.hasOwn(raw, spec.key) && raw[spec.key] !== undefined) {
             group[spec.path[spec.path.length - 1]] = raw[spec.key];

@@ -184,7 +184,9 @@ export function checkSettings(settings: EdgeProxySettings, reported: (error: Con
     };
     const resolved = pulumi.all(deferred.map((d) => d.input)).apply((values) => {
         const filled = copyRaw(raw);
-        deferred.forEach((d, i) => d.place(filled, values[i]));
+        deferred.forEach((d, i) => {
+            d.place(filled, values[i]);
+        });
         try {
             return parseConfig(filled, { requireSecrets: false });
         } catch (error) {

@@ -38,7 +38,9 @@ const ENCODING_ORDER = [
 
 const sha512 = (...parts: Buffer[]) => {
     const hash = createHash("sha512");
-    parts.forEach((part) => hash.update(part));
+    for (const part of parts) {
+        hash.update(part);
+    }
     return hash.digest();
 };
 

@@ -307,6 +307,7 @@ async function inspect(image: string): Promise<{ id: string; stamp: string; size
 
 /** Installed version of a Debian package (part of the recipe: an upgrade rebuilds). */
 async function debVersion(pkg: string): Promise<string> {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's --showformat syntax, for dpkg-query to expand
     const { stdout } = await run("dpkg-query", ["-W", "-f", "${Version}", pkg]);
     return stdout.trim();
 }

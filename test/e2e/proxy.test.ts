@@ -14,7 +14,7 @@ import { expect } from "chai";
 import { parseCertificateLine } from "../../components/certificates";
 import { defaultRenewSchedule } from "../../components/config/checks";
 import { shellCommand } from "../../components/quote";
-import { run } from "../../dev/env/command";
+import { type RunResult, run } from "../../dev/env/command";
 import { stopAll } from "../../dev/env/process";
 import {
     ALERT_TOKEN,
@@ -448,7 +448,7 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
             // A small file system over the certs directory, holding the PEMs and filled up; HAProxy's own
             // mount still shows the real directory, whose files must come out untouched.
             await run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", env.paths.certsDir]);
-            let renewal;
+            let renewal: RunResult;
             try {
                 for (const [file, content] of Object.entries(pems)) {
                     fs.writeFileSync(path.join(env.paths.certsDir, file), content);
@@ -473,13 +473,15 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
             const alerts = receivedAlerts(env).length;
             const failuresBefore = hostStatus(env).certificates.find((c) => c.name === "site-b")!.failures;
             await env.pebble.clearARecord("b.e2e.test");
-            let renewal;
+            let renewal: RunResult;
             // Every process's arguments, read every 50 ms while the renewal and its alert run.
             const seen = new Set<string>();
             let scanning = true;
             const scan = (async () => {
                 while (scanning) {
-                    (await run("ps", ["-eo", "args="], { allowFailure: true })).stdout.split("\n").forEach((line) => seen.add(line));
+                    for (const line of (await run("ps", ["-eo", "args="], { allowFailure: true })).stdout.split("\n")) {
+                        seen.add(line);
+                    }
                     await new Promise((resolve) => setTimeout(resolve, 50));
                 }
             })();

@@ -292,7 +292,11 @@ export const SCENARIOS: Scenario[] = [
 
 /** The stack's settings after the first `count` scenarios. */
 export function valuesAfter(env: Environment, count: number): StackValues {
-    return env.stackValues((values) => SCENARIOS.slice(0, count).forEach((scenario) => scenario.change(values, env)));
+    return env.stackValues((values) => {
+        for (const scenario of SCENARIOS.slice(0, count)) {
+            scenario.change(values, env);
+        }
+    });
 }
 
 /** Something changed on a converged host by someone else, and what the next `preview` and `up` must do. */

@@ -42,6 +42,7 @@ describeWith([ROOT], "the certificates' status, run for real in a scratch direct
     function standInDocker() {
         fs.writeFileSync(
             `${bin}/docker`,
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: the stand-in's shell script, whose sh expands ${CERTBOT_STATUS:-0}
             ["#!/bin/sh", "case $1 in", '  run) printf \'%s\\n\' "$CERTBOT_OUTPUT"; exit "${CERTBOT_STATUS:-0}" ;;', "  *) exit 0 ;;", "esac"].join("\n"),
             { mode: 0o755 },
         );

@@ -17,7 +17,7 @@ class Thing extends pulumi.CustomResource {
 }
 
 /** An Output's value, through the public API. */
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));
 }
 
@@ -58,14 +58,14 @@ describe("the mock harness", () => {
 
     it("reads every registration's URN as the SDK resolves it", async () => {
         for (const [name, resource] of Object.entries(resources)) {
-            expect(registration(registrations, name === "parent" ? "group" : name).urn, name).to.equal(await valueOf(resource.urn));
+            expect(registration(registrations, name === "parent" ? "group" : name).urn, name).to.equal(await outputValue(resource.urn));
         }
     });
 
     it("reads the parent, the dependencies from dependsOn and from inputs, and deleteBeforeReplace", async () => {
         const second = registration(registrations, "second");
-        expect(second.parent).to.equal(await valueOf(resources.parent.urn));
-        expect(second.dependencies).to.include.members([await valueOf(resources.first.urn), await valueOf(resources.other.urn)]);
+        expect(second.parent).to.equal(await outputValue(resources.parent.urn));
+        expect(second.dependencies).to.include.members([await outputValue(resources.first.urn), await outputValue(resources.other.urn)]);
         expect([second.deleteBeforeReplace, registration(registrations, "first").deleteBeforeReplace]).to.deep.equal([true, false]);
         expect(registration(registrations, "other").parent).to.equal("");
         expect(registrations.map((r) => [r.name, r.custom])).to.deep.include.members([
@@ -76,7 +76,7 @@ describe("the mock harness", () => {
 
     it("reads the aliases as the SDK sends them", async () => {
         expect(registration(registrations, "second").aliases).to.deep.equal([
-            { urn: "", name: "formerly-second", type: "", parentUrn: await valueOf(pulumi.createUrn("old-group", "test:index:OldGroup")), noParent: false },
+            { urn: "", name: "formerly-second", type: "", parentUrn: await outputValue(pulumi.createUrn("old-group", "test:index:OldGroup")), noParent: false },
             { urn: "", name: "", type: "", parentUrn: "", noParent: true },
         ]);
         expect(registration(registrations, "first").aliases).to.deep.equal([]);

@@ -19,6 +19,7 @@ const HOSTILE = [
     "~root",
     "-n",
     '"double"',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, hostile input that must come through sh unexpanded
     "${PATH}",
     "",
     "émoji ✓",
@@ -57,6 +58,7 @@ describe("cfgToken", () => {
 });
 
 describe("shellHeredoc", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion in the heredoc's body, which sh must not expand
     const body = `${[...HOSTILE, "EDGE_PROXY_EOF ", " EDGE_PROXY_EOF", "'EDGE_PROXY_EOF'", "$(id) `id` ${HOME} \\"].join("\n")}\n`;
 
     it("carries a file through sh byte for byte, expanding nothing", () => {

@@ -105,6 +105,7 @@ describe("values that would add a directive", () => {
         change(config);
         return () => renderHaproxyConfig(config);
     }
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, hostile input the renderer must refuse
     const hostile = ["www.example.com\n    bind :9999", "www.example.com # comment", "example.com\r\nlisten evil", 'a"b', "${HOME}", "%[src]", "x\\ny"];
     for (const value of hostile) {
         it(`refuses ${JSON.stringify(value)} in a domain, a server address, a timeout and a health-check path`, () => {
