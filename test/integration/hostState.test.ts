@@ -13,6 +13,7 @@ import type { EdgeProxyConfig } from "../../components/config/types";
 import { renderHaproxyConfig } from "../../components/haproxy/render";
 import { cronFileName, deliverConfigScript, hostStatePath, installRenewalScript, prepareHostScript, renewalPaths } from "../../components/hostScripts";
 import { type HostObservation, NO_RECORD, observeHostScript, parseObservation, withRepairToken } from "../../components/hostState";
+import { writeSelfSigned } from "../../dev/haproxy";
 import { devConfigIn } from "../../dev/hostScripts";
 import { describeWith, ROOT } from "../support/needs";
 
@@ -113,23 +114,7 @@ describeWith([ROOT], "drift: the ledger and the observation, run for real in a s
     it("serves certbot's certificate, not a placeholder, where a lineage exists and the PEM is missing (certsDir moved, a PEM removed)", () => {
         const live = `${scratch}/letsencrypt/etc/live/www`;
         fs.mkdirSync(live, { recursive: true });
-        spawnSync("openssl", [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=www.example.com",
-            "-keyout",
-            `${live}/privkey.pem`,
-            "-out",
-            `${live}/fullchain.pem`,
-        ]);
+        writeSelfSigned(`${live}/fullchain.pem`, `${live}/privkey.pem`, "www.example.com", { days: 2 });
         const result = run(prepareHostScript(config));
         expect(result.status, result.stderr).to.equal(0);
         expect(fs.readFileSync(`${scratch}/certs/www.pem`, "utf8")).to.equal(

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { PROJECT_DIR } from "../../dev/paths";
+import { documentationFiles } from "../support/markdown";
 
 /** The top-level directories whose paths the documentation names; a code span starting otherwise is no repository path. */
 const PATH_PREFIXES = ["components/", "dev/", "test/", "tools/", "templates/", "docs/", ".ci/"];
@@ -74,19 +75,6 @@ function documentedPaths(file: string, markdown: string): DocPath[] {
         }
     }
     return found;
-}
-
-/** README.md and every docs/*.md, relative to the root. */
-function documentationFiles(root: string): string[] {
-    const docsDir = path.join(root, "docs");
-    const pages = fs.existsSync(docsDir)
-        ? fs
-              .readdirSync(docsDir)
-              .filter((name) => name.endsWith(".md"))
-              .sort()
-              .map((name) => `docs/${name}`)
-        : [];
-    return ["README.md", ...pages];
 }
 
 /** Every path the documentation under root names, and one line for each that does not exist. */
