@@ -88,6 +88,13 @@ export async function runProgram(
     let requests: RegistrationRequest[] = [];
     const declared = new Map<RegistrationRequest, Declared>();
     let failure: unknown;
+    // The realizations under way. After a failure, as the engine does after a failed step, none starts and
+    // the program ends once those under way have finished: what waits for the failed resource never will.
+    let realizing = 0;
+    let settledAfterFailure!: () => void;
+    const failedAndSettled = new Promise<void>((resolve) => {
+        settledAfterFailure = resolve;
+    });
     await pulumi.runtime.setMocks(
         {
             newResource: async (args: pulumi.runtime.MockResourceArgs) => {
@@ -103,11 +110,20 @@ export async function runProgram(
                 if (request) {
                     declared.set(request, resource);
                 }
+                if (failure !== undefined) {
+                    throw new Error(`${args.name} not created: an earlier step failed`);
+                }
+                realizing++;
                 try {
                     return await realize(resource);
                 } catch (error) {
                     failure ??= error;
                     throw error;
+                } finally {
+                    realizing--;
+                    if (failure !== undefined && realizing === 0) {
+                        settledAfterFailure();
+                    }
                 }
             },
             call: async (args: pulumi.runtime.MockCallArgs) => invoke(args.token, args.inputs),
@@ -122,8 +138,8 @@ export async function runProgram(
     process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(options.secretKeys ?? []);
     // A failed program never settles: a resource whose inputs failed is never registered, and what depends
     // on it waits for it for ever. The language host ends a program at its first unhandled rejection; so
-    // does this, unless a realization failed: then every dependent fails in turn, the queue drains, and
-    // runProgram throws that failure, so the dependents' rejections are its consequences and go no further.
+    // does this, unless a realization failed: then runProgram throws that failure once the realizations
+    // under way have finished, and the dependents' rejections are its consequences and go no further.
     // Any other rejection still reaches the listeners there were (the test runner, unhandledRejections
     // below); with none (npm run demo) it ends the process, as it would without this one.
     let rejected!: () => void;
@@ -154,7 +170,7 @@ export async function runProgram(
         // registerOutputs. disconnect() returns once none is held, as the language host's end of a program
         // does. That is every registration, because edge-proxy declares every resource in a constructor,
         // none in an apply after a wait.
-        await Promise.race([pulumi.runtime.disconnect(), firstRejection]);
+        await Promise.race([pulumi.runtime.disconnect(), firstRejection, failedAndSettled]);
         if (failure !== undefined) {
             // The dependents' rejections follow the failure by a few turns of the event loop (Node reports a
             // rejection unhandled once its turn ends); they are the failure's consequences, kept here.
