@@ -230,7 +230,7 @@ export function checkWithHaproxy(files: HaproxyConfigFiles, binary: string = hap
     }
 }
 
-/** How to run a rendering on this machine. */
+/** How to run a rendering with a haproxy binary of the machine running the tests. */
 export interface RunOptions {
     binary: string;
     files: HaproxyConfigFiles;

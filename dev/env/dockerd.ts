@@ -1,9 +1,9 @@
 /**
  * The Docker engine the end-to-end test runs containers on.
  *
- * Debian's docker.io (engine 20.10, API 1.41) is installed but its service is
- * not started on this machine (and not in CI), so we start `dockerd` ourselves
- * when no engine answers. An engine that already answers belongs to someone
+ * Debian's docker.io (engine 20.10, API 1.41) is installed, but where services
+ * are not started (containers, CI machines) nothing runs it, so we start
+ * `dockerd` ourselves when no engine answers. An engine that already answers belongs to someone
  * else (another test run, a developer): we reuse it and never stop it.
  */
 import * as fs from "node:fs";
