@@ -154,7 +154,7 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
         ).to.equal(true);
         // 8 remote commands (preparation, configuration, certbot and PEM per site, reload, renewal), image, container.
         expect(operations.length, "custom resources created").to.equal(10);
-        expect(resources, "preview's creates: those, 9 components, the stack and the docker provider").to.equal(10 + 9 + 2);
+        expect(resources, "preview's creates: those, 5 components, the stack and the docker provider").to.equal(10 + 5 + 2);
         await expectEverySiteServed(env, env.stackValues(), "first up");
         await expectServedAfterRestart(env, env.stackValues(), "first up");
     });

@@ -28,6 +28,10 @@ const PREVIOUS_RELEASE = "5e141f8898845b7320fa63e721b6a100f3395480";
  */
 const EXPECTED_UPDATES: Record<string, string> = {
     "update e2e-config-delivery": "the configuration step writes metrics-sources next to haproxy.cfg (metrics on loopback)",
+    // Both carry the removal of a configuration directory that is no longer used, which now removes every
+    // link into its releases (the metrics' source list among them).
+    "update e2e-prepare-directories": "the preparation's script and delete command carry the new removal of an unused configuration directory",
+    "update e2e-certificates-reload": "the reload's script carries the new removal of an unused configuration directory",
 };
 
 const DIR = "/var/tmp/edge-proxy-e2e/upgrade";
