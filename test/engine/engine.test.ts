@@ -8,6 +8,7 @@
  * line why it did not run and its tests are reported pending, never passed.
  */
 
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
@@ -209,6 +210,53 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
         const refresh = await phase("pulumi refresh", () => engine.stack.refresh({ color: "never" }));
         console.log(`      [engine] refresh: ${JSON.stringify(refresh.summary.resourceChanges)}`);
         expect(Object.keys(refresh.summary.resourceChanges ?? {}), "refresh").to.deep.equal(["same"]);
+    });
+
+    it("an up killed while certbot runs (the operator's machine gone): the next up converges, no PEM lost, then nothing to do", async () => {
+        const base = env.stackValues();
+        const widened = structuredClone(base);
+        widened.sites.find((site) => site.name === "site-b")!.domains.push("www.b.e2e.test");
+        engine.setValues(widened);
+        const before = await servedCertificates(base);
+        // The CLI, its language host and its plugins in a process group of their own, killed together.
+        const cli = spawn(path.join(ENGINE_BIN, "pulumi"), ["up", "--yes", "--skip-preview", "--non-interactive", "--color", "never", "--stack", "e2e"], {
+            cwd: path.join(engine.dir, "project"),
+            env: { ...process.env, ...engine.cliEnv },
+            detached: true,
+            stdio: "ignore",
+        });
+        let certbotSeen = false;
+        for (let attempt = 0; attempt < 600 && !certbotSeen && cli.exitCode === null; attempt++) {
+            certbotSeen = (await run("docker", ["ps", "--quiet", "--filter", `name=^${CONTAINER}-certbot$`])).stdout.trim() !== "";
+            if (!certbotSeen) {
+                await new Promise((resolve) => setTimeout(resolve, 200));
+            }
+        }
+        expect(certbotSeen, "certbot running when the up is killed").to.equal(true);
+        process.kill(-cli.pid!, "SIGKILL");
+        await new Promise((resolve) => cli.once("exit", resolve));
+        await expectEverySiteServed(env, base, "right after the killed up");
+        // The killed CLI left the stack's lock: the operator removes it, as the next up's error says.
+        const cancel = await run(path.join(ENGINE_BIN, "pulumi"), ["cancel", "--yes", "--stack", "e2e", "--non-interactive"], {
+            cwd: path.join(engine.dir, "project"),
+            env: { ...process.env, ...engine.cliEnv },
+            allowFailure: true,
+        });
+        console.log(`      [engine] pulumi cancel: exit ${cancel.code}: ${`${cancel.stdout}${cancel.stderr}`.trim().split("\n")[0]}`);
+        const operations = await phase("pulumi up after the killed one", () => engine.up());
+        console.log(`      [engine] up after the killed one: ${operations.join(", ")}`);
+        expect(
+            operations.every((operation) => operation.startsWith("update ")),
+            `in place only: ${operations.join(", ")}`,
+        ).to.equal(true);
+        expect(operations).to.include.members(["update e2e-cert-site-b-certbot", "update e2e-cert-site-b-pem"]);
+        expectCertificates(before, await servedCertificates(widened), ["site-b"], "after the killed up and the next");
+        await expectEverySiteServed(env, widened, "after the killed up and the next");
+        expect(await phase("pulumi up again", () => engine.up()), "a third up").to.deep.equal([]);
+        // Back to the stack the later tests start from.
+        engine.setValues(base);
+        await phase("pulumi up back to the base stack", () => engine.up());
+        await expectEverySiteServed(env, base, "back to the base stack");
     });
 
     /**
