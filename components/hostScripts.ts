@@ -124,12 +124,13 @@ export function prepareHostScript(config: EdgeProxyConfig): string {
 /** Stages, checks and installs the rendered HAProxy files, then reloads when they changed. */
 export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfigFiles): string {
     const metricsSources = metricsFromPublishingOnly(config) ? METRICS_SOURCES_FILE : null;
+    const rendered = configFileList(files);
     return renderTemplate("host/deliver-config.sh.hbs", {
         ...common(config),
-        files: configFileList(files),
+        files: rendered,
         metricsSources,
         // Every file of a release: the rendered ones and the one the host writes.
-        names: [...configFileList(files).map((file) => file.name), ...(metricsSources ? [metricsSources] : [])],
+        names: [...rendered.map((file) => file.name), ...(metricsSources ? [metricsSources] : [])],
         digest: configurationDigest(files),
     });
 }

@@ -4,7 +4,7 @@
  * status` probes it. The private key never touches the disk and no `ssh` process carries anything on its
  * command line; the host key is checked against the pinned one exactly as the command steps check it.
  */
-import { Client } from "ssh2";
+import { Client, type ConnectConfig } from "ssh2";
 import type { HostSettings } from "./config/types";
 
 /** Where and as whom to connect: the stack's host settings and its private key. */
@@ -52,6 +52,18 @@ export function hostKeyLine(blob: Buffer): string {
     return `${type} ${blob.toString("base64")}`;
 }
 
+/** How ssh2 logs in as `login`, deciding on the host's key with `hostVerifier`. */
+function connectConfig(login: Omit<HostLogin, "hostKey">, options: RunOptions, hostVerifier: (key: Buffer) => boolean): ConnectConfig {
+    return {
+        host: login.address,
+        port: login.port,
+        username: login.user,
+        privateKey: login.privateKey,
+        readyTimeout: Math.min(options.timeoutMs, 20_000),
+        hostVerifier,
+    };
+}
+
 /** The public key the host presents, as a key line; the connection ends once it is seen. */
 export function presentedHostKey(login: Omit<HostLogin, "hostKey">, options: RunOptions): Promise<string> {
     const where = `${login.user}@${login.address}:${login.port}`;
@@ -76,17 +88,12 @@ export function presentedHostKey(login: Omit<HostLogin, "hostKey">, options: Run
                 reject(new Error(`cannot connect to ${where}: ${error.message}`));
             }
         });
-        client.connect({
-            host: login.address,
-            port: login.port,
-            username: login.user,
-            privateKey: login.privateKey,
-            readyTimeout: Math.min(options.timeoutMs, 20_000),
-            hostVerifier: (key: Buffer) => {
+        client.connect(
+            connectConfig(login, options, (key) => {
                 seen = hostKeyLine(key);
                 return true;
-            },
-        });
+            }),
+        );
     });
 }
 
@@ -145,16 +152,11 @@ export function runOnHost(login: HostLogin, script: string, options: RunOptions)
                 channel.end(script);
             });
         });
-        client.connect({
-            host: login.address,
-            port: login.port,
-            username: login.user,
-            privateKey: login.privateKey,
-            readyTimeout: Math.min(options.timeoutMs, 20_000),
-            hostVerifier: (key: Buffer) => {
+        client.connect(
+            connectConfig(login, options, (key) => {
                 hostKeyRefused = pinned !== undefined && !key.equals(pinned);
                 return !hostKeyRefused;
-            },
-        });
+            }),
+        );
     });
 }

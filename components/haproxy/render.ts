@@ -2,7 +2,7 @@
  * Renders the HAProxy configuration: haproxy.cfg plus the SNI map and the certificate list it reads.
  * Pure: the same configuration always gives the same bytes, so Pulumi sees a change only when there is one.
  */
-import { BlockList, isIPv4 } from "node:net";
+import { isLoopbackAddress } from "../config/checks";
 import type { EdgeProxyConfig, ServerAddress, Site } from "../config/types";
 import { renderTemplate } from "../templates";
 import { haproxyFeatures } from "./features";
@@ -41,10 +41,6 @@ export function pemPath(certsDir: string, site: Pick<Site, "name">): string {
     return `${certsDir}/${site.name}.pem`;
 }
 
-const LOOPBACK_ADDRESSES = new BlockList();
-LOOPBACK_ADDRESSES.addSubnet("127.0.0.0", 8, "ipv4");
-LOOPBACK_ADDRESSES.addAddress("::1", "ipv6");
-
 /**
  * Whether the metrics listener takes connections from Docker's port publishing only: when the port is
  * published on a loopback address, only the host's own processes are meant to reach it, yet inside the
@@ -52,7 +48,7 @@ LOOPBACK_ADDRESSES.addAddress("::1", "ipv6");
  */
 export function metricsFromPublishingOnly(config: Pick<EdgeProxyConfig, "haproxy">): boolean {
     const address = config.haproxy.metrics?.address;
-    return address !== undefined && LOOPBACK_ADDRESSES.check(address, isIPv4(address) ? "ipv4" : "ipv6");
+    return address !== undefined && isLoopbackAddress(address);
 }
 
 /** What follows the host name in the site's HTTPS URLs: nothing on 443, `:port` otherwise. */

@@ -31,7 +31,7 @@ export interface Scenario {
 const MOVED = "-moved";
 
 /** Every host step: each names one of the directories (in its paths, or the host lock's and the ledger's). */
-const STEPS_NAMING_A_DIRECTORY = [
+export const STEPS_NAMING_A_DIRECTORY = [
     "update e2e-cert-site-a-certbot",
     "update e2e-cert-site-a-pem",
     "update e2e-cert-site-b-certbot",

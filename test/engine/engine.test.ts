@@ -33,7 +33,7 @@ import {
     servedCertificates,
     waitUntilServed,
 } from "../e2e/checks";
-import { DRIFTS, SCENARIOS, valuesAfter } from "../e2e/scenarios";
+import { DRIFTS, SCENARIOS, STEPS_NAMING_A_DIRECTORY, valuesAfter } from "../e2e/scenarios";
 import { describeWith, ENVIRONMENT } from "../support/needs";
 import { stackFileSettings } from "../support/settings";
 
@@ -325,16 +325,8 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
         const operations = await phase("pulumi up with a new sshPrivateKey", () => engine.up());
         console.log(`      [engine] key rotated: ${operations.join(", ")}`);
         // Every step's connection changed: each runs once in place, and finds nothing to do.
-        expect(operations, "steps of a key rotation").to.deep.equal([
-            "update e2e-cert-site-a-certbot",
-            "update e2e-cert-site-a-pem",
-            "update e2e-cert-site-b-certbot",
-            "update e2e-cert-site-b-pem",
-            "update e2e-certificates-reload",
-            "update e2e-config-delivery",
-            "update e2e-prepare-directories",
-            "update e2e-renewal-cron",
-        ]);
+        // Every host step: the same list as the steps that name a directory.
+        expect(operations, "steps of a key rotation").to.deep.equal(STEPS_NAMING_A_DIRECTORY);
         expect(env.pebble.countNewOrders() - orders, "ACME orders").to.equal(0);
         // The old key no longer opens the host: the drift check, the commands and the docker provider use the new one.
         fs.writeFileSync(authorizedKeys, fs.readFileSync(`${keyFile}.pub`, "utf8"));

@@ -12,27 +12,28 @@ import * as path from "node:path";
  */
 const GENERATED_PAGES = new Set(["docs/configuration.md"]);
 
-/** A Markdown file's lines outside fenced code blocks, with inline code spans blanked. */
-function proseLines(markdown: string): string[] {
-    const lines: string[] = [];
+/** A Markdown text's lines with its fenced code blocks (their fences included) blanked, so that lines keep their numbers. */
+export function linesOutsideFences(markdown: string): string[] {
     let fence: string | undefined;
-    for (const line of markdown.split("\n")) {
+    return markdown.split("\n").map((line) => {
         const marker = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
         if (fence !== undefined) {
             if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length) {
                 fence = undefined;
             }
-            lines.push("");
-            continue;
+            return "";
         }
         if (marker !== undefined) {
             fence = marker;
-            lines.push("");
-            continue;
+            return "";
         }
-        lines.push(line.replace(/(`+)[^`]*?\1/g, (span) => " ".repeat(span.length)));
-    }
-    return lines;
+        return line;
+    });
+}
+
+/** A Markdown file's lines outside fenced code blocks, with inline code spans blanked. */
+function proseLines(markdown: string): string[] {
+    return linesOutsideFences(markdown).map((line) => line.replace(/(`+)[^`]*?\1/g, (span) => " ".repeat(span.length)));
 }
 
 /** GitHub's anchor for a heading's text: lower case, punctuation dropped (markup included), spaces as hyphens. */
@@ -49,19 +50,7 @@ export function githubSlug(heading: string): string {
 export function headingAnchors(markdown: string): Set<string> {
     const anchors = new Set<string>();
     const seen = new Map<string, number>();
-    let fence: string | undefined;
-    for (const line of markdown.split("\n")) {
-        const marker = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
-        if (fence !== undefined) {
-            if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length) {
-                fence = undefined;
-            }
-            continue;
-        }
-        if (marker !== undefined) {
-            fence = marker;
-            continue;
-        }
+    for (const line of linesOutsideFences(markdown)) {
         const heading = /^ {0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$/.exec(line)?.[1];
         if (heading === undefined) {
             continue;

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { PROJECT_DIR } from "../../dev/paths";
-import { documentationFiles } from "../support/markdown";
+import { documentationFiles, linesOutsideFences } from "../support/markdown";
 
 /** The top-level directories whose paths the documentation names; a code span starting otherwise is no repository path. */
 const PATH_PREFIXES = ["components/", "dev/", "test/", "tools/", "templates/", "docs/", ".ci/"];
@@ -30,28 +30,6 @@ interface DocPath {
     path: string;
 }
 
-/** A Markdown text with its fenced code blocks blanked, line for line, so that offsets keep their line numbers. */
-function withoutFences(markdown: string): string {
-    let fence: string | undefined;
-    return markdown
-        .split("\n")
-        .map((line) => {
-            const marker = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
-            if (fence !== undefined) {
-                if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length) {
-                    fence = undefined;
-                }
-                return "";
-            }
-            if (marker !== undefined) {
-                fence = marker;
-                return "";
-            }
-            return line;
-        })
-        .join("\n");
-}
-
 /** The path a code span names, or undefined when it names none (another kind of code, a glob, a placeholder). */
 function repositoryPath(span: string): string | undefined {
     const text = span.trim();
@@ -64,7 +42,7 @@ function repositoryPath(span: string): string | undefined {
 
 /** The repository paths of a Markdown file's inline code spans, in order. */
 function documentedPaths(file: string, markdown: string): DocPath[] {
-    const text = withoutFences(markdown);
+    const text = linesOutsideFences(markdown).join("\n");
     const found: DocPath[] = [];
     // A code span may continue on the next line of its paragraph, so the whole text is searched at once.
     for (const match of text.matchAll(/(`+)([^`]+?)\1(?!`)/g)) {
