@@ -35,6 +35,8 @@ export interface DockerHostArgs {
     repairTokens: pulumi.Input<Record<string, string>>;
     /** The docker provider to use instead of making one (its endpoint and host authentication are the caller's). */
     provider?: docker.Provider;
+    /** What must be done before anything on this host changes: in a fleet, the previous host's configuration and container. */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** The alias under which the docker provider's `ssh` looks the pinned host key up. */
@@ -127,7 +129,7 @@ export class DockerHost extends pulumi.ComponentResource {
             script: args.prepareScript,
             repairToken: repairTokenOf(args.repairTokens, STEP.prepare),
             delete: args.prepareDelete,
-            dependsOn: [reachable],
+            dependsOn: [reachable, ...(args.dependsOn ?? [])],
             parent: this,
             aliases: [formerParent(`${args.proxyName}-prepare`, "edge-proxy:index:HostPreparation", opts?.parent)],
         });

@@ -1,30 +1,34 @@
 /** The whole proxy on one host, composed in the order a first `pulumi up` on an empty host needs. */
 import * as os from "node:os";
 import * as path from "node:path";
+import type * as command from "@pulumi/command";
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Certificates, type CertificatesArgs } from "./certificates";
+import { type CertificateReport, Certificates, type CertificatesArgs } from "./certificates";
 import type { EdgeProxyConfigArgs } from "./config/args";
 import { checkSettings, type DeclaredConfig, flattenArgs } from "./config/settings";
 import type { EdgeProxyConfig } from "./config/types";
 import type { ConfigError } from "./config/validate";
 import { DockerHost } from "./dockerHost";
+import { fleetKeyScript, installReceiverScript, parsePublicKey, removeReceiverScript } from "./fleet/scripts";
 import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
 import { httpsPortSuffix, METRICS_PATHS, pemPath, renderHaproxyConfig } from "./haproxy/render";
 import { HaproxyService } from "./haproxyService";
+import { hostCommand } from "./hostCommand";
 import { trustedHostKey } from "./hostKey";
+import { hostStatePath } from "./hostPaths";
 import {
     deliverConfigScript,
     dnsCredentialsPaths,
     type HostScripts,
-    hostStatePath,
     installRenewalScript,
     removeCommand,
     renderHostScripts,
     renewalPaths,
 } from "./hostScripts";
-import { driftMessages, type HostObservation, observeHost, repairTokens } from "./hostState";
+import { driftMessages, type HostObservation, type HostRole, observeHost, repairTokens } from "./hostState";
+import { shellCommand } from "./quote";
 import { RenewalJob } from "./renewalJob";
 
 /**
@@ -46,6 +50,26 @@ export interface EdgeProxyArgs extends EdgeProxyConfigArgs {
      * @default "~/.edge-proxy"
      */
     knownHostsDir?: string;
+    /** How this proxy's host takes part in a fleet; set by EdgeProxyFleet, which declares one EdgeProxy per host. */
+    fleetMember?: FleetMemberArgs;
+}
+
+/** How one host's proxy takes part in a fleet (EdgeProxyFleet). */
+export interface FleetMemberArgs {
+    /** The host's name among the fleet's hosts. */
+    host: string;
+    /**
+     * The issuer's public certificate key, on every other host: authorized there to hand certificates to
+     * the receiver and nothing else. Absent on the issuer.
+     */
+    issuerKey?: pulumi.Input<string>;
+    /** What this host waits for before anything on it changes: the previous host's configuration and container. */
+    after: pulumi.Resource[];
+    /**
+     * On the issuer: what certbot waits for besides its own container, once the fleet has declared it: every
+     * host serving, so that the CA's request reaches certbot whichever host it comes to.
+     */
+    certificatesAfter?: Promise<pulumi.Resource>;
 }
 
 /** What a stack reports about one site. */
@@ -129,10 +153,19 @@ export class EdgeProxy extends pulumi.ComponentResource {
     readonly host: DockerHost;
     /** HAProxy: the pinned image, the checked delivery of its configuration, the container. */
     readonly haproxyService: HaproxyService;
-    /** The certificates: the DNS credentials (with dnsProvider), each site's certbot and PEM steps, the one reload. */
-    readonly certificates: Certificates;
-    /** The renewal job's installation (script and cron entry). */
-    readonly renewalJob: RenewalJob;
+    /**
+     * The certificates: the DNS credentials (with dnsProvider), each site's certbot and PEM steps, the one
+     * reload. Absent on a fleet's host that receives the issuer's certificates.
+     */
+    readonly certificates?: Certificates;
+    /** The renewal job's installation (script and cron entry); absent on a fleet's host that receives certificates. */
+    readonly renewalJob?: RenewalJob;
+    /** A fleet's issuer: the step that makes its certificate key (`<name>-fleet-key`); its stdout is the public key. */
+    readonly fleetKey?: command.remote.Command;
+    /** A fleet's other host: the step that installs the receiver and authorizes the issuer's key (`<name>-certificate-receiver`). */
+    readonly receiver?: command.remote.Command;
+    /** Each step's repair token, as read on the host before any step (hostState.ts). */
+    readonly repairTokens: pulumi.Output<Record<string, string>>;
     /** The HAProxy container's name. */
     readonly containerName: pulumi.Output<string>;
     /** Each site's names, URLs, PEM path and served certificate, by site name. */
@@ -146,10 +179,10 @@ export class EdgeProxy extends pulumi.ComponentResource {
      */
     readonly configurationDigest: pulumi.Output<string | undefined>;
     /**
-     * The renewal job's cron schedule, script and log. An Output: the default schedule derives from the
-     * host's address, which may itself be an Output.
+     * The renewal job's cron schedule, script and log (undefined on a fleet's host that receives
+     * certificates). An Output: the default schedule derives from the host's address, which may itself be an Output.
      */
-    readonly renewal: pulumi.Output<RenewalOutput>;
+    readonly renewal: pulumi.Output<RenewalOutput | undefined>;
     /** Where the metrics are served; undefined when metricsAddress is not set. */
     readonly metrics: pulumi.Output<MetricsOutput | undefined>;
 
@@ -169,9 +202,12 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const deliver = declared.haproxy.metrics?.user ? deliverWithPasswordHash(resolved, secrets.metricsPassword) : scripts.deliver;
 
         const knownHostsDir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
+        const member = args.fleetMember;
+        const role: HostRole = member && declared.fleet && member.host !== declared.fleet.issuer ? "receiver" : "issuer";
         // Where the host's key is known, the configuration with it: every connection to the host pins it.
         const pinned = this.pinHostKey(resolved, secrets.sshPrivateKey, knownHostsDir, `${pulumi.getProject()}/${pulumi.getStack()}/${name}`);
-        const tokens = this.observeDrift(pinned, secrets.sshPrivateKey);
+        const tokens = this.observeDrift(pinned, secrets.sshPrivateKey, role);
+        this.repairTokens = tokens;
         this.host = new DockerHost(
             `${name}-host`,
             {
@@ -187,6 +223,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
                     dataDir: declared.acme.dataDir,
                     stateDir: hostStatePath(declared.haproxy.containerName),
                 }),
+                dependsOn: member?.after,
             },
             { parent: this },
         );
@@ -206,6 +243,52 @@ export class EdgeProxy extends pulumi.ComponentResource {
             { parent: this },
         );
         const { image, configuration, container } = this.haproxyService;
+        this.containerName = container.name;
+        const { version } = declared.haproxy;
+        this.haproxy = pulumi.all([image.repoDigest, image.imageId]).apply(([repoDigest, imageId]) => ({
+            image: declared.haproxy.image,
+            version: `${version.major}.${version.minor}`,
+            repoDigest,
+            imageId,
+        }));
+        const digest = configuration.stdout.apply(configurationDigest);
+        this.configurationDigest = declared.haproxy.metrics?.user ? pulumi.secret(digest) : digest;
+        this.metrics = pulumi.output(metricsOutput(declared));
+        if (role === "receiver") {
+            // The issuer's certificates arrive through the receiver (fleet/scripts.ts): no certbot, no renewal job here.
+            if (member?.issuerKey === undefined) {
+                throw new Error(`EdgeProxy ${name}: a fleet's host other than the issuer needs the issuer's certificate key`);
+            }
+            this.receiver = hostCommand(`${name}-certificate-receiver`, {
+                connection,
+                script: pulumi.all([resolved, member.issuerKey]).apply(([config, key]) => installReceiverScript(config, parsePublicKey(key))),
+                repairToken: pulumi.output(""),
+                delete: shellCommand("sh", "-c", removeReceiverScript(declared)),
+                parent: this,
+                dependsOn: [preparation],
+            });
+            this.sites = resolved.apply((config) =>
+                Object.fromEntries(config.sites.map((site): [string, SiteOutput] => [site.name, siteOutput(config, site, {})])),
+            );
+            this.renewal = pulumi.output(undefined);
+            this.registerOutputs({
+                containerName: this.containerName,
+                sites: this.sites,
+                haproxy: this.haproxy,
+                configurationDigest: this.configurationDigest,
+                metrics: this.metrics,
+            });
+            return;
+        }
+        if (member) {
+            this.fleetKey = hostCommand(`${name}-fleet-key`, {
+                connection,
+                script: resolved.apply(fleetKeyScript),
+                repairToken: pulumi.output(""),
+                parent: this,
+                dependsOn: [preparation],
+            });
+        }
         const dnsPaths = dnsCredentialsPaths(declared);
         let dnsCredentials: CertificatesArgs["dnsCredentials"];
         if (dnsPaths) {
@@ -224,13 +307,13 @@ export class EdgeProxy extends pulumi.ComponentResource {
                 issueScripts: scripts.issue,
                 dnsCredentials,
                 preparation,
-                dependsOn: [container],
+                dependsOn: member?.certificatesAfter ? [container, member.certificatesAfter] : [container],
                 connection,
                 repairTokens: tokens,
             },
             { parent: this },
         );
-        this.renewalJob = new RenewalJob(
+        const renewalJob = new RenewalJob(
             `${name}-renewal`,
             {
                 connection,
@@ -241,41 +324,21 @@ export class EdgeProxy extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-
-        this.containerName = container.name;
+        this.renewalJob = renewalJob;
         const { served } = this.certificates;
-        this.sites = pulumi.all([resolved, served]).apply(([config, reports]) =>
-            Object.fromEntries(
-                config.sites.map((site): [string, SiteOutput] => [
-                    site.name,
-                    {
-                        names: site.domains,
-                        urls: site.domains.filter((domain) => !domain.startsWith("*.")).map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
-                        certificate: pemPath(config.haproxy.certsDir, site),
-                        ...reports[site.name],
-                        staging: config.acme.staging,
-                    },
-                ]),
-            ),
-        );
-        const { version } = declared.haproxy;
-        this.haproxy = pulumi.all([image.repoDigest, image.imageId]).apply(([repoDigest, imageId]) => ({
-            image: declared.haproxy.image,
-            version: `${version.major}.${version.minor}`,
-            repoDigest,
-            imageId,
-        }));
-        const digest = configuration.stdout.apply(configurationDigest);
-        this.configurationDigest = declared.haproxy.metrics?.user ? pulumi.secret(digest) : digest;
+        this.sites = pulumi
+            .all([resolved, served])
+            .apply(([config, reports]) =>
+                Object.fromEntries(config.sites.map((site): [string, SiteOutput] => [site.name, siteOutput(config, site, reports[site.name])])),
+            );
         this.renewal = resolved.apply((config) => ({
             schedule: config.acme.renewSchedule,
-            script: this.renewalJob.scriptPath,
+            script: renewalJob.scriptPath,
             log: paths.logPath,
             status: paths.statusPath,
             metricsFile: config.acme.metricsFile,
             alert: secrets.alertCommand !== undefined,
         }));
-        this.metrics = pulumi.output(metricsOutput(declared));
         this.registerOutputs({
             containerName: this.containerName,
             sites: this.sites,
@@ -315,10 +378,10 @@ export class EdgeProxy extends pulumi.ComponentResource {
      * when detectDrift is off. What drifted is reported as a warning on this component, naming the step
      * that `up` runs again. The tokens are no secret (random hex), though the key that read them is.
      */
-    private observeDrift(config: pulumi.Output<EdgeProxyConfig>, privateKey: pulumi.Input<string>): pulumi.Output<Record<string, string>> {
+    private observeDrift(config: pulumi.Output<EdgeProxyConfig>, privateKey: pulumi.Input<string>, role: HostRole): pulumi.Output<Record<string, string>> {
         const observation: pulumi.Output<HostObservation> = pulumi
             .all([config, privateKey])
-            .apply(([settings, key]) => (settings.host.detectDrift ? observeHost(settings, key) : Promise.resolve<HostObservation>({})));
+            .apply(([settings, key]) => (settings.host.detectDrift ? observeHost(settings, key, role) : Promise.resolve<HostObservation>({})));
         return pulumi.unsecret(
             observation.apply((observed) => {
                 for (const message of driftMessages(observed)) {
@@ -328,6 +391,17 @@ export class EdgeProxy extends pulumi.ComponentResource {
             }),
         );
     }
+}
+
+/** What a stack reports about one site, with what its served certificate's step reported. */
+function siteOutput(config: EdgeProxyConfig, site: EdgeProxyConfig["sites"][number], served: CertificateReport): SiteOutput {
+    return {
+        names: site.domains,
+        urls: site.domains.filter((domain) => !domain.startsWith("*.")).map((domain) => `https://${domain}${httpsPortSuffix(config)}/`),
+        certificate: pemPath(config.haproxy.certsDir, site),
+        ...served,
+        staging: config.acme.staging,
+    };
 }
 
 /** The metrics' address, port and URLs, when metricsAddress is set. */

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AcmeSettings, EdgeProxyConfig, HaproxySettings, Site } from "./config/types";
 import { DNS_PROVIDERS } from "./dns/providers";
+import { distributionSettings, distributionTargets, runsCertbot } from "./fleet/roles";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONFIG_FILES, type HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly } from "./haproxy/render";
 import { shellCommand } from "./quote";
@@ -77,7 +78,7 @@ export function alertCommandProblem(command: string): string | undefined {
 }
 
 /** The settings every script's shared functions use. */
-function common(config: EdgeProxyConfig) {
+export function scriptSettings(config: EdgeProxyConfig) {
     const { haproxy, acme } = config;
     return {
         configDir: haproxy.configDir,
@@ -93,6 +94,8 @@ function common(config: EdgeProxyConfig) {
         caBundle: acme.caBundle ?? null,
         renewSchedule: acme.renewSchedule,
         placeholders: config.sites.map((site) => ({ name: site.name, domains: site.domains })),
+        // A fleet's issuer reports, and sends its certificates to, the other hosts (fleet/scripts.ts).
+        followers: config.fleet ? distributionTargets(config.fleet) : [],
     };
 }
 
@@ -118,7 +121,8 @@ export function configurationDigest(files: HaproxyConfigFiles): string {
 
 /** Creates the directories and a placeholder PEM for every certificate that has none yet. */
 export function prepareHostScript(config: EdgeProxyConfig): string {
-    return renderTemplate("host/prepare.sh.hbs", common(config));
+    // certbot's port is published on acmeChallengeAddress, which only the host that runs certbot must have.
+    return renderTemplate("host/prepare.sh.hbs", { ...scriptSettings(config), checkChallengeAddress: runsCertbot(config) });
 }
 
 /** Stages, checks and installs the rendered HAProxy files, then reloads when they changed. */
@@ -126,7 +130,7 @@ export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfi
     const metricsSources = metricsFromPublishingOnly(config) ? METRICS_SOURCES_FILE : null;
     const rendered = configFileList(files);
     return renderTemplate("host/deliver-config.sh.hbs", {
-        ...common(config),
+        ...scriptSettings(config),
         files: rendered,
         metricsSources,
         // Every file of a release: the rendered ones and the one the host writes.
@@ -181,7 +185,7 @@ export function installDnsCredentialsScript(config: EdgeProxyConfig, secret: str
         throw new Error("rfc2136KeySecret is not a base64 TSIG secret (as tsig-keygen prints it after `secret`)");
     }
     return renderTemplate("host/install-dns-credentials.sh.hbs", {
-        ...common(config),
+        ...scriptSettings(config),
         credentialsPath: paths.path,
         plugin: paths.plugin,
         credentials: DNS_PROVIDERS[dns.provider].credentials(dns.rfc2136, secret),
@@ -192,7 +196,7 @@ export function installDnsCredentialsScript(config: EdgeProxyConfig, secret: str
 export function issueCertificateScript(config: EdgeProxyConfig, site: Site): string {
     const dns = dnsOf(config, site);
     return renderTemplate("host/issue-certificate.sh.hbs", {
-        ...common(config),
+        ...scriptSettings(config),
         name: site.name,
         domains: site.domains,
         email: config.acme.email,
@@ -217,7 +221,7 @@ export function issueCertificateScript(config: EdgeProxyConfig, site: Site): str
  * exactly when certbot produced a new certificate.
  */
 export function installPemScript(config: EdgeProxyConfig, site: Pick<Site, "name">, issued: string): string {
-    return renderTemplate("host/install-pem.sh.hbs", { ...common(config), name: site.name, issued });
+    return renderTemplate("host/install-pem.sh.hbs", { ...scriptSettings(config), name: site.name, issued });
 }
 
 /**
@@ -225,13 +229,14 @@ export function installPemScript(config: EdgeProxyConfig, site: Pick<Site, "name
  * step's output (its certificate's line), so the step runs again exactly when a served certificate changed.
  */
 export function reloadScript(config: EdgeProxyConfig, served: string[]): string {
-    return renderTemplate("host/reload.sh.hbs", { ...common(config), served });
+    return renderTemplate("host/reload.sh.hbs", { ...scriptSettings(config), served });
 }
 
 /** The renewal script itself, as installed on the host. */
 export function renewScript(config: EdgeProxyConfig): string {
     return renderTemplate("host/renew.sh.hbs", {
-        ...common(config),
+        ...scriptSettings(config),
+        ...distributionSettings(config),
         alertPath: renewalPaths(config).alertPath,
         renewals: config.sites.map((site) => ({ name: site.name, image: certbotImageOf(config, site) })),
     });
@@ -240,7 +245,7 @@ export function renewScript(config: EdgeProxyConfig): string {
 /** The cron entry that runs the renewal script. */
 export function renewCron(config: EdgeProxyConfig): string {
     return renderTemplate("host/renew.cron.hbs", {
-        ...common(config),
+        ...scriptSettings(config),
         ...renewalPaths(config),
         // The validator holds the schedule as five fields separated by single spaces (or an @-shorthand).
         scheduleFields: config.acme.renewSchedule.split(" "),
@@ -258,7 +263,7 @@ export function installRenewalScript(config: EdgeProxyConfig, alertCommand?: str
         throw new Error(problem);
     }
     return renderTemplate("host/install-renewal.sh.hbs", {
-        ...common(config),
+        ...scriptSettings(config),
         ...renewalPaths(config),
         script: renewScript(config),
         cron: renewCron(config),
@@ -275,7 +280,7 @@ export function installRenewalScript(config: EdgeProxyConfig, alertCommand?: str
  */
 export function statusProbeScript(config: EdgeProxyConfig): string {
     return renderTemplate("host/status.sh.hbs", {
-        ...common(config),
+        ...scriptSettings(config),
         httpsPort: config.haproxy.httpsPort,
         files: Object.values(CONFIG_FILES),
         names: config.sites.flatMap((site) =>
@@ -301,11 +306,6 @@ export interface RemovedDirectories {
     dataDir?: string;
     /** The container's record of where its directories are (hostStatePath). */
     stateDir?: string;
-}
-
-/** Where the preparation records the container's directories, outside them: a moved directory is found there. */
-export function hostStatePath(containerName: string): string {
-    return `/var/lib/edge-proxy/${containerName}`;
 }
 
 /** The script of removeCommand. */

@@ -50,8 +50,9 @@ const TOKEN = /^[0-9a-f]{0,32}$/;
 const OBSERVE_TIMEOUT_MS = 120_000;
 
 /** The read-only script that reports every step's token and drift (templates/host/observe.sh.hbs). */
-export function observeHostScript(config: EdgeProxyConfig): string {
+export function observeHostScript(config: EdgeProxyConfig, role: HostRole = "issuer"): string {
     return renderTemplate("host/observe.sh.hbs", {
+        receives: role === "receiver",
         configDir: config.haproxy.configDir,
         certsDir: config.haproxy.certsDir,
         dataDir: config.acme.dataDir,
@@ -105,11 +106,17 @@ export function withRepairToken(script: string, token: string | undefined): stri
     return `repair_token=${shellQuote(token ?? "")}\n${script}`;
 }
 
+/**
+ * What a host does with certificates: `issuer` runs certbot (a one-host stack's host, a fleet's issuer),
+ * `receiver` serves the certificates the issuer sends (the fleet's other hosts).
+ */
+export type HostRole = "issuer" | "receiver";
+
 /** Reads the host's state over SSH as the steps connect (hostSession.runOnHost). */
-export async function observeHost(config: EdgeProxyConfig, privateKey: string): Promise<HostObservation> {
+export async function observeHost(config: EdgeProxyConfig, privateKey: string, role: HostRole = "issuer"): Promise<HostObservation> {
     const { host } = config;
     try {
-        const stdout = await runOnHost(hostLogin(host, privateKey), observeHostScript(config), { timeoutMs: OBSERVE_TIMEOUT_MS });
+        const stdout = await runOnHost(hostLogin(host, privateKey), observeHostScript(config, role), { timeoutMs: OBSERVE_TIMEOUT_MS });
         return parseObservation(stdout);
     } catch (error) {
         throw new Error(`edge-proxy could not read the host to compare it with the stack (detectDrift: false skips this read): ${(error as Error).message}`);

@@ -10,6 +10,8 @@ export { argsFromStackSettings, EdgeProxySettings, ProxySecrets } from "./config
 export * from "./config/types";
 export { ConfigError, parseConfig } from "./config/validate";
 export { DockerHost } from "./dockerHost";
-export { EdgeProxy, EdgeProxyArgs, HaproxyOutput, MetricsOutput, RenewalOutput, SiteOutput } from "./edgeProxy";
+export { EdgeProxy, EdgeProxyArgs, FleetMemberArgs, HaproxyOutput, MetricsOutput, RenewalOutput, SiteOutput } from "./edgeProxy";
+export { EdgeProxyFleet, EdgeProxyFleetArgs, HostCertificates } from "./fleet/edgeProxyFleet";
+export { Keepalived } from "./fleet/keepalived";
 export { HaproxyService } from "./haproxyService";
 export { RenewalJob } from "./renewalJob";

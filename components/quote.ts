@@ -1,7 +1,9 @@
 /**
  * The gates every configured value passes on its way out: into a shell command (`shellQuote`), into
- * haproxy.cfg and its map files (`cfgToken`; a password hash: `cfgCryptHash`), or as a whole file inside a host script (`shellHeredoc`). Validation already restricts values; these gates make sure
- * that a value which slipped past it can never become a second command or a second directive.
+ * haproxy.cfg and its map files (`cfgToken`; a password hash: `cfgCryptHash`), into keepalived.conf
+ * (`keepalivedToken`), or as a whole file inside a host script (`shellHeredoc`). Validation already restricts
+ * values; these gates make sure that a value which slipped past it can never become a second command or a
+ * second directive.
  */
 
 /** Quotes a value as one POSIX shell word: single quotes, with embedded single quotes spliced in. */
@@ -47,6 +49,33 @@ export function cfgCryptHash(value: string): string {
         throw new Error("refusing to write a password hash into haproxy.cfg: not a SHA-512 crypt hash");
     }
     return value;
+}
+
+/**
+ * Characters a keepalived.conf word may carry here: letters, digits and `._:/-`, enough for an interface
+ * name (eth0, ens5.100), an IPv4 or IPv6 address with its prefix (10.0.0.100/24, fd00::100/64), a path and a
+ * VRRP password. Nothing keepalived's reader interprets: no blank (word separator), no newline (line
+ * separator), no `#` or `!` (a comment, anywhere on a line), no `{` or `}` (blocks, anywhere on a line), no
+ * `"`, `'` or `\` (quoting, escapes, line continuation), no `$` (definitions), no `@` or `~` (configuration
+ * ids and sequences at the start of a line), no `%` (an IPv6 zone, which the address parsers would take).
+ */
+const KEEPALIVED_TOKEN = /^[A-Za-z0-9._:/-]+$/;
+
+/** The words that make a line an `include` of other files when they start it (a virtual address does). */
+const KEEPALIVED_INCLUDE = /^include[rmwba]?$/;
+
+/** Whether a value is one safe keepalived.conf word (for validators that must agree with the gate). */
+export function isKeepalivedToken(value: string): boolean {
+    return KEEPALIVED_TOKEN.test(value) && !KEEPALIVED_INCLUDE.test(value);
+}
+
+/** Returns the value if it is one safe keepalived.conf word, and throws otherwise. */
+export function keepalivedToken(value: string | number): string {
+    const text = String(value);
+    if (!isKeepalivedToken(text)) {
+        throw new Error(`refusing to write ${JSON.stringify(text)} into keepalived.conf: not a single safe word`);
+    }
+    return text;
 }
 
 /** The delimiter of every here-document in the host scripts. */

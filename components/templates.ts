@@ -1,12 +1,12 @@
 /**
  * Loads the Handlebars templates under templates/. Every value reaches the output through a quoting
- * helper, `cfg`, `cfgHash`, `sh` or `heredoc` (a test checks that no template prints a raw value), and nothing is
- * HTML-escaped.
+ * helper, `cfg`, `cfgHash`, `kad` (keepalived.conf), `sh` or `heredoc` (a test checks that no template prints a raw
+ * value), and nothing is HTML-escaped.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Handlebars from "handlebars";
-import { cfgCryptHash, cfgToken, shellHeredoc, shellQuote } from "./quote";
+import { cfgCryptHash, cfgToken, keepalivedToken, shellHeredoc, shellQuote } from "./quote";
 
 /** The templates folder, found from both the TypeScript sources and their compiled copy under bin/. */
 export const TEMPLATES_DIR = findTemplatesDir(__dirname);
@@ -26,6 +26,7 @@ function findTemplatesDir(start: string): string {
 const handlebars = Handlebars.create();
 handlebars.registerHelper("cfg", (value: unknown) => cfgToken(value as string));
 handlebars.registerHelper("cfgHash", (value: unknown) => cfgCryptHash(value as string));
+handlebars.registerHelper("kad", (value: unknown) => keepalivedToken(value as string));
 handlebars.registerHelper("sh", (value: unknown) => shellQuote(value as string));
 handlebars.registerHelper("heredoc", (value: unknown) => shellHeredoc(value as string));
 const partialsDir = path.join(TEMPLATES_DIR, "partials");

@@ -8,10 +8,10 @@
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { hostStatePath } from "../components/hostScripts";
+import { hostStatePath } from "../components/hostPaths";
 import { type Bind, startBind } from "./env/bind";
 import { run } from "./env/command";
-import { bridgeAddress, ensureDockerd } from "./env/dockerd";
+import { bridgeAddress, type Dockerd, ensureDockerd } from "./env/dockerd";
 import { CERTBOT_IMAGE, ensureImages, HAPROXY_IMAGE } from "./env/images";
 import { type Pebble, startPebble } from "./env/pebble";
 import { holdLock, onCleanup } from "./env/process";
@@ -41,8 +41,8 @@ export const METRICS_AUTH = { user: "prometheus", password: "e2e metrics passwor
 /** challtestsrv's DNS port (startPebble's default), named here because named forwards e2e.test to it. */
 const CHALLTESTSRV_DNS_PORT = 8053;
 
-/** Held while an environment runs. */
-const ENVIRONMENT_LOCK = "/var/tmp/edge-proxy-e2e/environment.lock";
+/** Held while an environment runs (and by suites that use the machine's end-to-end resources otherwise, e.g. the fleet's). */
+export const ENVIRONMENT_LOCK = "/var/tmp/edge-proxy-e2e/environment.lock";
 
 /** The HAProxy container's name in the environment. */
 export const CONTAINER = "edge-proxy-e2e";
@@ -126,16 +126,124 @@ async function startWebBackend(name: string, address: string, port: number): Pro
     onCleanup(`web backend ${name}`, () => new Promise((resolve) => server.close(() => resolve())));
 }
 
-/** Starts everything; `dir` is emptied first (a previous run's host directories and state). */
-export async function startEnvironment(dir: string): Promise<Environment> {
-    // One environment at a time on this machine (the tests, the real-engine suite, the demo): they share
+/** Starts the sites' web backends (SITES) on `address`, where the proxy's containers reach them. */
+export async function startWebBackends(address: string): Promise<void> {
+    for (const site of SITES) {
+        await startWebBackend(site.name, address, site.port);
+    }
+}
+
+/**
+ * What every end-to-end environment takes of the machine first: the environment lock (registered first
+ * with the process registry, so released last), the Docker engine (the one running, or one started here
+ * with its files in `dockerdWorkDir`) and the images, built once and then reused.
+ */
+export async function claimMachine(dockerdWorkDir: string): Promise<Dockerd> {
+    // One environment at a time on this machine (the tests, the real-engine suites, the demo): they share
     // ports, the container's name and the Docker engine.
     fs.mkdirSync(path.dirname(ENVIRONMENT_LOCK), { recursive: true });
     const release = await holdLock(ENVIRONMENT_LOCK, "another end-to-end environment (a test run or the demo) to stop");
-    onCleanup("the end-to-end environment lock", async () => release()); // registered first, so released last
-    const dockerdOptions = { workDir: path.join(dir, "..", "dockerd") };
-    let dockerd = await phase("docker engine", () => ensureDockerd(dockerdOptions));
+    onCleanup("the end-to-end environment lock", async () => release());
+    const dockerd = await phase("docker engine", () => ensureDockerd({ workDir: dockerdWorkDir }));
     await phase("images (built once, then reused)", () => ensureImages({ verbose: false }));
+    return dockerd;
+}
+
+/** The ACME side of an environment (startAcme). */
+export interface Acme {
+    /** named: the DNS-01 zone, and the resolver Pebble asks (names under e2e.test forwarded to challtestsrv). */
+    dns: Bind;
+    /** Pebble, its API on the given address, validating HTTP-01 on PORTS.http. */
+    pebble: Pebble;
+    /** Pebble's issuing root, written to a file for curl --cacert. */
+    rootCaFile: string;
+}
+
+/**
+ * named and Pebble in `dir`: named on loopback and `address` (where certbot's dns-rfc2136 plugin and the
+ * pre-flight reach it), forwarding e2e.test to challtestsrv; Pebble's API on `address` (where certbot in
+ * its container reaches it), resolving every name through named.
+ */
+export async function startAcme(dir: string, address: string): Promise<Acme> {
+    // named before Pebble, which resolves through it. It forwards e2e.test to challtestsrv, which
+    // startPebble starts: forwarding happens at query time, so the order does not matter there.
+    const dns = await phase("dns (named)", () =>
+        startBind({
+            dir: path.join(dir, "dns"),
+            port: PORTS.dns,
+            listen: ["127.0.0.1", address],
+            forwardZone: "e2e.test",
+            forwardTo: { address: "127.0.0.1", port: CHALLTESTSRV_DNS_PORT },
+        }),
+    );
+    const pebble = await phase("pebble", () =>
+        startPebble({
+            dir: path.join(dir, "pebble"),
+            httpPort: PORTS.http,
+            listenAddress: address,
+            dnsPort: CHALLTESTSRV_DNS_PORT,
+            resolverPort: dns.port,
+        }),
+    );
+    const rootCaFile = path.join(dir, "pebble-root.pem");
+    fs.writeFileSync(rootCaFile, await pebble.issuingRootPem());
+    return { dns, pebble, rootCaFile };
+}
+
+/** The host paths of a stack in the environment, under `root`. */
+export function hostPaths(root: string) {
+    return {
+        configDir: path.join(root, "haproxy", "cfg"),
+        certsDir: path.join(root, "haproxy", "certs"),
+        dataDir: path.join(root, "letsencrypt"),
+        metricsFile: path.join(root, "node-exporter", "edge-proxy.prom"),
+    };
+}
+
+/** What {@link proxyStackValues} needs to know of an environment. */
+export interface ProxyStackOptions {
+    /** The ACME CA. */
+    pebble: Pebble;
+    /** acmeCaBundle: where the host has Pebble's listener CA. */
+    caBundle: string;
+    /** acmePreflightResolver: a DNS server that resolves names as Pebble does, reached from the host. */
+    preflightResolver: string;
+    /** The host directories (hostPaths). */
+    paths: ReturnType<typeof hostPaths>;
+    /** Where the host's containers reach the sites' backends (startWebBackends). */
+    backendAddress: string;
+}
+
+/**
+ * The settings every environment's stack has alike, whatever its hosts: the images and the container, the
+ * ports, Pebble and certbot, the host directories, and the sites with their backends.
+ */
+export function proxyStackValues(opts: ProxyStackOptions): StackValues {
+    return {
+        haproxyImage: HAPROXY_IMAGE,
+        containerName: CONTAINER,
+        httpPort: PORTS.http,
+        httpsPort: PORTS.https,
+        configDir: opts.paths.configDir,
+        certsDir: opts.paths.certsDir,
+        acmeEmail: "admin@e2e.test",
+        acmeServer: opts.pebble.directoryUrl,
+        acmeCaBundle: opts.caBundle,
+        certbotImage: CERTBOT_IMAGE,
+        acmeChallengePort: PORTS.challenge,
+        certbotDataDir: opts.paths.dataDir,
+        certificateMetricsFile: opts.paths.metricsFile,
+        // The pre-flight resolves names as Pebble does, and fetches on the port Pebble validates on.
+        acmePreflightResolver: opts.preflightResolver,
+        acmeValidationPort: PORTS.http,
+        sites: SITES.map((site) => ({ name: site.name, domains: [...site.domains], backends: [`${opts.backendAddress}:${site.port}`] })),
+    };
+}
+
+/** Starts everything; `dir` is emptied first (a previous run's host directories and state). */
+export async function startEnvironment(dir: string): Promise<Environment> {
+    const dockerdOptions = { workDir: path.join(dir, "..", "dockerd") };
+    let dockerd = await claimMachine(dockerdOptions.workDir);
     // Leftovers of an interrupted run: its container, host directories and the host's record of them (which
     // would otherwise move the old run's certbot data into this run's directories, as for a moved certbotDataDir).
     await run("docker", ["rm", "-f", CONTAINER, `${CONTAINER}-certbot`], { allowFailure: true });
@@ -153,42 +261,20 @@ export async function startEnvironment(dir: string): Promise<Environment> {
 
     const host = await phase("host sshd", () => startSshd({ dir: path.join(dir, "host-sshd"), port: PORTS.hostSshd }));
     const backendSshd = await startSshd({ dir: path.join(dir, "backend-sshd"), port: PORTS.backendSshd, listen: bridge });
-    // named before Pebble, which resolves through it. It forwards e2e.test to challtestsrv, which
-    // startPebble starts: forwarding happens at query time, so the order does not matter there. It
-    // listens on the bridge too: certbot's dns-rfc2136 plugin sends its updates from a container.
-    const dns = await phase("dns (named)", () =>
-        startBind({
-            dir: path.join(dir, "dns"),
-            port: PORTS.dns,
-            listen: ["127.0.0.1", bridge],
-            forwardZone: "e2e.test",
-            forwardTo: { address: "127.0.0.1", port: CHALLTESTSRV_DNS_PORT },
-        }),
-    );
-    const pebble = await phase("pebble", () =>
-        startPebble({
-            dir: path.join(dir, "pebble"),
-            httpPort: PORTS.http,
-            listenAddress: bridge,
-            dnsPort: CHALLTESTSRV_DNS_PORT,
-            resolverPort: dns.port,
-        }),
-    );
-    for (const site of SITES) {
-        await startWebBackend(site.name, bridge, site.port);
-    }
-    const rootCaFile = path.join(dir, "pebble-root.pem");
-    fs.writeFileSync(rootCaFile, await pebble.issuingRootPem());
-    const paths = {
-        configDir: path.join(dir, "host", "haproxy", "cfg"),
-        certsDir: path.join(dir, "host", "haproxy", "certs"),
-        dataDir: path.join(dir, "host", "letsencrypt"),
-        metricsFile: path.join(dir, "host", "node-exporter", "edge-proxy.prom"),
-        alertsDir: path.join(dir, "alerts"),
-    };
+    // named and Pebble on the bridge too: certbot's dns-rfc2136 plugin sends its updates from a container.
+    const { dns, pebble, rootCaFile } = await startAcme(dir, bridge);
+    await startWebBackends(bridge);
+    const paths = { ...hostPaths(path.join(dir, "host")), alertsDir: path.join(dir, "alerts") };
     fs.mkdirSync(paths.alertsDir);
 
     const stackValues = (change?: (values: StackValues) => void): StackValues => {
+        const { sites, ...proxy } = proxyStackValues({
+            pebble,
+            caBundle: pebble.listenerCaPem,
+            preflightResolver: `127.0.0.1:${pebble.dnsPort}`,
+            paths,
+            backendAddress: bridge,
+        });
         const values: StackValues = {
             hostAddress: host.host,
             sshPort: host.port,
@@ -198,23 +284,8 @@ export async function startEnvironment(dir: string): Promise<Environment> {
             metricsUser: METRICS_AUTH.user,
             metricsPassword: METRICS_AUTH.password,
             sshHostKey: host.hostPublicKey,
-            haproxyImage: HAPROXY_IMAGE,
-            containerName: CONTAINER,
-            httpPort: PORTS.http,
-            httpsPort: PORTS.https,
-            configDir: paths.configDir,
-            certsDir: paths.certsDir,
-            acmeEmail: "admin@e2e.test",
-            acmeServer: pebble.directoryUrl,
-            acmeCaBundle: pebble.listenerCaPem,
-            certbotImage: CERTBOT_IMAGE,
-            acmeChallengePort: PORTS.challenge,
+            ...proxy,
             acmeChallengeAddress: bridge,
-            certbotDataDir: paths.dataDir,
-            certificateMetricsFile: paths.metricsFile,
-            // The pre-flight resolves names as Pebble does, and fetches on the port Pebble validates on.
-            acmePreflightResolver: `127.0.0.1:${pebble.dnsPort}`,
-            acmeValidationPort: PORTS.http,
             // Each alert's stdin (the status) kept in a file of its own, as a webhook would receive it; then the
             // README's webhook pattern, the URL with its token in curl's configuration on its stdin, never
             // in a process's arguments (the alert test scans them while the alert runs).
@@ -225,7 +296,7 @@ export async function startEnvironment(dir: string): Promise<Environment> {
                 `url = "http://${bridge}:${PORTS.webA}/hook/${ALERT_TOKEN}"`,
                 "EOF",
             ].join("\n"),
-            sites: SITES.map((site) => ({ name: site.name, domains: [...site.domains], backends: [`${bridge}:${site.port}`] })),
+            sites,
             tcpServices: [{ name: "ssh", port: PORTS.sshService, backends: [`${bridge}:${PORTS.backendSshd}`] }],
         };
         change?.(values);

@@ -1,6 +1,7 @@
 /** Everything a validated configuration renders: the HAProxy files and every host script. */
 import * as path from "node:path";
 import type { EdgeProxyConfig } from "../components/config/types";
+import { distributeScript, fleetKeyScript, installReceiverScript, receiverScript, removeReceiverScript } from "../components/fleet/scripts";
 import { type HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
 import {
     deliverConfigScript,
@@ -50,6 +51,19 @@ export function hostScriptsOf(config: EdgeProxyConfig, files: HaproxyConfigFiles
             ? {
                   dnsCredentials: installDnsCredentialsScript(config, "c2VjcmV0IHRoYXQgaXMgYmFzZTY0Kw=="),
                   issueDns: issueCertificateScript(config, config.sites.find((site) => site.challenge === "dns-01") ?? config.sites[0]),
+              }
+            : {}),
+        // A fleet: the issuer's key and distribution, a follower's receiver and its installation and removal.
+        ...(config.fleet
+            ? {
+                  fleetKey: fleetKeyScript(config),
+                  distribute: distributeScript(
+                      config,
+                      config.sites.map((site) => `${site.name} serial=0A1B`),
+                  ),
+                  receiver: receiverScript(config),
+                  installReceiver: installReceiverScript(config, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFleetKeyOfTheIssuer"),
+                  removeReceiver: removeReceiverScript(config),
               }
             : {}),
         // The alert command is the user's own shell code: it lands in a file of its own, never in this script's code.

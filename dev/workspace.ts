@@ -101,9 +101,11 @@ export const PROGRAM_ENTRIES = ["Pulumi.yaml", "index.ts", "tsconfig.json", "pac
 /**
  * Creates the stack `e2e` in `dir`: a copy of the project's program (from `source`, the project itself by
  * default; node_modules linked), a file backend and the private key set as a secret. No ssh-agent and no
- * ~/.ssh: the docker provider's `ssh` must log in with the stack's own key, as the commands do.
+ * ~/.ssh: the docker provider's `ssh` must log in with the stack's own key, as the commands do. Of the
+ * environment (dev/environment.ts, or a fleet's: dev/fleetEnvironment.ts) it takes the stack's settings,
+ * whose secrets it sets once.
  */
-export async function createEngineStack(env: Environment, dir: string, source: string = PROJECT_DIR): Promise<EngineStack> {
+export async function createEngineStack(env: Pick<Environment, "stackValues">, dir: string, source: string = PROJECT_DIR): Promise<EngineStack> {
     fs.rmSync(dir, { recursive: true, force: true });
     const project = path.join(dir, "project");
     fs.mkdirSync(project, { recursive: true });

@@ -100,6 +100,7 @@ function groupSections(schema: z.ZodType, modelPath: string[]): string[] {
 export function renderReference(): string {
     const sites = shapeOf(CONFIG_KEYS.find((spec) => spec.key === "sites")!.schema);
     const services = shapeOf(CONFIG_KEYS.find((spec) => spec.key === "tcpServices")!.schema);
+    const hosts = shapeOf(CONFIG_KEYS.find((spec) => spec.key === "hosts")!.schema);
     const topLevel = CONFIG_KEYS.filter((spec) => spec.path.length === 1);
     return [
         "# Configuration reference",
@@ -131,6 +132,10 @@ export function renderReference(): string {
         "Each entry of `tcpServices`:",
         "",
         ...entryTable(services),
+        "",
+        "Each entry of `hosts` ([fleet.md](fleet.md)):",
+        "",
+        ...entryTable(hosts),
         "",
     ].join("\n");
 }
@@ -186,7 +191,7 @@ export function renderArgs(): string {
                     .map((value) => JSON.stringify(value))
                     .join(" | "),
             array: () => `${typeOf(def.element!, key.replace(/s$/, ""), input)}[]`,
-            object: () => declare(def.shape!, argsName(key), (schema as z.ZodType).description),
+            object: () => declare(def.shape!, (schema as z.ZodType).meta()?.argsName ?? argsName(key), (schema as z.ZodType).description),
         };
         // Anything else is text: strings, and the secrets.
         const type = (types[def.type] ?? (() => "string"))();

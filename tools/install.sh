@@ -10,8 +10,10 @@ export DEBIAN_FRONTEND=noninteractive
 apt_get() { apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 # haproxy: checks every rendered configuration; shellcheck: the host scripts; the rest: the end-to-end
 # environment's Docker engine, SSH host, ACME CA (Pebble), DNS-01 zone (bind9: named, tsig-keygen; bind9-utils:
-# named-checkconf; bind9-dnsutils: dig, nsupdate) and image builds (debootstrap), and its clients.
-packages=(haproxy openssl shellcheck docker.io openssh-server openssh-client pebble bind9 bind9-utils bind9-dnsutils debootstrap curl iproute2 ca-certificates)
+# named-checkconf; bind9-dnsutils: dig, nsupdate) and image builds (debootstrap), and its clients; the fleet's
+# hosts (dev/env/fleet.ts: iproute2 and iptables for their namespaces and test network, keepalived for the
+# keepalived image, rsync between hosts).
+packages=(haproxy openssl shellcheck docker.io openssh-server openssh-client pebble bind9 bind9-utils bind9-dnsutils debootstrap curl iproute2 iptables keepalived rsync ca-certificates)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -12,8 +12,8 @@ import { parseArgs } from "node:util";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { rawConfigFromEngine } from "../components/config/sources";
 import { parseConfig } from "../components/config/validate";
-import { checkStatus } from "../components/status/check";
-import { formatReport } from "../components/status/report";
+import { checkFleetStatus, checkStatus } from "../components/status/check";
+import { formatFleetReport, formatReport } from "../components/status/report";
 
 const USAGE = "usage: status --stack NAME [--json]";
 /** Where this tool's project is (its Pulumi CLI build); the stack's project is the working directory (npm run's). */
@@ -59,12 +59,16 @@ async function main(): Promise<number> {
         // The stack program names its EdgeProxy after the stack (index.ts): where `up` keeps a key trusted on first use.
         const project = (await stack.workspace.projectSettings()).name;
         const trusted = { dir: path.join(os.homedir(), ".edge-proxy"), owner: `${project}/${args.stack}/${args.stack}` };
-        const report = await checkStatus(
-            config,
-            { sshPrivateKey: secret("sshPrivateKey") ?? "", metricsPassword: secret("metricsPassword") },
-            () => new Date(),
-            trusted,
-        );
+        const secrets = { sshPrivateKey: secret("sshPrivateKey") ?? "", metricsPassword: secret("metricsPassword") };
+        if (config.fleet) {
+            // A fleet: every host, each as its own proxy's steps connect (each host's key is pinned in the stack).
+            const fleet = await checkFleetStatus(config, secrets);
+            process.stdout.write(
+                args.json ? `${JSON.stringify({ stack: args.stack, ...fleet }, null, 2)}\n` : `stack ${args.stack}\n${formatFleetReport(fleet)}`,
+            );
+            return fleet.attention.length === 0 ? 0 : 1;
+        }
+        const report = await checkStatus(config, secrets, () => new Date(), trusted);
         process.stdout.write(args.json ? `${JSON.stringify({ stack: args.stack, ...report }, null, 2)}\n` : `stack ${args.stack}\n${formatReport(report)}`);
         return report.attention.length === 0 ? 0 : 1;
     } catch (error) {

@@ -11,11 +11,12 @@ import * as pulumi from "@pulumi/pulumi";
  */
 export interface HostArgs {
     /**
-     * Address (DNS name or IP) of the Debian Docker host, as reached over SSH.
+     * Address (DNS name or IP) of the Debian Docker host, as reached over SSH. Required unless `hosts` lists the
+     * hosts.
      *
      * Stack key: `edge-proxy:hostAddress`.
      */
-    address: pulumi.Input<string>;
+    address?: pulumi.Input<string>;
     /**
      * SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22).
      *
@@ -494,6 +495,117 @@ export interface TcpServiceArgs {
 }
 
 /**
+ * One proxy host of a fleet.
+ */
+export interface FleetHostArgs {
+    /**
+     * The host's name in the fleet: its resources, outputs and status are named after it.
+     */
+    name: string;
+    /**
+     * Address (DNS name or IP) of the host, as reached over SSH.
+     */
+    address: string;
+    /**
+     * SSH port of the host; default sshPort.
+     */
+    sshPort?: number;
+    /**
+     * SSH user on the host; default sshUser.
+     */
+    sshUser?: string;
+    /**
+     * The host's public SSH key line (`ssh-ed25519 AAAA...`): required, for the connections from Pulumi and from the
+     * issuer alike.
+     */
+    sshHostKey: string;
+    /**
+     * The host's IPv4 address on the network the hosts share: the others reach its certbot, its sshd and its VRRP
+     * there.
+     */
+    privateAddress: string;
+    /**
+     * VRRP priority with virtualAddresses (the highest healthy host holds them); default 150 for the first host, 10
+     * less for each next.
+     */
+    priority?: number;
+}
+
+/**
+ * keepalived's virtual addresses across the hosts. Off unless virtualAddresses is set.
+ */
+export interface VipArgs {
+    /**
+     * Virtual addresses (`10.0.0.100/24`; at least one IPv4, IPv6 optional) that keepalived moves to a healthy host
+     * of hosts; unset: no keepalived.
+     *
+     * Stack key: `edge-proxy:virtualAddresses`.
+     */
+    addresses?: string[];
+    /**
+     * The hosts' network interface on the shared network, which carries the virtual addresses.
+     *
+     * Stack key: `edge-proxy:vrrpInterface`.
+     * @default "eth0"
+     */
+    interface?: string;
+    /**
+     * VRRP virtual router id, the same on every host and unique on the shared network.
+     *
+     * Stack key: `edge-proxy:vrrpRouterId`.
+     * @default 51
+     */
+    routerId?: number;
+    /**
+     * VRRP authentication password (1 to 8 characters), so that no other router on the network takes the address;
+     * set it with `pulumi config set --secret`.
+     *
+     * Stack key: `edge-proxy:vrrpPassword` (a secret).
+     */
+    password?: pulumi.Input<string>;
+    /**
+     * Whether the virtual addresses return to the host of the highest priority once it serves again (false: they
+     * stay where they are, sparing a second move).
+     *
+     * Stack key: `edge-proxy:vrrpPreempt`.
+     * @default false
+     */
+    preempt?: boolean;
+    /**
+     * keepalived image with a pinned tag (Debian's keepalived package, with bash for the health check:
+     * docs/fleet.md).
+     *
+     * Stack key: `edge-proxy:keepalivedImage`.
+     * @default "edge-proxy/keepalived:2.2.7"
+     */
+    image?: string;
+}
+
+/**
+ * Several proxy hosts serving the same sites: one issues the certificates, every one serves them.
+ */
+export interface FleetArgs {
+    /**
+     * The proxy hosts, when there are several: each with name, address, sshPort, sshUser, sshHostKey and
+     * privateAddress; every other key applies to every host. Unset: the one host of hostAddress.
+     *
+     * Stack key: `edge-proxy:hosts`.
+     */
+    hosts?: FleetHostArgs[];
+    /**
+     * Name of the host (of hosts) that runs certbot and the renewal job and sends the certificates to the others;
+     * default the first.
+     *
+     * Stack key: `edge-proxy:issuerHost`.
+     */
+    issuer?: string;
+    /**
+     * keepalived's virtual addresses across the hosts. Off unless virtualAddresses is set.
+     */
+    vip?: VipArgs;
+}
+
+/**
  * The whole configuration of one proxy, nested as the model is.
  */
 export interface EdgeProxyConfigArgs {
@@ -521,4 +633,8 @@ export interface EdgeProxyConfigArgs {
      * Stack key: `edge-proxy:tcpServices`.
      */
     tcpServices?: TcpServiceArgs[];
+    /**
+     * Several proxy hosts serving the same sites: one issues the certificates, every one serves them.
+     */
+    fleet?: FleetArgs;
 }

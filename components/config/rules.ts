@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import { DNS_PROVIDERS, providerImage } from "../dns/providers";
+import { virtualAddressesProblem } from "../keepalived/render";
 import { compareVersions, hostnameProblem, isLoopbackAddress, isPrivateAddress, OLDEST_HAPROXY, quote, versionFromImage } from "./checks";
 import { CONFIG_KEYS, type ConfigModel, configKey, defaultSiteName, explicitVersion } from "./schema";
 
@@ -86,8 +87,13 @@ function checkRules(model: ConfigModel, ctx: z.core.$RefinementCtx<ConfigModel>,
         }
     }
 
+    const fleet = (view.fleet.hosts ?? []).length > 0;
+    if (unset("hostAddress") && !fleet) {
+        report(at("hostAddress"), `is required: ${configKey("hostAddress")!.description}`, true);
+    }
     // Every script, and with them the secrets, goes to whatever answers at the address: only the pinned host may.
-    if (unset("sshHostKey") && host.trustOnFirstUse !== true) {
+    // (A fleet's hosts each state their key: the schema requires it.)
+    if (unset("sshHostKey") && host.trustOnFirstUse !== true && !fleet) {
         report(
             at("sshHostKey"),
             `is required, so that no other machine at the host's address receives the scripts and their secrets: ` +
@@ -105,6 +111,8 @@ function checkRules(model: ConfigModel, ctx: z.core.$RefinementCtx<ConfigModel>,
     checkDns(acme.dns, acme.certbotImage, unset, requireSecrets, report);
     checkSites(view.sites, acme.dns.provider !== undefined, refused, report);
     checkTcpServiceNames(view.tcpServices, report);
+    checkFleet(view.fleet, report);
+    checkOptionalGroup("virtualAddresses", "has no effect: keepalived is off until virtualAddresses is set", view, unset, report);
     checkPortCollisions(view, report);
     checkDirectoriesApart(
         [
@@ -146,8 +154,10 @@ function checkHaproxyVersion(image: string | undefined, stated: string | undefin
  */
 function checkOptionalGroup(switchKey: string, problem: string, view: View, unset: (key: string) => boolean, report: Report): void {
     const switchSpec = configKey(switchKey)!;
-    // On, or refused (and reported as such): either way, the other keys are not the mistake.
-    if (!unset(switchKey)) {
+    // On, or refused (and reported as such): either way, the other keys are not the mistake. (An empty
+    // list, virtualAddresses' default, is off.)
+    const switchValue = valueAt(view, switchSpec.path);
+    if (!unset(switchKey) && !(Array.isArray(switchValue) && switchValue.length === 0)) {
         return;
     }
     const group = switchSpec.path.slice(0, -1).join(".");
@@ -261,6 +271,63 @@ function checkSites(sites: View["sites"], dnsOn: boolean, refused: Set<string>, 
             claim(nameOwner, ["sites", i, "name"], `sites[${i}].name`, name, (first) => `"${name}" is already the name of ${first}`, report);
         }
     });
+}
+
+/**
+ * A fleet: hosts of distinct names, SSH endpoints and shared-network addresses; an issuer among them;
+ * virtual addresses only for a fleet, at least one of them IPv4 (VRRP version 2 announces IPv4 only: an
+ * IPv6 address moves with it).
+ */
+function checkFleet(fleet: View["fleet"], report: Report): void {
+    const hosts = fleet.hosts ?? [];
+    if (hosts.length === 0) {
+        if (fleet.issuer !== undefined) {
+            report(at("issuerHost"), "has no effect: hosts is not set");
+        }
+        if ((fleet.vip.addresses ?? []).length > 0) {
+            report(at("virtualAddresses"), "needs hosts: the virtual addresses move between the hosts of a fleet");
+        }
+        return;
+    }
+    const names = new Map<string, string>();
+    const endpoints = new Map<string, string>();
+    const privateAddresses = new Map<string, string>();
+    hosts.forEach((host, i) => {
+        if (host === undefined) {
+            return;
+        }
+        const owner = `hosts[${i}]`;
+        if (host.name !== undefined) {
+            claim(names, ["fleet", "hosts", i, "name"], `${owner}.name`, host.name, (first) => `"${host.name}" is already the name of ${first}`, report);
+        }
+        if (host.address !== undefined) {
+            const endpoint = `${host.address.toLowerCase()}:${host.sshPort ?? "sshPort"}`;
+            claim(endpoints, ["fleet", "hosts", i, "address"], owner, endpoint, (first) => `${endpoint} is already the SSH address of ${first}`, report);
+        }
+        if (host.privateAddress !== undefined) {
+            claim(
+                privateAddresses,
+                ["fleet", "hosts", i, "privateAddress"],
+                `${owner}.privateAddress`,
+                host.privateAddress,
+                (first) => `"${host.privateAddress}" is already the address of ${first}`,
+                report,
+            );
+        }
+    });
+    if (fleet.issuer !== undefined && !names.has(fleet.issuer) && hosts.every((host) => host?.name !== undefined)) {
+        report(at("issuerHost"), `${quote(fleet.issuer)} is none of the hosts' names (${[...names.keys()].join(", ")})`);
+    }
+    const addresses = (fleet.vip.addresses ?? []).filter((address): address is string => address !== undefined);
+    if (addresses.length > 0) {
+        const problem = virtualAddressesProblem(addresses);
+        if (problem) {
+            report(at("virtualAddresses"), problem);
+        }
+        if (hosts.length < 2) {
+            report(at("virtualAddresses"), "needs two hosts or more: one host has no one to hand the addresses to");
+        }
+    }
 }
 
 /** No two TCP services of one name. */

@@ -9,6 +9,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
 import { DNS_PROVIDERS, providerImage, TSIG_ALGORITHMS } from "../dns/providers";
+import { addressWithPrefixProblem, interfaceNameProblem } from "../keepalived/render";
 import {
     ACME_DIRECTORIES,
     absolutePathProblem,
@@ -53,6 +54,8 @@ declare module "zod" {
          * value shapes the resource graph and must be known when the program declares its resources.
          */
         input?: boolean;
+        /** The name of an object's arguments interface in args.ts, where the one its key gives is taken (`hosts`' entries). */
+        argsName?: string;
     }
 }
 
@@ -197,6 +200,26 @@ const tcpServiceSchema = record({
     backends: list(serverAddress(), true).describe("Backend servers as `host:port`."),
 }).describe("One TCP service passed through as-is (SSH and the like).");
 
+const hostAddressProblem = (v: string) => (isIPv4(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname");
+const unixUserProblem = (v: string) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "is not a Unix user name");
+
+/** One proxy host of a fleet; the entries of `hosts` take these keys. */
+const fleetHostSchema = record({
+    name: text(nameProblem).describe("The host's name in the fleet: its resources, outputs and status are named after it."),
+    address: text(hostAddressProblem).describe("Address (DNS name or IP) of the host, as reached over SSH."),
+    sshPort: port().optional().describe("SSH port of the host; default sshPort."),
+    sshUser: text(unixUserProblem).optional().describe("SSH user on the host; default sshUser."),
+    sshHostKey: textAs(hostKeyProblem, (v) => v.trim()).describe(
+        "The host's public SSH key line (`ssh-ed25519 AAAA...`): required, for the connections from Pulumi and from the issuer alike.",
+    ),
+    privateAddress: text((v) => (isIPv4(v) ? undefined : "is not an IPv4 address")).describe(
+        "The host's IPv4 address on the network the hosts share: the others reach its certbot, its sshd and its VRRP there.",
+    ),
+    priority: integer(1, 254)
+        .optional()
+        .describe("VRRP priority with virtualAddresses (the highest healthy host holds them); default 150 for the first host, 10 less for each next."),
+}).meta({ description: "One proxy host of a fleet.", argsName: "FleetHostArgs" });
+
 /**
  * The model as stacks set it, before the values derived from several keys are filled in (deriveConfig).
  * The order of the leaves is the order of the reference, and of the problems (validate.ts).
@@ -205,15 +228,15 @@ export const configModel = record({
     host: record({
         address: leaf(
             "hostAddress",
-            "Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
-            text((v) => (isIPv4(v) || !hostnameProblem(v.toLowerCase()) ? undefined : "is not an IPv4 address or hostname")),
+            "Address (DNS name or IP) of the Debian Docker host, as reached over SSH. Required unless `hosts` lists the hosts.",
+            optionalText(hostAddressProblem),
             true,
         ),
         sshPort: leaf("sshPort", "SSH port of the Docker host (move the host's sshd off 22 when a TCP service publishes 22).", port().default(22)),
         sshUser: leaf(
             "sshUser",
             "SSH user on the Docker host; the host scripts need root (certbot's keys and the served PEM files are root's).",
-            text((v) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "is not a Unix user name")).default("root"),
+            text(unixUserProblem).default("root"),
         ),
         sshPrivateKey: secretLeaf("sshPrivateKey", "SSH private key (PEM/OpenSSH text) for sshUser; set it with `pulumi config set --secret`.", true),
         sshHostKey: leaf(
@@ -437,6 +460,46 @@ export const configModel = record({
         "TCP services passed through as-is (SSH, ...): each with a name, a published port and backends.",
         list(tcpServiceSchema, false).default([]),
     ),
+    // A fleet: several hosts serving the same sites. Off unless hosts is set.
+    fleet: record({
+        hosts: leaf(
+            "hosts",
+            "The proxy hosts, when there are several: each with name, address, sshPort, sshUser, sshHostKey and privateAddress; every other key applies to every host. Unset: the one host of hostAddress.",
+            list(fleetHostSchema, false).default([]),
+        ),
+        issuer: leaf(
+            "issuerHost",
+            "Name of the host (of hosts) that runs certbot and the renewal job and sends the certificates to the others; default the first.",
+            optionalText(nameProblem),
+        ),
+        vip: record({
+            addresses: leaf(
+                "virtualAddresses",
+                "Virtual addresses (`10.0.0.100/24`; at least one IPv4, IPv6 optional) that keepalived moves to a healthy host of hosts; unset: no keepalived.",
+                list(text(addressWithPrefixProblem), false).default([]),
+            ),
+            interface: leaf(
+                "vrrpInterface",
+                "The hosts' network interface on the shared network, which carries the virtual addresses.",
+                text(interfaceNameProblem).default("eth0"),
+            ),
+            routerId: leaf("vrrpRouterId", "VRRP virtual router id, the same on every host and unique on the shared network.", integer(1, 255).default(51)),
+            password: secretLeaf(
+                "vrrpPassword",
+                "VRRP authentication password (1 to 8 characters), so that no other router on the network takes the address; set it with `pulumi config set --secret`.",
+            ),
+            preempt: leaf(
+                "vrrpPreempt",
+                "Whether the virtual addresses return to the host of the highest priority once it serves again (false: they stay where they are, sparing a second move).",
+                flag().default(false),
+            ),
+            image: leaf(
+                "keepalivedImage",
+                "keepalived image with a pinned tag (Debian's keepalived package, with bash for the health check: docs/fleet.md).",
+                text(imageProblem).default("edge-proxy/keepalived:2.2.7"),
+            ),
+        }).describe("keepalived's virtual addresses across the hosts. Off unless virtualAddresses is set."),
+    }).describe("Several proxy hosts serving the same sites: one issues the certificates, every one serves them."),
 });
 
 /** The model as parsed: every leaf checked and defaulted, before the derived values are filled in. */
@@ -493,18 +556,52 @@ function deriveAcme({ server, renewSchedule, alertCommand, dns, ...acme }: Confi
  * secrets left out (they stay Pulumi secrets, outside this configuration).
  */
 export function deriveConfig(model: ConfigModel) {
-    const { sshPrivateKey, dockerHost, ...host } = model.host;
+    const { sshPrivateKey, dockerHost, ...settings } = model.host;
+    const fleet = deriveFleet(model.fleet, settings);
+    // A fleet's stack names no host of its own: its configuration stands for the first host (EdgeProxyFleet
+    // gives each host's proxy its own). rules.ts requires one of the two.
+    const host = { ...settings, address: settings.address ?? fleet?.hosts[0].address ?? "" };
     const haproxy = deriveHaproxy(model.haproxy);
     return {
         host: { ...host, dockerHost: dockerHost ?? `ssh://${host.sshUser}@${host.address}:${host.sshPort}` },
         haproxy,
-        acme: { ...deriveAcme(model.acme), renewSchedule: model.acme.renewSchedule ?? defaultRenewSchedule(host.address, haproxy.containerName) },
+        acme: {
+            ...withChallengeAddress(deriveAcme(model.acme), fleet),
+            // A fleet's job runs on the issuer: every host's configuration derives the same schedule, from the issuer.
+            renewSchedule:
+                model.acme.renewSchedule ??
+                defaultRenewSchedule(fleet ? fleet.hosts.find((each) => each.name === fleet.issuer)!.address : host.address, haproxy.containerName),
+        },
         sites: model.sites.map(({ name, domains, healthCheck, ...site }) => {
             const names = domains.map((domain) => domain.toLowerCase());
             // healthCheck stays a key when unset: the site has no HTTP check, and says so.
             return { ...site, name: name ?? defaultSiteName(names[0]), domains: names, healthCheck };
         }),
         tcpServices: model.tcpServices,
+        fleet,
+    };
+}
+
+/** VRRP priority of the i-th host unless it states one: 150, then 10 less for each next host. */
+export function defaultPriority(index: number): number {
+    return Math.max(1, 150 - 10 * index);
+}
+
+/** The fleet when `hosts` is set: each host with the stack's SSH port and user where it states none, the issuer named, keepalived's settings when virtualAddresses is set. */
+function deriveFleet(fleet: ConfigModel["fleet"], host: Pick<ConfigModel["host"], "sshPort" | "sshUser">) {
+    if (fleet.hosts.length === 0) {
+        return undefined;
+    }
+    const { password, addresses, ...vip } = fleet.vip;
+    return {
+        hosts: fleet.hosts.map((entry, i) => ({
+            ...entry,
+            sshPort: entry.sshPort ?? host.sshPort,
+            sshUser: entry.sshUser ?? host.sshUser,
+            priority: entry.priority ?? defaultPriority(i),
+        })),
+        issuer: fleet.issuer ?? fleet.hosts[0].name,
+        vip: addresses.length === 0 ? undefined : { ...vip, addresses },
     };
 }
 
@@ -512,8 +609,14 @@ export function deriveConfig(model: ConfigModel) {
  * What EdgeProxy must know when it declares its resources, from the parts of a valid model that no Output
  * can change (components/config/settings.ts): the renewal schedule, which derives from the host, is not here.
  */
-export function deriveDeclared(model: Pick<ConfigModel, "haproxy" | "acme" | "tcpServices">) {
-    return { haproxy: deriveHaproxy(model.haproxy), acme: deriveAcme(model.acme), tcpServices: model.tcpServices };
+export function deriveDeclared(model: Pick<ConfigModel, "host" | "haproxy" | "acme" | "tcpServices" | "fleet">) {
+    const fleet = deriveFleet(model.fleet, model.host);
+    return { haproxy: deriveHaproxy(model.haproxy), acme: withChallengeAddress(deriveAcme(model.acme), fleet), tcpServices: model.tcpServices, fleet };
+}
+
+/** The ACME settings with the address HAProxy reaches certbot on: in a fleet, the issuer's on the shared network, where every host sends the CA's HTTP-01 requests. */
+function withChallengeAddress<A extends { challengeAddress: string }>(acme: A, fleet: ReturnType<typeof deriveFleet>): A {
+    return fleet ? { ...acme, challengeAddress: fleet.hosts.find((each) => each.name === fleet.issuer)!.privateAddress } : acme;
 }
 
 // ---------------------------------------------------------------------------------------------------------

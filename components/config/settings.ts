@@ -72,7 +72,7 @@ export function argsFromStackSettings(settings: Partial<EdgeProxySettings> & Par
 }
 
 /** The schema of what the resource graph is built from, of the parts of the model no Output can change. */
-const declaredSchema = configModel.pick({ haproxy: true, acme: true, tcpServices: true }).transform(deriveDeclared);
+const declaredSchema = configModel.pick({ host: true, haproxy: true, acme: true, tcpServices: true, fleet: true }).transform(deriveDeclared);
 
 /**
  * What the resource graph may be built from: the configuration but the values that may be Outputs (the
@@ -179,7 +179,7 @@ export function checkSettings(settings: EdgeProxySettings, reported: (error: Con
     // when its domains are an Output).
     const { input } = modelInput(raw);
     const declared = {
-        ...declaredSchema.parse({ haproxy: input.haproxy, acme: input.acme, tcpServices: input.tcpServices }),
+        ...declaredSchema.parse({ host: input.host, haproxy: input.haproxy, acme: input.acme, tcpServices: input.tcpServices, fleet: input.fleet }),
         sites: (raw.sites as { name?: string; domains?: string[] }[]).map((site) => ({ name: site.name ?? defaultSiteName(site.domains![0]) })),
     };
     const resolved = pulumi.all(deferred.map((d) => d.input)).apply((values) => {

@@ -3,11 +3,13 @@
  * port, private key and pinned host key), then reads it against the configuration.
  */
 import type { EdgeProxyConfig } from "../config/types";
+import { configForHost, followersOf, issuerOf } from "../fleet/roles";
 import { metricsPasswordHash } from "../haproxy/passwordHash";
 import { renderHaproxyConfig } from "../haproxy/render";
 import { readTrustedHostKey } from "../hostKey";
 import { configurationDigest, statusProbeScript } from "../hostScripts";
 import { hostLogin, runOnHost } from "../hostSession";
+import type { HostRole } from "../hostState";
 import { buildReport, parseProbe, type StatusReport } from "./report";
 
 /** The secrets the check needs besides the configuration. */
@@ -55,8 +57,58 @@ export async function checkStatus(
     secrets: StatusSecrets,
     now: () => Date = () => new Date(),
     trusted?: TrustedKeyPlace,
+    role: HostRole = "issuer",
 ): Promise<StatusReport> {
     const expected = expectedConfigurationDigest(config, secrets.metricsPassword);
     const probe = parseProbe(await probeHost(config, secrets.sshPrivateKey, trusted));
-    return buildReport(config, expected, probe, now());
+    return buildReport(config, expected, probe, now(), role);
+}
+
+/** A fleet's status: each host's, and what differs between them. */
+export interface FleetStatusReport {
+    /** The issuer's name. */
+    issuer: string;
+    /** Each host's report, by host name; a host that could not be checked has none (see attention). */
+    hosts: Record<string, StatusReport>;
+    /** Everything that needs the operator: each host's items (led by its name), and the differences between hosts. */
+    attention: string[];
+}
+
+/**
+ * What differs between the fleet's hosts: a name served different certificates (a host missed a
+ * distribution), or hosts running different configurations (a rolled-out change that stopped half-way).
+ */
+export function fleetDifferences(reports: Record<string, StatusReport>): string[] {
+    const differences: string[] = [];
+    const hosts = Object.keys(reports);
+    const first = reports[hosts[0]];
+    for (const [i, site] of (first?.sites ?? []).entries()) {
+        for (const [j, name] of site.names.entries()) {
+            const serials = hosts.map((host) => `${host}: ${reports[host].sites[i]?.names[j]?.serial ?? "none"}`);
+            if (new Set(hosts.map((host) => reports[host].sites[i]?.names[j]?.serial)).size > 1) {
+                differences.push(`site ${site.name}: hosts serve ${name.name} different certificates (${serials.join(", ")})`);
+            }
+        }
+    }
+    if (new Set(hosts.map((host) => reports[host].configuration.live)).size > 1) {
+        differences.push(`hosts run different configurations (${hosts.map((host) => `${host}: ${reports[host].configuration.live ?? "none"}`).join(", ")})`);
+    }
+    return differences;
+}
+
+/** Checks every host of a fleet, the issuer first, as the stack's steps connect to each. */
+export async function checkFleetStatus(config: EdgeProxyConfig, secrets: StatusSecrets, now: () => Date = () => new Date()): Promise<FleetStatusReport> {
+    const fleet = config.fleet!;
+    const issuer = issuerOf(fleet);
+    const hosts: Record<string, StatusReport> = {};
+    const attention: string[] = [];
+    for (const host of [issuer, ...followersOf(fleet)]) {
+        try {
+            hosts[host.name] = await checkStatus(configForHost(config, host), secrets, now, undefined, host === issuer ? "issuer" : "receiver");
+            attention.push(...hosts[host.name].attention.map((item) => `host ${host.name}: ${item}`));
+        } catch (error) {
+            attention.push(`host ${host.name} could not be checked: ${(error as Error).message}`);
+        }
+    }
+    return { issuer: issuer.name, hosts, attention: [...attention, ...fleetDifferences(hosts)] };
 }

@@ -7,7 +7,8 @@ import { type CertificateReport, parseCertificateLine } from "../certificates";
 import { cronLongestGapMinutes } from "../config/checks";
 import type { EdgeProxyConfig } from "../config/types";
 import { RENEW_DELAY_SECONDS } from "../hostScripts";
-import { type CertificateStatus, parseStatusFile, type StatusFile } from "./statusFile";
+import type { HostRole } from "../hostState";
+import { type CertificateStatus, type FleetHostStatus, parseStatusFile, type StatusFile } from "./statusFile";
 
 /** What the probe printed, parsed. */
 export interface Probe {
@@ -88,11 +89,15 @@ export interface SiteReport {
 
 /** The whole report (`--json` prints it). */
 export interface StatusReport {
+    /** `issuer`: the host runs certbot and the renewal job (every one-host stack's); `receiver`: a fleet's other host. */
+    role: HostRole;
     container: { name: string; state: string; image?: string; haproxyVersion?: string; startedAt?: string; uptimeSeconds?: number; restarts?: number };
     configuration: { expected: string; live?: string; liveContent?: string; current: boolean };
     /** The renewal job: whether it is as `up` installed it, when it last ran, whether that is too long ago. */
     renewalJob: { installed: boolean; drift?: string; lastRun?: string; overdue: boolean };
     sites: SiteReport[];
+    /** On a fleet's issuer: the other hosts as its last distribution of the certificates left them. */
+    hosts?: FleetHostStatus[];
     /** Each thing that needs the operator, one sentence each; empty when all is well. */
     attention: string[];
 }
@@ -110,7 +115,7 @@ function isStagingIssuer(issuer: string): boolean {
  * staging certificate where the stack asks production's, or one within alertDaysBeforeExpiry of expiry; a
  * site whose last certbot run failed; no status.json.
  */
-export function buildReport(config: EdgeProxyConfig, expectedDigest: string, probe: Probe, now: Date): StatusReport {
+export function buildReport(config: EdgeProxyConfig, expectedDigest: string, probe: Probe, now: Date, role: HostRole = "issuer"): StatusReport {
     const attention: string[] = [];
     const name = config.haproxy.containerName;
     const container: StatusReport["container"] = { name, state: probe.container?.state ?? "missing" };
@@ -137,17 +142,19 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
     } else if (live.content !== expectedDigest) {
         attention.push(`the live configuration files differ from release ${live.release} (edited on the host?): run pulumi up to restore them`);
     }
-    const renewalJob = renewalJobReport(config, probe.renewalJob, now);
-    if (renewalJob.drift) {
+    // A fleet's other hosts run no certbot and no renewal job: the issuer's report covers them.
+    const issues = role === "issuer";
+    const renewalJob = issues ? renewalJobReport(config, probe.renewalJob, now) : { installed: false, overdue: false };
+    if (issues && renewalJob.drift) {
         attention.push(`the renewal job is not as pulumi up installed it (${renewalJob.drift}): run pulumi up to reinstall it`);
-    } else if (renewalJob.overdue) {
+    } else if (issues && renewalJob.overdue) {
         attention.push(
             `the renewal job has not run since ${renewalJob.lastRun}, though its schedule "${config.acme.renewSchedule}" runs it more often (is cron running?)`,
         );
     }
-    if (probe.statusError) {
+    if (issues && probe.statusError) {
         attention.push(probe.statusError);
-    } else if (!probe.status) {
+    } else if (issues && !probe.status) {
         attention.push("the host has no status.json yet (written by the certificate steps and the renewal job of this edge-proxy version): run pulumi up");
     }
     const sites = config.sites.map((site): SiteReport => {
@@ -176,7 +183,7 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
             }
             return { name: domain, serial: certificate.serial, issuer, notAfter: certificate.notAfter, daysLeft, placeholder, staging };
         });
-        const recorded = probe.status?.certificates.find((c) => c.name === site.name);
+        const recorded = issues ? probe.status?.certificates.find((c) => c.name === site.name) : undefined;
         if (recorded?.result === "failed") {
             attention.push(`site ${site.name}: the last certbot run failed (${recorded.failures} in a row, at ${recorded.lastAttempt}): ${recorded.error}`);
         }
@@ -192,7 +199,22 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
             },
         };
     });
-    return { container, configuration: { expected: expectedDigest, live: live?.release, liveContent: live?.content, current }, renewalJob, sites, attention };
+    for (const host of issues ? (probe.status?.hosts ?? []) : []) {
+        if (host.behind) {
+            attention.push(
+                `host ${host.name} missed the distribution of the certificates at ${host.at}: it may serve older ones until the next renewal run or pulumi up`,
+            );
+        }
+    }
+    return {
+        role,
+        container,
+        configuration: { expected: expectedDigest, live: live?.release, liveContent: live?.content, current },
+        renewalJob,
+        sites,
+        ...(issues && probe.status?.hosts ? { hosts: probe.status.hosts } : {}),
+        attention,
+    };
 }
 
 /**
@@ -226,7 +248,9 @@ export function formatReport(report: StatusReport): string {
     lines.push(`configuration: ${configuration.live ?? "none"}${configuration.current ? " (the stack's)" : `, the stack's is ${configuration.expected}`}`);
     const job = report.renewalJob;
     lines.push(
-        `renewal job: ${job.installed ? "installed" : `not as installed (${job.drift ?? "unknown"})`}, last run ${job.lastRun ?? "never"}${job.overdue ? " (overdue)" : ""}`,
+        report.role === "receiver"
+            ? "renewal job: none here (the fleet's issuer renews, and sends the certificates)"
+            : `renewal job: ${job.installed ? "installed" : `not as installed (${job.drift ?? "unknown"})`}, last run ${job.lastRun ?? "never"}${job.overdue ? " (overdue)" : ""}`,
     );
     for (const site of report.sites) {
         lines.push(`site ${site.name}`);
@@ -238,14 +262,33 @@ export function formatReport(report: StatusReport): string {
             );
         }
         const renewal = site.renewal;
+        if (report.role === "receiver") {
+            continue;
+        }
         lines.push(
             renewal?.result
                 ? `  last certbot run: ${renewal.result} at ${renewal.lastAttempt}${renewal.failures ? ` (${renewal.failures} failures in a row)` : ""}`
                 : "  last certbot run: none recorded",
         );
     }
+    for (const host of report.hosts ?? []) {
+        lines.push(`host ${host.name}: ${host.behind ? "behind" : "took every certificate"} (last distribution ${host.state} at ${host.at})`);
+    }
     lines.push(report.attention.length === 0 ? "all well" : `needs attention:\n${report.attention.map((item) => `  - ${item}`).join("\n")}`);
     return `${lines.join("\n")}\n`;
+}
+
+/** A fleet's report: each host's, the issuer first, then what needs attention across them. */
+export function formatFleetReport(report: { issuer: string; hosts: Record<string, StatusReport>; attention: string[] }): string {
+    const hosts = Object.entries(report.hosts).map(([name, host]) => {
+        const own = formatReport({ ...host, attention: [] })
+            .trimEnd()
+            .split("\n")
+            .slice(0, -1);
+        return [`host ${name}${name === report.issuer ? " (issuer)" : ""}`, ...own.map((line) => `  ${line}`)].join("\n");
+    });
+    const summary = report.attention.length === 0 ? "all well" : `needs attention:\n${report.attention.map((item) => `  - ${item}`).join("\n")}`;
+    return `${[...hosts, summary].join("\n")}\n`;
 }
 
 function formatDuration(seconds: number): string {

@@ -46,6 +46,20 @@ export interface StatusFile {
     attention: boolean;
     /** Every served certificate. */
     certificates: CertificateStatus[];
+    /** On a fleet's issuer: each other host as the last distribution of the certificates left it. */
+    hosts?: FleetHostStatus[];
+}
+
+/** One other host of a fleet, as the issuer's last distribution left it (templates/partials/sh-distribute.hbs). */
+export interface FleetHostStatus {
+    /** The host's name among the fleet's hosts. */
+    name: string;
+    /** `ok`: it took every certificate; `failed`: it could not be reached or refused one. */
+    state: string;
+    /** When, UTC ISO 8601. */
+    at: string;
+    /** Whether it missed the last distribution, and may serve older certificates. */
+    behind: boolean;
 }
 
 /** Reads status.json's text; throws naming what is missing when it is not such a file. */

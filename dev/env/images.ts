@@ -1,5 +1,5 @@
 /**
- * The two container images the stack runs, built locally.
+ * The container images the stack runs (and the fleet's keepalived), built locally.
  *
  * No container registry can be reached here, so `haproxy:2.6` and
  * `certbot/certbot` cannot be pulled. We build stand-ins from Debian's own
@@ -25,6 +25,12 @@ export const HAPROXY_IMAGE_VARIANT = "edge-proxy-e2e/haproxy:2.6-variant";
 export const CERTBOT_IMAGE = "edge-proxy-e2e/certbot:2.1";
 /** The same certbot image under another tag: what a new `certbotImage` looks like to the stack. */
 export const CERTBOT_IMAGE_RETAGGED = "edge-proxy-e2e/certbot:2.1-retagged";
+/**
+ * Tag of the keepalived image (Debian's keepalived 2.2.7 with bash, dash and a few coreutils for its
+ * vrrp_scripts): `docker run --network host --cap-add NET_ADMIN --cap-add NET_BROADCAST --cap-add NET_RAW
+ * -v CONF:/etc/keepalived/keepalived.conf:ro IMAGE` runs VRRP in the foreground, logging to stdout.
+ */
+export const KEEPALIVED_IMAGE = "edge-proxy-e2e/keepalived:2.2.7";
 /** Label on every image built here, so they can be found and removed. */
 export const IMAGE_LABEL = "edge-proxy.e2e";
 /** Label holding the recipe stamp; a different stamp means "rebuild". */
@@ -74,6 +80,16 @@ const HAPROXY_CHANGES = [
     "USER haproxy",
     `LABEL ${IMAGE_LABEL}=1`,
 ];
+
+/** `docker import --change` lines of the keepalived image: no entrypoint, so `docker run IMAGE keepalived --version` works. */
+const KEEPALIVED_CHANGES = [
+    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    'CMD ["keepalived", "--dont-fork", "--log-console", "--log-detail"]',
+    `LABEL ${IMAGE_LABEL}=1`,
+];
+
+/** What a vrrp_script may use in the keepalived image beyond keepalived itself (bash for /dev/tcp probes). */
+const KEEPALIVED_TOOLS = ["/usr/bin/bash", "/usr/bin/dash", "/usr/bin/timeout", "/usr/bin/sleep", "/usr/bin/cat"];
 
 /** Packages and shaping of the certbot image, as in certbot/certbot. */
 const CERTBOT_RECIPE = {
@@ -126,7 +142,7 @@ export interface ImageResult {
 }
 
 /**
- * Makes sure both images exist and match the current recipe, building the
+ * Makes sure the images exist and match the current recipe, building the
  * missing or stale ones. Needs a running engine (see ensureDockerd). Holds a
  * lock while building so concurrent test runs do not build twice at once.
  */
@@ -139,9 +155,16 @@ export async function ensureImages(opts: ImageOptions = {}): Promise<ImageResult
         const haproxyStamp = stampOf({ v: RECIPE_VERSION, changes: HAPROXY_CHANGES, entry: HAPROXY_ENTRYPOINT, haproxy: await debVersion("haproxy") });
         const mirror = opts.mirror ?? debianMirror();
         const certbotStamp = stampOf({ v: RECIPE_VERSION, recipe: CERTBOT_RECIPE, mirror });
+        const keepalivedStamp = stampOf({
+            v: RECIPE_VERSION,
+            changes: KEEPALIVED_CHANGES,
+            tools: KEEPALIVED_TOOLS,
+            packages: await Promise.all(["keepalived", "bash", "dash", "coreutils"].map(debVersion)),
+        });
         const results = [
             await ensureOne(HAPROXY_IMAGE, haproxyStamp, log, () => buildHaproxy(path.join(workDir, "haproxy"), haproxyStamp)),
             await ensureOne(CERTBOT_IMAGE, certbotStamp, log, () => buildCertbot(path.join(workDir, "certbot"), certbotStamp, mirror)),
+            await ensureOne(KEEPALIVED_IMAGE, keepalivedStamp, log, () => buildKeepalived(path.join(workDir, "keepalived"), keepalivedStamp)),
         ];
         await ensureVariant();
         await run("docker", ["tag", CERTBOT_IMAGE, CERTBOT_IMAGE_RETAGGED]);
@@ -187,41 +210,93 @@ async function ensureOne(image: string, stamp: string, log: (m: string) => void,
     return { image, built: true, ms, sizeBytes: built.size };
 }
 
+/** What {@link buildFromHostBinaries} puts into an image besides the binaries and their libraries. */
+interface HostBinariesImage {
+    /** Host binary and its path in the image (relative). */
+    binaries: Array<[string, string]>;
+    /** Symbolic links: path in the image (relative) and target. */
+    links: Array<[string, string]>;
+    /** Empty directories (relative); `tmp` is made 1777. */
+    dirs: string[];
+    /** Files (relative path, contents, mode). */
+    files: Array<[string, string, number]>;
+    /** The image's changes, the stamp label added. */
+    changes: string[];
+}
+
 /**
- * HAProxy image: /usr/sbin/haproxy at the official path /usr/local/sbin, the
- * libraries `ldd` lists (at the paths the loader searches), dash as /bin/sh
- * for the official entrypoint script, and the files glibc reads at run time.
+ * An image of binaries copied from this machine: each at its path in the image, the libraries `ldd` lists
+ * at the very paths ldd printed (/lib/..., /lib64/ for the loader, Debian being merged-/usr: real
+ * directories in the image, so no /lib -> usr/lib symlinks are needed), plus libgcc_s, which glibc loads at
+ * run time (thread cancellation at exit) whether or not ldd lists it.
  */
-async function buildHaproxy(dir: string, stamp: string): Promise<void> {
+async function buildFromHostBinaries(dir: string, image: string, stamp: string, spec: HostBinariesImage): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
     const rootfs = path.join(dir, "rootfs");
-    const binaries: Array<[string, string]> = [
-        ["/usr/sbin/haproxy", "usr/local/sbin/haproxy"],
-        ["/usr/bin/dash", "usr/bin/dash"],
-    ];
     const libs = new Set<string>();
-    for (const [src] of binaries) for (const lib of await lddPaths(src)) libs.add(lib);
-    // glibc loads libgcc_s at run time (thread cancellation at exit); ldd of
-    // haproxy lists it already, but say so rather than rely on it.
+    for (const [src] of spec.binaries) for (const lib of await lddPaths(src)) libs.add(lib);
     libs.add("/lib/x86_64-linux-gnu/libgcc_s.so.1");
-    for (const [src, dest] of binaries) copyFile(src, path.join(rootfs, dest), 0o755);
+    for (const [src, dest] of spec.binaries) copyFile(src, path.join(rootfs, dest), 0o755);
     for (const lib of libs) copyFile(lib, path.join(rootfs, lib), 0o755);
-    // Libraries were copied to the very paths ldd printed (/lib/..., /lib64/
-    // for the loader, Debian being merged-/usr): real directories in the image,
-    // so no /lib -> usr/lib symlinks are needed. /bin/sh is for the entrypoint.
-    fs.symlinkSync("dash", path.join(rootfs, "usr/bin/sh"));
-    fs.mkdirSync(path.join(rootfs, "bin"), { recursive: true });
-    fs.symlinkSync("/usr/bin/dash", path.join(rootfs, "bin/sh"));
-    writeFile(path.join(rootfs, "usr/local/bin/docker-entrypoint.sh"), HAPROXY_ENTRYPOINT, 0o755);
-    for (const d of ["usr/local/etc/haproxy", "var/lib/haproxy", "run", "tmp", "etc", "dev", "proc", "sys"]) {
-        fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+    for (const [link, target] of spec.links) {
+        fs.mkdirSync(path.dirname(path.join(rootfs, link)), { recursive: true });
+        fs.symlinkSync(target, path.join(rootfs, link));
     }
-    fs.chmodSync(path.join(rootfs, "tmp"), 0o1777);
-    writeFile(path.join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nhaproxy:x:99:99:haproxy:/var/lib/haproxy:/bin/false\n", 0o644);
-    writeFile(path.join(rootfs, "etc/group"), "root:x:0:\nhaproxy:x:99:\n", 0o644);
-    writeFile(path.join(rootfs, "etc/nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n", 0o644);
-    await importRootfs(rootfs, HAPROXY_IMAGE, [...HAPROXY_CHANGES, `LABEL ${STAMP_LABEL}=${stamp}`]);
+    for (const d of spec.dirs) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+    if (spec.dirs.includes("tmp")) fs.chmodSync(path.join(rootfs, "tmp"), 0o1777);
+    for (const [file, text, mode] of spec.files) writeFile(path.join(rootfs, file), text, mode);
+    await importRootfs(rootfs, image, [...spec.changes, `LABEL ${STAMP_LABEL}=${stamp}`]);
     fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * HAProxy image: /usr/sbin/haproxy at the official path /usr/local/sbin, dash as /bin/sh for the official
+ * entrypoint script, and the files glibc reads at run time.
+ */
+async function buildHaproxy(dir: string, stamp: string): Promise<void> {
+    await buildFromHostBinaries(dir, HAPROXY_IMAGE, stamp, {
+        binaries: [
+            ["/usr/sbin/haproxy", "usr/local/sbin/haproxy"],
+            ["/usr/bin/dash", "usr/bin/dash"],
+        ],
+        links: [
+            ["usr/bin/sh", "dash"],
+            ["bin/sh", "/usr/bin/dash"],
+        ],
+        dirs: ["usr/local/etc/haproxy", "var/lib/haproxy", "run", "tmp", "etc", "dev", "proc", "sys"],
+        files: [
+            ["usr/local/bin/docker-entrypoint.sh", HAPROXY_ENTRYPOINT, 0o755],
+            ["etc/passwd", "root:x:0:0:root:/root:/bin/sh\nhaproxy:x:99:99:haproxy:/var/lib/haproxy:/bin/false\n", 0o644],
+            ["etc/group", "root:x:0:\nhaproxy:x:99:\n", 0o644],
+            ["etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n", 0o644],
+        ],
+        changes: HAPROXY_CHANGES,
+    });
+}
+
+/**
+ * keepalived image: Debian's /usr/sbin/keepalived and the tools a vrrp_script may use (bash, also as
+ * /bin/bash for `#!/bin/bash` scripts; dash as /bin/sh; timeout, sleep, cat). What keepalived needs at
+ * run time: /etc/passwd with root (`script_user root` is looked up), /run and /var/run for its pid files,
+ * /etc/keepalived for the config, /tmp for the data it dumps on signals.
+ */
+async function buildKeepalived(dir: string, stamp: string): Promise<void> {
+    await buildFromHostBinaries(dir, KEEPALIVED_IMAGE, stamp, {
+        binaries: [["/usr/sbin/keepalived", "usr/sbin/keepalived"], ...KEEPALIVED_TOOLS.map((tool): [string, string] => [tool, tool.slice(1)])],
+        links: [
+            ["usr/bin/sh", "dash"],
+            ["bin/sh", "/usr/bin/dash"],
+            ["bin/bash", "/usr/bin/bash"],
+            ["var/run", "../run"],
+        ],
+        dirs: ["etc/keepalived", "run", "tmp", "dev", "proc", "sys"],
+        files: [
+            ["etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644],
+            ["etc/group", "root:x:0:\n", 0o644],
+            ["etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n", 0o644],
+        ],
+        changes: KEEPALIVED_CHANGES,
+    });
 }
 
 /**

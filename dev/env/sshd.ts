@@ -22,6 +22,25 @@ export interface SshdOptions {
     listen?: string;
     /** How long to wait for the port to accept (default 15 s). */
     timeoutMs?: number;
+    /**
+     * An existing client private key (OpenSSH, with its `.pub` beside it) to authorize instead of generating
+     * one: several hosts that one key logs in to.
+     */
+    clientKeyFile?: string;
+    /**
+     * Where the client's public key is written (`file`, created with its directory) and the
+     * `AuthorizedKeysFile` sshd is told (`configPath`, as sshd sees it: relative paths are under the
+     * user's home). Default: `authorized_keys` in the key directory, by its absolute path.
+     */
+    authorizedKeys?: { file: string; configPath: string };
+    /** More sshd_config lines, e.g. `SetEnv DOCKER_HOST=...` for every session. */
+    extraConfig?: string[];
+    /**
+     * Turns sshd's command line into the one to run, e.g. `nsenter ... -- sshd ...` to run it in other
+     * namespaces. The command must exec sshd (keep its PID): the PID is what is stopped and whose sessions
+     * are dropped.
+     */
+    launch?: (command: string, args: string[]) => [string, string[]];
 }
 
 /** A running sshd and what a client needs to log in to it. */
@@ -44,11 +63,20 @@ export interface Sshd {
     process: ManagedProcess;
     /** Stops this sshd (by its PID). */
     stop(): Promise<void>;
+    /** Starts it again, with the same keys and config, after `stop()`; does nothing while it runs. */
+    start(): Promise<void>;
     /**
      * Drops every connection: kills the listener and the session processes it forked (by their PIDs),
      * as a host that reboots or a network cut would, then starts sshd again with the same keys.
      */
     dropConnectionsAndRestart(): Promise<void>;
+}
+
+/** A new ed25519 key pair without passphrase at `file` and `file.pub` (replacing any). */
+export async function generateKey(file: string, comment: string): Promise<void> {
+    fs.rmSync(file, { force: true });
+    fs.rmSync(`${file}.pub`, { force: true });
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
 }
 
 /**
@@ -65,19 +93,15 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     const keyDir = path.join(opts.dir, "keys");
     fs.mkdirSync(keyDir, { recursive: true, mode: 0o700 });
     fs.chmodSync(keyDir, 0o700);
-    const clientKey = path.join(keyDir, "client_ed25519");
+    const clientKey = opts.clientKeyFile ?? path.join(keyDir, "client_ed25519");
     const hostKey = path.join(keyDir, "host_ed25519");
-    for (const [file, comment] of [
-        [clientKey, "edge-proxy-e2e client"],
-        [hostKey, "edge-proxy-e2e host"],
-    ]) {
-        fs.rmSync(file, { force: true });
-        fs.rmSync(`${file}.pub`, { force: true });
-        await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
-    }
-    const authorizedKeys = path.join(keyDir, "authorized_keys");
-    fs.copyFileSync(`${clientKey}.pub`, authorizedKeys);
-    fs.chmodSync(authorizedKeys, 0o600);
+    const generate: Array<[string, string]> = [[hostKey, "edge-proxy-e2e host"]];
+    if (opts.clientKeyFile === undefined) generate.unshift([clientKey, "edge-proxy-e2e client"]);
+    for (const [file, comment] of generate) await generateKey(file, comment);
+    const authorizedKeys = opts.authorizedKeys ?? { file: path.join(keyDir, "authorized_keys"), configPath: path.join(keyDir, "authorized_keys") };
+    fs.mkdirSync(path.dirname(authorizedKeys.file), { recursive: true, mode: 0o700 });
+    fs.copyFileSync(`${clientKey}.pub`, authorizedKeys.file);
+    fs.chmodSync(authorizedKeys.file, 0o600);
 
     const config = path.join(opts.dir, "sshd_config");
     const pidFile = path.join(opts.dir, "sshd.pid");
@@ -88,7 +112,7 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
             `ListenAddress ${host}`,
             `HostKey ${hostKey}`,
             `PidFile ${pidFile}`,
-            `AuthorizedKeysFile ${authorizedKeys}`,
+            `AuthorizedKeysFile ${authorizedKeys.configPath}`,
             "PermitRootLogin prohibit-password",
             "PubkeyAuthentication yes",
             "PasswordAuthentication no",
@@ -100,15 +124,17 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
             "MaxSessions 100",
             "Subsystem sftp internal-sftp",
             "LogLevel VERBOSE",
+            ...(opts.extraConfig ?? []),
             "",
         ].join("\n"),
     );
     // sshd checks for its privilege separation directory at start.
     fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-    await run("/usr/sbin/sshd", ["-t", "-f", config]);
+    const launch = opts.launch ?? ((command: string, args: string[]): [string, string[]] => [command, args]);
+    await run(...launch("/usr/sbin/sshd", ["-t", "-f", config]));
     const logFile = path.join(opts.dir, "sshd.log");
     const start = async () => {
-        const started = await startProcess("/usr/sbin/sshd", ["-D", "-f", config, "-E", logFile], {
+        const started = await startProcess(...launch("/usr/sbin/sshd", ["-D", "-f", config, "-E", logFile]), {
             name: `sshd ${host}:${opts.port}`,
             // -E makes sshd write its own log; our log only catches early errors.
             logFile: path.join(opts.dir, "sshd.stdout.log"),
@@ -134,6 +160,9 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
             return proc;
         },
         stop: () => proc.stop(),
+        async start() {
+            if (proc.exited()) proc = await start();
+        },
         async dropConnectionsAndRestart() {
             const sessions = (await run("ps", ["-o", "pid=", "--ppid", String(proc.pid)], { allowFailure: true })).stdout.split(/\s+/).filter(Boolean);
             await proc.stop();

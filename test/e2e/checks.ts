@@ -4,22 +4,26 @@
  */
 
 import * as fs from "node:fs";
+import * as https from "node:https";
 import * as path from "node:path";
 import { expect } from "chai";
 import { SECRET_PRESENT } from "../../components/config/checks";
 import { CONFIG_KEYS } from "../../components/config/schema";
 import { parseConfig } from "../../components/config/validate";
-import { hostStatePath } from "../../components/hostScripts";
+import { hostStatePath } from "../../components/hostPaths";
 import { shellCommand } from "../../components/quote";
 import { checkStatus } from "../../components/status/check";
 import type { StatusReport } from "../../components/status/report";
 import { parseStatusFile, type StatusFile } from "../../components/status/statusFile";
-import { run } from "../../dev/env/command";
+import { type RunOptions, type RunResult, run } from "../../dev/env/command";
 import { CERTBOT_IMAGE } from "../../dev/env/images";
 import { CONTAINER, type Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, type StackValues } from "../../dev/environment";
 
-/** GET over HTTPS through HAProxy, verified against Pebble's root (no -k): status and body, or curl's error. */
-export async function httpsGet(env: Environment, domain: string, urlPath = "/"): Promise<string> {
+/**
+ * GET over HTTPS through HAProxy at `address` (this machine's, by default), verified against Pebble's root
+ * (no -k): status and body, or curl's error.
+ */
+export async function httpsGet(env: Pick<Environment, "rootCaFile">, domain: string, urlPath = "/", address = "127.0.0.1"): Promise<string> {
     const result = await run(
         "curl",
         [
@@ -29,7 +33,7 @@ export async function httpsGet(env: Environment, domain: string, urlPath = "/"):
             "--cacert",
             env.rootCaFile,
             "--resolve",
-            `${domain}:${PORTS.https}:127.0.0.1`,
+            `${domain}:${PORTS.https}:${address}`,
             "-o",
             "-",
             "-w",
@@ -41,13 +45,39 @@ export async function httpsGet(env: Environment, domain: string, urlPath = "/"):
     return result.code === 0 ? `${result.stdout.slice(-3)} ${result.stdout.slice(0, -3).trim()}` : `curl failed: ${result.stderr.trim()}`;
 }
 
-/** The serial and names of the certificate HAProxy serves for a server name. */
-export async function servedCertificate(domain: string): Promise<string> {
+/**
+ * One `GET /` over HTTPS to HAProxy at `address` with SNI and Host `domain`, verified against `ca` (PEM
+ * text), on `agent`'s connection (false: a new one): undefined when it answered 200, else what went wrong.
+ */
+export function httpsRequest(opts: {
+    address: string;
+    domain: string;
+    ca: string;
+    agent: https.Agent | false;
+    timeoutMs: number;
+}): Promise<string | undefined> {
+    return new Promise((resolve) => {
+        const { address, domain, ca, agent, timeoutMs } = opts;
+        const req = https.get(
+            { host: address, port: PORTS.https, servername: domain, headers: { host: domain }, path: "/", ca, agent, timeout: timeoutMs },
+            (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode === 200 ? undefined : `status ${res.statusCode}`));
+                res.on("error", (error) => resolve(error.message));
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", (error) => resolve(error.message));
+    });
+}
+
+/** The serial and names of the certificate HAProxy at `address` (this machine's, by default) serves for a server name. */
+export async function servedCertificate(domain: string, address = "127.0.0.1"): Promise<string> {
     const result = await run(
         "sh",
         [
             "-c",
-            `${shellCommand("openssl", "s_client", "-connect", `127.0.0.1:${PORTS.https}`, "-servername", domain)}` +
+            `${shellCommand("openssl", "s_client", "-connect", `${address}:${PORTS.https}`, "-servername", domain)}` +
                 ` </dev/null 2>/dev/null | openssl x509 -noout -serial -ext subjectAltName`,
         ],
         { allowFailure: true },
@@ -242,27 +272,43 @@ export async function expectStatusAllWell(values: StackValues, when: string): Pr
     return report;
 }
 
+/** A host as the checks look at it: its Docker engine, and where one of its paths is on this machine. */
+export interface HostView {
+    docker(args: string[], opts?: RunOptions): Promise<RunResult>;
+    pathOf(hostPath: string): string;
+}
+
+/** This machine as the host (the single-host environment's). */
+export const THIS_MACHINE: HostView = { docker: (args, opts) => run("docker", args, opts), pathOf: (hostPath) => hostPath };
+
 /**
  * After `pulumi destroy`: the container, the renewal job, the configuration and certificates directories
  * and edge-proxy's own files in certbotDataDir are gone; certbot's account, lineages and logs stay, with
  * what each lineage was asked for (`edge-proxy/<site>.issued`: a later `up` asking for more re-issues it).
+ * On `host`: this machine by default, or a fleet's host (dev/env/fleet.ts).
  */
-export async function expectNothingLeftAfterDestroy(env: Environment, lineages: string[]): Promise<void> {
-    expect((await run("docker", ["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
+export async function expectNothingLeftAfterDestroy(
+    env: { paths: Pick<Environment["paths"], "configDir" | "certsDir" | "dataDir"> },
+    lineages: string[],
+    host: HostView = THIS_MACHINE,
+): Promise<void> {
+    const at = (hostPath: string) => host.pathOf(hostPath);
+    expect((await host.docker(["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
     const renewal = [RENEW_SCRIPT, RENEW_CRON];
     expect(
-        renewal.filter((file) => fs.existsSync(file)),
+        renewal.filter((file) => fs.existsSync(at(file))),
         "renewal job after destroy",
     ).to.deep.equal([]);
     expect(
-        [env.paths.configDir, env.paths.certsDir, hostStatePath(CONTAINER)].filter((dir) => fs.existsSync(dir)),
+        [env.paths.configDir, env.paths.certsDir, hostStatePath(CONTAINER)].filter((dir) => fs.existsSync(at(dir))),
         "configuration and certificates directories, the record of them, after destroy",
     ).to.deep.equal([]);
-    expect(fs.readdirSync(env.paths.dataDir).sort(), "certbotDataDir after destroy: certbot's own").to.deep.equal(["edge-proxy", "etc", "log", "var"]);
+    const dataDir = at(env.paths.dataDir);
+    expect(fs.readdirSync(dataDir).sort(), "certbotDataDir after destroy: certbot's own").to.deep.equal(["edge-proxy", "etc", "log", "var"]);
     expect(
-        fs.readdirSync(path.join(env.paths.dataDir, "edge-proxy")).filter((file) => !file.endsWith(".issued")),
+        fs.readdirSync(path.join(dataDir, "edge-proxy")).filter((file) => !file.endsWith(".issued")),
         "edge-proxy's files after destroy",
     ).to.deep.equal([]);
-    expect(fs.existsSync(path.join(env.paths.dataDir, "etc", "edge-proxy")), "the DNS credentials' directory after destroy").to.equal(false);
-    expect(fs.readdirSync(path.join(env.paths.dataDir, "etc", "live")).sort(), "certbot lineages after destroy").to.deep.equal(["README", ...lineages]);
+    expect(fs.existsSync(path.join(dataDir, "etc", "edge-proxy")), "the DNS credentials' directory after destroy").to.equal(false);
+    expect(fs.readdirSync(path.join(dataDir, "etc", "live")).sort(), "certbot lineages after destroy").to.deep.equal(["README", ...lineages]);
 }

@@ -43,6 +43,7 @@ import {
     haproxyPids,
     hostStatus,
     httpsGet,
+    httpsRequest,
     operatorStatus,
     receivedAlerts,
     servedCertificate,
@@ -611,30 +612,15 @@ function startLoad(domain: string, ca: string) {
     const errors: string[] = [];
     let running = true;
     const deadline = Date.now() + 180_000;
-    const request = (agent: https.Agent | false) =>
-        new Promise<void>((resolve) => {
-            const req = https.get(
-                { host: "127.0.0.1", port: PORTS.https, servername: domain, headers: { host: domain }, path: "/", ca, agent, timeout: 10_000 },
-                (res) => {
-                    res.resume();
-                    res.on("end", () => {
-                        if (res.statusCode === 200) {
-                            ok++;
-                        } else {
-                            failed++;
-                            errors.push(`status ${res.statusCode}`);
-                        }
-                        resolve();
-                    });
-                },
-            );
-            req.on("timeout", () => req.destroy(new Error("timeout")));
-            req.on("error", (error) => {
-                failed++;
-                errors.push(`${agent ? "keep-alive" : "new connection"}: ${error.message}`);
-                resolve();
-            });
-        });
+    const request = async (agent: https.Agent | false) => {
+        const error = await httpsRequest({ address: "127.0.0.1", domain, ca, agent, timeoutMs: 10_000 });
+        if (error === undefined) {
+            ok++;
+        } else {
+            failed++;
+            errors.push(error.startsWith("status ") ? error : `${agent ? "keep-alive" : "new connection"}: ${error}`);
+        }
+    };
     const worker = async (agent: https.Agent | false) => {
         while (running && ok + failed < 20_000 && Date.now() < deadline) {
             await request(agent);

@@ -20,18 +20,24 @@ import { createEngineStack, type EngineStack, engineUnavailable, PROGRAM_ENTRIES
 import { expectCertificates, expectEverySiteServed, servedCertificates } from "../e2e/checks";
 
 /** The release this one upgrades: the newest commit of main that landed before this change. */
-const PREVIOUS_RELEASE = "5e141f8898845b7320fa63e721b6a100f3395480";
+const PREVIOUS_RELEASE = "a6aaf0aa3bbf98dcb7ece754df574ffed4c12a9c";
 
 /**
  * The in-place updates an upgrade from PREVIOUS_RELEASE may make, each with why: a step's script changed, so
  * the step runs once again and leaves what is already right as it is. Anything else fails the test.
  */
 const EXPECTED_UPDATES: Record<string, string> = {
-    "update e2e-config-delivery": "the configuration step writes metrics-sources next to haproxy.cfg (metrics on loopback)",
-    // Both carry the removal of a configuration directory that is no longer used, which now removes every
-    // link into its releases (the metrics' source list among them).
-    "update e2e-prepare-directories": "the preparation's script and delete command carry the new removal of an unused configuration directory",
-    "update e2e-certificates-reload": "the reload's script carries the new removal of an unused configuration directory",
+    // Each of these scripts carries the PEM functions; none of them changes anything on a converged host.
+    "update e2e-prepare-directories":
+        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
+    "update e2e-config-delivery":
+        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
+    "update e2e-cert-site-a-pem":
+        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
+    "update e2e-cert-site-b-pem":
+        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
+    "update e2e-renewal-cron":
+        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
 };
 
 const DIR = "/var/tmp/edge-proxy-e2e/upgrade";

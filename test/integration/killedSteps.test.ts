@@ -12,14 +12,8 @@ import * as path from "node:path";
 import { expect } from "chai";
 import fc from "fast-check";
 import type { EdgeProxyConfig } from "../../components/config/types";
-import {
-    hostStatePath,
-    installDnsCredentialsScript,
-    installPemScript,
-    installRenewalScript,
-    prepareHostScript,
-    renewalPaths,
-} from "../../components/hostScripts";
+import { hostStatePath } from "../../components/hostPaths";
+import { installDnsCredentialsScript, installPemScript, installRenewalScript, prepareHostScript, renewalPaths } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { writeSelfSigned } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";

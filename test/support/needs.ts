@@ -51,6 +51,16 @@ export const ENVIRONMENT: Need[] = [
     ].map((name) => program(name, "tools/install.sh installs it")),
 ];
 
+/** Beyond the environment's programs, what a fleet's hosts (dev/env/fleet.ts) and the keepalived image are made with. */
+export const FLEET_ENVIRONMENT: Need[] = [
+    ...ENVIRONMENT,
+    program("keepalived", "tools/install.sh installs it"),
+    program("ip", "iproute2; tools/install.sh installs it"),
+    program("iptables", "tools/install.sh installs it"),
+    program("nsenter", "util-linux"),
+    program("unshare", "util-linux"),
+];
+
 /** `describe`, or where a need is missing, one pending test naming every missing need. */
 export function describeWith(needs: Need[], title: string, body: (this: Mocha.Suite) => void): void {
     const missing = needs.map((need) => need()).filter((why): why is string => why !== undefined);

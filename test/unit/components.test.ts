@@ -16,6 +16,7 @@ import { HOST_SHELL } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { dependsOn, echo, isSecret, type Realize, type Registration, resource, runProgram, unhandledRejections, unwrapSecrets } from "../../dev/mocks";
 import { PROJECT_DIR } from "../../dev/paths";
+import { EngineUrns } from "../support/engineUrns";
 import { stackFileSettings } from "../support/settings";
 
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtest\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -228,52 +229,6 @@ describe("the dev stack's resources", () => {
         expect(script).to.contain(`cat >"$staging"/haproxy.cfg <<'EDGE_PROXY_EOF'\n${loadRendered()}EDGE_PROXY_EOF\n`);
     });
 });
-
-/**
- * The URNs of registrations as the engine makes them, every ancestor's type in the qualified type (the mocks'
- * name the parent's type only), and the URNs each answers to besides its own: its aliases (a spec's empty
- * parts are the resource's own) and, for a child whose name starts with its parent's, the parent's former
- * URNs with the child under them.
- */
-class EngineUrns {
-    constructor(private readonly registrations: Registration[]) {}
-
-    /** The URN of a resource of `type` named `name` under the resource `parentUrn` (an engine URN; "" for none). */
-    private urnUnder(parentUrn: string, type: string, name: string): string {
-        const chain = parentUrn === "" ? type : `${parentUrn.split("::")[2]}$${type}`;
-        return `${this.registrations[0].urn.split("::").slice(0, 2).join("::")}::${chain}::${name}`;
-    }
-
-    /** A URN the SDK sent: a registration's (the mocks' form), or one the program built (createUrn, the engine's form). */
-    private engineForm(urn: string): string {
-        const registered = this.registrations.find((r) => r.urn === urn);
-        return registered ? this.urn(registered) : urn;
-    }
-
-    urn(registration: Registration): string {
-        return this.urnUnder(registration.parent === "" ? "" : this.engineForm(registration.parent), registration.type, registration.name);
-    }
-
-    former(registration: Registration): string[] {
-        const own = registration.aliases.map(
-            (alias) =>
-                alias.urn ||
-                this.urnUnder(
-                    alias.noParent ? "" : this.engineForm(alias.parentUrn || registration.parent),
-                    alias.type || registration.type,
-                    alias.name || registration.name,
-                ),
-        );
-        const parent = this.registrations.find((r) => r.urn === registration.parent);
-        const inherited =
-            parent && registration.name.startsWith(parent.name)
-                ? this.former(parent).map((urn) =>
-                      this.urnUnder(urn, registration.type, `${urn.split("::").pop()}${registration.name.slice(parent.name.length)}`),
-                  )
-                : [];
-        return [...own, ...inherited];
-    }
-}
 
 describe("an existing stack's resources under this release", () => {
     /**

@@ -193,7 +193,7 @@ describe("configuration validation", () => {
                 delete r.hostAddress;
             },
             [
-                "hostAddress: is required: Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
+                "hostAddress: is required: Address (DNS name or IP) of the Debian Docker host, as reached over SSH. Required unless `hosts` lists the hosts.",
                 "acmeEmail: is required: Email address for the ACME account (expiry notices).",
             ],
         ],
@@ -418,9 +418,9 @@ describe("configuration validation", () => {
                 r.sites = null;
             },
             [
-                "hostAddress: is required: Address (DNS name or IP) of the Debian Docker host, as reached over SSH.",
                 "acmeEmail: is required: Email address for the ACME account (expiry notices).",
                 "sites: is required: The HTTPS sites: each with domains (one certificate), backends, health check and HSTS.",
+                "hostAddress: must be a string, got nothing",
                 "httpPort: must be a port number from 1 to 65535, got nothing",
             ],
         ],

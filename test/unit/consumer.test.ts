@@ -84,15 +84,15 @@ describe("a program that uses edge-proxy as a package (test/consumer)", () => {
             },
             { realize: world(DEV_BACKENDS) },
         );
-        expect(Object.keys(proxy.certificates.certbot)).to.deep.equal(["www", "wiki"]);
-        expect(Object.keys(proxy.certificates.pem)).to.deep.equal(["www", "wiki"]);
-        expect(await settled(proxy.certificates.certbot.wiki.stdout)).to.equal("edge-cert-wiki-certbot done");
-        expect(await settled(proxy.certificates.pem.wiki.stdout)).to.equal("edge-cert-wiki-pem done");
-        expect(proxy.certificates.dnsCredentials, "no DNS-01 site").to.equal(undefined);
+        expect(Object.keys(proxy.certificates!.certbot)).to.deep.equal(["www", "wiki"]);
+        expect(Object.keys(proxy.certificates!.pem)).to.deep.equal(["www", "wiki"]);
+        expect(await settled(proxy.certificates!.certbot.wiki.stdout)).to.equal("edge-cert-wiki-certbot done");
+        expect(await settled(proxy.certificates!.pem.wiki.stdout)).to.equal("edge-cert-wiki-pem done");
+        expect(proxy.certificates!.dnsCredentials, "no DNS-01 site").to.equal(undefined);
         expect(await settled(proxy.haproxyService.container.name)).to.equal("edge-proxy");
         expect(await settled(proxy.haproxyService.configuration.stdin as pulumi.Output<string>)).to.contain("server s1 192.168.1.101:8080 check");
-        expect(await settled(proxy.renewalJob.installed.delete as pulumi.Output<string>)).to.contain("/usr/local/sbin/edge-proxy-renew-edge-proxy");
-        expect(await settled(proxy.certificates.reload.stdout)).to.equal("edge-certificates-reload done");
+        expect(await settled(proxy.renewalJob!.installed.delete as pulumi.Output<string>)).to.contain("/usr/local/sbin/edge-proxy-renew-edge-proxy");
+        expect(await settled(proxy.certificates!.reload.stdout)).to.equal("edge-certificates-reload done");
         expect(await settled(proxy.host.preparation.stdout)).to.equal("edge-prepare-directories done");
         expect(await settled(proxy.haproxyService.image.name)).to.equal("haproxy:1.7");
         // The stand-in steps print `<name> done`, no certificate line: the sites carry no certificate fields.
@@ -105,7 +105,7 @@ describe("a program that uses edge-proxy as a package (test/consumer)", () => {
             },
             wiki: { names: ["wiki.example.com"], urls: ["https://wiki.example.com/"], certificate: "/srv/haproxy/certs/wiki.pem", staging: true },
         });
-        expect(await settled(proxy.certificates.served)).to.deep.equal({ www: {}, wiki: {} });
+        expect(await settled(proxy.certificates!.served)).to.deep.equal({ www: {}, wiki: {} });
         // The default schedule derives from the host's address, here another resource's output.
         expect(await settled(proxy.renewal)).to.deep.equal({
             schedule: defaultRenewSchedule(DEV.hostAddress as string, "edge-proxy"),

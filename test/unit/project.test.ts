@@ -38,12 +38,12 @@ describe("templates", () => {
         .filter((file) => file.endsWith(".hbs"))
         .map((file) => ({ file, text: fs.readFileSync(path.join(TEMPLATES_DIR, file), "utf8") }));
 
-    it("print values only through the cfg, cfgHash, sh or heredoc quoting helpers", () => {
+    it("print values only through the cfg, cfgHash, kad, sh or heredoc quoting helpers", () => {
         expect(templates.length).to.be.greaterThan(3);
         for (const { file, text } of templates) {
             // `\{{...}}` is Handlebars' escape for a literal `{{...}}` (a docker --format template), not a value.
             for (const [mustache] of text.matchAll(/(?<!\\)\{\{[^}]*\}\}/g)) {
-                const allowed = /^\{\{(~?[#/>!]|else\b|(cfg|cfgHash|sh|heredoc) )/.test(mustache);
+                const allowed = /^\{\{(~?[#/>!]|else\b|(cfg|cfgHash|kad|sh|heredoc) )/.test(mustache);
                 expect(allowed, `${file}: ${mustache} prints a value without a quoting helper`).to.equal(true);
             }
         }
@@ -61,9 +61,25 @@ describe("templates", () => {
         }
     });
 
+    it("print keepalived.conf's values through kad only, and kad nowhere else (each file has its own lexical rules)", () => {
+        for (const { file, text } of templates) {
+            const helpers = new Set([...text.matchAll(/\{\{(cfg|cfgHash|kad|sh|heredoc) /g)].map(([, helper]) => helper));
+            if (file === "keepalived.conf.hbs") {
+                expect([...helpers], file).to.deep.equal(["kad"]);
+                // keepalived also starts a comment with `!`.
+                expect(
+                    text.split("\n").filter((line) => line.trimStart().startsWith("!")),
+                    file,
+                ).to.deep.equal([]);
+            } else {
+                expect(helpers.has("kad"), `${file} uses kad`).to.equal(false);
+            }
+        }
+    });
+
     it("print no value on a comment line (a newline in it would end the comment)", () => {
         for (const { file, text } of templates) {
-            const commentLines = text.split("\n").filter((line) => line.trimStart().startsWith("#") && /\{\{(cfg|cfgHash|sh|heredoc) /.test(line));
+            const commentLines = text.split("\n").filter((line) => line.trimStart().startsWith("#") && /\{\{(cfg|cfgHash|kad|sh|heredoc) /.test(line));
             expect(commentLines, `${file}: comment lines printing a value`).to.deep.equal([]);
         }
     });

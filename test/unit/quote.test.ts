@@ -1,8 +1,10 @@
-/** The quoting gates: hostile strings survive a real shell as one word, and never enter haproxy.cfg. */
+/** The quoting gates: hostile strings survive a real shell as one word, and never enter haproxy.cfg or keepalived.conf. */
 
 import { execFileSync } from "node:child_process";
 import { expect } from "chai";
-import { cfgToken, shellCommand, shellHeredoc, shellQuote } from "../../components/quote";
+import * as fc from "fast-check";
+import { cfgToken, keepalivedToken, shellCommand, shellHeredoc, shellQuote } from "../../components/quote";
+import { PROPERTY_RUN } from "../support/property";
 
 const HOSTILE = [
     "plain",
@@ -55,6 +57,91 @@ describe("cfgToken", () => {
             expect(() => cfgToken(value)).to.throw(/not a single safe word/);
         });
     }
+});
+
+describe("keepalivedToken", () => {
+    /** What keepalived's reader interprets somewhere on a line (lib/parser.c), besides blanks and control characters. */
+    const SPECIAL = ["#", "!", "{", "}", '"', "'", "\\", "$", "@", "~", "%", ";", "*", "?", "[", "]", "=", ",", "+", "&", "|", "<", ">", "(", ")", "`"];
+    const SAFE_WORD = /^[A-Za-z0-9._:/-]+$/;
+
+    it("lets plain keepalived words through: names, interfaces, addresses with prefix, paths, numbers", () => {
+        for (const word of [
+            "proxy-1",
+            "edge_b.example.com",
+            "eth0",
+            "ens5.100",
+            "10.0.0.100/24",
+            "fd00::100/64",
+            "/etc/keepalived/check-haproxy.sh",
+            "s3cret-1",
+            "Ab3._:/-",
+        ]) {
+            expect(keepalivedToken(word)).to.equal(word);
+        }
+        expect(keepalivedToken(255)).to.equal("255");
+    });
+
+    for (const value of [
+        ...HOSTILE.filter((v) => !/^[-~]?[a-z]+$/.test(v)),
+        "a b",
+        "a#b",
+        "a!b",
+        "a{",
+        "}",
+        "a\nb",
+        "a\rb",
+        "$DEF",
+        "@host",
+        "~SEQ(x,1,3)",
+        "fe80::1%eth0",
+        "\u00a0",
+    ]) {
+        it(`refuses ${JSON.stringify(value)}`, () => {
+            expect(() => keepalivedToken(value)).to.throw(/into keepalived\.conf: not a single safe word/);
+        });
+    }
+
+    it("refuses the words that would make a line an include of other files, and only those", () => {
+        for (const word of ["include", "includer", "includem", "includew", "includeb", "includea"]) {
+            expect(() => keepalivedToken(word), word).to.throw(/not a single safe word/);
+        }
+        for (const word of ["includes", "include-proxy", "Include", "xinclude"]) {
+            expect(keepalivedToken(word)).to.equal(word);
+        }
+    });
+
+    it("property: any string comes back unchanged as one safe word, or is refused", () => {
+        fc.assert(
+            fc.property(fc.oneof(fc.string({ maxLength: 16 }), fc.string({ unit: "binary", maxLength: 16 }), fc.constantFrom(...SPECIAL)), (value) => {
+                let out: string;
+                try {
+                    out = keepalivedToken(value);
+                } catch {
+                    return !SAFE_WORD.test(value) || /^include[rmwba]?$/.test(value);
+                }
+                return out === value && SAFE_WORD.test(out) && !/\s/.test(out) && !SPECIAL.some((c) => out.includes(c));
+            }),
+            { seed: PROPERTY_RUN.seed, numRuns: 2000 },
+        );
+    });
+
+    it("property: a safe word passes; the same word with any other character inserted anywhere is refused", () => {
+        const safeWord = fc.stringMatching(/^[A-Za-z0-9._:/-]{1,12}$/).filter((word) => !/^include[rmwba]?$/.test(word));
+        const other = fc.oneof(
+            fc.constantFrom(...SPECIAL, " ", "\t", "\n", "\r", "\0", "\u00a0", "\u2028"),
+            fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+        );
+        fc.assert(
+            fc.property(safeWord, other, fc.nat(), (word, inserted, at) => {
+                expect(keepalivedToken(word)).to.equal(word);
+                fc.pre(!SAFE_WORD.test(inserted));
+                const position = at % (word.length + 1);
+                const hostile = word.slice(0, position) + inserted + word.slice(position);
+                expect(() => keepalivedToken(hostile)).to.throw(/not a single safe word/);
+            }),
+            { seed: PROPERTY_RUN.seed, numRuns: 2000 },
+        );
+    });
 });
 
 describe("shellHeredoc", () => {

@@ -4,7 +4,8 @@
  */
 import { expect } from "chai";
 import type { EdgeProxyConfig } from "../../components/config/types";
-import { buildReport, formatReport, type Probe } from "../../components/status/report";
+import { fleetDifferences } from "../../components/status/check";
+import { buildReport, formatFleetReport, formatReport, type Probe } from "../../components/status/report";
 import { devConfigIn } from "../../dev/hostScripts";
 import { statusFile } from "../support/status";
 
@@ -187,6 +188,52 @@ describe("npm run status", () => {
             expect(config.acme.staging).to.equal(true);
             expect(report.attention).to.deep.equal([]);
             expect(report.sites[1].names[0].staging).to.equal(true);
+        });
+    });
+
+    describe("a fleet's report", () => {
+        const config = devConfigIn("/srv/test");
+        const withSerial = (probe: Probe, serial: string): Probe => ({
+            ...probe,
+            served: probe.served.map((entry) => ({ ...entry, certificate: entry.certificate && { ...entry.certificate, serial } })),
+        });
+
+        it("a host that receives certificates answers for no renewal job, status.json or certbot run", () => {
+            const { status, renewalJob, ...probe } = wellProbe("abc");
+            const report = buildReport(config, "abc", probe, NOW, "receiver");
+            expect(report.attention).to.deep.equal([]);
+            expect(report.sites[0].renewal).to.equal(undefined);
+            expect(formatReport(report)).to.contain("renewal job: none here (the fleet's issuer renews, and sends the certificates)");
+            expect(buildReport(config, "abc", probe, NOW).attention, "the same probe from an issuer").to.include(
+                "the host has no status.json yet (written by the certificate steps and the renewal job of this edge-proxy version): run pulumi up",
+            );
+        });
+
+        it("the issuer names a host that missed the last distribution", () => {
+            const probe = wellProbe("abc");
+            probe.status = { ...statusFile(), hosts: [{ name: "b", state: "failed", at: "2026-12-04T03:17:05Z", behind: true }] };
+            const report = buildReport(config, "abc", probe, NOW);
+            expect(report.attention).to.deep.equal([
+                "host b missed the distribution of the certificates at 2026-12-04T03:17:05Z: it may serve older ones until the next renewal run or pulumi up",
+            ]);
+            expect(formatReport(report)).to.contain("host b: behind (last distribution failed at 2026-12-04T03:17:05Z)");
+        });
+
+        it("hosts that serve a name different certificates, or run different configurations, need attention", () => {
+            const a = buildReport(config, "abc", wellProbe("abc"), NOW);
+            const b = buildReport(config, "abc", withSerial(wellProbe("abc"), "0C0D"), NOW, "receiver");
+            expect(fleetDifferences({ a, b: buildReport(config, "abc", wellProbe("abc"), NOW, "receiver") })).to.deep.equal([]);
+            expect(fleetDifferences({ a, b })).to.deep.equal([
+                "site www: hosts serve www.example.com different certificates (a: 0A1B, b: 0C0D)",
+                "site www: hosts serve example.com different certificates (a: 0A1B, b: 0C0D)",
+                "site wiki: hosts serve wiki.example.com different certificates (a: 0A1B, b: 0C0D)",
+            ]);
+            const c = buildReport(config, "abc", wellProbe("def"), NOW, "receiver");
+            expect(fleetDifferences({ a, c })).to.deep.equal(["hosts run different configurations (a: abc, c: def)"]);
+            const text = formatFleetReport({ issuer: "a", hosts: { a, b }, attention: fleetDifferences({ a, b }) });
+            expect(text).to.match(/^host a \(issuer\)\n {2}container edge-proxy: running/);
+            expect(text).to.contain("host b\n  container edge-proxy: running");
+            expect(text).to.contain("needs attention:\n  - site www: hosts serve www.example.com different certificates (a: 0A1B, b: 0C0D)");
         });
     });
 });
