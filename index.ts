@@ -8,7 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { argsFromStackSettings, EdgeProxy, EdgeProxyFleet, type EdgeProxySettings } from "./components";
 import { CONFIG_NAMESPACE } from "./components/config/schema";
 import { engineSecretKeys, rawConfigFromEngine } from "./components/config/sources";
-import { parseConfig } from "./components/config/validate";
+import { ConfigError, parseConfig } from "./components/config/validate";
+import { vrrpPasswordProblem } from "./components/fleet/keepalived";
 
 const { sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, vrrpPassword, ...settings } = rawConfigFromEngine(
     pulumi.runtime.allConfig(),
@@ -17,6 +18,13 @@ const { sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, vrrpPass
 // The whole stack first, the secrets included: whether they are set, and set as secrets, is the stack's
 // business, and their problems belong in the same list as the others. EdgeProxy then checks its own args.
 const config = parseConfig({ sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, vrrpPassword, ...settings });
+// keepalived takes a VRRP password of 1 to 8 characters as one word: checked here, before any resource,
+// where the program has the secret's text (the configuration above knows only that it is set).
+const vrrpProblem =
+    config.fleet?.vip && vrrpPassword !== undefined ? vrrpPasswordProblem(String(pulumi.runtime.allConfig()["edge-proxy:vrrpPassword"] ?? "")) : undefined;
+if (vrrpProblem) {
+    throw new ConfigError([vrrpProblem]);
+}
 const stackConfig = new pulumi.Config(CONFIG_NAMESPACE);
 const args = argsFromStackSettings({
     ...(settings as unknown as EdgeProxySettings), // just validated

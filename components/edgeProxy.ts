@@ -10,6 +10,7 @@ import { checkSettings, type DeclaredConfig, flattenArgs } from "./config/settin
 import type { EdgeProxyConfig } from "./config/types";
 import type { ConfigError } from "./config/validate";
 import { DockerHost } from "./dockerHost";
+import { fleetPaths } from "./fleet/roles";
 import { fleetKeyScript, installReceiverScript, parsePublicKey, removeReceiverScript } from "./fleet/scripts";
 import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
@@ -27,7 +28,7 @@ import {
     renderHostScripts,
     renewalPaths,
 } from "./hostScripts";
-import { driftMessages, type HostObservation, type HostRole, observeHost, repairTokens } from "./hostState";
+import { driftMessages, type HostObservation, type HostRole, observeHost, repairTokens, takeFleetRole } from "./hostState";
 import { shellCommand } from "./quote";
 import { RenewalJob } from "./renewalJob";
 
@@ -201,8 +202,11 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const paths = renewalPaths(declared);
         const deliver = declared.haproxy.metrics?.user ? deliverWithPasswordHash(resolved, secrets.metricsPassword) : scripts.deliver;
 
-        const knownHostsDir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
         const member = args.fleetMember;
+        if (declared.fleet && !member) {
+            throw new pulumi.ResourceError(`EdgeProxy ${name}: hosts lists several hosts: declare an EdgeProxyFleet for them (docs/fleet.md)`, this);
+        }
+        const knownHostsDir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
         const role: HostRole = member && declared.fleet && member.host !== declared.fleet.issuer ? "receiver" : "issuer";
         // Where the host's key is known, the configuration with it: every connection to the host pins it.
         const pinned = this.pinHostKey(resolved, secrets.sshPrivateKey, knownHostsDir, `${pulumi.getProject()}/${pulumi.getStack()}/${name}`);
@@ -281,10 +285,13 @@ export class EdgeProxy extends pulumi.ComponentResource {
             return;
         }
         if (member) {
+            const { key, stateDir } = fleetPaths(declared);
             this.fleetKey = hostCommand(`${name}-fleet-key`, {
                 connection,
                 script: resolved.apply(fleetKeyScript),
                 repairToken: pulumi.output(""),
+                // Back to one host: the key, the other hosts' pinned keys and their records go.
+                delete: shellCommand("rm", "-rf", path.posix.dirname(key), stateDir),
                 parent: this,
                 dependsOn: [preparation],
             });
@@ -384,10 +391,19 @@ export class EdgeProxy extends pulumi.ComponentResource {
             .apply(([settings, key]) => (settings.host.detectDrift ? observeHost(settings, key, role) : Promise.resolve<HostObservation>({})));
         return pulumi.unsecret(
             observation.apply((observed) => {
-                for (const message of driftMessages(observed)) {
+                const { role: was, steps } = takeFleetRole(observed);
+                // The issuer's resources would move to another host, and the PEM steps' deletes would then
+                // remove the certificates the old issuer serves: refused before anything changes.
+                if (was !== undefined && was !== role) {
+                    throw new pulumi.ResourceError(
+                        `this host is its fleet's ${was} and would become its ${role}: the issuer cannot move to another host in place (docs/fleet.md#limits)`,
+                        this,
+                    );
+                }
+                for (const message of driftMessages(steps)) {
                     pulumi.log.warn(`drift on the host: ${message}`, this);
                 }
-                return repairTokens(observed);
+                return repairTokens(steps);
             }),
         );
     }

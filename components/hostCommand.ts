@@ -62,7 +62,8 @@ export function hostCommand(name: string, options: HostCommandOptions): command.
             update: HOST_SHELL,
             delete: options.delete,
             stdin: pulumi.all([options.script, options.repairToken]).apply(([script, token]) => withRepairToken(script, token)),
-            // The scripts carry no secret: their output is what an operator needs to see when a step fails.
+            // The scripts print no secret (those that carry one are secret Outputs): their output is what an
+            // operator needs to see when a step fails.
             addPreviousOutputInEnv: false,
         },
         { parent: options.parent, dependsOn: options.dependsOn, aliases: options.aliases },

@@ -15,6 +15,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { EdgeProxyConfig } from "./config/types";
+import { fleetPaths } from "./fleet/roles";
 import { dnsCredentialsPaths } from "./hostScripts";
 import { hostLogin, runOnHost } from "./hostSession";
 import { shellQuote } from "./quote";
@@ -30,6 +31,18 @@ export const STEP = {
     certbot: (site: string) => `certbot-${site}`,
     pem: (site: string) => `pem-${site}`,
 } as const;
+
+/** The record in which observe.sh reports what a fleet's host was made by its last `up` (hostState.takeFleetRole). */
+const FLEET_ROLE_RECORD = "fleet-role";
+
+/**
+ * The observation without its fleet record, and what that record says the host was made by its last `up`
+ * (`issuer` or `receiver`; undefined when it was in no fleet).
+ */
+export function takeFleetRole(observation: HostObservation): { role?: string; steps: HostObservation } {
+    const { [FLEET_ROLE_RECORD]: record, ...steps } = observation;
+    return { role: record?.drift || undefined, steps };
+}
 
 /** The label on the HAProxy container that carries its repair token. */
 export const CONTAINER_TOKEN_LABEL = "edge-proxy.repair";
@@ -53,6 +66,8 @@ const OBSERVE_TIMEOUT_MS = 120_000;
 export function observeHostScript(config: EdgeProxyConfig, role: HostRole = "issuer"): string {
     return renderTemplate("host/observe.sh.hbs", {
         receives: role === "receiver",
+        fleetRole: fleetPaths(config).role,
+        fleetRoleRecord: FLEET_ROLE_RECORD,
         configDir: config.haproxy.configDir,
         certsDir: config.haproxy.certsDir,
         dataDir: config.acme.dataDir,

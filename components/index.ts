@@ -12,6 +12,6 @@ export { ConfigError, parseConfig } from "./config/validate";
 export { DockerHost } from "./dockerHost";
 export { EdgeProxy, EdgeProxyArgs, FleetMemberArgs, HaproxyOutput, MetricsOutput, RenewalOutput, SiteOutput } from "./edgeProxy";
 export { EdgeProxyFleet, EdgeProxyFleetArgs, HostCertificates } from "./fleet/edgeProxyFleet";
-export { Keepalived } from "./fleet/keepalived";
+export { Keepalived, KeepalivedArgs } from "./fleet/keepalived";
 export { HaproxyService } from "./haproxyService";
 export { RenewalJob } from "./renewalJob";

@@ -64,9 +64,14 @@ const KEEPALIVED_TOKEN = /^[A-Za-z0-9._:/-]+$/;
 /** The words that make a line an `include` of other files when they start it (a virtual address does). */
 const KEEPALIVED_INCLUDE = /^include[rmwba]?$/;
 
+/** Whether a word is one keepalived reads as an include of other files where it starts a line. */
+export function isKeepalivedInclude(value: string): boolean {
+    return KEEPALIVED_INCLUDE.test(value);
+}
+
 /** Whether a value is one safe keepalived.conf word (for validators that must agree with the gate). */
 export function isKeepalivedToken(value: string): boolean {
-    return KEEPALIVED_TOKEN.test(value) && !KEEPALIVED_INCLUDE.test(value);
+    return KEEPALIVED_TOKEN.test(value) && !isKeepalivedInclude(value);
 }
 
 /** Returns the value if it is one safe keepalived.conf word, and throws otherwise. */

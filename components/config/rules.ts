@@ -111,7 +111,7 @@ function checkRules(model: ConfigModel, ctx: z.core.$RefinementCtx<ConfigModel>,
     checkDns(acme.dns, acme.certbotImage, unset, requireSecrets, report);
     checkSites(view.sites, acme.dns.provider !== undefined, refused, report);
     checkTcpServiceNames(view.tcpServices, report);
-    checkFleet(view.fleet, report);
+    checkFleet(view.fleet, view.host.sshPort, report);
     checkOptionalGroup("virtualAddresses", "has no effect: keepalived is off until virtualAddresses is set", view, unset, report);
     checkPortCollisions(view, report);
     checkDirectoriesApart(
@@ -278,7 +278,7 @@ function checkSites(sites: View["sites"], dnsOn: boolean, refused: Set<string>, 
  * virtual addresses only for a fleet, at least one of them IPv4 (VRRP version 2 announces IPv4 only: an
  * IPv6 address moves with it).
  */
-function checkFleet(fleet: View["fleet"], report: Report): void {
+function checkFleet(fleet: View["fleet"], defaultSshPort: number | undefined, report: Report): void {
     const hosts = fleet.hosts ?? [];
     if (hosts.length === 0) {
         if (fleet.issuer !== undefined) {
@@ -301,7 +301,7 @@ function checkFleet(fleet: View["fleet"], report: Report): void {
             claim(names, ["fleet", "hosts", i, "name"], `${owner}.name`, host.name, (first) => `"${host.name}" is already the name of ${first}`, report);
         }
         if (host.address !== undefined) {
-            const endpoint = `${host.address.toLowerCase()}:${host.sshPort ?? "sshPort"}`;
+            const endpoint = `${host.address.toLowerCase()}:${host.sshPort ?? defaultSshPort}`;
             claim(endpoints, ["fleet", "hosts", i, "address"], owner, endpoint, (first) => `${endpoint} is already the SSH address of ${first}`, report);
         }
         if (host.privateAddress !== undefined) {
@@ -376,6 +376,13 @@ function checkPortCollisions(view: View, report: Report): void {
     }
     (view.tcpServices ?? []).forEach((service, i) => {
         published(["tcpServices", i, "port"], `tcpServices[${i}].port`, service?.port, true);
+    });
+    // A fleet's host with an SSH port of its own: the container published on that port would not start there.
+    (view.fleet.hosts ?? []).forEach((host, i) => {
+        const taken = host?.sshPort === undefined || host.sshPort === view.host.sshPort ? undefined : owner.get(host.sshPort);
+        if (taken) {
+            report(["fleet", "hosts", i, "sshPort"], `port ${host!.sshPort} is already used by ${taken}`);
+        }
     });
 }
 

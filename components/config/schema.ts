@@ -9,6 +9,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
 import { DNS_PROVIDERS, providerImage, TSIG_ALGORITHMS } from "../dns/providers";
+import { issuerOf } from "../fleet/roles";
 import { addressWithPrefixProblem, interfaceNameProblem } from "../keepalived/render";
 import {
     ACME_DIRECTORIES,
@@ -568,9 +569,7 @@ export function deriveConfig(model: ConfigModel) {
         acme: {
             ...withChallengeAddress(deriveAcme(model.acme), fleet),
             // A fleet's job runs on the issuer: every host's configuration derives the same schedule, from the issuer.
-            renewSchedule:
-                model.acme.renewSchedule ??
-                defaultRenewSchedule(fleet ? fleet.hosts.find((each) => each.name === fleet.issuer)!.address : host.address, haproxy.containerName),
+            renewSchedule: model.acme.renewSchedule ?? defaultRenewSchedule(fleet ? issuerOf(fleet).address : host.address, haproxy.containerName),
         },
         sites: model.sites.map(({ name, domains, healthCheck, ...site }) => {
             const names = domains.map((domain) => domain.toLowerCase());
@@ -616,7 +615,7 @@ export function deriveDeclared(model: Pick<ConfigModel, "host" | "haproxy" | "ac
 
 /** The ACME settings with the address HAProxy reaches certbot on: in a fleet, the issuer's on the shared network, where every host sends the CA's HTTP-01 requests. */
 function withChallengeAddress<A extends { challengeAddress: string }>(acme: A, fleet: ReturnType<typeof deriveFleet>): A {
-    return fleet ? { ...acme, challengeAddress: fleet.hosts.find((each) => each.name === fleet.issuer)!.privateAddress } : acme;
+    return fleet ? { ...acme, challengeAddress: issuerOf(fleet).privateAddress } : acme;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -68,9 +68,9 @@ export class EdgeProxyFleet extends pulumi.ComponentResource {
         }
         this.hosts = {};
         // certbot on the issuer waits for the whole fleet to serve (below), which is declared after the issuer.
-        let fleetServes!: (gate: pulumi.Resource) => void;
+        let resolveServing!: (gate: pulumi.Resource) => void;
         const certificatesAfter = new Promise<pulumi.Resource>((resolve) => {
-            fleetServes = resolve;
+            resolveServing = resolve;
         });
         let after: pulumi.Resource[] = [];
         let issuerKey: pulumi.Output<string> | undefined;
@@ -130,7 +130,7 @@ export class EdgeProxyFleet extends pulumi.ComponentResource {
                 ...Object.values(this.keepalived).map((keepalived) => keepalived.container),
             ],
         });
-        fleetServes(this.serving);
+        resolveServing(this.serving);
         this.issuer = this.hosts[fleet.issuer];
         const followers = followersOf(fleet).map((host) => this.hosts[host.name]);
         const issuerCertificates = this.issuer.certificates!;

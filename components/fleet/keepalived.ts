@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { EdgeProxyConfig } from "../config/types";
 import { type HostConnection, hostCommand } from "../hostCommand";
 import { hostStatePath } from "../hostPaths";
-import { type KeepalivedView, renderKeepalivedCheck, renderKeepalivedConfig } from "../keepalived/render";
+import { authPasswordProblem, type KeepalivedView, renderKeepalivedCheck, renderKeepalivedConfig } from "../keepalived/render";
 import { shellCommand } from "../quote";
 import { renderTemplate } from "../templates";
 
@@ -44,8 +44,18 @@ export function keepalivedPaths(config: { haproxy: Pick<EdgeProxyConfig["haproxy
     };
 }
 
+/** What is wrong with vrrpPassword, led by its key (never its text), or undefined. */
+export function vrrpPasswordProblem(password: string): string | undefined {
+    const problem = authPasswordProblem(password);
+    return problem && `vrrpPassword: the secret ${problem}`;
+}
+
 /** Writes keepalived's files on the host and has a running keepalived re-read them. */
 export function installKeepalivedScript(config: EdgeProxyConfig, hostName: string, password?: string): string {
+    const problem = password === undefined ? undefined : vrrpPasswordProblem(password);
+    if (problem) {
+        throw new Error(problem);
+    }
     const view = keepalivedView(config, hostName, password);
     return renderTemplate("host/install-keepalived.sh.hbs", {
         ...keepalivedPaths(config),

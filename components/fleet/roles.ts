@@ -11,8 +11,8 @@ export type FleetSettings = NonNullable<EdgeProxyConfig["fleet"]>;
 /** One host of a fleet, its SSH port and user filled in. */
 export type FleetHost = FleetSettings["hosts"][number];
 
-/** The issuer of a fleet. */
-export function issuerOf(fleet: FleetSettings): FleetHost {
+/** The issuer of a fleet (of a validated one: the rules hold that it is one of the hosts). */
+export function issuerOf<H extends { name: string }>(fleet: { hosts: H[]; issuer: string }): H {
     return fleet.hosts.find((host) => host.name === fleet.issuer)!;
 }
 
@@ -45,6 +45,8 @@ export function fleetPaths(config: { haproxy: Pick<HaproxySettings, "containerNa
         receiver: `${state}/receive-certificates`,
         /** The comment that marks the issuer's key in a follower's authorized_keys. */
         marker: `edge-proxy-certificates:${config.haproxy.containerName}`,
+        /** What the host is in its fleet (`issuer` or `receiver`), as its last `up` made it: the issuer cannot move in place. */
+        role: `${state}/fleet/role`,
     };
 }
 
@@ -79,7 +81,12 @@ export function configForHost(config: EdgeProxyConfig, host: FleetHost): EdgePro
 }
 
 /** The settings of the distribution (templates/partials/sh-distribute.hbs): the key, the record of each host, the sites. */
-export function distributionSettings(config: Pick<EdgeProxyConfig, "haproxy" | "acme" | "sites">) {
+export function distributionSettings(config: Pick<EdgeProxyConfig, "haproxy" | "acme" | "sites" | "fleet">) {
     const paths = fleetPaths(config);
-    return { fleetKey: paths.key, fleetStateDir: paths.stateDir, sites: config.sites.map((site) => site.name) };
+    return {
+        fleetKey: paths.key,
+        fleetStateDir: paths.stateDir,
+        sites: config.sites.map((site) => site.name),
+        issuerAddress: config.fleet ? issuerOf(config.fleet).privateAddress : "",
+    };
 }

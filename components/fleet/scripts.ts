@@ -5,7 +5,7 @@
 import type { EdgeProxyConfig } from "../config/types";
 import { scriptSettings } from "../hostScripts";
 import { renderTemplate } from "../templates";
-import { distributionSettings, distributionTargets, type FleetSettings, fleetPaths, issuerOf } from "./roles";
+import { distributionSettings, distributionTargets, type FleetSettings, fleetPaths, hostKeyOnly, issuerOf } from "./roles";
 
 /** The longest PEM a receiver takes: a chain of a few certificates and a key fit many times over. */
 const MAX_PEM_BYTES = 262_144;
@@ -27,6 +27,7 @@ export function fleetKeyScript(config: EdgeProxyConfig): string {
         ...scriptSettings(config),
         fleetKey: fleetPaths(config).key,
         comment: fleetPaths(config).marker,
+        rolePath: fleetPaths(config).role,
     });
 }
 
@@ -36,7 +37,7 @@ export function parsePublicKey(stdout: string): string {
     if (!PUBLIC_KEY.test(line)) {
         throw new Error("edge-proxy: the issuer's certificate key step printed no ed25519 public key");
     }
-    return line.split(" ").slice(0, 2).join(" ");
+    return hostKeyOnly(line);
 }
 
 /** The receiving script a follower runs for each request of the issuer's key. */
@@ -70,13 +71,14 @@ export function installReceiverScript(config: EdgeProxyConfig, publicKey: string
         receiver: receiverScript(config),
         marker: paths.marker,
         authorizedKey: authorizedKeyLine(config, publicKey),
+        rolePath: paths.role,
     });
 }
 
 /** What the receiver step's delete runs: the key line and the receiver go. */
 export function removeReceiverScript(config: Parameters<typeof fleetPaths>[0]): string {
     const paths = fleetPaths(config);
-    return renderTemplate("host/remove-receiver.sh.hbs", { marker: paths.marker, receiverPath: paths.receiver });
+    return renderTemplate("host/remove-receiver.sh.hbs", { marker: paths.marker, receiverPath: paths.receiver, rolePath: paths.role });
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { quote } from "../config/checks";
-import { isKeepalivedToken } from "../quote";
+import { isKeepalivedInclude, isKeepalivedToken } from "../quote";
 import { renderTemplate } from "../templates";
 
 /** Where keepalived's container sees its configuration (keepalived's default path). */
@@ -79,7 +79,7 @@ function wordProblem(value: string, what: string): string | undefined {
     if (isKeepalivedToken(value)) {
         return undefined;
     }
-    return /^include[rmwba]?$/.test(value)
+    return isKeepalivedInclude(value)
         ? "is a word keepalived reads as an include of other files"
         : `is not ${what} of letters, digits, '.', '_', ':', '/' and '-'`;
 }

@@ -143,18 +143,18 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
         attention.push(`the live configuration files differ from release ${live.release} (edited on the host?): run pulumi up to restore them`);
     }
     // A fleet's other hosts run no certbot and no renewal job: the issuer's report covers them.
-    const issues = role === "issuer";
-    const renewalJob = issues ? renewalJobReport(config, probe.renewalJob, now) : { installed: false, overdue: false };
-    if (issues && renewalJob.drift) {
+    const isIssuer = role === "issuer";
+    const renewalJob = isIssuer ? renewalJobReport(config, probe.renewalJob, now) : { installed: false, overdue: false };
+    if (isIssuer && renewalJob.drift) {
         attention.push(`the renewal job is not as pulumi up installed it (${renewalJob.drift}): run pulumi up to reinstall it`);
-    } else if (issues && renewalJob.overdue) {
+    } else if (isIssuer && renewalJob.overdue) {
         attention.push(
             `the renewal job has not run since ${renewalJob.lastRun}, though its schedule "${config.acme.renewSchedule}" runs it more often (is cron running?)`,
         );
     }
-    if (issues && probe.statusError) {
+    if (isIssuer && probe.statusError) {
         attention.push(probe.statusError);
-    } else if (issues && !probe.status) {
+    } else if (isIssuer && !probe.status) {
         attention.push("the host has no status.json yet (written by the certificate steps and the renewal job of this edge-proxy version): run pulumi up");
     }
     const sites = config.sites.map((site): SiteReport => {
@@ -183,7 +183,7 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
             }
             return { name: domain, serial: certificate.serial, issuer, notAfter: certificate.notAfter, daysLeft, placeholder, staging };
         });
-        const recorded = issues ? probe.status?.certificates.find((c) => c.name === site.name) : undefined;
+        const recorded = isIssuer ? probe.status?.certificates.find((c) => c.name === site.name) : undefined;
         if (recorded?.result === "failed") {
             attention.push(`site ${site.name}: the last certbot run failed (${recorded.failures} in a row, at ${recorded.lastAttempt}): ${recorded.error}`);
         }
@@ -199,7 +199,7 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
             },
         };
     });
-    for (const host of issues ? (probe.status?.hosts ?? []) : []) {
+    for (const host of isIssuer ? (probe.status?.hosts ?? []) : []) {
         if (host.behind) {
             attention.push(
                 `host ${host.name} missed the distribution of the certificates at ${host.at}: it may serve older ones until the next renewal run or pulumi up`,
@@ -212,7 +212,7 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
         configuration: { expected: expectedDigest, live: live?.release, liveContent: live?.content, current },
         renewalJob,
         sites,
-        ...(issues && probe.status?.hosts ? { hosts: probe.status.hosts } : {}),
+        ...(isIssuer && probe.status?.hosts ? { hosts: probe.status.hosts } : {}),
         attention,
     };
 }

@@ -264,6 +264,15 @@ describeWith([...FLEET_ENVIRONMENT, ENGINE], "a fleet of two hosts under the rea
             "drift warnings after the first up",
         ).to.deep.equal([]);
         expect(await phase("pulumi up again", () => engine.up()), "a second up").to.deep.equal([]);
+
+        // The issuer cannot move in place: b would take over a's resources, a those of a receiving host.
+        engine.setValues(env.stackValues((v) => Object.assign(v, { issuerHost: "b" })));
+        const moved = await phase("pulumi preview moving the issuer to b", () => engine.preview()).then(
+            () => "",
+            (error: Error) => error.message,
+        );
+        expect(moved, "preview with issuerHost b").to.contain("cannot move to another host in place");
+        engine.setValues(values);
     });
 
     it("repairs a certificate replaced by hand on b: preview names it, up sends the issuer's again, then nothing is left to do", async () => {

@@ -40,6 +40,15 @@ const EXPECTED_UPDATES: Record<string, string> = {
         "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
 };
 
+/**
+ * What preview may announce beyond what up does, each with why: a step whose script carries another
+ * step's output, when that step updates (its output is unknown until it ran).
+ */
+const PREVIEW_ONLY: Record<string, string> = {
+    "update e2e-certificates-reload":
+        "the reload's script carries the PEM steps' output, unknown to preview while they update; they print the same lines, so up leaves it",
+};
+
 const DIR = "/var/tmp/edge-proxy-e2e/upgrade";
 
 /** The container's ID and when it last started: both stay when it is neither replaced nor restarted. */
@@ -94,7 +103,10 @@ describe("an upgrade from the previous release under the real engine", function 
         const preview = await phase("pulumi preview with this release", () => engine.preview());
         const operations = await phase("pulumi up with this release", () => engine.up());
         console.log(`      [upgrade] ${operations.length === 0 ? "no step" : operations.join(", ")}`);
-        expect(preview.operations, "what preview announced").to.deep.equal(operations);
+        expect(
+            preview.operations.filter((operation) => !(operation in PREVIEW_ONLY)),
+            "what preview announced",
+        ).to.deep.equal(operations);
         expect(
             operations.filter((operation) => !(operation in EXPECTED_UPDATES)),
             "steps other than the expected in-place updates",

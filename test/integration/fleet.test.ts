@@ -173,7 +173,7 @@ describeWith(
             expect(receivedPem()).to.equal(pem);
             expect(fs.statSync(`${receiver.haproxy.certsDir}/${SITE.name}.pem`).mode & 0o777).to.equal(0o640);
             const served = parseDistribution(result.stdout);
-            expect(Object.keys(served)).to.deep.equal(["r"]);
+            expect(Object.keys(served), result.stderr).to.deep.equal(["r"]);
             expect(served.r[0]).to.match(/^shop serial=[0-9A-F]+ notAfter=\S+ issuer=CN=shop\.example\.org$/);
             expect(fs.readFileSync(`${issuer.acme.dataDir}/edge-proxy/fleet/host-r`, "utf8")).to.match(/^state ok\n/);
             expect(fs.readFileSync(`${receiver.acme.dataDir}/edge-proxy/steps/pem-shop`, "utf8")).to.contain(`${receiver.haproxy.certsDir}/shop.pem`);
@@ -186,6 +186,20 @@ describeWith(
             expect(answer.status, answer.stderr).to.equal(0);
             expect(answer.stdout).to.match(/^same shop serial=/);
             expect(fs.statSync(`${receiver.haproxy.certsDir}/${SITE.name}.pem`).mtimeMs).to.equal(before);
+        });
+
+        it("a certificate taken but never read (the reload lost on the way) is reloaded at the next distribution", () => {
+            const pem = issue(SITE.domains);
+            const taken = asIssuer(["install", SITE.name], pem);
+            expect(taken.stdout, taken.stderr).to.match(/^changed shop serial=/);
+            const pending = `${receiver.acme.dataDir}/edge-proxy/reload-pending`;
+            expect(fs.existsSync(pending), "the mark of a reload to come").to.equal(true);
+            // The issuer was cut off here: the next distribution sends the same certificate.
+            const next = distribute();
+            expect(next.status, next.stderr).to.equal(0);
+            expect(next.stderr, "the reload asked for again").to.contain("is not running: it reads the new certificates when it starts");
+            expect(fs.existsSync(pending), "the mark once reloaded").to.equal(false);
+            expect(receivedPem()).to.equal(pem);
         });
 
         it("the issuer's key opens nothing but the receiver: a shell command is refused", () => {
@@ -216,6 +230,7 @@ describeWith(
                 "do not make a certificate with its private key",
             ],
             ["more than a PEM's size", "install shop", () => "x".repeat(300_000), "refused certificate shop: more than 262144 bytes"],
+            ["edge-proxy's placeholder", "install shop", () => placeholderFor(SITE.domains), "refused certificate shop: it is edge-proxy's placeholder"],
         ] as const) {
             it(`refuses ${what}, and the served PEM stays as it was`, () => {
                 const served = receivedPem();
@@ -257,6 +272,12 @@ describeWith(
             } else {
                 writeSelfSigned(`${dir}/cert.pem`, `${dir}/key.pem`, names[0], { names, days });
             }
+            return fs.readFileSync(`${dir}/cert.pem`, "utf8") + fs.readFileSync(`${dir}/key.pem`, "utf8");
+        }
+        /** A placeholder as the preparation writes it: self-signed, its issuer named as edge-proxy's. */
+        function placeholderFor(names: string[]): string {
+            const dir = fs.mkdtempSync(path.join(root, "placeholder-"));
+            writeSelfSigned(`${dir}/cert.pem`, `${dir}/key.pem`, `edge-proxy placeholder for ${names[0]}`, { names, days: 30 });
             return fs.readFileSync(`${dir}/cert.pem`, "utf8") + fs.readFileSync(`${dir}/key.pem`, "utf8");
         }
         /** Another key, alone. */

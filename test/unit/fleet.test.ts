@@ -9,9 +9,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { argsFromStackSettings, EdgeProxy, EdgeProxyFleet, type EdgeProxySettings } from "../../components";
 import { type ConfigError, parseConfig } from "../../components/config/validate";
-import { keepalivedView } from "../../components/fleet/keepalived";
+import { keepalivedView, vrrpPasswordProblem } from "../../components/fleet/keepalived";
 import { distributionTargets, followersOf, hostKeyOnly, issuerOf } from "../../components/fleet/roles";
 import { authorizedKeyLine, parseDistribution, parsePublicKey } from "../../components/fleet/scripts";
+import { takeFleetRole } from "../../components/hostState";
 import { loadStackFile } from "../../components/plan";
 import { dependsOn, echo, isSecret, type Registration, resource, runProgram, unwrapSecrets } from "../../dev/mocks";
 import { PROJECT_DIR } from "../../dev/paths";
@@ -192,6 +193,36 @@ describe("a fleet's resources", () => {
 });
 
 describe("a fleet's configuration", () => {
+    it("is refused by a plain EdgeProxy, which would issue without sending", async () => {
+        let failure: unknown;
+        try {
+            await runProgram(
+                () =>
+                    new EdgeProxy(
+                        "prod",
+                        argsFromStackSettings({
+                            ...stackFileSettings(FLEET),
+                            detectDrift: false,
+                            sshPrivateKey: pulumi.secret(PRIVATE_KEY),
+                            vrrpPassword: pulumi.secret("s3cret"),
+                        }),
+                    ),
+                { stack: "prod" },
+            );
+        } catch (error) {
+            failure = error;
+        }
+        expect(String(failure)).to.contain("EdgeProxy prod: hosts lists several hosts: declare an EdgeProxyFleet for them");
+    });
+
+    it("takes a VRRP password keepalived takes: 1 to 8 characters of one word, named by its key and never echoed", () => {
+        expect(vrrpPasswordProblem("Xq7rT2pa")).to.equal(undefined);
+        expect(vrrpPasswordProblem("123456789")).to.equal("vrrpPassword: the secret is 9 characters long: VRRP authentication takes 1 to 8");
+        const blank = vrrpPasswordProblem("a b");
+        expect(blank).to.match(/^vrrpPassword: the secret is not a password/);
+        expect(blank).not.to.contain("a b");
+    });
+
     const fleet = loadStackFile(FLEET).fleet!;
 
     it("names the issuer (issuerHost, else the first host) and the hosts that receive, in the list's order", () => {
@@ -262,6 +293,18 @@ describe("a fleet's configuration", () => {
             'virtualAddresses[0]: "10.0.0.100" is not an address with its prefix length, such as 10.0.0.100/24 or fd00::100/64',
         ]);
         expect(problems((raw) => (raw.vrrpRouterId = 7))).to.deep.equal(["vrrpRouterId: has no effect: keepalived is off until virtualAddresses is set"]);
+        expect(
+            problems((raw) => {
+                raw.hosts[1].address = "10.0.0.1";
+                raw.hosts[1].sshPort = 22;
+            }),
+        ).to.deep.equal(["hosts[1].address: 10.0.0.1:22 is already the SSH address of hosts[0]"]);
+        expect(
+            problems((raw) => {
+                raw.hosts[1].sshPort = 2222;
+                raw.tcpServices = [{ name: "ssh", port: 2222, backends: ["10.0.0.9:22"] }];
+            }),
+        ).to.deep.equal(["hosts[1].sshPort: port 2222 is already used by tcpServices[0].port"]);
     });
 
     it("requires hostAddress without hosts, and virtual addresses only with hosts", () => {
@@ -279,6 +322,12 @@ describe("a fleet's configuration", () => {
 });
 
 describe("a fleet's scripts, their parsing", () => {
+    it("takes what a host was made in its fleet out of its steps' records", () => {
+        const prepare = { token: "0a1b", drift: "" };
+        expect(takeFleetRole({ prepare, "fleet-role": { token: "", drift: "receiver" } })).to.deep.equal({ role: "receiver", steps: { prepare } });
+        expect(takeFleetRole({ prepare })).to.deep.equal({ role: undefined, steps: { prepare } });
+    });
+
     it("takes the issuer's public key only as ssh-keygen writes an ed25519 one", () => {
         expect(parsePublicKey(`${ISSUER_KEY}\n`)).to.equal("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIssuersOwnCertificateKey");
         for (const bad of ["", "ssh-rsa AAAAB3Nza", 'ssh-ed25519 AAAA",command="sh', "ssh-ed25519 AAAA\nssh-ed25519"]) {

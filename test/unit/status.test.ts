@@ -219,7 +219,7 @@ describe("npm run status", () => {
             expect(formatReport(report)).to.contain("host b: behind (last distribution failed at 2026-12-04T03:17:05Z)");
         });
 
-        it("hosts that serve a name different certificates, or run different configurations, need attention", () => {
+        it("hosts that serve a name different certificates need attention, and a host on another configuration says so", () => {
             const a = buildReport(config, "abc", wellProbe("abc"), NOW);
             const b = buildReport(config, "abc", withSerial(wellProbe("abc"), "0C0D"), NOW, "receiver");
             expect(fleetDifferences({ a, b: buildReport(config, "abc", wellProbe("abc"), NOW, "receiver") })).to.deep.equal([]);
@@ -228,8 +228,10 @@ describe("npm run status", () => {
                 "site www: hosts serve example.com different certificates (a: 0A1B, b: 0C0D)",
                 "site wiki: hosts serve wiki.example.com different certificates (a: 0A1B, b: 0C0D)",
             ]);
+            // A host left on another configuration says so itself (each host's expected digest is its own).
             const c = buildReport(config, "abc", wellProbe("def"), NOW, "receiver");
-            expect(fleetDifferences({ a, c })).to.deep.equal(["hosts run different configurations (a: abc, c: def)"]);
+            expect(fleetDifferences({ a, c })).to.deep.equal([]);
+            expect(c.attention).to.deep.equal(["the live configuration def is not the stack's abc: run pulumi up (or pulumi preview --diff to see why)"]);
             const text = formatFleetReport({ issuer: "a", hosts: { a, b }, attention: fleetDifferences({ a, b }) });
             expect(text).to.match(/^host a \(issuer\)\n {2}container edge-proxy: running/);
             expect(text).to.contain("host b\n  container edge-proxy: running");
