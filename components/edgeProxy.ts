@@ -16,7 +16,7 @@ import { haproxyFeatures } from "./haproxy/features";
 import { metricsPasswordHash } from "./haproxy/passwordHash";
 import { httpsPortSuffix, METRICS_PATHS, pemPath, renderHaproxyConfig } from "./haproxy/render";
 import { HaproxyService } from "./haproxyService";
-import { hostCommand } from "./hostCommand";
+import { hostCommand, repairTokenOf } from "./hostCommand";
 import { trustedHostKey } from "./hostKey";
 import { hostStatePath } from "./hostPaths";
 import {
@@ -28,7 +28,7 @@ import {
     renderHostScripts,
     renewalPaths,
 } from "./hostScripts";
-import { driftMessages, type HostObservation, type HostRole, observeHost, repairTokens, takeFleetRole } from "./hostState";
+import { driftMessages, type HostObservation, type HostRole, observeHost, repairTokens, STEP, takeFleetRole } from "./hostState";
 import { shellCommand } from "./quote";
 import { RenewalJob } from "./renewalJob";
 
@@ -266,7 +266,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
             this.receiver = hostCommand(`${name}-certificate-receiver`, {
                 connection,
                 script: pulumi.all([resolved, member.issuerKey]).apply(([config, key]) => installReceiverScript(config, parsePublicKey(key))),
-                repairToken: pulumi.output(""),
+                repairToken: repairTokenOf(tokens, STEP.receiver),
                 delete: shellCommand("sh", "-c", removeReceiverScript(declared)),
                 parent: this,
                 dependsOn: [preparation],
@@ -289,7 +289,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
             this.fleetKey = hostCommand(`${name}-fleet-key`, {
                 connection,
                 script: resolved.apply(fleetKeyScript),
-                repairToken: pulumi.output(""),
+                repairToken: repairTokenOf(tokens, STEP.fleetKey),
                 // Back to one host: the key, the other hosts' pinned keys and their records go.
                 delete: shellCommand("rm", "-rf", path.posix.dirname(key), stateDir),
                 parent: this,

@@ -30,6 +30,10 @@ export const STEP = {
     container: "container",
     certbot: (site: string) => `certbot-${site}`,
     pem: (site: string) => `pem-${site}`,
+    /** A fleet's issuer: its certificate key. */
+    fleetKey: "fleet-key",
+    /** A fleet's other host: the receiver and the issuer's key in authorized_keys. */
+    receiver: "receiver",
 } as const;
 
 /** The record in which observe.sh reports what a fleet's host was made by its last `up` (hostState.takeFleetRole). */
@@ -68,6 +72,9 @@ export function observeHostScript(config: EdgeProxyConfig, role: HostRole = "iss
         receives: role === "receiver",
         fleetRole: fleetPaths(config).role,
         fleetRoleRecord: FLEET_ROLE_RECORD,
+        // A fleet's issuer has its certificate key; a receiving host, the issuer's key authorized.
+        fleetKey: config.fleet !== undefined && role === "issuer",
+        marker: fleetPaths(config).marker,
         configDir: config.haproxy.configDir,
         certsDir: config.haproxy.certsDir,
         dataDir: config.acme.dataDir,

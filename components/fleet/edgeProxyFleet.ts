@@ -5,6 +5,7 @@
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { type CertificateReport, parseCertificateLine } from "../certificates";
+import { configKey } from "../config/schema";
 import { checkSettings, flattenArgs } from "../config/settings";
 import type { ConfigError } from "../config/validate";
 import { EdgeProxy, type EdgeProxyArgs } from "../edgeProxy";
@@ -66,6 +67,13 @@ export class EdgeProxyFleet extends pulumi.ComponentResource {
         if (!fleet) {
             throw new pulumi.ResourceError(`EdgeProxyFleet ${name}: hosts is empty: list the hosts (or declare an EdgeProxy for one host)`, this);
         }
+        const ignored = ignoredWithHosts(settings as unknown as Record<string, unknown>);
+        if (ignored.length > 0) {
+            throw new pulumi.ResourceError(
+                `EdgeProxyFleet ${name}: invalid edge-proxy configuration (${ignored.length} problem${ignored.length > 1 ? "s" : ""}):\n${ignored.map((problem) => `  - ${problem}`).join("\n")}`,
+                this,
+            );
+        }
         this.hosts = {};
         // certbot on the issuer waits for the whole fleet to serve (below), which is declared after the issuer.
         let resolveServing!: (gate: pulumi.Resource) => void;
@@ -100,6 +108,7 @@ export class EdgeProxyFleet extends pulumi.ComponentResource {
             after = [proxy.haproxyService.configuration, proxy.haproxyService.container];
         }
         this.keepalived = {};
+        let previous: pulumi.Resource | undefined;
         for (const host of fleet.vip ? fleet.hosts : []) {
             const proxy = this.hosts[host.name];
             this.keepalived[host.name] = new Keepalived(
@@ -111,11 +120,13 @@ export class EdgeProxyFleet extends pulumi.ComponentResource {
                     password: secrets.vrrpPassword,
                     provider: proxy.host.provider,
                     connection: proxy.host.connection,
-                    // The address moves only to a host that serves: after its container.
-                    dependsOn: [proxy.haproxyService.container],
+                    // The address moves only to a host that serves: after its container. One host after the
+                    // other, so that a new image never takes keepalived down on every host at once.
+                    dependsOn: previous ? [proxy.haproxyService.container, previous] : [proxy.haproxyService.container],
                 },
                 { parent: this },
             );
+            previous = this.keepalived[host.name].container;
         }
         // Every host's HAProxy answers, and the virtual addresses do, before certbot runs: the CA's request
         // may come to any of them (on the first `up` the address exists only once keepalived runs).
@@ -168,4 +179,18 @@ export class EdgeProxyFleet extends pulumi.ComponentResource {
             .apply((entries) => Object.fromEntries(entries));
         this.registerOutputs({ served: this.served, configurationDigests: this.configurationDigests });
     }
+}
+
+/** The one-host keys a fleet takes from each host's entry, or derives (acmeChallengeAddress: the issuer's privateAddress). */
+const ONE_HOST_KEYS = ["hostAddress", "sshHostKey", "sshTrustOnFirstUse", "dockerHost", "acmeChallengeAddress"];
+
+/**
+ * The one-host keys set (to other than their default: the Pulumi CLI passes Pulumi.yaml's defaults as set
+ * values) beside `hosts`, where they would be silently ignored: one problem each.
+ */
+export function ignoredWithHosts(settings: Record<string, unknown>): string[] {
+    return ONE_HOST_KEYS.filter((key) => {
+        const value = settings[key];
+        return value !== undefined && value !== "" && value !== configKey(key)?.default;
+    }).map((key) => `${key}: has no effect with hosts: each host's address and key are in its entry (acmeChallengeAddress: the issuer's privateAddress)`);
 }

@@ -67,6 +67,7 @@ export function authorizedKeyLine(config: EdgeProxyConfig, publicKey: string): s
 export function installReceiverScript(config: EdgeProxyConfig, publicKey: string): string {
     const paths = fleetPaths(config);
     return renderTemplate("host/install-receiver.sh.hbs", {
+        dataDir: config.acme.dataDir,
         receiverPath: paths.receiver,
         receiver: receiverScript(config),
         marker: paths.marker,

@@ -275,15 +275,27 @@ describeWith([...FLEET_ENVIRONMENT, ENGINE], "a fleet of two hosts under the rea
         engine.setValues(values);
     });
 
-    it("repairs a certificate replaced by hand on b: preview names it, up sends the issuer's again, then nothing is left to do", async () => {
+    it("repairs a certificate replaced and the issuer's key removed by hand on b: preview names both, up restores them, then nothing is left to do", async () => {
         const pemOnB = b.pathOf(path.posix.join(env.paths.certsDir, "site-a.pem"));
         const original = fs.readFileSync(pemOnB, "utf8");
         fs.copyFileSync(b.pathOf(path.posix.join(env.paths.certsDir, "site-b.pem")), pemOnB);
-        const preview = await phase("pulumi preview after site-a.pem was replaced on b", () => engine.preview());
-        expect(preview.operations, "preview").to.deep.equal([`update ${ISSUER_STEP("certificate-distribution")}`]);
-        expect(preview.warnings.join("\n"), "preview's warning").to.match(/drift on the host: pem-site-a: \S+site-a\.pem was changed/);
+        const authorizedOnB = b.pathOf("/root/.ssh/authorized_keys");
+        const authorized = fs.readFileSync(authorizedOnB, "utf8");
+        fs.writeFileSync(
+            authorizedOnB,
+            authorized
+                .split("\n")
+                .filter((line) => !line.includes(ISSUER_KEY_MARKER))
+                .join("\n"),
+        );
+        const repairs = ["update e2e-b-certificate-receiver", `update ${ISSUER_STEP("certificate-distribution")}`];
+        const preview = await phase("pulumi preview after site-a.pem was replaced and the issuer's key removed on b", () => engine.preview());
+        expect(preview.operations, "preview").to.deep.equal(repairs);
+        expect(preview.warnings.join("\n"), "preview's warnings").to.match(/drift on the host: pem-site-a: \S+site-a\.pem was changed/);
+        expect(preview.warnings.join("\n"), "preview's warnings").to.match(/drift on the host: receiver: the issuer's key is not in \S+authorized_keys/);
         const orders = env.pebble.countNewOrders();
-        expect(await phase("pulumi up repairing b", () => engine.up()), "up").to.deep.equal([`update ${ISSUER_STEP("certificate-distribution")}`]);
+        expect(await phase("pulumi up repairing b", () => engine.up()), "up").to.deep.equal(repairs);
+        expect(fs.readFileSync(authorizedOnB, "utf8"), "b's authorized_keys").to.contain(ISSUER_KEY_MARKER);
         expect(fs.readFileSync(pemOnB, "utf8"), "b's site-a.pem").to.equal(original);
         expect(await servedSerials(b), "b serves a's certificates").to.deep.equal(await servedSerials(a));
         expect(env.pebble.countNewOrders() - orders, "ACME orders").to.equal(0);

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { argsFromStackSettings, EdgeProxy, EdgeProxyFleet, type EdgeProxySettings } from "../../components";
 import { type ConfigError, parseConfig } from "../../components/config/validate";
+import { ignoredWithHosts } from "../../components/fleet/edgeProxyFleet";
 import { keepalivedView, vrrpPasswordProblem } from "../../components/fleet/keepalived";
 import { distributionTargets, followersOf, hostKeyOnly, issuerOf } from "../../components/fleet/roles";
 import { authorizedKeyLine, parseDistribution, parsePublicKey } from "../../components/fleet/scripts";
@@ -213,6 +214,14 @@ describe("a fleet's configuration", () => {
             failure = error;
         }
         expect(String(failure)).to.contain("EdgeProxy prod: hosts lists several hosts: declare an EdgeProxyFleet for them");
+    });
+
+    it("refuses the one-host keys beside hosts, where they would be ignored, but not their defaults", () => {
+        expect(ignoredWithHosts({ hostAddress: "", acmeChallengeAddress: "172.17.0.1", sshTrustOnFirstUse: false })).to.deep.equal([]);
+        expect(ignoredWithHosts({ hostAddress: "proxy.example.net", acmeChallengeAddress: "10.0.0.1" })).to.deep.equal([
+            "hostAddress: has no effect with hosts: each host's address and key are in its entry (acmeChallengeAddress: the issuer's privateAddress)",
+            "acmeChallengeAddress: has no effect with hosts: each host's address and key are in its entry (acmeChallengeAddress: the issuer's privateAddress)",
+        ]);
     });
 
     it("takes a VRRP password keepalived takes: 1 to 8 characters of one word, named by its key and never echoed", () => {
