@@ -9,6 +9,7 @@ import * as path from "node:path";
 import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { sshDockerEndpoint } from "./config/schema";
 import type { HostSettings } from "./config/types";
 import { formerParent, hostCommand, repairTokenOf } from "./hostCommand";
 import { STEP } from "./hostState";
@@ -101,7 +102,7 @@ export class DockerHost extends pulumi.ComponentResource {
         // the commands (dockerHost left at its default). The options carry a file name, never the key.
         const sshOpts = pulumi.unsecret(
             pulumi.all([host, args.privateKey]).apply(([settings, privateKey]) => {
-                if (settings.dockerHost !== `ssh://${settings.sshUser}@${settings.address}:${settings.sshPort}`) {
+                if (settings.dockerHost !== sshDockerEndpoint(settings)) {
                     return undefined;
                 }
                 return [...stackIdentitySshOptions(privateKey, dir, owner), ...(settings.sshHostKey ? pinnedHostKeySshOptions(settings.sshHostKey, dir) : [])];

@@ -19,15 +19,7 @@ import { HaproxyService } from "./haproxyService";
 import { hostCommand, repairTokenOf } from "./hostCommand";
 import { trustedHostKey } from "./hostKey";
 import { hostStatePath } from "./hostPaths";
-import {
-    deliverConfigScript,
-    dnsCredentialsPaths,
-    type HostScripts,
-    installRenewalScript,
-    removeCommand,
-    renderHostScripts,
-    renewalPaths,
-} from "./hostScripts";
+import { deliverConfigScript, dnsCredentialsPaths, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
 import { driftMessages, type HostObservation, type HostRole, observeHost, repairTokens, STEP, takeFleetRole } from "./hostState";
 import { shellCommand } from "./quote";
 import { RenewalJob } from "./renewalJob";
@@ -135,11 +127,6 @@ function configurationDigest(stdout: string): string | undefined {
     return /^configuration ([0-9a-f]+)$/m.exec(stdout)?.[1];
 }
 
-/** Every configuration-only host script, from the validated configuration. */
-function renderScripts(config: EdgeProxyConfig): HostScripts {
-    return renderHostScripts(config, renderHaproxyConfig(config));
-}
-
 /**
  * HAProxy with Let's Encrypt certificates on a Debian Docker host. The settings known at declaration are
  * validated and everything that depends on them alone is rendered first, so a configuration that cannot be
@@ -196,18 +183,19 @@ export class EdgeProxy extends pulumi.ComponentResource {
             settings,
             (error: ConfigError) => new pulumi.ResourceError(`EdgeProxy ${name}: ${error.message}`, this),
         );
-        // Rendered now when every setting is known, so that a configuration that cannot be rendered
-        // declares nothing; otherwise once the Outputs resolve.
-        const scripts = known ? pulumi.output(renderScripts(known)) : resolved.apply(renderScripts);
-        const paths = renewalPaths(declared);
-        const deliver = declared.haproxy.metrics?.user ? deliverWithPasswordHash(resolved, secrets.metricsPassword) : scripts.deliver;
-
         const member = args.fleetMember;
         if (declared.fleet && !member) {
             throw new pulumi.ResourceError(`EdgeProxy ${name}: hosts lists several hosts: declare an EdgeProxyFleet for them (docs/fleet.md)`, this);
         }
-        const knownHostsDir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
         const role: HostRole = member && declared.fleet && member.host !== declared.fleet.issuer ? "receiver" : "issuer";
+        // Rendered now when every setting is known, so that a configuration that cannot be rendered
+        // declares nothing; otherwise once the Outputs resolve.
+        const render = (config: EdgeProxyConfig) => renderHostScripts(config, renderHaproxyConfig(config), role);
+        const scripts = known ? pulumi.output(render(known)) : resolved.apply(render);
+        const paths = renewalPaths(declared);
+        const deliver = declared.haproxy.metrics?.user ? deliverWithPasswordHash(resolved, secrets.metricsPassword) : scripts.deliver;
+
+        const knownHostsDir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
         // Where the host's key is known, the configuration with it: every connection to the host pins it.
         const pinned = this.pinHostKey(resolved, secrets.sshPrivateKey, knownHostsDir, `${pulumi.getProject()}/${pulumi.getStack()}/${name}`);
         const tokens = this.observeDrift(pinned, secrets.sshPrivateKey, role);
@@ -275,77 +263,70 @@ export class EdgeProxy extends pulumi.ComponentResource {
                 Object.fromEntries(config.sites.map((site): [string, SiteOutput] => [site.name, siteOutput(config, site, {})])),
             );
             this.renewal = pulumi.output(undefined);
-            this.registerOutputs({
-                containerName: this.containerName,
-                sites: this.sites,
-                haproxy: this.haproxy,
-                configurationDigest: this.configurationDigest,
-                metrics: this.metrics,
-            });
-            return;
-        }
-        if (member) {
-            const { key, stateDir } = fleetPaths(declared);
-            this.fleetKey = hostCommand(`${name}-fleet-key`, {
-                connection,
-                script: resolved.apply(fleetKeyScript),
-                repairToken: repairTokenOf(tokens, STEP.fleetKey),
-                // Back to one host: the key, the other hosts' pinned keys and their records go.
-                delete: shellCommand("rm", "-rf", path.posix.dirname(key), stateDir),
-                parent: this,
-                dependsOn: [preparation],
-            });
-        }
-        const dnsPaths = dnsCredentialsPaths(declared);
-        let dnsCredentials: CertificatesArgs["dnsCredentials"];
-        if (dnsPaths) {
-            if (secrets.rfc2136KeySecret === undefined) {
-                throw new Error("dnsProvider is set but no rfc2136KeySecret was given to EdgeProxy");
+        } else {
+            if (member) {
+                const { key, stateDir } = fleetPaths(declared);
+                this.fleetKey = hostCommand(`${name}-fleet-key`, {
+                    connection,
+                    script: resolved.apply(fleetKeyScript),
+                    repairToken: repairTokenOf(tokens, STEP.fleetKey),
+                    // Back to one host: the key, the other hosts' pinned keys and their records go.
+                    delete: shellCommand("rm", "-rf", path.posix.dirname(key), stateDir),
+                    parent: this,
+                    dependsOn: [preparation],
+                });
             }
-            dnsCredentials = { path: dnsPaths.path, secret: secrets.rfc2136KeySecret };
-        }
-        this.certificates = new Certificates(
-            `${name}-certificates`,
-            {
-                proxyName: name,
-                config: resolved,
-                certsDir: declared.haproxy.certsDir,
-                sites: declared.sites,
-                issueScripts: scripts.issue,
-                dnsCredentials,
-                preparation,
-                dependsOn: member?.certificatesAfter ? [container, member.certificatesAfter] : [container],
-                connection,
-                repairTokens: tokens,
-            },
-            { parent: this },
-        );
-        const renewalJob = new RenewalJob(
-            `${name}-renewal`,
-            {
-                connection,
-                script: secrets.alertCommand === undefined ? scripts.installRenewal : installWithAlert(resolved, secrets.alertCommand),
-                paths,
-                dependsOn: [this.certificates.reload],
-                repairTokens: tokens,
-            },
-            { parent: this },
-        );
-        this.renewalJob = renewalJob;
-        const { served } = this.certificates;
-        this.sites = pulumi
-            .all([resolved, served])
-            .apply(([config, reports]) =>
-                Object.fromEntries(config.sites.map((site): [string, SiteOutput] => [site.name, siteOutput(config, site, reports[site.name])])),
+            const dnsPaths = dnsCredentialsPaths(declared);
+            let dnsCredentials: CertificatesArgs["dnsCredentials"];
+            if (dnsPaths) {
+                if (secrets.rfc2136KeySecret === undefined) {
+                    throw new Error("dnsProvider is set but no rfc2136KeySecret was given to EdgeProxy");
+                }
+                dnsCredentials = { path: dnsPaths.path, secret: secrets.rfc2136KeySecret };
+            }
+            this.certificates = new Certificates(
+                `${name}-certificates`,
+                {
+                    proxyName: name,
+                    config: resolved,
+                    certsDir: declared.haproxy.certsDir,
+                    sites: declared.sites,
+                    issueScripts: scripts.issue,
+                    dnsCredentials,
+                    preparation,
+                    dependsOn: member?.certificatesAfter ? [container, member.certificatesAfter] : [container],
+                    connection,
+                    repairTokens: tokens,
+                },
+                { parent: this },
             );
-        this.renewal = resolved.apply((config) => ({
-            schedule: config.acme.renewSchedule,
-            script: renewalJob.scriptPath,
-            log: paths.logPath,
-            status: paths.statusPath,
-            metricsFile: config.acme.metricsFile,
-            alert: secrets.alertCommand !== undefined,
-        }));
+            const renewalJob = new RenewalJob(
+                `${name}-renewal`,
+                {
+                    connection,
+                    script: secrets.alertCommand === undefined ? scripts.installRenewal : installWithAlert(resolved, secrets.alertCommand),
+                    paths,
+                    dependsOn: [this.certificates.reload],
+                    repairTokens: tokens,
+                },
+                { parent: this },
+            );
+            this.renewalJob = renewalJob;
+            const { served } = this.certificates;
+            this.sites = pulumi
+                .all([resolved, served])
+                .apply(([config, reports]) =>
+                    Object.fromEntries(config.sites.map((site): [string, SiteOutput] => [site.name, siteOutput(config, site, reports[site.name])])),
+                );
+            this.renewal = resolved.apply((config) => ({
+                schedule: config.acme.renewSchedule,
+                script: renewalJob.scriptPath,
+                log: paths.logPath,
+                status: paths.statusPath,
+                metricsFile: config.acme.metricsFile,
+                alert: secrets.alertCommand !== undefined,
+            }));
+        }
         this.registerOutputs({
             containerName: this.containerName,
             sites: this.sites,

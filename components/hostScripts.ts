@@ -11,9 +11,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AcmeSettings, EdgeProxyConfig, HaproxySettings, Site } from "./config/types";
 import { DNS_PROVIDERS } from "./dns/providers";
-import { distributionSettings, distributionTargets, runsCertbot } from "./fleet/roles";
+import { distributionSettings, distributionTargets } from "./fleet/roles";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONFIG_FILES, type HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly } from "./haproxy/render";
+import type { HostRole } from "./hostState";
 import { shellCommand } from "./quote";
 import { renderTemplate, TEMPLATES_DIR } from "./templates";
 
@@ -119,10 +120,12 @@ export function configurationDigest(files: HaproxyConfigFiles): string {
         .slice(0, 16);
 }
 
-/** Creates the directories and a placeholder PEM for every certificate that has none yet. */
-export function prepareHostScript(config: EdgeProxyConfig): string {
-    // certbot's port is published on acmeChallengeAddress, which only the host that runs certbot must have.
-    return renderTemplate("host/prepare.sh.hbs", { ...scriptSettings(config), checkChallengeAddress: runsCertbot(config) });
+/**
+ * Creates the directories and a placeholder PEM for every certificate that has none yet; on the host that
+ * runs certbot (`issuer`), checks that acmeChallengeAddress, where certbot's port is published, is its own.
+ */
+export function prepareHostScript(config: EdgeProxyConfig, role: HostRole = "issuer"): string {
+    return renderTemplate("host/prepare.sh.hbs", { ...scriptSettings(config), checkChallengeAddress: role === "issuer" });
 }
 
 /** Stages, checks and installs the rendered HAProxy files, then reloads when they changed. */
@@ -329,9 +332,9 @@ export interface HostScripts {
  * Renders every configuration-only host script at once, so that a configuration which cannot be rendered
  * fails before any resource is declared (and so before anything on the host changes).
  */
-export function renderHostScripts(config: EdgeProxyConfig, files: HaproxyConfigFiles): HostScripts {
+export function renderHostScripts(config: EdgeProxyConfig, files: HaproxyConfigFiles, role: HostRole = "issuer"): HostScripts {
     return {
-        prepare: prepareHostScript(config),
+        prepare: prepareHostScript(config, role),
         deliver: deliverConfigScript(config, files),
         issue: Object.fromEntries(config.sites.map((site) => [site.name, issueCertificateScript(config, site)])),
         installRenewal: installRenewalScript(config),

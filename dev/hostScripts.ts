@@ -1,7 +1,8 @@
 /** Everything a validated configuration renders: the HAProxy files and every host script. */
 import * as path from "node:path";
 import type { EdgeProxyConfig } from "../components/config/types";
-import { distributeScript, fleetKeyScript, installReceiverScript, receiverScript, removeReceiverScript } from "../components/fleet/scripts";
+import { installKeepalivedScript } from "../components/fleet/keepalived";
+import { distributeScript, fleetKeyScript, installReceiverScript, receiverScript, removeReceiverScript, waitForFleetScript } from "../components/fleet/scripts";
 import { type HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
 import {
     deliverConfigScript,
@@ -64,6 +65,8 @@ export function hostScriptsOf(config: EdgeProxyConfig, files: HaproxyConfigFiles
                   receiver: receiverScript(config),
                   installReceiver: installReceiverScript(config, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFleetKeyOfTheIssuer"),
                   removeReceiver: removeReceiverScript(config),
+                  waitForFleet: waitForFleetScript(config),
+                  ...(config.fleet.vip ? { installKeepalived: installKeepalivedScript(config, config.fleet.hosts[0].name, "Xq7rT2pa") } : {}),
               }
             : {}),
         // The alert command is the user's own shell code: it lands in a file of its own, never in this script's code.

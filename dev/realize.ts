@@ -19,6 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { configKey } from "../components/config/schema";
 import { run } from "./env/command";
+import { pinnedSshArgs } from "./env/sshd";
 import { echoInvoke, type Invoke, type Realize, type Registration, runProgram, unwrapSecrets } from "./mocks";
 
 /** What the state file records of one resource. */
@@ -232,22 +233,7 @@ export class Realizer {
             fs.writeFileSync(knownHosts, `[${connection.host}]:${connection.port} ${connection.hostKey}\n`);
             const result = await run(
                 "ssh",
-                [
-                    "-i",
-                    keyFile,
-                    "-p",
-                    String(connection.port),
-                    "-o",
-                    `UserKnownHostsFile=${knownHosts}`,
-                    "-o",
-                    "StrictHostKeyChecking=yes",
-                    "-o",
-                    "BatchMode=yes",
-                    "-o",
-                    "IdentitiesOnly=yes",
-                    `${connection.user}@${connection.host}`,
-                    command,
-                ],
+                pinnedSshArgs({ keyFile, port: connection.port, knownHosts, target: `${connection.user}@${connection.host}` }, command),
                 { input: stdin ?? "", allowFailure: true, timeoutMs: 300_000 },
             );
             if (result.code !== 0) {

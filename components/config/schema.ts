@@ -9,7 +9,6 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
 import { DNS_PROVIDERS, providerImage, TSIG_ALGORITHMS } from "../dns/providers";
-import { issuerOf } from "../fleet/roles";
 import { addressWithPrefixProblem, interfaceNameProblem } from "../keepalived/render";
 import {
     ACME_DIRECTORIES,
@@ -564,7 +563,7 @@ export function deriveConfig(model: ConfigModel) {
     const host = { ...settings, address: settings.address ?? fleet?.hosts[0].address ?? "" };
     const haproxy = deriveHaproxy(model.haproxy);
     return {
-        host: { ...host, dockerHost: dockerHost ?? `ssh://${host.sshUser}@${host.address}:${host.sshPort}` },
+        host: { ...host, dockerHost: dockerHost ?? sshDockerEndpoint(host) },
         haproxy,
         acme: {
             ...withChallengeAddress(deriveAcme(model.acme), fleet),
@@ -581,8 +580,18 @@ export function deriveConfig(model: ConfigModel) {
     };
 }
 
+/** The issuer of a fleet (of a validated one: the rules hold that it is one of the hosts). */
+export function issuerOf<H extends { name: string }>(fleet: { hosts: H[]; issuer: string }): H {
+    return fleet.hosts.find((host) => host.name === fleet.issuer)!;
+}
+
+/** The docker endpoint over the steps' own SSH login: dockerHost's default. */
+export function sshDockerEndpoint(host: { sshUser: string; address: string; sshPort: number }): string {
+    return `ssh://${host.sshUser}@${host.address}:${host.sshPort}`;
+}
+
 /** VRRP priority of the i-th host unless it states one: 150, then 10 less for each next host. */
-export function defaultPriority(index: number): number {
+function defaultPriority(index: number): number {
     return Math.max(1, 150 - 10 * index);
 }
 

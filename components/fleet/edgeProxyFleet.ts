@@ -5,14 +5,14 @@
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { type CertificateReport, parseCertificateLine } from "../certificates";
-import { configKey } from "../config/schema";
+import { configKey, issuerOf } from "../config/schema";
 import { checkSettings, flattenArgs } from "../config/settings";
 import type { ConfigError } from "../config/validate";
 import { EdgeProxy, type EdgeProxyArgs } from "../edgeProxy";
 import { hostCommand } from "../hostCommand";
 import { STEP } from "../hostState";
 import { Keepalived } from "./keepalived";
-import { followersOf, issuerOf } from "./roles";
+import { followersOf } from "./roles";
 import { distributeScript, parseDistribution, waitForFleetScript } from "./scripts";
 
 /**

@@ -37,7 +37,7 @@ export function keepalivedView(config: EdgeProxyConfig, hostName: string, passwo
 }
 
 /** Where keepalived's files live on a host, and its container's name. */
-export function keepalivedPaths(config: { haproxy: Pick<EdgeProxyConfig["haproxy"], "containerName"> }) {
+function keepalivedPaths(config: { haproxy: Pick<EdgeProxyConfig["haproxy"], "containerName"> }) {
     return {
         directory: `${hostStatePath(config.haproxy.containerName)}/keepalived`,
         containerName: `${config.haproxy.containerName}-keepalived`,

@@ -3,6 +3,7 @@
  * the issuer, runs certbot and the renewal job and sends each certificate to the others, the followers.
  * Pure: the roles and the paths on the hosts follow from the validated configuration.
  */
+import { issuerOf, sshDockerEndpoint } from "../config/schema";
 import type { AcmeSettings, EdgeProxyConfig, HaproxySettings } from "../config/types";
 import { hostStatePath } from "../hostPaths";
 
@@ -10,23 +11,6 @@ import { hostStatePath } from "../hostPaths";
 export type FleetSettings = NonNullable<EdgeProxyConfig["fleet"]>;
 /** One host of a fleet, its SSH port and user filled in. */
 export type FleetHost = FleetSettings["hosts"][number];
-
-/** The issuer of a fleet (of a validated one: the rules hold that it is one of the hosts). */
-export function issuerOf<H extends { name: string }>(fleet: { hosts: H[]; issuer: string }): H {
-    return fleet.hosts.find((host) => host.name === fleet.issuer)!;
-}
-
-/**
- * Whether the proxy of this configuration runs certbot: a one-host stack's, or a fleet's issuer's (EdgeProxyFleet
- * gives each host's proxy that host's SSH address and port, which no two hosts share).
- */
-export function runsCertbot(config: Pick<EdgeProxyConfig, "host" | "fleet">): boolean {
-    if (!config.fleet) {
-        return true;
-    }
-    const issuer = issuerOf(config.fleet);
-    return issuer.address === config.host.address && issuer.sshPort === config.host.sshPort;
-}
 
 /** The hosts that receive the issuer's certificates, in the fleet's order. */
 export function followersOf(fleet: FleetSettings): FleetHost[] {
@@ -77,7 +61,7 @@ export function distributionTargets(fleet: FleetSettings, tokens: Record<string,
 /** The configuration as the proxy of fleet host `host` has it: that host's SSH address, port, user and key. */
 export function configForHost(config: EdgeProxyConfig, host: FleetHost): EdgeProxyConfig {
     const { address, sshPort, sshUser, sshHostKey } = host;
-    return { ...config, host: { ...config.host, address, sshPort, sshUser, sshHostKey, dockerHost: `ssh://${sshUser}@${address}:${sshPort}` } };
+    return { ...config, host: { ...config.host, address, sshPort, sshUser, sshHostKey, dockerHost: sshDockerEndpoint(host) } };
 }
 
 /** The settings of the distribution (templates/partials/sh-distribute.hbs): the key, the record of each host, the sites. */

@@ -2,10 +2,12 @@
  * The host scripts of a fleet: the issuer's certificate key, the followers' receiver, and the distribution
  * that `pulumi up` runs (the renewal job runs the same, renew.sh.hbs). Pure, as hostScripts.ts.
  */
+
+import { issuerOf } from "../config/schema";
 import type { EdgeProxyConfig } from "../config/types";
 import { scriptSettings } from "../hostScripts";
 import { renderTemplate } from "../templates";
-import { distributionSettings, distributionTargets, type FleetSettings, fleetPaths, hostKeyOnly, issuerOf } from "./roles";
+import { distributionSettings, distributionTargets, type FleetSettings, fleetPaths, hostKeyOnly } from "./roles";
 
 /** The longest PEM a receiver takes: a chain of a few certificates and a key fit many times over. */
 const MAX_PEM_BYTES = 262_144;

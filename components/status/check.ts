@@ -2,8 +2,10 @@
  * `npm run status` on one host: runs the probe over SSH as the stack's steps connect (the stack's user,
  * port, private key and pinned host key), then reads it against the configuration.
  */
+
+import { issuerOf } from "../config/schema";
 import type { EdgeProxyConfig } from "../config/types";
-import { configForHost, followersOf, issuerOf } from "../fleet/roles";
+import { configForHost, followersOf } from "../fleet/roles";
 import { metricsPasswordHash } from "../haproxy/passwordHash";
 import { renderHaproxyConfig } from "../haproxy/render";
 import { readTrustedHostKey } from "../hostKey";

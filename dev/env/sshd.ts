@@ -177,3 +177,35 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
         },
     };
 }
+
+/** How a test or the stand-in engine logs in to an sshd: its key alone, its host key pinned, no prompt. */
+export interface PinnedLogin {
+    /** The client's private key file (0600). */
+    keyFile: string;
+    /** The server's port. */
+    port: number;
+    /** A known_hosts file holding the server's key, the only one trusted. */
+    knownHosts: string;
+    /** `user@host`. */
+    target: string;
+}
+
+/** `ssh`'s arguments for `login`, then the remote command's words. */
+export function pinnedSshArgs(login: PinnedLogin, ...command: string[]): string[] {
+    return [
+        "-i",
+        login.keyFile,
+        "-p",
+        String(login.port),
+        "-o",
+        `UserKnownHostsFile=${login.knownHosts}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        login.target,
+        ...command,
+    ];
+}

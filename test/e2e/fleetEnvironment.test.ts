@@ -14,6 +14,7 @@ import { ensureDockerd } from "../../dev/env/dockerd";
 import { FLEET_BRIDGE, FLEET_INTERFACE, type FleetHost, type FleetNetwork, HOST_PRIVATE_DIRS, startFleetHosts } from "../../dev/env/fleet";
 import { ensureImages, KEEPALIVED_IMAGE } from "../../dev/env/images";
 import { holdLock, onCleanup, stopAll, waitFor } from "../../dev/env/process";
+import { pinnedSshArgs } from "../../dev/env/sshd";
 import { ENVIRONMENT_LOCK, phase } from "../../dev/environment";
 import { describeWith, FLEET_ENVIRONMENT } from "../support/needs";
 
@@ -54,11 +55,8 @@ describeWith(FLEET_ENVIRONMENT, "fleet environment: hosts that are separate mach
         return run(
             "ssh",
             [
-                ...["-i", host.privateKeyFile, "-p", String(host.sshPort)],
-                ...["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes"],
-                ...["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5"],
-                `root@${host.address}`,
-                command,
+                ...["-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5"],
+                ...pinnedSshArgs({ keyFile: host.privateKeyFile, port: host.sshPort, knownHosts, target: `root@${host.address}` }, command),
             ],
             { allowFailure: true, timeoutMs: 30_000 },
         );
@@ -125,11 +123,13 @@ describeWith(FLEET_ENVIRONMENT, "fleet environment: hosts that are separate mach
     it("lets host A reach host B's sshd and engine at B's address on the test network", async () => {
         const knownHosts = path.join(DIR, "known_hosts.b-from-a");
         fs.writeFileSync(knownHosts, `${b.knownHostsLine}\n`);
-        const fromA = await a.exec("ssh", [
-            ...["-i", a.privateKeyFile, "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"],
-            `root@${b.address}`,
-            "cat /proc/sys/kernel/hostname; docker info --format '{{.ID}}'",
-        ]);
+        const fromA = await a.exec(
+            "ssh",
+            pinnedSshArgs(
+                { keyFile: a.privateKeyFile, port: b.sshPort, knownHosts, target: `root@${b.address}` },
+                "cat /proc/sys/kernel/hostname; docker info --format '{{.ID}}'",
+            ),
+        );
         expect(fromA.stdout.trim().split("\n")).to.deep.equal(["b", await engineId(b)]);
         // A's own view: its address on its interface, B's not.
         const addresses = (await a.exec("ip", ["-o", "-4", "addr", "show", FLEET_INTERFACE])).stdout;

@@ -16,6 +16,7 @@ import { defaultRenewSchedule } from "../../components/config/checks";
 import { shellCommand } from "../../components/quote";
 import { type RunResult, run } from "../../dev/env/command";
 import { stopAll } from "../../dev/env/process";
+import { pinnedSshArgs } from "../../dev/env/sshd";
 import {
     ALERT_TOKEN,
     CONTAINER,
@@ -65,24 +66,10 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
     async function onHost(command: string) {
         const knownHosts = path.join(DIR, "known_hosts");
         fs.writeFileSync(knownHosts, `${env.host.knownHostsLine}\n`);
-        return run(
-            "ssh",
-            [
-                "-i",
-                env.host.privateKeyFile,
-                "-p",
-                String(env.host.port),
-                "-o",
-                `UserKnownHostsFile=${knownHosts}`,
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                "BatchMode=yes",
-                `root@${env.host.host}`,
-                command,
-            ],
-            { allowFailure: true, timeoutMs: 300_000 },
-        );
+        return run("ssh", pinnedSshArgs({ keyFile: env.host.privateKeyFile, port: env.host.port, knownHosts, target: `root@${env.host.host}` }, command), {
+            allowFailure: true,
+            timeoutMs: 300_000,
+        });
     }
 
     before(async () => {
@@ -236,20 +223,7 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
         fs.writeFileSync(knownHosts, `[127.0.0.1]:${PORTS.sshService} ${env.backendSshd.hostPublicKey}\n`);
         const result = await run(
             "ssh",
-            [
-                "-i",
-                env.backendSshd.privateKeyFile,
-                "-p",
-                String(PORTS.sshService),
-                "-o",
-                `UserKnownHostsFile=${knownHosts}`,
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                "BatchMode=yes",
-                "root@127.0.0.1",
-                "echo through-haproxy",
-            ],
+            pinnedSshArgs({ keyFile: env.backendSshd.privateKeyFile, port: PORTS.sshService, knownHosts, target: "root@127.0.0.1" }, "echo through-haproxy"),
             { allowFailure: true, timeoutMs: 30_000 },
         );
         expect(result.stdout.trim(), `ssh through HAProxy: ${result.stderr}`).to.equal("through-haproxy");

@@ -25,7 +25,7 @@ import {
 import { hostStatePath } from "../../components/hostPaths";
 import { loadStackFile } from "../../components/plan";
 import { stopAll } from "../../dev/env/process";
-import { type Sshd, startSshd } from "../../dev/env/sshd";
+import { pinnedSshArgs, type Sshd, startSshd } from "../../dev/env/sshd";
 import { writePlaceholderPem, writeSelfSigned } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
 import { describeWith, program, ROOT } from "../support/needs";
@@ -96,9 +96,19 @@ describeWith(
         const asIssuer = (request: string[], input = "") =>
             spawnSync(
                 "ssh",
-                ["-F", "/dev/null", "-i", fleetPaths(issuer).key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]
-                    .concat(["-o", `UserKnownHostsFile=${issuer.acme.dataDir}/edge-proxy/fleet/known_hosts-r`, "-p", String(SSH_PORT), "root@127.0.0.2"])
-                    .concat(request),
+                [
+                    "-F",
+                    "/dev/null",
+                    ...pinnedSshArgs(
+                        {
+                            keyFile: fleetPaths(issuer).key,
+                            port: SSH_PORT,
+                            knownHosts: `${issuer.acme.dataDir}/edge-proxy/fleet/known_hosts-r`,
+                            target: "root@127.0.0.2",
+                        },
+                        ...request,
+                    ),
+                ],
                 { input, encoding: "utf8" },
             );
         /** Asks the receiver as the forced command is asked: SSH_ORIGINAL_COMMAND, the PEM on stdin. */

@@ -8,10 +8,11 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { argsFromStackSettings, EdgeProxy, EdgeProxyFleet, type EdgeProxySettings } from "../../components";
+import { issuerOf } from "../../components/config/schema";
 import { type ConfigError, parseConfig } from "../../components/config/validate";
 import { ignoredWithHosts } from "../../components/fleet/edgeProxyFleet";
 import { keepalivedView, vrrpPasswordProblem } from "../../components/fleet/keepalived";
-import { distributionTargets, followersOf, hostKeyOnly, issuerOf } from "../../components/fleet/roles";
+import { distributionTargets, followersOf, hostKeyOnly } from "../../components/fleet/roles";
 import { authorizedKeyLine, parseDistribution, parsePublicKey } from "../../components/fleet/scripts";
 import { takeFleetRole } from "../../components/hostState";
 import { loadStackFile } from "../../components/plan";
@@ -85,6 +86,9 @@ describe("a fleet's resources", () => {
             expect(connection.hostKey).to.contain(key);
             expect(unwrapSecrets(resource(registrations, `${proxy}-config-delivery`).inputs.stdin)).to.contain("server certbot 10.0.0.12:8888");
         }
+        // Only the issuer, where certbot's port is published, must have acmeChallengeAddress.
+        expect(unwrapSecrets(resource(registrations, "prod-prepare-directories").inputs.stdin)).to.contain("challenge_address=10.0.0.12");
+        expect(unwrapSecrets(resource(registrations, "prod-edge-3-prepare-directories").inputs.stdin)).not.to.contain("challenge_address=");
     });
 
     it("rolls out one host at a time: each host's first step waits for the previous host's checked configuration and container", () => {
