@@ -6,24 +6,29 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { argsFromStackSettings, EdgeProxy, EdgeProxyFleet, type EdgeProxySettings } from "./components";
+import { eabHmacKeyProblem } from "./components/config/checks";
 import { CONFIG_NAMESPACE } from "./components/config/schema";
 import { engineSecretKeys, rawConfigFromEngine } from "./components/config/sources";
 import { ConfigError, parseConfig } from "./components/config/validate";
 import { vrrpPasswordProblem } from "./components/fleet/keepalived";
 
-const { sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, vrrpPassword, ...settings } = rawConfigFromEngine(
+const { sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, acmeEabHmacKey, vrrpPassword, ...settings } = rawConfigFromEngine(
     pulumi.runtime.allConfig(),
     engineSecretKeys(),
 );
 // The whole stack first, the secrets included: whether they are set, and set as secrets, is the stack's
 // business, and their problems belong in the same list as the others. EdgeProxy then checks its own args.
-const config = parseConfig({ sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, vrrpPassword, ...settings });
-// keepalived takes a VRRP password of 1 to 8 characters as one word: checked here, before any resource,
-// where the program has the secret's text (the configuration above knows only that it is set).
-const vrrpProblem =
-    config.fleet?.vip && vrrpPassword !== undefined ? vrrpPasswordProblem(String(pulumi.runtime.allConfig()["edge-proxy:vrrpPassword"] ?? "")) : undefined;
-if (vrrpProblem) {
-    throw new ConfigError([vrrpProblem]);
+const config = parseConfig({ sshPrivateKey, metricsPassword, alertCommand, rfc2136KeySecret, acmeEabHmacKey, vrrpPassword, ...settings });
+// Secrets whose form matters, checked here, before any resource, where the program has their text (the
+// configuration above knows only that they are set): keepalived takes a VRRP password of 1 to 8 characters
+// as one word; an EAB HMAC key is base64url.
+const secretText = (key: string) => String(pulumi.runtime.allConfig()[`${CONFIG_NAMESPACE}:${key}`] ?? "");
+const secretProblems = [
+    config.fleet?.vip && vrrpPassword !== undefined ? vrrpPasswordProblem(secretText("vrrpPassword")) : undefined,
+    config.acme.eab && acmeEabHmacKey !== undefined ? eabHmacKeyProblem(secretText("acmeEabHmacKey")) : undefined,
+].filter((problem): problem is string => problem !== undefined);
+if (secretProblems.length > 0) {
+    throw new ConfigError(secretProblems);
 }
 const stackConfig = new pulumi.Config(CONFIG_NAMESPACE);
 const args = argsFromStackSettings({
@@ -32,6 +37,7 @@ const args = argsFromStackSettings({
     metricsPassword: config.haproxy.metrics?.user ? stackConfig.requireSecret("metricsPassword") : undefined,
     alertCommand: alertCommand === undefined ? undefined : stackConfig.requireSecret("alertCommand"),
     rfc2136KeySecret: config.acme.dns ? stackConfig.requireSecret("rfc2136KeySecret") : undefined,
+    acmeEabHmacKey: config.acme.eab ? stackConfig.requireSecret("acmeEabHmacKey") : undefined,
     vrrpPassword: config.fleet?.vip && vrrpPassword !== undefined ? stackConfig.requireSecret("vrrpPassword") : undefined,
 });
 const fleet = config.fleet ? new EdgeProxyFleet(pulumi.getStack(), args) : undefined;

@@ -1,12 +1,12 @@
-/** Let's Encrypt certificates: the DNS credentials, certbot issuance and PEM assembly per site, then one reload. */
+/** Let's Encrypt certificates: the DNS and EAB credentials, certbot issuance and PEM assembly per site, then one reload. */
 
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { EdgeProxyConfig, Site } from "./config/types";
 import { pemPath } from "./haproxy/render";
 import { formerParent, type HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
-import { installDnsCredentialsScript, installPemScript, reloadScript } from "./hostScripts";
-import { STEP } from "./hostState";
+import { installDnsCredentialsScript, installEabScript, installPemScript, reloadScript } from "./hostScripts";
+import { STEP } from "./hostSteps";
 import { shellCommand } from "./quote";
 
 /** What a certificate step reports about the certificate it acted on (its stdout, see parseCertificateLine). */
@@ -49,6 +49,11 @@ export interface CertificatesArgs extends HostStepArgs {
      * destroy, and the provider's secret (rfc2136KeySecret), a Pulumi secret.
      */
     dnsCredentials?: { path: string; secret: pulumi.Input<string> };
+    /**
+     * With acmeEabKid set: the external account binding's file on the host (hostScripts.eabPaths), removed on
+     * destroy, and its HMAC key (acmeEabHmacKey), a Pulumi secret.
+     */
+    eab?: { path: string; hmacKey: pulumi.Input<string> };
     /** The host's preparation (DockerHost), which the credentials file's directory needs. */
     preparation: pulumi.Resource;
     /** What must run before certbot: the HAProxy container (it forwards HTTP-01 challenges to certbot). */
@@ -71,6 +76,12 @@ export class Certificates extends pulumi.ComponentResource {
      * steps name the file, not its content.
      */
     readonly dnsCredentials?: command.remote.Command;
+    /**
+     * With acmeEabKid set, the step that writes the external account binding's file certbot reads when it
+     * creates the ACME account (mode 0600, root's; `<proxy>-acme-eab-file`): a secret Output, as the DNS
+     * credentials' step. The HMAC key is on no command line, in no log and in no other file.
+     */
+    readonly eab?: command.remote.Command;
     /**
      * certbot's run for each site (`<proxy>-cert-<site>-certbot`), by site name; its stdout is the lineage's
      * certificate line (see parseCertificateLine).
@@ -104,7 +115,18 @@ export class Certificates extends pulumi.ComponentResource {
                 aliases: [formerParent(`${proxyName}-dns-credentials`, "edge-proxy:index:DnsCredentials", proxy)],
             });
         }
-        const certbotDependencies = this.dnsCredentials ? [...args.dependsOn, this.dnsCredentials] : args.dependsOn;
+        if (args.eab) {
+            const { path, hmacKey } = args.eab;
+            this.eab = hostCommand(`${proxyName}-acme-eab-file`, {
+                connection,
+                script: pulumi.secret(pulumi.all([args.config, hmacKey])).apply(([config, plain]) => installEabScript(config, plain)),
+                repairToken: repairTokenOf(repairTokens, STEP.eab),
+                delete: shellCommand("rm", "-f", path),
+                parent: this,
+                dependsOn: [args.preparation],
+            });
+        }
+        const certbotDependencies = [...args.dependsOn, ...(this.dnsCredentials ? [this.dnsCredentials] : []), ...(this.eab ? [this.eab] : [])];
         this.certbot = {};
         this.pem = {};
         for (const site of args.sites) {

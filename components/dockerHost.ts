@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { sshDockerEndpoint } from "./config/schema";
 import type { HostSettings } from "./config/types";
 import { formerParent, hostCommand, repairTokenOf } from "./hostCommand";
-import { STEP } from "./hostState";
+import { STEP } from "./hostSteps";
 import { writePrivateFile } from "./privateFile";
 
 /** Arguments of DockerHost. */

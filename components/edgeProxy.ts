@@ -19,8 +19,9 @@ import { HaproxyService } from "./haproxyService";
 import { hostCommand, repairTokenOf } from "./hostCommand";
 import { trustedHostKey } from "./hostKey";
 import { hostStatePath } from "./hostPaths";
-import { deliverConfigScript, dnsCredentialsPaths, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
-import { driftMessages, type HostObservation, type HostRole, observeHost, repairTokens, STEP, takeFleetRole } from "./hostState";
+import { deliverConfigScript, dnsCredentialsPaths, eabPaths, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
+import { driftMessages, type HostObservation, type HostRole, observeHost, repairTokens, takeFleetRole } from "./hostState";
+import { STEP } from "./hostSteps";
 import { shellCommand } from "./quote";
 import { RenewalJob } from "./renewalJob";
 
@@ -284,6 +285,10 @@ export class EdgeProxy extends pulumi.ComponentResource {
                 }
                 dnsCredentials = { path: dnsPaths.path, secret: secrets.rfc2136KeySecret };
             }
+            const eab = eabPaths(declared);
+            if (eab && secrets.acmeEabHmacKey === undefined) {
+                throw new Error("acmeEabKid is set but no acmeEabHmacKey was given to EdgeProxy");
+            }
             this.certificates = new Certificates(
                 `${name}-certificates`,
                 {
@@ -293,6 +298,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
                     sites: declared.sites,
                     issueScripts: scripts.issue,
                     dnsCredentials,
+                    eab: eab && { path: eab.path, hmacKey: secrets.acmeEabHmacKey! },
                     preparation,
                     dependsOn: member?.certificatesAfter ? [container, member.certificatesAfter] : [container],
                     connection,

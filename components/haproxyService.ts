@@ -7,7 +7,8 @@ import type { DeclaredConfig } from "./config/settings";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, SYSLOG_SOCKET } from "./haproxy/render";
 import { formerParent, type HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
-import { CONTAINER_TOKEN_LABEL, STEP } from "./hostState";
+import { CONTAINER_TOKEN_LABEL } from "./hostState";
+import { STEP } from "./hostSteps";
 
 /**
  * The container's published ports: HTTP, HTTPS and every TCP service (container port = host port), and the

@@ -9,17 +9,21 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ALERT_LIFETIME_FRACTION, eabHmacKeyProblem, parseFraction } from "./config/checks";
 import type { AcmeSettings, EdgeProxyConfig, HaproxySettings, Site } from "./config/types";
 import { DNS_PROVIDERS } from "./dns/providers";
 import { distributionSettings, distributionTargets } from "./fleet/roles";
 import { haproxyFeatures } from "./haproxy/features";
 import { CONFIG_FILES, type HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly } from "./haproxy/render";
 import type { HostRole } from "./hostState";
+import { STEP } from "./hostSteps";
 import { shellCommand } from "./quote";
 import { renderTemplate, TEMPLATES_DIR } from "./templates";
 
 /** The pre-flight's Python program (templates/host/preflight.py), fed to the certbot image's python3. */
 const PREFLIGHT_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "preflight.py"), "utf8");
+/** edge-proxy's questions to the ACME server (templates/host/acme.py: profiles, renewal windows), fed to the certbot image's python3. */
+const ACME_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "acme.py"), "utf8");
 
 /** The command every host script runs under; the script itself arrives on standard input. */
 export const HOST_SHELL = "sh -s";
@@ -78,6 +82,14 @@ export function alertCommandProblem(command: string): string | undefined {
     return undefined;
 }
 
+/**
+ * A part of the lifetime as the status's shell reads it (sh-status.hbs): the fraction's decimal for
+ * status.json, and parts per million for its comparisons, as sh has whole numbers only.
+ */
+function alertFraction(fraction: number): { fraction: string; ppm: string } {
+    return { fraction: String(Number(fraction.toFixed(6))), ppm: String(Math.round(fraction * 1_000_000)) };
+}
+
 /** The settings every script's shared functions use. */
 export function scriptSettings(config: EdgeProxyConfig) {
     const { haproxy, acme } = config;
@@ -93,6 +105,10 @@ export function scriptSettings(config: EdgeProxyConfig) {
         challengeAddress: acme.challengeAddress,
         challengePort: acme.challengePort,
         caBundle: acme.caBundle ?? null,
+        acmeProgram: ACME_PROGRAM,
+        // The status's thresholds until the renewal job's installation writes the stack's (alertLifetimeFraction).
+        alertDefaults: alertFraction(parseFraction(ALERT_LIFETIME_FRACTION)),
+        server: acme.server,
         renewSchedule: acme.renewSchedule,
         placeholders: config.sites.map((site) => ({ name: site.name, domains: site.domains })),
         // A fleet's issuer reports, and sends its certificates to, the other hosts (fleet/scripts.ts).
@@ -187,17 +203,56 @@ export function installDnsCredentialsScript(config: EdgeProxyConfig, secret: str
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(secret)) {
         throw new Error("rfc2136KeySecret is not a base64 TSIG secret (as tsig-keygen prints it after `secret`)");
     }
-    return renderTemplate("host/install-dns-credentials.sh.hbs", {
+    return renderTemplate("host/install-credentials.sh.hbs", {
         ...scriptSettings(config),
         credentialsPath: paths.path,
-        plugin: paths.plugin,
+        step: STEP.dnsCredentials,
+        what: paths.plugin,
         credentials: DNS_PROVIDERS[dns.provider].credentials(dns.rfc2136, secret),
     });
+}
+
+/**
+ * Installs the external account binding's file (root only), a certbot configuration file with the key
+ * identifier and the HMAC key. The script carries the secret: callers keep it in a secret Output.
+ */
+export function installEabScript(config: EdgeProxyConfig, hmacKey: string): string {
+    const paths = eabPaths(config);
+    if (!paths || !config.acme.eab) {
+        throw new Error("installEabScript needs acmeEabKid");
+    }
+    const problem = eabHmacKeyProblem(hmacKey);
+    if (problem) {
+        throw new Error(problem);
+    }
+    return renderTemplate("host/install-credentials.sh.hbs", {
+        ...scriptSettings(config),
+        credentialsPath: paths.path,
+        step: STEP.eab,
+        what: "the ACME account's external binding",
+        // certbot's configuration file syntax: `option = value`; both values are checked to be single words.
+        credentials: `eab-kid = ${config.acme.eab.kid}\neab-hmac-key = ${hmacKey}\n`,
+    });
+}
+
+/** The ACME profile a site's certificate is ordered with: its own, else acmeProfile's; undefined for the CA's default. */
+export function profileOf(config: EdgeProxyConfig, site: Pick<Site, "acmeProfile">): string | undefined {
+    return site.acmeProfile ?? config.acme.profile;
+}
+
+/**
+ * Where the external account binding's file is (acmeEabKid, acmeEabHmacKey), on the host and in the
+ * certbot container (a certbot configuration file, read with --config when certbot creates the account);
+ * undefined without EAB.
+ */
+export function eabPaths(config: { acme: Pick<AcmeSettings, "eab" | "dataDir"> }): { path: string; inContainer: string } | undefined {
+    return config.acme.eab ? { path: `${config.acme.dataDir}/etc/edge-proxy/eab.ini`, inContainer: "/etc/letsencrypt/edge-proxy/eab.ini" } : undefined;
 }
 
 /** Runs certbot for one site's certificate. */
 export function issueCertificateScript(config: EdgeProxyConfig, site: Site): string {
     const dns = dnsOf(config, site);
+    const profile = profileOf(config, site);
     return renderTemplate("host/issue-certificate.sh.hbs", {
         ...scriptSettings(config),
         name: site.name,
@@ -212,8 +267,19 @@ export function issueCertificateScript(config: EdgeProxyConfig, site: Site): str
         preflightResolver: config.acme.preflightResolver ?? "",
         validationPort: config.acme.validationPort,
         preflightProgram: PREFLIGHT_PROGRAM,
-        // What the lineage was asked for: a change re-issues it (HTTP-01 lineages keep the form they had before DNS-01 existed).
-        requested: [config.acme.server, config.acme.keyType, site.domains.join(","), ...(dns ? [`dns-01:${config.acme.dns!.provider}`] : [])].join(" "),
+        profile: profile ?? null,
+        // What runs before certbot may order: the profile's check with the CA, the pre-flight.
+        checksBeforeOrder: profile !== undefined || (config.acme.preflight && !dns),
+        eabConfig: eabPaths(config)?.inContainer ?? null,
+        // What the lineage was asked for: a change re-issues it (lineages keep the form they had before DNS-01
+        // and profiles existed, so that an upgrade re-issues nothing).
+        requested: [
+            config.acme.server,
+            config.acme.keyType,
+            site.domains.join(","),
+            ...(dns ? [`dns-01:${config.acme.dns!.provider}`] : []),
+            ...(profile ? [`profile:${profile}`] : []),
+        ].join(" "),
     });
 }
 
@@ -242,6 +308,7 @@ export function renewScript(config: EdgeProxyConfig): string {
         ...distributionSettings(config),
         alertPath: renewalPaths(config).alertPath,
         renewals: config.sites.map((site) => ({ name: site.name, image: certbotImageOf(config, site) })),
+        renewalInfo: true,
     });
 }
 
@@ -270,7 +337,8 @@ export function installRenewalScript(config: EdgeProxyConfig, alertCommand?: str
         ...renewalPaths(config),
         script: renewScript(config),
         cron: renewCron(config),
-        alertDaysBeforeExpiry: config.acme.alertDaysBeforeExpiry,
+        alertLifetime: alertFraction(config.acme.alertLifetimeFraction),
+        alertDaysBeforeExpiry: config.acme.alertDaysBeforeExpiry > 0 ? String(config.acme.alertDaysBeforeExpiry) : null,
         metricsFile: config.acme.metricsFile ?? null,
         // A here-document's body ends with a newline.
         alertCommand: alertCommand === undefined ? null : alertCommand.replace(/\n?$/, "\n"),

@@ -16,25 +16,11 @@
 import { randomBytes } from "node:crypto";
 import type { EdgeProxyConfig } from "./config/types";
 import { fleetPaths } from "./fleet/roles";
-import { dnsCredentialsPaths } from "./hostScripts";
+import { dnsCredentialsPaths, eabPaths } from "./hostScripts";
 import { hostLogin, runOnHost } from "./hostSession";
+import { STEP } from "./hostSteps";
 import { shellQuote } from "./quote";
 import { renderTemplate } from "./templates";
-
-/** The name each host step records itself under in the host's ledger. */
-export const STEP = {
-    prepare: "prepare",
-    config: "config",
-    dnsCredentials: "dns-credentials",
-    renewal: "renewal",
-    container: "container",
-    certbot: (site: string) => `certbot-${site}`,
-    pem: (site: string) => `pem-${site}`,
-    /** A fleet's issuer: its certificate key. */
-    fleetKey: "fleet-key",
-    /** A fleet's other host: the receiver and the issuer's key in authorized_keys. */
-    receiver: "receiver",
-} as const;
 
 /** The record in which observe.sh reports what a fleet's host was made by its last `up` (hostState.takeFleetRole). */
 const FLEET_ROLE_RECORD = "fleet-role";
@@ -81,6 +67,7 @@ export function observeHostScript(config: EdgeProxyConfig, role: HostRole = "iss
         containerName: config.haproxy.containerName,
         image: config.haproxy.image,
         dnsCredentials: dnsCredentialsPaths(config) !== undefined,
+        eab: eabPaths(config) !== undefined,
         sites: config.sites.map((site) => site.name),
     });
 }

@@ -83,20 +83,24 @@ export function keepalivedToken(value: string | number): string {
     return text;
 }
 
-/** The delimiter of every here-document in the host scripts. */
+/** The delimiter of the host scripts' here-documents. */
 const HEREDOC_END = "EDGE_PROXY_EOF";
 
 /**
  * A quoted here-document carrying `body` unchanged: `<<'EDGE_PROXY_EOF'`, the text, the delimiter line.
- * The shell expands nothing inside it, so files stay readable in `pulumi preview --diff`. Throws when
- * the text could end it early (a line equal to the delimiter) or lacks its final newline.
+ * The shell expands nothing inside it, so files stay readable in `pulumi preview --diff`. A body holding
+ * that line (a script that itself carries a here-document, as the renewal script carries acme.py) gets
+ * `EDGE_PROXY_EOF_1`, `_2`, ...: the first delimiter that is no line of it. Throws when the text lacks its
+ * final newline.
  */
 export function shellHeredoc(body: string): string {
     if (!body.endsWith("\n")) {
         throw new Error("a here-document body must end with a newline");
     }
-    if (body.split("\n").includes(HEREDOC_END)) {
-        throw new Error(`refusing a here-document body with a line ${HEREDOC_END}: it would end the document early`);
+    const lines = new Set(body.split("\n"));
+    let end = HEREDOC_END;
+    for (let n = 1; lines.has(end); n++) {
+        end = `${HEREDOC_END}_${n}`;
     }
-    return `<<'${HEREDOC_END}'\n${body}${HEREDOC_END}`;
+    return `<<'${end}'\n${body}${end}`;
 }

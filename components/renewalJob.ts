@@ -3,7 +3,7 @@
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { type HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
-import { STEP } from "./hostState";
+import { STEP } from "./hostSteps";
 import { shellCommand } from "./quote";
 
 /** Arguments of RenewalJob. */

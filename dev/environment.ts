@@ -13,7 +13,7 @@ import { type Bind, startBind } from "./env/bind";
 import { run } from "./env/command";
 import { bridgeAddress, type Dockerd, ensureDockerd } from "./env/dockerd";
 import { CERTBOT_IMAGE, ensureImages, HAPROXY_IMAGE } from "./env/images";
-import { type Pebble, startPebble } from "./env/pebble";
+import { type Pebble, type PebbleProfile, startPebble } from "./env/pebble";
 import { holdLock, onCleanup } from "./env/process";
 import { type Sshd, startSshd } from "./env/sshd";
 
@@ -162,9 +162,10 @@ export interface Acme {
 /**
  * named and Pebble in `dir`: named on loopback and `address` (where certbot's dns-rfc2136 plugin and the
  * pre-flight reach it), forwarding e2e.test to challtestsrv; Pebble's API on `address` (where certbot in
- * its container reaches it), resolving every name through named.
+ * its container reaches it), resolving every name through named. Pebble offers `profiles` (default: one,
+ * so that every order gets the same).
  */
-export async function startAcme(dir: string, address: string): Promise<Acme> {
+export async function startAcme(dir: string, address: string, profiles?: Record<string, PebbleProfile>): Promise<Acme> {
     // named before Pebble, which resolves through it. It forwards e2e.test to challtestsrv, which
     // startPebble starts: forwarding happens at query time, so the order does not matter there.
     const dns = await phase("dns (named)", () =>
@@ -183,6 +184,7 @@ export async function startAcme(dir: string, address: string): Promise<Acme> {
             listenAddress: address,
             dnsPort: CHALLTESTSRV_DNS_PORT,
             resolverPort: dns.port,
+            profiles,
         }),
     );
     const rootCaFile = path.join(dir, "pebble-root.pem");
@@ -240,8 +242,14 @@ export function proxyStackValues(opts: ProxyStackOptions): StackValues {
     };
 }
 
+/** What may differ between environments. */
+export interface EnvironmentOptions {
+    /** The ACME profiles Pebble offers (startPebble's default: one). */
+    pebbleProfiles?: Record<string, PebbleProfile>;
+}
+
 /** Starts everything; `dir` is emptied first (a previous run's host directories and state). */
-export async function startEnvironment(dir: string): Promise<Environment> {
+export async function startEnvironment(dir: string, options: EnvironmentOptions = {}): Promise<Environment> {
     const dockerdOptions = { workDir: path.join(dir, "..", "dockerd") };
     let dockerd = await claimMachine(dockerdOptions.workDir);
     // Leftovers of an interrupted run: its container, host directories and the host's record of them (which
@@ -262,7 +270,7 @@ export async function startEnvironment(dir: string): Promise<Environment> {
     const host = await phase("host sshd", () => startSshd({ dir: path.join(dir, "host-sshd"), port: PORTS.hostSshd }));
     const backendSshd = await startSshd({ dir: path.join(dir, "backend-sshd"), port: PORTS.backendSshd, listen: bridge });
     // named and Pebble on the bridge too: certbot's dns-rfc2136 plugin sends its updates from a container.
-    const { dns, pebble, rootCaFile } = await startAcme(dir, bridge);
+    const { dns, pebble, rootCaFile } = await startAcme(dir, bridge, options.pebbleProfiles);
     await startWebBackends(bridge);
     const paths = { ...hostPaths(path.join(dir, "host")), alertsDir: path.join(dir, "alerts") };
     fs.mkdirSync(paths.alertsDir);

@@ -7,6 +7,7 @@ import { type HaproxyConfigFiles, renderHaproxyConfig } from "../components/hapr
 import {
     deliverConfigScript,
     installDnsCredentialsScript,
+    installEabScript,
     installPemScript,
     installRenewalScript,
     issueCertificateScript,
@@ -47,6 +48,8 @@ export function hostScriptsOf(config: EdgeProxyConfig, files: HaproxyConfigFiles
         status: statusProbeScript(config),
         observe: observeHostScript(config),
         remove: removeScript({ configDir: config.haproxy.configDir, certsDir: config.haproxy.certsDir, dataDir: config.acme.dataDir }),
+        // The external account binding's step, with a key of the HMAC key's form (the secret is no setting).
+        ...(config.acme.eab ? { eab: installEabScript(config, "c2VjcmV0LWhtYWMta2V5LWZvci10ZXN0cw") } : {}),
         // With a DNS provider: its credentials file, and a DNS-01 site's certbot run.
         ...(config.acme.dns
             ? {

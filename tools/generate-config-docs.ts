@@ -208,7 +208,9 @@ export function renderArgs(): string {
             const optional = isGroup ? leaves.every((spec) => !spec.required) : !(meta.required ?? !schema.safeParse(undefined).success);
             const tags = [
                 ...(meta.stackKey ? [`Stack key: \`${CONFIG_NAMESPACE}:${meta.stackKey}\`${meta.secret ? " (a secret)" : ""}.`] : []),
-                ...(def.type === "default" && JSON.stringify(def.defaultValue) !== "[]" ? [`@default ${JSON.stringify(def.defaultValue)}`] : []),
+                ...((def.type === "default" || def.type === "prefault") && JSON.stringify(def.defaultValue) !== "[]"
+                    ? [`@default ${JSON.stringify(def.defaultValue)}`]
+                    : []),
             ];
             const type = typeOf(schema, key, meta.input === true);
             return [

@@ -231,6 +231,25 @@ export interface HaproxyArgs {
 }
 
 /**
+ * External account binding: the CA account that certbot's ACME account is bound to, for CAs that require one.
+ */
+export interface EabArgs {
+    /**
+     * Key identifier of the CA's external account binding (ZeroSSL, Google Trust Services, ...); unset: none.
+     *
+     * Stack key: `edge-proxy:acmeEabKid`.
+     */
+    kid?: string;
+    /**
+     * The external account binding's HMAC key (base64url), with acmeEabKid; set it with `pulumi config set
+     * --secret`. It reaches only a root-only file on the host, read when certbot creates the account.
+     *
+     * Stack key: `edge-proxy:acmeEabHmacKey` (a secret).
+     */
+    hmacKey?: pulumi.Input<string>;
+}
+
+/**
  * The RFC 2136 provider: dynamic updates signed with a TSIG key.
  */
 export interface Rfc2136Args {
@@ -283,7 +302,7 @@ export interface DnsArgs {
     provider?: string;
     /**
      * certbot image with the DNS plugin, pinned; unset: the plugin's official image at certbotImage's tag
-     * (certbot/dns-rfc2136:v2.11.0).
+     * (certbot/dns-rfc2136:v5.8.0).
      *
      * Stack key: `edge-proxy:dnsCertbotImage`.
      */
@@ -328,7 +347,7 @@ export interface AcmeArgs {
      * certbot image with a pinned tag; it runs certbot as its entrypoint.
      *
      * Stack key: `edge-proxy:certbotImage`.
-     * @default "certbot/certbot:v2.11.0"
+     * @default "certbot/certbot:v5.8.0"
      */
     certbotImage?: string;
     /**
@@ -383,18 +402,38 @@ export interface AcmeArgs {
      */
     keyType?: "ecdsa" | "rsa";
     /**
-     * cron schedule (five fields) of the renewal job; unset: twice a day at a minute and hours derived from
+     * ACME profile the certificates are ordered with (`classic`, `tlsserver`, `shortlived` at Let's Encrypt, or what
+     * another CA offers); a profile the CA does not offer fails the site, naming those it does; unset: the CA's
+     * default.
+     *
+     * Stack key: `edge-proxy:acmeProfile`.
+     */
+    profile?: string;
+    /**
+     * External account binding: the CA account that certbot's ACME account is bound to, for CAs that require one.
+     */
+    eab?: EabArgs;
+    /**
+     * cron schedule (five fields) of the renewal job; unset: every three hours at a minute and hours derived from
      * hostAddress and containerName.
      *
      * Stack key: `edge-proxy:renewSchedule`.
      */
     renewSchedule?: string;
     /**
-     * Days before a served certificate expires from which it needs attention: the status says so and alertCommand
-     * runs (certbot renews 30 days before).
+     * Part of a served certificate's lifetime that may be left before it needs attention (the status says so and
+     * alertCommand runs); certbot renews with a third left, or when the CA's renewal information says.
+     *
+     * Stack key: `edge-proxy:alertLifetimeFraction`.
+     * @default "1/6"
+     */
+    alertLifetimeFraction?: string;
+    /**
+     * Days before a served certificate expires from which it needs attention too, whatever its lifetime; 0:
+     * alertLifetimeFraction alone.
      *
      * Stack key: `edge-proxy:alertDaysBeforeExpiry`.
-     * @default 14
+     * @default 0
      */
     alertDaysBeforeExpiry?: number;
     /**
@@ -462,6 +501,10 @@ export interface SiteArgs {
      * Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check.
      */
     healthCheck?: HealthCheckArgs;
+    /**
+     * ACME profile of this site's certificate, in place of acmeProfile's (e.g. `shortlived`).
+     */
+    acmeProfile?: string;
     /**
      * Send Strict-Transport-Security (max-age two years); default true.
      *

@@ -440,17 +440,58 @@ export function isLoopbackAddress(address: string): boolean {
     return LOOPBACK_ADDRESSES.check(address, isIPv4(address) ? "ipv4" : "ipv6");
 }
 
+/** Hours between two runs of the default renewal schedule. */
+export const RENEW_INTERVAL_HOURS = 3;
+
 /**
- * The renewal job's schedule when the stack sets none: twice a day, as certbot recommends, at a minute and
- * hour derived from the installation's identity (the host and the container), so that it is the same on every
- * `up` but differs between installations, and thousands of them do not all ask Let's Encrypt at once.
+ * The renewal job's schedule when the stack sets none: every three hours, often enough for certificates
+ * of six days (certbot renews them with half their lifetime left, or when the CA's renewal information
+ * says) while a run with nothing due costs the CA no order; at a minute and hours derived from the
+ * installation's identity (the host and the container), so that it is the same on every `up` but differs
+ * between installations, and thousands of them do not all ask the CA at once.
  */
 export function defaultRenewSchedule(hostAddress: string, containerName: string): string {
     const hash = createHash("sha256").update(`edge-proxy renewal\0${hostAddress.toLowerCase()}\0${containerName}`).digest();
     const minute = hash.readUInt16BE(0) % 60;
-    const hour = hash[2] % 12;
-    return `${minute} ${hour},${hour + 12} * * *`;
+    const first = hash[2] % RENEW_INTERVAL_HOURS;
+    const hours = Array.from({ length: 24 / RENEW_INTERVAL_HOURS }, (_, i) => first + i * RENEW_INTERVAL_HOURS);
+    return `${minute} ${hours.join(",")} * * *`;
 }
+
+/**
+ * The part of its lifetime a certificate may have left before it needs attention when the stack sets
+ * none: a sixth, half of the third certbot renews at, so that a renewal that failed for a while alerts
+ * well before expiry (about 15 days of a 90-day certificate, one day of a 6-day one).
+ */
+export const ALERT_LIFETIME_FRACTION = "1/6";
+
+/** A part of a whole written as a fraction (`1/6`) or a decimal (`0.2`), as a number; NaN when it is neither. */
+export function parseFraction(value: string): number {
+    const ratio = /^(\d{1,6})\/(\d{1,6})$/.exec(value);
+    if (ratio) {
+        return Number(ratio[1]) / Number(ratio[2]);
+    }
+    return /^0?\.\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/** A part of a certificate's lifetime: above 0 and below 1. */
+export const fractionProblem = (value: string) => {
+    const fraction = parseFraction(value);
+    return fraction > 0 && fraction < 1 ? undefined : "is not a part of the lifetime above 0 and below 1, written as 1/6 or 0.2";
+};
+
+const ACME_PROFILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** An ACME profile name (the ACME profiles extension's newOrder "profile", as Let's Encrypt names them): it reaches certbot's --required-profile. */
+export const acmeProfileProblem = (value: string) =>
+    ACME_PROFILE.test(value) ? undefined : "is not an ACME profile name (letters, digits, '.', '_' and '-', at most 64, such as shortlived)";
+
+const EAB_KID = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,255}$/;
+/** An external account binding's key identifier, as the CAs hand them out (it reaches certbot's configuration file). */
+export const eabKidProblem = (value: string) => (EAB_KID.test(value) ? undefined : "is not an EAB key identifier (letters, digits, '.', '_', '~' and '-')");
+
+/** An external account binding's HMAC key: base64url (RFC 4648 §5), as ZeroSSL and Google Trust Services give it. */
+export const eabHmacKeyProblem = (value: string) =>
+    /^[A-Za-z0-9_-]{16,512}={0,2}$/.test(value) ? undefined : "acmeEabHmacKey: the secret is not a base64url HMAC key (as the CA's EAB credentials give it)";
 
 /** Orders two versions. */
 export function compareVersions(a: HaproxyVersion, b: HaproxyVersion): number {

@@ -109,6 +109,7 @@ function checkRules(model: ConfigModel, ctx: z.core.$RefinementCtx<ConfigModel>,
     checkMetrics(haproxy.metrics, unset("metricsUser"), requireSecrets, report);
     checkOptionalGroup("dnsProvider", "has no effect: DNS-01 is off until dnsProvider is set", view, unset, report);
     checkDns(acme.dns, acme.certbotImage, unset, requireSecrets, report);
+    checkEab(acme.eab, unset, requireSecrets, report);
     checkSites(view.sites, acme.dns.provider !== undefined, refused, report);
     checkTcpServiceNames(view.tcpServices, report);
     checkFleet(view.fleet, view.host.sshPort, report);
@@ -217,6 +218,16 @@ function checkDns(dns: View["acme"]["dns"], certbotImage: string | undefined, un
             at("dnsCertbotImage"),
             `is required: certbotImage ${quote(certbotImage)} is not certbot/certbot:<tag>, so the ${provider.plugin} image cannot be derived from it`,
         );
+    }
+}
+
+/** External account binding: the key identifier and the HMAC key go together, one without the other binds nothing. */
+function checkEab(eab: View["acme"]["eab"], unset: (key: string) => boolean, requireSecrets: boolean, report: Report): void {
+    if (isSet(eab.hmacKey) && unset("acmeEabKid")) {
+        report(at("acmeEabKid"), "is required with acmeEabHmacKey: the key identifier the CA gave with it");
+    }
+    if (eab.kid !== undefined && !isSet(eab.hmacKey) && requireSecrets) {
+        report(at("acmeEabHmacKey"), `is required with acmeEabKid ${quote(eab.kid)}: pulumi config set --secret acmeEabHmacKey`);
     }
 }
 

@@ -12,12 +12,16 @@ import { DNS_PROVIDERS, providerImage, TSIG_ALGORITHMS } from "../dns/providers"
 import { addressWithPrefixProblem, interfaceNameProblem } from "../keepalived/render";
 import {
     ACME_DIRECTORIES,
+    ALERT_LIFETIME_FRACTION,
     absolutePathProblem,
+    acmeProfileProblem,
     cronProblem,
     defaultRenewSchedule,
     describe,
     durationProblem,
+    eabKidProblem,
     emailProblem,
+    fractionProblem,
     type HaproxyVersion,
     healthCheckPathProblem,
     hostKeyProblem,
@@ -29,6 +33,7 @@ import {
     normalizeHostPath,
     OLDEST_HAPROXY,
     OversizedValue,
+    parseFraction,
     parseServerAddress,
     quote,
     resolverProblem,
@@ -145,6 +150,7 @@ function integer(min: number, max: number, what = "a whole number") {
 }
 
 const port = () => integer(1, 65535, "a port number");
+
 const flag = () => z.boolean(typed("true or false"));
 
 /** A list, of at least one item when `nonEmpty`. */
@@ -189,6 +195,7 @@ const siteSchema = record({
     })
         .optional()
         .describe("Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check."),
+    acmeProfile: optionalText(acmeProfileProblem).describe("ACME profile of this site's certificate, in place of acmeProfile's (e.g. `shortlived`)."),
     hsts: flag().default(true).describe("Send Strict-Transport-Security (max-age two years); default true."),
     securityHeaders: flag().default(true).describe("Send X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN; default true."),
 }).describe("One HTTPS site: a set of domains served by one certificate and one backend.");
@@ -354,7 +361,7 @@ export const configModel = record({
         certbotImage: leaf(
             "certbotImage",
             "certbot image with a pinned tag; it runs certbot as its entrypoint.",
-            text(imageProblem).default("certbot/certbot:v2.11.0"),
+            text(imageProblem).default("certbot/certbot:v5.8.0"),
         ),
         challengePort: leaf("acmeChallengePort", "Port certbot's standalone HTTP-01 server listens on behind HAProxy's ACME ACL.", port().default(8888)),
         challengeAddress: leaf(
@@ -387,15 +394,37 @@ export const configModel = record({
             "Certificate key type: `ecdsa` (P-256, cheaper handshakes) or `rsa` (2048).",
             oneOf(["ecdsa", "rsa"], "is neither ecdsa nor rsa").default("ecdsa"),
         ),
+        profile: leaf(
+            "acmeProfile",
+            "ACME profile the certificates are ordered with (`classic`, `tlsserver`, `shortlived` at Let's Encrypt, or what another CA offers); a profile the CA does not offer fails the site, naming those it does; unset: the CA's default.",
+            optionalText(acmeProfileProblem),
+        ),
+        eab: record({
+            kid: leaf(
+                "acmeEabKid",
+                "Key identifier of the CA's external account binding (ZeroSSL, Google Trust Services, ...); unset: none.",
+                optionalText(eabKidProblem),
+            ),
+            hmacKey: secretLeaf(
+                "acmeEabHmacKey",
+                "The external account binding's HMAC key (base64url), with acmeEabKid; set it with `pulumi config set --secret`. It reaches only a root-only file on the host, read when certbot creates the account.",
+            ),
+        }).describe("External account binding: the CA account that certbot's ACME account is bound to, for CAs that require one."),
         renewSchedule: leaf(
             "renewSchedule",
-            "cron schedule (five fields) of the renewal job; unset: twice a day at a minute and hours derived from hostAddress and containerName.",
+            "cron schedule (five fields) of the renewal job; unset: every three hours at a minute and hours derived from hostAddress and containerName.",
             optionalText(cronProblem),
+        ),
+        alertLifetimeFraction: leaf(
+            "alertLifetimeFraction",
+            "Part of a served certificate's lifetime that may be left before it needs attention (the status says so and alertCommand runs); certbot renews with a third left, or when the CA's renewal information says.",
+            // prefault: the default is the text a stack would write ("1/6"), read like any value.
+            textAs(fractionProblem, parseFraction).prefault(ALERT_LIFETIME_FRACTION),
         ),
         alertDaysBeforeExpiry: leaf(
             "alertDaysBeforeExpiry",
-            "Days before a served certificate expires from which it needs attention: the status says so and alertCommand runs (certbot renews 30 days before).",
-            integer(1, 3650, "a number of days").default(14),
+            "Days before a served certificate expires from which it needs attention too, whatever its lifetime; 0: alertLifetimeFraction alone.",
+            integer(0, 3650, "a number of days").default(0),
         ),
         alertCommand: secretLeaf(
             "alertCommand",
@@ -415,7 +444,7 @@ export const configModel = record({
             ),
             image: leaf(
                 "dnsCertbotImage",
-                "certbot image with the DNS plugin, pinned; unset: the plugin's official image at certbotImage's tag (certbot/dns-rfc2136:v2.11.0).",
+                "certbot image with the DNS plugin, pinned; unset: the plugin's official image at certbotImage's tag (certbot/dns-rfc2136:v5.8.0).",
                 optionalText(imageProblem),
             ),
             propagationSeconds: leaf(
@@ -527,10 +556,12 @@ function deriveHaproxy({ version, timeouts, metrics, ...haproxy }: ConfigModel["
 }
 
 /** The ACME settings but the renewal schedule (which derives from the host): the server as its URL, the DNS provider when set. */
-function deriveAcme({ server, renewSchedule, alertCommand, dns, ...acme }: ConfigModel["acme"]) {
+function deriveAcme({ server, renewSchedule, alertCommand, dns, eab, ...acme }: ConfigModel["acme"]) {
     const url = ACME_DIRECTORIES[server] ?? server;
     return {
         ...acme,
+        // The key identifier only: the HMAC key stays a Pulumi secret, outside this configuration.
+        eab: eab.kid === undefined ? undefined : { kid: eab.kid },
         server: url,
         // The directory itself, however it was spelled (the alias or its URL).
         staging: url === ACME_DIRECTORIES.staging,
@@ -656,7 +687,7 @@ export interface ConfigKey {
 /** The schema a leaf wraps: inside its default, its optionality and its read. */
 export function innerSchema(schema: z.core.$ZodType): z.core.$ZodType {
     const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
-    const inner = def.type === "default" || def.type === "optional" ? def.innerType : def.type === "pipe" ? def.in : undefined;
+    const inner = def.type === "default" || def.type === "prefault" || def.type === "optional" ? def.innerType : def.type === "pipe" ? def.in : undefined;
     return inner ? innerSchema(inner) : schema;
 }
 
@@ -678,7 +709,7 @@ function leaves(schema: z.ZodType, path: string[]): ConfigKey[] {
                 schema,
                 type: keyType(schema),
                 description: meta.description ?? "",
-                ...(def.type === "default" ? { default: def.defaultValue } : {}),
+                ...(def.type === "default" || def.type === "prefault" ? { default: def.defaultValue } : {}),
                 required: meta.required ?? !schema.safeParse(undefined).success,
                 secret: meta.secret === true,
             },

@@ -10,7 +10,7 @@ import { checkSettings, flattenArgs } from "../config/settings";
 import type { ConfigError } from "../config/validate";
 import { EdgeProxy, type EdgeProxyArgs } from "../edgeProxy";
 import { hostCommand } from "../hostCommand";
-import { STEP } from "../hostState";
+import { STEP } from "../hostSteps";
 import { Keepalived } from "./keepalived";
 import { followersOf } from "./roles";
 import { distributeScript, parseDistribution, waitForFleetScript } from "./scripts";

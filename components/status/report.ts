@@ -8,6 +8,7 @@ import { cronLongestGapMinutes } from "../config/checks";
 import type { EdgeProxyConfig } from "../config/types";
 import { RENEW_DELAY_SECONDS } from "../hostScripts";
 import type { HostRole } from "../hostState";
+import { formatLifetime, lifetimeAttention } from "./lifetime";
 import { type CertificateStatus, type FleetHostStatus, parseStatusFile, type StatusFile } from "./statusFile";
 
 /** What the probe printed, parsed. */
@@ -19,7 +20,7 @@ export interface Probe {
     /** The live release's name and the digest of its files' contents; undefined when none is installed. */
     configuration?: { release: string; content: string };
     /** Each name's certificate as served (undefined: no TLS handshake), with the names it covers. */
-    served: { site: string; name: string; certificate?: CertificateReport & { names: string[] } }[];
+    served: { site: string; name: string; certificate?: CertificateReport & { names: string[]; notBefore?: string } }[];
     /**
      * The renewal job: what differs from what `up` installed ("" when nothing), when it last ran and when it
      * was installed (ISO 8601, "" when unknown); undefined from a host that did not say.
@@ -53,12 +54,16 @@ export function parseProbe(stdout: string): Probe {
         } else if (kind === "renewal-job") {
             probe.renewalJob = { drift: fields[0] ?? "", lastRun: fields[1] ?? "", installedAt: fields[2] ?? "" };
         } else if (kind === "served") {
-            const [site, name, line, sans] = fields;
+            const [site, name, line, sans, notBefore] = fields;
             const report = line === "none" ? undefined : parseCertificateLine(line);
             probe.served.push({
                 site,
                 name,
-                certificate: report && { ...report, names: (sans ?? "").split(",").filter((name) => name !== "") },
+                certificate: report && {
+                    ...report,
+                    names: (sans ?? "").split(",").filter((name) => name !== ""),
+                    ...(notBefore ? { notBefore } : {}),
+                },
             });
         }
     }
@@ -71,6 +76,7 @@ export interface NameReport {
     /** Served certificate's serial, issuer, notAfter; undefined when no handshake succeeded. */
     serial?: string;
     issuer?: string;
+    notBefore?: string;
     notAfter?: string;
     daysLeft?: number;
     /** Whether the served certificate is the placeholder. */
@@ -84,7 +90,7 @@ export interface SiteReport {
     name: string;
     names: NameReport[];
     /** The last certbot run for its certificate, from status.json. */
-    renewal?: Pick<CertificateStatus, "lastAttempt" | "result" | "failures" | "lastSuccess" | "error">;
+    renewal?: Pick<CertificateStatus, "lastAttempt" | "result" | "failures" | "lastSuccess" | "error" | "nextRenewal" | "nextRenewalSource" | "retryAt">;
 }
 
 /** The whole report (`--json` prints it). */
@@ -112,7 +118,7 @@ function isStagingIssuer(issuer: string): boolean {
 /**
  * The report, and everything that needs attention: the container not running; the live configuration not
  * the stack's; a name served no certificate, the placeholder, a certificate that does not cover it, a
- * staging certificate where the stack asks production's, or one within alertDaysBeforeExpiry of expiry; a
+ * staging certificate where the stack asks production's, or one with little of its lifetime left (lifetime.ts); a
  * site whose last certbot run failed; no status.json.
  */
 export function buildReport(config: EdgeProxyConfig, expectedDigest: string, probe: Probe, now: Date, role: HostRole = "issuer"): StatusReport {
@@ -166,22 +172,38 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
             }
             const issuer = certificate.issuer ?? "";
             const placeholder = issuer.startsWith("CN=edge-proxy placeholder for ");
-            const daysLeft = certificate.notAfter ? Math.floor((Date.parse(certificate.notAfter) - now.getTime()) / DAY_MS) : undefined;
+            const notAfter = certificate.notAfter ? Date.parse(certificate.notAfter) : Number.NaN;
+            const notBefore = certificate.notBefore ? Date.parse(certificate.notBefore) : Number.NaN;
+            const daysLeft = Number.isNaN(notAfter) ? undefined : Math.floor((notAfter - now.getTime()) / DAY_MS);
             const staging = isStagingIssuer(issuer);
             if (placeholder) {
                 attention.push(`site ${site.name}: ${domain} is served the self-signed placeholder (no certificate issued yet)`);
             } else if (!certificate.names.includes(domain)) {
                 attention.push(`site ${site.name}: ${domain} is served a certificate for ${certificate.names.join(", ") || "no name"}`);
             }
-            if (!placeholder && daysLeft !== undefined && daysLeft < config.acme.alertDaysBeforeExpiry) {
-                attention.push(
-                    `site ${site.name}: ${domain}'s certificate ${daysLeft < 0 ? `expired ${-daysLeft} days ago` : `expires in ${daysLeft} days`} (${certificate.notAfter})`,
-                );
+            const lifetime =
+                placeholder || Number.isNaN(notAfter)
+                    ? undefined
+                    : lifetimeAttention(Number.isNaN(notBefore) ? undefined : notBefore, notAfter, now.getTime(), {
+                          lifetimeFraction: config.acme.alertLifetimeFraction,
+                          daysBeforeExpiry: config.acme.alertDaysBeforeExpiry || undefined,
+                      });
+            if (lifetime) {
+                attention.push(`site ${site.name}: ${domain}'s certificate ${lifetime} (${certificate.notAfter})`);
             }
             if (staging && !config.acme.staging) {
                 attention.push(`site ${site.name}: ${domain} is served a Let's Encrypt staging certificate, which browsers do not trust`);
             }
-            return { name: domain, serial: certificate.serial, issuer, notAfter: certificate.notAfter, daysLeft, placeholder, staging };
+            return {
+                name: domain,
+                serial: certificate.serial,
+                issuer,
+                notBefore: certificate.notBefore,
+                notAfter: certificate.notAfter,
+                daysLeft,
+                placeholder,
+                staging,
+            };
         });
         const recorded = isIssuer ? probe.status?.certificates.find((c) => c.name === site.name) : undefined;
         if (recorded?.result === "failed") {
@@ -196,6 +218,9 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
                 failures: recorded.failures,
                 lastSuccess: recorded.lastSuccess,
                 error: recorded.error,
+                nextRenewal: recorded.nextRenewal,
+                nextRenewalSource: recorded.nextRenewalSource,
+                retryAt: recorded.retryAt,
             },
         };
     });
@@ -258,7 +283,7 @@ export function formatReport(report: StatusReport): string {
             lines.push(
                 name.serial === undefined
                     ? `  ${name.name}: no certificate served`
-                    : `  ${name.name}: serial ${name.serial}, ${name.placeholder ? "placeholder" : `issuer ${name.issuer}`}, expires ${name.notAfter} (${name.daysLeft} days)${name.staging ? ", staging" : ""}`,
+                    : `  ${name.name}: serial ${name.serial}, ${name.placeholder ? "placeholder" : `issuer ${name.issuer}`}, expires ${name.notAfter} (${name.daysLeft} days${lifetimeOf(name)})${name.staging ? ", staging" : ""}`,
             );
         }
         const renewal = site.renewal;
@@ -267,9 +292,12 @@ export function formatReport(report: StatusReport): string {
         }
         lines.push(
             renewal?.result
-                ? `  last certbot run: ${renewal.result} at ${renewal.lastAttempt}${renewal.failures ? ` (${renewal.failures} failures in a row)` : ""}`
+                ? `  last certbot run: ${renewal.result} at ${renewal.lastAttempt}${renewal.failures ? ` (${renewal.failures} failures in a row${renewal.retryAt ? `, next try ${renewal.retryAt}` : ""})` : ""}`
                 : "  last certbot run: none recorded",
         );
+        if (renewal?.nextRenewal) {
+            lines.push(`  next renewal: ${renewal.nextRenewal} (${renewal.nextRenewalSource === "ari" ? "the CA's renewal window" : "by its lifetime"})`);
+        }
     }
     for (const host of report.hosts ?? []) {
         lines.push(`host ${host.name}: ${host.behind ? "behind" : "took every certificate"} (last distribution ${host.state} at ${host.at})`);
@@ -289,6 +317,13 @@ export function formatFleetReport(report: { issuer: string; hosts: Record<string
     });
     const summary = report.attention.length === 0 ? "all well" : `needs attention:\n${report.attention.map((item) => `  - ${item}`).join("\n")}`;
     return `${[...hosts, summary].join("\n")}\n`;
+}
+
+/** ", of a N-day lifetime" for a name whose certificate's start is known. */
+function lifetimeOf(name: NameReport): string {
+    const from = name.notBefore ? Date.parse(name.notBefore) : Number.NaN;
+    const to = name.notAfter ? Date.parse(name.notAfter) : Number.NaN;
+    return Number.isNaN(from) || Number.isNaN(to) ? "" : ` of a ${formatLifetime(to - from)} lifetime`;
 }
 
 function formatDuration(seconds: number): string {

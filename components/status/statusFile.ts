@@ -14,10 +14,24 @@ export interface CertificateStatus {
     serial: string;
     /** Its issuer, RFC 2253. */
     issuer: string;
+    /** Its start of validity, UTC ISO 8601, or null when the PEM could not be read. */
+    notBefore: string | null;
     /** Its end of validity, UTC ISO 8601, or null when the PEM could not be read. */
     notAfter: string | null;
+    /** notAfter minus notBefore, in seconds, or null. */
+    lifetimeSeconds: number | null;
     /** Whole days until notAfter (negative once expired), or null. */
     daysLeft: number | null;
+    /**
+     * When it is due for renewal, UTC ISO 8601: the start of the CA's renewal window (ARI) when the CA gave
+     * one for it, else certbot's rule (half its lifetime left under 10 days of lifetime, a third otherwise);
+     * null for a placeholder or an unreadable PEM.
+     */
+    nextRenewal: string | null;
+    /** Where nextRenewal comes from: `ari` (the CA's window) or `lifetime`; null with it. */
+    nextRenewalSource: "ari" | "lifetime" | null;
+    /** The CA's renewal window (ARI) for this certificate, when it gave one. */
+    renewalWindow: { start: string; end: string } | null;
     /** Whether the served file is edge-proxy's self-signed placeholder (or unreadable): no issued certificate. */
     placeholder: boolean;
     /** When certbot last ran for it (up's certificate step or the renewal job), or null if never recorded. */
@@ -26,11 +40,13 @@ export interface CertificateStatus {
     result: "ok" | "failed" | null;
     /** Failed runs since the last success. */
     failures: number;
+    /** After failed runs, when the renewal job tries again (the delay doubles with each failure, at most a day); null after a success. */
+    retryAt: string | null;
     /** When certbot last succeeded for it (issued, renewed or found it not due), or null. */
     lastSuccess: string | null;
     /** The lines of certbot's output that say why the last run failed; "" after a success. */
     error: string;
-    /** Whether it needs attention: last run failed, placeholder, or fewer than alertDaysBeforeExpiry days left. */
+    /** Whether it needs attention: last run failed, placeholder, less than alertLifetimeFraction of its lifetime left, or fewer than alertDaysBeforeExpiry days. */
     attention: boolean;
 }
 
@@ -40,8 +56,9 @@ export interface StatusFile {
     container: string;
     /** When the file was written, UTC ISO 8601. */
     updatedAt: string;
-    /** The threshold the `attention` flags were computed with. */
-    alertDaysBeforeExpiry: number;
+    /** The thresholds the `attention` flags were computed with (alertDaysBeforeExpiry null when unset). */
+    alertLifetimeFraction: number;
+    alertDaysBeforeExpiry: number | null;
     /** Whether any certificate needs attention. */
     attention: boolean;
     /** Every served certificate. */

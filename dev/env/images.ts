@@ -2,15 +2,17 @@
  * The container images the stack runs (and the fleet's keepalived), built locally.
  *
  * No container registry can be reached here, so `haproxy:2.6` and
- * `certbot/certbot` cannot be pulled. We build stand-ins from Debian's own
- * packages with `docker import` of a root filesystem tarball, shaped like the
- * official images where the stack depends on it (entrypoint, command, paths).
+ * `certbot/certbot` cannot be pulled. We build stand-ins with `docker import`
+ * of a root filesystem tarball (HAProxy and keepalived from Debian's
+ * packages, certbot from PyPI on a minimal Debian), shaped like the official
+ * images where the stack depends on it (entrypoint, command, paths).
  * A build happens only when the image is absent or was built by another
  * recipe: a recipe stamp is stored in a label and compared.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PROJECT_DIR } from "../paths";
 import { run } from "./command";
 import { holdLock } from "./process";
 
@@ -21,10 +23,13 @@ export const HAPROXY_IMAGE = "edge-proxy-e2e/haproxy:2.6";
  * (the image and the container are replaced).
  */
 export const HAPROXY_IMAGE_VARIANT = "edge-proxy-e2e/haproxy:2.6-variant";
-/** Tag of the certbot image (Debian's certbot 2.1, entrypoint `certbot`). */
-export const CERTBOT_IMAGE = "edge-proxy-e2e/certbot:2.1";
+/**
+ * Tag of the certbot image: certbot 5.8.0 with its dns-rfc2136 plugin from PyPI (the release of
+ * certbot/certbot:v5.8.0), entrypoint `certbot`, `python3` the one certbot runs on.
+ */
+export const CERTBOT_IMAGE = "edge-proxy-e2e/certbot:5.8.0";
 /** The same certbot image under another tag: what a new `certbotImage` looks like to the stack. */
-export const CERTBOT_IMAGE_RETAGGED = "edge-proxy-e2e/certbot:2.1-retagged";
+export const CERTBOT_IMAGE_RETAGGED = "edge-proxy-e2e/certbot:5.8.0-retagged";
 /**
  * Tag of the keepalived image (Debian's keepalived 2.2.7 with bash, dash and a few coreutils for its
  * vrrp_scripts): `docker run --network host --cap-add NET_ADMIN --cap-add NET_BROADCAST --cap-add NET_RAW
@@ -91,14 +96,48 @@ const KEEPALIVED_CHANGES = [
 /** What a vrrp_script may use in the keepalived image beyond keepalived itself (bash for /dev/tcp probes). */
 const KEEPALIVED_TOOLS = ["/usr/bin/bash", "/usr/bin/dash", "/usr/bin/timeout", "/usr/bin/sleep", "/usr/bin/cat"];
 
-/** Packages and shaping of the certbot image, as in certbot/certbot. */
+/** The certbot image's Python packages, every one pinned (the file is part of the recipe: a change rebuilds). */
+const CERTBOT_REQUIREMENTS = path.join(PROJECT_DIR, "dev", "env", "certbot-requirements.txt");
+
+/** Where certbot's venv lives in the image; its bin/ comes first on PATH, so `python3` is the venv's. */
+const CERTBOT_VENV = "/opt/certbot/venv";
+
+/** What the image's `certbot --version` says. */
+const CERTBOT_VERSION = "certbot 5.8.0";
+
+/** certbot's directories for the build's own checks, removed with the build's files (none in the image). */
+const CERTBOT_BUILD_DIRS = ["--config-dir", "/tmp/certbot-build/etc", "--work-dir", "/tmp/certbot-build/lib", "--logs-dir", "/tmp/certbot-build/log"];
+
+/** The variables of the build host's that say how pip reaches the package index, passed to the image's build. */
+const PIP_NETWORK_VARIABLES = [
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_TRUSTED_HOST",
+    "PIP_DEFAULT_TIMEOUT",
+    "PIP_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+];
+
+/**
+ * Packages and shaping of the certbot image, as in certbot/certbot: certbot 5.8.0 from PyPI (Debian 12's
+ * certbot is 2.1, without profiles or ARI), in a venv on a minimal Debian bookworm.
+ */
 const CERTBOT_RECIPE = {
     suite: "bookworm",
-    // python3-cffi-backend: without it debootstrap's minbase fails to
-    // configure python3-cryptography (a dependency not pulled in by minbase).
-    // python3-certbot-dns-rfc2136: the dns-rfc2136 plugin, for DNS-01 through
-    // the environment's named (bind.ts) with TSIG-signed updates.
-    include: ["certbot", "python3-cffi-backend", "python3-certbot-dns-rfc2136"],
+    // python3-venv: the venv and its pip, which installs certbot; ca-certificates: the public roots, as in
+    // the official image (certbot's own requests use the certifi package instead).
+    include: ["python3", "python3-venv", "ca-certificates"],
+    venv: CERTBOT_VENV,
+    // --no-deps: the requirements file is the complete set (checked by `pip check` after), so nothing
+    // unpinned can come in; wheels only: no compiler in the image, and no build that differs between runs.
+    pip: ["install", "--no-cache-dir", "--no-deps", "--only-binary=:all:", "--no-input", "-r"],
+    // Nothing installs into the image once built: the venv's own pip and setuptools go (a fifth of it).
+    uninstall: ["pip", "setuptools"],
     trim: [
         "usr/share/doc",
         "usr/share/man",
@@ -109,9 +148,14 @@ const CERTBOT_RECIPE = {
         "var/cache/apt",
         "var/cache/debconf/templates.dat-old",
         "var/log",
+        "root/.cache",
+        // The wheels python3-venv makes new venvs with: no venv is made in the image.
+        "usr/share/python-wheels",
     ],
+    // certbot's configuration, work and log directories (its defaults), there before the first run.
+    dirs: ["etc/letsencrypt", "var/lib/letsencrypt", "var/log/letsencrypt"],
     changes: [
-        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        `ENV PATH=${CERTBOT_VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
         'ENTRYPOINT ["certbot"]',
         'VOLUME ["/etc/letsencrypt", "/var/lib/letsencrypt"]',
         "WORKDIR /opt/certbot",
@@ -154,7 +198,7 @@ export async function ensureImages(opts: ImageOptions = {}): Promise<ImageResult
     try {
         const haproxyStamp = stampOf({ v: RECIPE_VERSION, changes: HAPROXY_CHANGES, entry: HAPROXY_ENTRYPOINT, haproxy: await debVersion("haproxy") });
         const mirror = opts.mirror ?? debianMirror();
-        const certbotStamp = stampOf({ v: RECIPE_VERSION, recipe: CERTBOT_RECIPE, mirror });
+        const certbotStamp = stampOf({ v: RECIPE_VERSION, recipe: CERTBOT_RECIPE, mirror, requirements: fs.readFileSync(CERTBOT_REQUIREMENTS, "utf8") });
         const keepalivedStamp = stampOf({
             v: RECIPE_VERSION,
             changes: KEEPALIVED_CHANGES,
@@ -300,9 +344,9 @@ async function buildKeepalived(dir: string, stamp: string): Promise<void> {
 }
 
 /**
- * certbot image: a minimal Debian bookworm with certbot from Debian's
- * packages (debootstrap from the configured mirror), trimmed of docs and apt
- * lists, entrypoint `certbot` like certbot/certbot.
+ * certbot image: a minimal Debian bookworm (debootstrap from the configured mirror) with python3, and
+ * certbot in a venv, installed by the venv's pip inside the root filesystem (chroot) from the pinned
+ * requirements; trimmed of docs and apt lists, entrypoint `certbot` like certbot/certbot.
  */
 async function buildCertbot(dir: string, stamp: string, mirror: string): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -311,11 +355,46 @@ async function buildCertbot(dir: string, stamp: string, mirror: string): Promise
     await run("debootstrap", ["--variant=minbase", `--include=${CERTBOT_RECIPE.include.join(",")}`, CERTBOT_RECIPE.suite, rootfs, mirror], {
         timeoutMs: 900_000,
     });
+    // What pip needs from the build host for the build only, under /tmp of the root filesystem: the
+    // requirements, the certificates the build host's pip trusts (PIP_CERT, else the system's bundle: a
+    // proxy's own CA would be in them, not in the image's ca-certificates), and its global settings
+    // (an index or a proxy in /etc/pip.conf). The image keeps none of them.
+    const build = path.join(rootfs, "tmp", "certbot-build");
+    fs.mkdirSync(build, { recursive: true });
+    fs.copyFileSync(CERTBOT_REQUIREMENTS, path.join(build, "requirements.txt"));
+    fs.copyFileSync(process.env.PIP_CERT ?? "/etc/ssl/certs/ca-certificates.crt", path.join(build, "ca.pem"));
+    const pipConf = fs.existsSync("/etc/pip.conf");
+    if (pipConf) fs.copyFileSync("/etc/pip.conf", path.join(build, "pip.conf"));
+    // A clean environment (env -i): the build host's variables name its own files, which the root
+    // filesystem does not have or has in another version (REQUESTS_CA_BUNDLE, for one, would win over
+    // PIP_CERT in pip's requests). Only how to reach the package index comes from here.
+    const env = [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME=/root",
+        "LANG=C.UTF-8",
+        "PIP_CERT=/tmp/certbot-build/ca.pem",
+        "PIP_DISABLE_PIP_VERSION_CHECK=1",
+        ...(pipConf ? ["PIP_CONFIG_FILE=/tmp/certbot-build/pip.conf"] : []),
+        ...PIP_NETWORK_VARIABLES.flatMap((name) => (process.env[name] === undefined ? [] : [`${name}=${process.env[name]}`])),
+    ];
+    const chroot = (...command: string[]) => run("env", ["-i", ...env, "chroot", rootfs, ...command], { timeoutMs: 900_000 });
+    const venv = CERTBOT_RECIPE.venv;
+    await chroot("/usr/bin/python3", "-m", "venv", venv);
+    await chroot(`${venv}/bin/pip`, ...CERTBOT_RECIPE.pip, "/tmp/certbot-build/requirements.txt");
+    // With --no-deps, a dependency missing from the requirements would only show when certbot runs.
+    await chroot(`${venv}/bin/pip`, "check");
+    await chroot(`${venv}/bin/python3`, "-m", "pip", "uninstall", "--yes", "--quiet", ...CERTBOT_RECIPE.uninstall);
+    const version = (await chroot(`${venv}/bin/certbot`, "--version")).stdout.trim();
+    const plugins = (await chroot(`${venv}/bin/certbot`, "plugins", ...CERTBOT_BUILD_DIRS)).stdout;
+    if (version !== CERTBOT_VERSION || !/^\* dns-rfc2136$/m.test(plugins)) {
+        throw new Error(`certbot image: the venv's certbot says "${version}" and lists these plugins:\n${plugins}`);
+    }
+    fs.rmSync(build, { recursive: true, force: true });
     for (const p of CERTBOT_RECIPE.trim) {
         fs.rmSync(path.join(rootfs, p), { recursive: true, force: true });
     }
     // Tools expect these to exist even when empty.
-    for (const d of ["var/lib/apt/lists/partial", "var/cache/apt/archives/partial", "var/log", "opt/certbot"]) {
+    for (const d of ["var/lib/apt/lists/partial", "var/cache/apt/archives/partial", "var/log", "opt/certbot", ...CERTBOT_RECIPE.dirs]) {
         fs.mkdirSync(path.join(rootfs, d), { recursive: true });
     }
     await importRootfs(rootfs, CERTBOT_IMAGE, [...CERTBOT_RECIPE.changes, `LABEL ${STAMP_LABEL}=${stamp}`]);

@@ -1,18 +1,25 @@
 /**
- * A local ACME CA: Debian's Pebble 2.4 plus pebble-challtestsrv as its DNS.
+ * A local ACME CA: Pebble 2.10.3 plus pebble-challtestsrv as its DNS, both
+ * built from the Go module proxy by tools/pebble/build.sh (tools/install.sh
+ * runs it) into .pebble/bin, where they are looked for first (else on PATH).
  *
  * Let's Encrypt cannot be reached here, and Pebble is the ACME server Let's
- * Encrypt publishes for exactly this use. Pebble validates HTTP-01 for real:
- * it resolves the name through challtestsrv's DNS (records we add) and
- * fetches http://NAME:httpPort/.well-known/acme-challenge/TOKEN, so the whole
- * path HAProxy -> certbot is exercised. Given `resolverPort`, it resolves
- * through that server instead (bind.ts, which also holds the DNS-01 zone and
- * forwards the test names to challtestsrv).
+ * Encrypt publishes for exactly this use. A current release, not Debian's
+ * 2.4: certificate profiles with their own validity period, external account
+ * binding, and ACME Renewal Info (ARI) that a test can steer.
+ *
+ * Pebble validates HTTP-01 for real: it resolves the name through
+ * challtestsrv's DNS (records we add) and fetches
+ * http://NAME:httpPort/.well-known/acme-challenge/TOKEN, so the whole path
+ * HAProxy -> certbot is exercised. Given `resolverPort`, it resolves through
+ * that server instead (bind.ts, which also holds the DNS-01 zone and forwards
+ * the test names to challtestsrv).
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as path from "node:path";
+import { PROJECT_DIR } from "../paths";
 import { run } from "./command";
 import { accepts } from "./net";
 import { type ManagedProcess, startProcess, waitFor } from "./process";
@@ -46,6 +53,39 @@ export interface PebbleOptions {
     challManagementPort?: number;
     /** Extra names/addresses for the listener certificate. */
     extraSans?: string[];
+    /**
+     * The certificate profiles Pebble offers (name -> description and validity in seconds), replacing
+     * the default: one profile, "default", of 90 days (Let's Encrypt's classic). Pebble picks a random
+     * profile for an order that names none, so offer several only where the orders name theirs.
+     */
+    profiles?: Record<string, PebbleProfile>;
+    /**
+     * External account binding required: key id -> HMAC key (base64url), the keys Pebble accepts for
+     * a new account. Unset: no binding needed.
+     */
+    externalAccountBinding?: Record<string, string>;
+}
+
+/** One certificate profile of Pebble's configuration. */
+export interface PebbleProfile {
+    /** What the directory's `meta.profiles` says of it. */
+    description: string;
+    /** Validity of its certificates, in seconds. */
+    validityPeriod: number;
+}
+
+/** The profiles Pebble offers unless told otherwise: one, so that every order gets the same. */
+export const DEFAULT_PEBBLE_PROFILES: Record<string, PebbleProfile> = {
+    default: { description: "90 days, as Let's Encrypt's classic profile", validityPeriod: 90 * 24 * 3600 },
+};
+
+/** Where tools/pebble/build.sh puts the binaries ($PEBBLE_DIR/bin, default <project>/.pebble/bin). */
+export const PEBBLE_BIN = path.join(process.env.PEBBLE_DIR ?? path.join(PROJECT_DIR, ".pebble"), "bin");
+
+/** The program to run for `pebble` or `pebble-challtestsrv`: the one built into PEBBLE_BIN, else the name (PATH). */
+export function pebbleProgram(name: "pebble" | "pebble-challtestsrv"): string {
+    const built = path.join(PEBBLE_BIN, name);
+    return fs.existsSync(built) ? built : name;
 }
 
 /** A running Pebble + challtestsrv pair. */
@@ -66,6 +106,14 @@ export interface Pebble {
     clearARecord(host: string): Promise<void>;
     /** The root that issues leaf certificates (new at every Pebble start). */
     issuingRootPem(): Promise<string>;
+    /**
+     * Sets the renewal window Pebble's ARI endpoint suggests for a certificate it issued (PEM of the
+     * leaf), in place of its own (the last third of the lifetime). A window in the past tells an ARI
+     * client to renew now.
+     */
+    setRenewalInfo(certificatePem: string, window: { start: Date; end: Date }): Promise<void>;
+    /** The ACME directory, parsed (meta.profiles, renewalInfo, ...). */
+    directory(): Promise<unknown>;
     /**
      * How many new-order requests (POST /order-plz) Pebble has received since
      * it started: take it before and after a step to assert "no new order was
@@ -107,7 +155,9 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
                     httpPort: opts.httpPort,
                     tlsPort: opts.tlsPort ?? 443,
                     ocspResponderURL: "",
-                    externalAccountBindingRequired: false,
+                    profiles: opts.profiles ?? DEFAULT_PEBBLE_PROFILES,
+                    externalAccountBindingRequired: opts.externalAccountBinding !== undefined,
+                    ...(opts.externalAccountBinding ? { externalAccountMACKeys: opts.externalAccountBinding } : {}),
                 },
             },
             null,
@@ -116,12 +166,13 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
     );
 
     // challtestsrv only as DNS: no challenge servers of its own (certbot
-    // answers HTTP-01 behind HAProxy), and no default answers, so that only
-    // names we add resolve (a default AAAA ::1 would be tried first and fail).
+    // answers HTTP-01 behind HAProxy), no DNS-over-HTTPS server (its default
+    // port 8443 would be taken for nothing), and no default answers, so that
+    // only names we add resolve (a default AAAA ::1 would be tried first and fail).
     const chall = await startProcess(
-        "pebble-challtestsrv",
+        pebbleProgram("pebble-challtestsrv"),
         [
-            "-dns01",
+            "-dnsserver",
             `127.0.0.1:${dnsPort}`,
             "-management",
             `127.0.0.1:${challPort}`,
@@ -130,6 +181,8 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
             "-https01",
             "",
             "-tlsalpn01",
+            "",
+            "-doh",
             "",
             "-defaultIPv4",
             "",
@@ -146,7 +199,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
 
     const logFile = path.join(opts.dir, "pebble.log");
     fs.rmSync(logFile, { force: true }); // counts start from zero for this Pebble
-    const pebble = await startProcess("pebble", ["-config", configFile, "-dnsserver", `127.0.0.1:${resolverPort}`], {
+    const pebble = await startProcess(pebbleProgram("pebble"), ["-config", configFile, "-dnsserver", `127.0.0.1:${resolverPort}`], {
         name: "pebble",
         logFile,
         env: {
@@ -185,7 +238,16 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
             await post(`http://127.0.0.1:${challPort}/clear-a`, { host });
         },
         issuingRootPem: () => get(`https://127.0.0.1:${managementPort}/roots/0`, caPem),
-        // Pebble 2.4 logs every ACME request as "METHOD /path -> calling
+        setRenewalInfo: async (certificatePem, window) => {
+            const suggestedWindow = { start: window.start.toISOString(), end: window.end.toISOString() };
+            await request(`https://127.0.0.1:${managementPort}/set-renewal-info/`, {
+                method: "POST",
+                ca: caPem,
+                body: JSON.stringify({ Certificate: certificatePem, ARIResponse: JSON.stringify({ suggestedWindow }) }),
+            });
+        },
+        directory: async () => JSON.parse(await get(directoryUrl, caPem)),
+        // Pebble logs every ACME request as "METHOD /path -> calling
         // handler()"; new-order is POST /order-plz. This counts attempts,
         // even refused ones (stricter than `Added order "ID" to the db`).
         countNewOrders: () => countLines(/POST \/order-plz -> calling handler\(\)/),
@@ -198,8 +260,9 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
 }
 
 /**
- * A throwaway CA and a listener certificate it signs (openssl), since Debian's
- * pebble ships no test certificates. Returns the file paths.
+ * A throwaway CA and a listener certificate it signs (openssl), made for each
+ * environment rather than Pebble's published test certificates (their key is
+ * public), with the names the environment reaches Pebble by. Returns the file paths.
  */
 async function makeListenerCert(dir: string, sans: string[]): Promise<{ caPem: string; certPem: string; keyPem: string }> {
     const caKey = path.join(dir, "pebble.minica.key.pem");
@@ -235,15 +298,26 @@ async function makeListenerCert(dir: string, sans: string[]): Promise<{ caPem: s
 
 /** GET over HTTPS trusting only the given CA file; resolves with the body. */
 function get(url: string, caFile: string): Promise<string> {
+    return request(url, { method: "GET", ca: caFile });
+}
+
+/**
+ * A request over HTTPS trusting only the given CA file; resolves with the body of a 200. With a
+ * User-Agent: Pebble refuses requests without one (RFC 8555 6.1), its management API's POSTs too.
+ */
+function request(url: string, opts: { method: "GET" | "POST"; ca: string; body?: string }): Promise<string> {
     return new Promise((resolve, reject) => {
-        const req = https.get(url, { ca: fs.readFileSync(caFile), timeout: 5000 }, (res) => {
+        const headers: Record<string, string> = { "User-Agent": "edge-proxy-e2e" };
+        if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+        const req = https.request(url, { method: opts.method, ca: fs.readFileSync(opts.ca), timeout: 5000, headers }, (res) => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (c: string) => (body += c));
-            res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${url}: ${res.statusCode} ${body}`))));
+            res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${opts.method} ${url}: ${res.statusCode} ${body}`))));
         });
-        req.on("timeout", () => req.destroy(new Error(`GET ${url}: timeout`)));
+        req.on("timeout", () => req.destroy(new Error(`${opts.method} ${url}: timeout`)));
         req.on("error", reject);
+        req.end(opts.body);
     });
 }
 

@@ -20,24 +20,24 @@ import { createEngineStack, type EngineStack, engineUnavailable, PROGRAM_ENTRIES
 import { expectCertificates, expectEverySiteServed, servedCertificates } from "../e2e/checks";
 
 /** The release this one upgrades: the newest commit of main that landed before this change. */
-const PREVIOUS_RELEASE = "a6aaf0aa3bbf98dcb7ece754df574ffed4c12a9c";
+const PREVIOUS_RELEASE = "e6869a78175f8a040309d5ea0293b832efc90c1a";
 
 /**
  * The in-place updates an upgrade from PREVIOUS_RELEASE may make, each with why: a step's script changed, so
  * the step runs once again and leaves what is already right as it is. Anything else fails the test.
  */
 const EXPECTED_UPDATES: Record<string, string> = {
-    // Each of these scripts carries the PEM functions; none of them changes anything on a converged host.
-    "update e2e-prepare-directories":
-        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
-    "update e2e-config-delivery":
-        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
+    // None of these changes anything on a converged host; certbot's steps place no order (valid and not due).
+    "update e2e-cert-site-a-certbot":
+        "the certificate script checks an ACME profile with the CA before ordering (acmeProfile), names the EAB file (acmeEabKid), and decides by certbot's lifetime rule whether an order is due",
+    "update e2e-cert-site-b-certbot":
+        "the certificate script checks an ACME profile with the CA before ordering (acmeProfile), names the EAB file (acmeEabKid), and decides by certbot's lifetime rule whether an order is due",
     "update e2e-cert-site-a-pem":
-        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
+        "the status the PEM step writes (templates/partials/sh-status.hbs) gives each certificate's lifetime, next renewal and retry time, and attention by lifetime",
     "update e2e-cert-site-b-pem":
-        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
+        "the status the PEM step writes (templates/partials/sh-status.hbs) gives each certificate's lifetime, next renewal and retry time, and attention by lifetime",
     "update e2e-renewal-cron":
-        "the shared PEM functions (templates/partials/sh-install-pem.hbs) are now swap_pem and install_pem, which a fleet's receiver shares",
+        "the renewal job backs off failing certificates, asks the CA for renewal windows (ARI), runs every three hours, and writes the new status",
 };
 
 /**

@@ -28,6 +28,7 @@ import { stopAll } from "../../dev/env/process";
 import { pinnedSshArgs, type Sshd, startSshd } from "../../dev/env/sshd";
 import { writePlaceholderPem, writeSelfSigned } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
+import { writeCertificate } from "../support/certificates";
 import { describeWith, program, ROOT } from "../support/needs";
 
 const SSH_PORT = 22124;
@@ -278,7 +279,12 @@ describeWith(
         function pemFor(names: string[], days = 30): string {
             const dir = fs.mkdtempSync(path.join(root, "pem-"));
             if (days < 0) {
-                execExpired(`${dir}/cert.pem`, `${dir}/key.pem`, names);
+                writeCertificate(`${dir}/cert.pem`, `${dir}/key.pem`, {
+                    names,
+                    commonName: names[0],
+                    notBefore: new Date(Date.now() - 2 * 86_400_000),
+                    notAfter: new Date(Date.now() - 86_400_000),
+                });
             } else {
                 writeSelfSigned(`${dir}/cert.pem`, `${dir}/key.pem`, names[0], { names, days });
             }
@@ -295,59 +301,6 @@ describeWith(
             const dir = fs.mkdtempSync(path.join(root, "key-"));
             writeSelfSigned(`${dir}/cert.pem`, `${dir}/key.pem`, "other");
             return fs.readFileSync(`${dir}/key.pem`, "utf8");
-        }
-        /** A self-signed certificate for `names` whose validity ended yesterday (`openssl ca` takes the dates; `req` in OpenSSL 3.0 does not). */
-        function execExpired(certFile: string, keyFile: string, names: string[]): void {
-            const dir = fs.mkdtempSync(path.join(root, "ca-"));
-            fs.writeFileSync(`${dir}/index.txt`, "");
-            fs.writeFileSync(`${dir}/serial`, "01\n");
-            fs.writeFileSync(
-                `${dir}/ca.cnf`,
-                `[ca]\ndefault_ca = expired\n[expired]\ndatabase = ${dir}/index.txt\nnew_certs_dir = ${dir}\nserial = ${dir}/serial\ndefault_md = sha256\npolicy = any\ncopy_extensions = copy\n[any]\ncommonName = supplied\n`,
-            );
-            const stamp = (ms: number) => `${new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
-            const steps: string[][] = [
-                [
-                    "req",
-                    "-new",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-subj",
-                    `/CN=${names[0]}`,
-                    "-addext",
-                    `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")}`,
-                    "-keyout",
-                    keyFile,
-                    "-out",
-                    `${dir}/req.csr`,
-                ],
-                [
-                    "ca",
-                    "-batch",
-                    "-selfsign",
-                    "-config",
-                    `${dir}/ca.cnf`,
-                    "-keyfile",
-                    keyFile,
-                    "-in",
-                    `${dir}/req.csr`,
-                    "-out",
-                    certFile,
-                    "-startdate",
-                    stamp(Date.now() - 2 * 86_400_000),
-                    "-enddate",
-                    stamp(Date.now() - 86_400_000),
-                ],
-            ];
-            for (const args of steps) {
-                const result = spawnSync("openssl", args, { encoding: "utf8" });
-                if (result.status !== 0) {
-                    throw new Error(`openssl ${args[0]} could not make an expired certificate: ${result.stderr}`);
-                }
-            }
         }
     },
 );

@@ -135,11 +135,11 @@ describeWith([ROOT], "npm run status", () => {
                 ["wiki", "wiki.example.com", serial, "CN=Test R1", ["www.example.com", "example.com"]],
             ]);
             expect(read.status).to.deep.equal(statusFile());
-            const report = buildReport(config, digest, read, new Date("2026-12-06T12:00:00Z"));
+            const report = buildReport(config, digest, read, new Date("2026-12-06T06:00:00Z"));
             expect(report.attention).to.deep.equal(["site wiki: wiki.example.com is served a certificate for www.example.com, example.com"]);
             expect(report.renewalJob).to.deep.equal({ installed: true, drift: undefined, lastRun: "2026-12-06T03:17:00Z", overdue: false });
-            // The job silent for more than twice its schedule's longest gap (12 h here, twice a day), plus cron's delay.
-            expect(buildReport(config, digest, read, new Date("2026-12-07T04:00:00Z")).attention).to.include(
+            // The job silent for more than twice its schedule's longest gap (3 h here, the default), plus cron's delay.
+            expect(buildReport(config, digest, read, new Date("2026-12-06T12:00:00Z")).attention).to.include(
                 `the renewal job has not run since 2026-12-06T03:17:00Z, though its schedule "${config.acme.renewSchedule}" runs it more often (is cron running?)`,
             );
             fs.rmSync(`${scratch}/renew`);

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import { pebbleProgram } from "../../dev/env/pebble";
 
 /** One need: undefined when the machine meets it, else what is missing, in a few words. */
 export type Need = () => string | undefined;
@@ -39,8 +40,6 @@ export const ENVIRONMENT: Need[] = [
         "/usr/sbin/sshd",
         "ssh",
         "ssh-keygen",
-        "pebble",
-        "pebble-challtestsrv",
         "/usr/sbin/named",
         "named-checkconf",
         "tsig-keygen",
@@ -49,6 +48,7 @@ export const ENVIRONMENT: Need[] = [
         "curl",
         "openssl",
     ].map((name) => program(name, "tools/install.sh installs it")),
+    ...(["pebble", "pebble-challtestsrv"] as const).map((name) => program(pebbleProgram(name), "tools/pebble/build.sh builds it; tools/install.sh runs it")),
 ];
 
 /** Beyond the environment's programs, what a fleet's hosts (dev/env/fleet.ts) and the keepalived image are made with. */

@@ -111,12 +111,12 @@ describe("the dev stack's resources", () => {
         expect(certbot.update).to.equal(HOST_SHELL);
         const script: string = certbot.stdin;
         expect(script)
-            .to.contain("certbot_attempt www certbot/certbot:v2.11.0 certonly --standalone --preferred-challenges http --http-01-port 8888")
+            .to.contain("certbot_attempt www certbot/certbot:v5.8.0 certonly --standalone --preferred-challenges http --http-01-port 8888")
             .and.contain("--non-interactive --agree-tos --email admin@example.com --server https://acme-staging-v02.api.letsencrypt.org/directory")
             .and.contain("--cert-name www --key-type ecdsa --keep-until-expiring --expand")
             .and.contain("-d www.example.com \\\n    -d example.com \\")
             .and.contain("requested='https://acme-staging-v02.api.letsencrypt.org/directory ecdsa www.example.com,example.com'");
-        expect(script).to.contain("-p 172.17.0.1:8888:8888").and.contain("certbot/certbot:v2.11.0");
+        expect(script).to.contain("-p 172.17.0.1:8888:8888").and.contain("certbot/certbot:v5.8.0");
         expect(script).to.not.contain("REQUESTS_CA_BUNDLE");
     });
 
@@ -371,16 +371,53 @@ describe("what a configuration change touches", () => {
         });
     });
 
-    it("a new ACME server: every certificate script, which re-issues because the request differs", async () => {
+    it("a new ACME server: every certificate script, which re-issues because the request differs, and the renewal job, which asks it for renewal windows", async () => {
         expect(
             await changes((c) => {
                 c.acmeServer = "production";
             }),
         ).to.deep.equal({
-            changed: ["dev-cert-wiki-certbot", "dev-cert-www-certbot"],
+            changed: ["dev-cert-wiki-certbot", "dev-cert-www-certbot", "dev-renewal-cron"],
             added: [],
             removed: [],
         });
+    });
+
+    it("acmeProfile: every certificate script, which re-issues because the request differs; nothing else", async () => {
+        expect(
+            await changes((c) => {
+                c.acmeProfile = "shortlived";
+            }),
+        ).to.deep.equal({ changed: ["dev-cert-wiki-certbot", "dev-cert-www-certbot"], added: [], removed: [] });
+    });
+
+    it("a site's acmeProfile: that site's certificate script only", async () => {
+        expect(
+            await changes((c) => {
+                c.sites[1].acmeProfile = "shortlived";
+            }),
+        ).to.deep.equal({ changed: ["dev-cert-wiki-certbot"], added: [], removed: [] });
+    });
+
+    it("the alert thresholds: the renewal job only, which writes the status's settings", async () => {
+        for (const change of [
+            (c: EdgeProxySettings) => {
+                c.alertLifetimeFraction = "1/4";
+            },
+            (c: EdgeProxySettings) => {
+                c.alertDaysBeforeExpiry = 14;
+            },
+        ]) {
+            expect(await changes(change)).to.deep.equal({ changed: ["dev-renewal-cron"], added: [], removed: [] });
+        }
+    });
+
+    it("an external account binding: its step, and every certificate script (certbot reads the binding when it creates the account)", async () => {
+        expect(
+            await changes((c) => {
+                Object.assign(c, { acmeEabKid: "kid-1", acmeEabHmacKey: pulumi.secret("abcdefghijklmnopqrstuvwxyz_-0123") });
+            }),
+        ).to.deep.equal({ changed: ["dev-cert-wiki-certbot", "dev-cert-www-certbot"], added: ["dev-acme-eab-file"], removed: [] });
     });
 });
 
@@ -565,24 +602,37 @@ describe("settings EdgeProxy refuses", () => {
 });
 
 describe("index.ts", () => {
-    it("validates the engine's configuration and exports the outputs", async () => {
-        const config: Record<string, string> = {
-            "edge-proxy:hostAddress": "192.0.2.10",
-            "edge-proxy:sshHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost",
-            "edge-proxy:detectDrift": "false",
-            "edge-proxy:sshPrivateKey": PRIVATE_KEY,
-            "edge-proxy:acmeEmail": "admin@example.com",
-            "edge-proxy:httpsPort": "8443",
-            "edge-proxy:sites": JSON.stringify([{ name: "www", domains: ["www.example.com"], backends: ["10.0.0.1:80"] }]),
-        };
+    /** A stack's configuration as the engine passes it. */
+    const STACK_CONFIG: Record<string, string> = {
+        "edge-proxy:hostAddress": "192.0.2.10",
+        "edge-proxy:sshHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDevHost",
+        "edge-proxy:detectDrift": "false",
+        "edge-proxy:sshPrivateKey": PRIVATE_KEY,
+        "edge-proxy:acmeEmail": "admin@example.com",
+        "edge-proxy:sites": JSON.stringify([{ name: "www", domains: ["www.example.com"], backends: ["10.0.0.1:80"] }]),
+    };
+    /** Runs index.ts as the stack `staging` with `config`: what it declared and exported, or its error. */
+    async function runIndex(config: Record<string, string>, secretKeys?: string[]) {
+        let declared: Registration[] = [];
         let exports: any;
-        const registrations = await runProgram(
-            () => {
-                delete require.cache[require.resolve("../../index")];
-                exports = require("../../index");
-            },
-            { config, stack: "staging" },
-        );
+        let error: Error | undefined;
+        try {
+            declared = await runProgram(
+                () => {
+                    delete require.cache[require.resolve("../../index")];
+                    exports = require("../../index");
+                },
+                { config, stack: "staging", ...(secretKeys ? { secretKeys } : {}) },
+            );
+        } catch (e) {
+            error = e as Error;
+        }
+        return { declared, exports, error };
+    }
+
+    it("validates the engine's configuration and exports the outputs", async () => {
+        const { declared: registrations, exports, error } = await runIndex({ ...STACK_CONFIG, "edge-proxy:httpsPort": "8443" });
+        expect(error).to.equal(undefined);
         expect(resource(registrations, "staging-haproxy-container").inputs.ports[1]).to.include({ internal: 443, external: 8443 });
         const value = (output: pulumi.Output<unknown>) => new Promise((resolve) => output.apply(resolve));
         // The mocks' steps print `<name> done`: no certificate fields, no configuration digest.
@@ -603,22 +653,100 @@ describe("index.ts", () => {
         expect(await value(exports.containerName)).to.equal("edge-proxy");
     });
 
+    it("refuses an EAB HMAC key that is not base64url before declaring anything, naming the key, never its text", async () => {
+        const config = { ...STACK_CONFIG, "edge-proxy:acmeEabKid": "kid-1", "edge-proxy:acmeEabHmacKey": "T0KEN+not/base64url" };
+        const run = (values: Record<string, string>) => runIndex(values, ["edge-proxy:sshPrivateKey", "edge-proxy:acmeEabHmacKey"]);
+        const refused = await run(config);
+        expect(refused.error?.message).to.contain("acmeEabHmacKey: the secret is not a base64url HMAC key").and.not.contain("T0KEN");
+        expect(refused.declared).to.deep.equal([]);
+        // The same stack with a base64url key declares the binding's step.
+        const accepted = await run({ ...config, "edge-proxy:acmeEabHmacKey": "abcdefghijklmnopqrstuvwxyz_-0123" });
+        expect(accepted.error).to.equal(undefined);
+        expect(accepted.declared.map((r) => r.name)).to.include("staging-acme-eab-file");
+    });
+
     it("refuses a bad configuration before declaring anything", async () => {
-        let declared: Registration[] = [];
-        let error: Error | undefined;
-        try {
-            declared = await runProgram(
-                () => {
-                    delete require.cache[require.resolve("../../index")];
-                    require("../../index");
-                },
-                { config: { "edge-proxy:hostAddress": "bad host", "edge-proxy:sites": "[]" } },
-            );
-        } catch (e) {
-            error = e as Error;
-        }
+        const { declared, error } = await runIndex({ "edge-proxy:hostAddress": "bad host", "edge-proxy:sites": "[]" });
         expect(error?.message).to.contain('hostAddress: "bad host" is not an IPv4 address or hostname').and.contain("sites: must not be empty");
         expect(declared).to.deep.equal([]);
+    });
+});
+
+describe("an external account binding's resources", () => {
+    /** An HMAC key as a CA gives it (base64url), with a marker no message may show. */
+    const HMAC_KEY = "T0KEN-abcdefghijklmnopqrstuvwxyz_0123456789";
+    const withEab = (): EdgeProxySettings => ({ ...stackFileSettings(DEV), acmeEabKid: "kid-1" });
+    const declareEab = (config: EdgeProxySettings, key = HMAC_KEY) =>
+        runProgram(
+            () =>
+                new EdgeProxy(
+                    "dev",
+                    argsFromStackSettings({
+                        ...config,
+                        detectDrift: false,
+                        sshPrivateKey: pulumi.secret(PRIVATE_KEY),
+                        acmeEabHmacKey: pulumi.secret(key),
+                    }),
+                ),
+            { stack: "dev" },
+        );
+
+    it("writes the binding as a secret step after the preparation and before every certificate, and removes its file on destroy", async () => {
+        const registrations = await declareEab(withEab());
+        const eab = resource(registrations, "dev-acme-eab-file");
+        expect(registrations.find((r) => r.urn === eab.parent)?.name, "the certificates' component owns it").to.equal("dev-certificates");
+        expect(isSecret(eab.inputs.stdin), "the binding step's script is a secret").to.equal(true);
+        expect(unwrapSecrets(eab.inputs.stdin)).to.contain(`\neab-kid = kid-1\neab-hmac-key = ${HMAC_KEY}\nEDGE_PROXY_EOF\n`);
+        expect(eab.inputs.delete).to.equal("rm -f /srv/letsencrypt/etc/edge-proxy/eab.ini");
+        expect([eab.inputs.create, eab.inputs.update]).to.deep.equal([HOST_SHELL, HOST_SHELL]);
+        expect(dependsOn(registrations, "dev-acme-eab-file", "dev-prepare-directories")).to.equal(true);
+        for (const site of ["www", "wiki"]) {
+            const certbot = resource(registrations, `dev-cert-${site}-certbot`);
+            expect(dependsOn(registrations, `dev-cert-${site}-certbot`, "dev-acme-eab-file"), `${site}'s certbot after the binding`).to.equal(true);
+            expect(certbot.inputs.stdin).to.contain("    --config /etc/letsencrypt/edge-proxy/eab.ini \\\n");
+            expect(isSecret(certbot.inputs.stdin), `${site}'s certbot script names the file only: no secret`).to.equal(false);
+        }
+        // The key is in the binding's step alone, and that step's connection is as secret as every other.
+        expect(commands(registrations).length, "the dev stack's 8 commands and the binding's").to.equal(9);
+        for (const registration of registrations.filter((r) => r.name !== "dev-acme-eab-file")) {
+            expect(JSON.stringify(unwrapSecrets(registration.inputs)), registration.name).to.not.contain(HMAC_KEY);
+        }
+        expect(isSecret(eab.inputs.connection)).to.equal(true);
+    });
+
+    it("a new HMAC key changes the binding's step only: no certificate step, no reload", async () => {
+        const inputs = (rs: Registration[]) => new Map(rs.filter((r) => r.custom).map((r) => [r.name, JSON.stringify(unwrapSecrets(r.inputs))]));
+        const [before, after] = [inputs(await declareEab(withEab())), inputs(await declareEab(withEab(), "bmV3LWtleS1mcm9tLXRoZS1DQQ"))];
+        expect([...after.keys()].filter((name) => before.get(name) !== after.get(name))).to.deep.equal(["dev-acme-eab-file"]);
+    });
+
+    it("fails the binding's step on a key that is not base64url, without echoing it", async () => {
+        const failures = await unhandledRejections(async () => {
+            await declareEab(withEab(), "not base64url T0KEN!");
+        });
+        expect(failures.length, "the failed step").to.be.greaterThan(0);
+        for (const failure of failures) {
+            expect(String((failure as Error).message ?? failure))
+                .to.contain("acmeEabHmacKey: the secret is not a base64url HMAC key")
+                .and.not.contain("T0KEN");
+        }
+    });
+
+    it("refuses acmeEabKid without an HMAC key given to EdgeProxy, before declaring any certificate step", async () => {
+        let error: Error | undefined;
+        const declared = await runProgram(
+            () => {
+                try {
+                    new EdgeProxy("dev", argsFromStackSettings({ ...withEab(), detectDrift: false, sshPrivateKey: pulumi.secret(PRIVATE_KEY) }));
+                } catch (e) {
+                    error = e as Error;
+                }
+            },
+            { stack: "dev" },
+        );
+        expect(error?.message).to.contain("acmeEabKid is set but no acmeEabHmacKey was given to EdgeProxy");
+        // As for the DNS credentials: the check is where the certificates are declared, so none is.
+        expect(declared.filter((r) => r.custom && /^dev-(cert-|acme-eab)/.test(r.name)).map((r) => r.name)).to.deep.equal([]);
     });
 });
 
@@ -661,14 +789,14 @@ describe("DNS-01 sites' resources", () => {
         }
         const apps: string = resource(registrations, "prod-cert-apps-certbot").inputs.stdin;
         expect(apps)
-            .to.contain("certbot_attempt apps certbot/dns-rfc2136:v2.11.0 certonly --authenticator dns-rfc2136")
+            .to.contain("certbot_attempt apps certbot/dns-rfc2136:v5.8.0 certonly --authenticator dns-rfc2136")
             .and.contain("--dns-rfc2136-credentials /etc/letsencrypt/edge-proxy/dns-rfc2136.ini --dns-rfc2136-propagation-seconds 60")
             .and.contain("-d '*.apps.example.net'")
             .and.not.contain("preflight");
         const www: string = resource(registrations, "prod-cert-www-certbot").inputs.stdin;
-        expect(www).to.contain("certbot_attempt www certbot/certbot:v2.11.0 certonly --standalone").and.contain("preflight");
+        expect(www).to.contain("certbot_attempt www certbot/certbot:v5.8.0 certonly --standalone").and.contain("preflight");
         const renew: string = unwrapSecrets(resource(registrations, "prod-renewal-cron").inputs.stdin);
-        expect(renew).to.contain('renew_certificate apps certbot/dns-rfc2136:v2.11.0 "$@"').and.contain('renew_certificate www certbot/certbot:v2.11.0 "$@"');
+        expect(renew).to.contain('renew_certificate apps certbot/dns-rfc2136:v5.8.0 "$@"').and.contain('renew_certificate www certbot/certbot:v5.8.0 "$@"');
     });
 
     it("a new TSIG secret changes the credentials step only: no certificate step, no reload", async () => {

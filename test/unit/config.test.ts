@@ -3,14 +3,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import {
     absolutePathProblem,
+    acmeProfileProblem,
+    cronLongestGapMinutes,
     cronProblem,
     defaultRenewSchedule,
     durationProblem,
+    eabHmacKeyProblem,
+    eabKidProblem,
+    fractionProblem,
     healthCheckPathProblem,
     hostnameProblem,
     imageProblem,
     isPrivateAddress,
     PLAIN_SECRET,
+    parseFraction,
     parseServerAddress,
     type RawConfig,
     SECRET_PRESENT,
@@ -19,6 +25,7 @@ import {
 import { CONFIG_KEYS } from "../../components/config/schema";
 import { engineSecretKeys, rawConfigFromEngine, rawConfigFromStackFile } from "../../components/config/sources";
 import { ConfigError, parseConfig } from "../../components/config/validate";
+import { profileOf } from "../../components/hostScripts";
 import { renderEverything } from "../../dev/hostScripts";
 
 /** A minimal valid configuration; each case below changes it. */
@@ -94,7 +101,7 @@ describe("configuration validation", () => {
         const config = parseConfig(raw);
         expect(config.acme.dns).to.deep.equal({
             provider: "rfc2136",
-            image: "certbot/dns-rfc2136:v2.11.0",
+            image: "certbot/dns-rfc2136:v5.8.0",
             propagationSeconds: 60,
             rfc2136: { server: "192.0.2.53", port: 53, keyName: "edge-proxy.", algorithm: "HMAC-SHA512" },
         });
@@ -564,11 +571,11 @@ describe("configuration validation", () => {
         [
             "alert days out of range, a metrics file that node_exporter would not read",
             (r) => {
-                r.alertDaysBeforeExpiry = 0;
+                r.alertDaysBeforeExpiry = -1;
                 r.certificateMetricsFile = "/var/lib/prometheus/node-exporter/edge-proxy.txt";
             },
             [
-                "alertDaysBeforeExpiry: must be a number of days from 1 to 3650, got number 0",
+                "alertDaysBeforeExpiry: must be a number of days from 0 to 3650, got number -1",
                 'certificateMetricsFile: "/var/lib/prometheus/node-exporter/edge-proxy.txt" is not the path of a file named *.prom (node_exporter\'s textfile collector reads only those)',
             ],
         ],
@@ -579,7 +586,7 @@ describe("configuration validation", () => {
                 r.alertDaysBeforeExpiry = 3651;
             },
             [
-                "alertDaysBeforeExpiry: must be a number of days from 1 to 3650, got number 3651",
+                "alertDaysBeforeExpiry: must be a number of days from 0 to 3650, got number 3651",
                 'certificateMetricsFile: "/var/lib" is the system directory /var/lib: use a directory of its own, such as one under /srv',
             ],
         ],
@@ -670,6 +677,49 @@ describe("configuration validation", () => {
             ],
         ],
         [
+            "an ACME profile that is no profile name, for all sites and for one",
+            (r) => {
+                r.acmeProfile = "short lived";
+                r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], acmeProfile: "--server=x" }];
+            },
+            [
+                "acmeProfile: \"short lived\" is not an ACME profile name (letters, digits, '.', '_' and '-', at most 64, such as shortlived)",
+                "sites[0].acmeProfile: \"--server=x\" is not an ACME profile name (letters, digits, '.', '_' and '-', at most 64, such as shortlived)",
+            ],
+        ],
+        [
+            "an EAB key identifier without its HMAC key",
+            (r) => {
+                r.acmeEabKid = "kid-1";
+            },
+            ['acmeEabHmacKey: is required with acmeEabKid "kid-1": pulumi config set --secret acmeEabHmacKey'],
+        ],
+        [
+            "an EAB HMAC key without its key identifier",
+            (r) => {
+                r.acmeEabHmacKey = SECRET_PRESENT;
+            },
+            ["acmeEabKid: is required with acmeEabHmacKey: the key identifier the CA gave with it"],
+        ],
+        [
+            "an EAB HMAC key in plain text, a key identifier with a blank",
+            (r) => {
+                r.acmeEabKid = "kid 1";
+                r.acmeEabHmacKey = PLAIN_SECRET;
+            },
+            [
+                "acmeEabHmacKey: must be stored as a secret: pulumi config set --secret acmeEabHmacKey (never in plain text)",
+                "acmeEabKid: \"kid 1\" is not an EAB key identifier (letters, digits, '.', '_', '~' and '-')",
+            ],
+        ],
+        [
+            "an alert fraction that is a whole lifetime",
+            (r) => {
+                r.alertLifetimeFraction = "1/1";
+            },
+            ['alertLifetimeFraction: "1/1" is not a part of the lifetime above 0 and below 1, written as 1/6 or 0.2'],
+        ],
+        [
             "a directive smuggled into a domain",
             (r) => {
                 r.sites = [{ domains: ["a.example.com\n    bind :9999"], backends: ["10.0.0.1:80"] }];
@@ -703,7 +753,7 @@ describe("configuration validation", () => {
         ]);
     });
 
-    it("renews twice a day, 12 hours apart, at a minute and hour of the installation's own unless renewSchedule is set", () => {
+    it("renews every three hours, at a minute and hours of the installation's own unless renewSchedule is set", () => {
         const schedule = defaultRenewSchedule("192.0.2.10", "edge-proxy");
         expect(parseConfig(base()).acme.renewSchedule).to.equal(schedule);
         expect(parseConfig({ ...base(), renewSchedule: "17 3 * * *" }).acme.renewSchedule).to.equal("17 3 * * *");
@@ -717,12 +767,71 @@ describe("configuration validation", () => {
         const schedules = Array.from({ length: 500 }, (_, i) => defaultRenewSchedule(`10.0.${i >> 8}.${i & 255}`, "edge-proxy"));
         for (const each of schedules) {
             expect(cronProblem(each), each).to.equal(undefined);
-            const [, minute, first, second] = /^(\d+) (\d+),(\d+) \* \* \*$/.exec(each) ?? [];
-            expect([Number(minute) < 60, Number(first) < 12, Number(second) - Number(first)], each).to.deep.equal([true, true, 12]);
+            const [, minute, hours] = /^(\d+) ([\d,]+) \* \* \*$/.exec(each) ?? [];
+            const list = hours.split(",").map(Number);
+            // Eight runs a day, three hours apart: a 6-day certificate is looked at 48 times before certbot's half-life renewal.
+            expect([Number(minute) < 60, list.length, list[0] < 3, ...list.slice(1).map((hour, i) => hour - list[i])], each).to.deep.equal([
+                true,
+                8,
+                true,
+                3,
+                3,
+                3,
+                3,
+                3,
+                3,
+                3,
+            ]);
+            expect(cronLongestGapMinutes(each), each).to.equal(180);
         }
-        // Spread over the day: 500 installations use most of the 720 slots' minutes and every hour pair.
+        // Spread: 500 installations use most minutes and every one of the three hour offsets.
         expect(new Set(schedules.map((s) => s.split(" ")[0])).size).to.be.greaterThan(50);
-        expect(new Set(schedules.map((s) => s.split(" ")[1])).size).to.equal(12);
+        expect(new Set(schedules.map((s) => s.split(" ")[1])).size).to.equal(3);
+    });
+
+    it("orders with acmeProfile, a site's own in place of it; unset (Pulumi.yaml's \"\") the CA's default", () => {
+        const sites = [
+            { name: "www", domains: ["www.example.com"], backends: ["10.0.0.1:80"] },
+            { name: "short", domains: ["short.example.com"], backends: ["10.0.0.1:80"], acmeProfile: "shortlived" },
+        ];
+        const config = parseConfig({ ...base(), acmeProfile: "classic", sites });
+        expect(config.acme.profile).to.equal("classic");
+        expect(config.sites.map((site) => [site.name, site.acmeProfile, profileOf(config, site)])).to.deep.equal([
+            ["www", undefined, "classic"],
+            ["short", "shortlived", "shortlived"],
+        ]);
+        const unset = parseConfig({ ...base(), acmeProfile: "", sites });
+        expect(unset.acme.profile).to.equal(undefined);
+        expect(unset.sites.map((site) => profileOf(unset, site))).to.deep.equal([undefined, "shortlived"]);
+        expect(parseConfig(base()).acme.profile).to.equal(undefined);
+    });
+
+    it("reads alertLifetimeFraction as a fraction or a decimal, a sixth unless set; alertDaysBeforeExpiry is off unless set", () => {
+        const fraction = (value?: string) => parseConfig(value === undefined ? base() : { ...base(), alertLifetimeFraction: value }).acme.alertLifetimeFraction;
+        expect(fraction()).to.equal(1 / 6);
+        expect([fraction("1/6"), fraction("0.25"), fraction(".5"), fraction("1/3"), fraction("0.000001")]).to.deep.equal([1 / 6, 0.25, 0.5, 1 / 3, 0.000001]);
+        for (const bad of ["0", "1/1", "2/3x", "abc", "0/6", "7/6", "1/0", "1", "0.0", "1.5", "-1/6", "1 / 6", "1/6\n", "", "1e-1"]) {
+            expect(problemsOf({ ...base(), alertLifetimeFraction: bad }), JSON.stringify(bad)).to.deep.equal([
+                `alertLifetimeFraction: ${JSON.stringify(bad)} is not a part of the lifetime above 0 and below 1, written as 1/6 or 0.2`,
+            ]);
+        }
+        expect(problemsOf({ ...base(), alertLifetimeFraction: 0.25 })).to.deep.equal(["alertLifetimeFraction: must be a string, got number 0.25"]);
+        const acme = parseConfig(base()).acme;
+        expect(acme).to.include({ alertDaysBeforeExpiry: 0, certbotImage: "certbot/certbot:v5.8.0" });
+        expect(parseConfig({ ...base(), alertDaysBeforeExpiry: 14 }).acme.alertDaysBeforeExpiry).to.equal(14);
+    });
+
+    it("holds the EAB key identifier only, the HMAC key staying a Pulumi secret; the render tool takes the identifier alone", () => {
+        expect(parseConfig(base()).acme.eab).to.equal(undefined);
+        expect(parseConfig({ ...base(), acmeEabKid: "" }).acme.eab, 'Pulumi.yaml\'s "" default').to.equal(undefined);
+        const config = parseConfig({ ...base(), acmeEabKid: "kid_1-x.y~z", acmeEabHmacKey: SECRET_PRESENT });
+        expect(config.acme.eab).to.deep.equal({ kid: "kid_1-x.y~z" });
+        expect(JSON.stringify(config)).to.not.contain("acmeEabHmacKey").and.not.contain("hmacKey");
+        // The render tool cannot decrypt: an identifier without the key is fine there, a key without the identifier is not.
+        expect(parseConfig({ ...base(), acmeEabKid: "kid-1" }, { requireSecrets: false }).acme.eab).to.deep.equal({ kid: "kid-1" });
+        expect(problemsOf({ ...base(), acmeEabHmacKey: SECRET_PRESENT }, { requireSecrets: false })).to.deep.equal([
+            "acmeEabKid: is required with acmeEabHmacKey: the key identifier the CA gave with it",
+        ]);
     });
 
     it("holds the metrics settings only when metricsAddress is set, public addresses only with metricsPublic", () => {
@@ -925,6 +1034,35 @@ describe("value checks", () => {
             },
         ],
         [
+            "ACME profile names",
+            acmeProfileProblem,
+            ["classic", "shortlived", "tlsserver", "a", "Profile_2.v-1", "9", "a".repeat(64)],
+            ["", "short lived", "-x", ".x", "_x", "a/b", "a\nb", "shortlived\n", "a'b", "$(id)", "a".repeat(65)],
+            (r, v) => {
+                r.acmeProfile = v;
+                r.sites = [{ domains: ["a.example.com"], backends: ["10.0.0.1:80"], acmeProfile: v }];
+            },
+        ],
+        [
+            "EAB key identifiers",
+            eabKidProblem,
+            ["kid-1", "f_4b~x.Y", "a".repeat(256)],
+            ["", "kid 1", "-kid", "kid\n", "kid=1", "kid#1", "a".repeat(257)],
+            (r, v) => {
+                r.acmeEabKid = v;
+                r.acmeEabHmacKey = SECRET_PRESENT;
+            },
+        ],
+        [
+            "parts of a lifetime",
+            fractionProblem,
+            ["1/6", "1/3", "99999/100000", "0.2", ".5", "0.000001", "000001/3"],
+            ["0", "1", "1/1", "2/1", "0/3", "1/0", "2/3x", "abc", "0.0", "1.0", "0.0000001", "1//6", " 1/6", "1/6 ", "0x1/6"],
+            (r, v) => {
+                r.alertLifetimeFraction = v;
+            },
+        ],
+        [
             "health-check paths",
             healthCheckPathProblem,
             ["/", "/healthz", "/~health", "/a-b/c_d.e~f"],
@@ -946,6 +1084,31 @@ describe("value checks", () => {
             ).to.deep.equal([]);
         });
     }
+
+    it("reads a fraction's value, and NaN for what is neither a fraction nor a decimal", () => {
+        expect([parseFraction("1/6"), parseFraction("2/8"), parseFraction("0.25"), parseFraction(".5")]).to.deep.equal([1 / 6, 0.25, 0.25, 0.5]);
+        for (const text of ["abc", "1/6x", "1.5.2", "", "1e-1", "-0.5", "1/1234567"]) {
+            expect(parseFraction(text), text).to.be.NaN;
+        }
+    });
+
+    it("takes an EAB HMAC key in base64url only, never naming its text", () => {
+        for (const good of ["abcdefghijklmnop", "AZaz09_-AZaz09_-AZaz09_-", "abcdefghijklmnopqrstuv==", "a".repeat(512)]) {
+            expect(eabHmacKeyProblem(good), good).to.equal(undefined);
+        }
+        for (const bad of [
+            "T0KEN-short",
+            "T0KEN+abcdefghijklmnop",
+            "T0KEN/abcdefghijklmnop",
+            "T0KEN abcdefghijklmnop",
+            "T0KENabcdefghijklmnop===",
+            `T0KEN${"a".repeat(508)}`,
+        ]) {
+            expect(eabHmacKeyProblem(bad), bad)
+                .to.equal("acmeEabHmacKey: the secret is not a base64url HMAC key (as the CA's EAB credentials give it)")
+                .and.not.contain("T0KEN");
+        }
+    });
 
     it("renders every value a check accepts: haproxy.cfg, its maps, every host script and the cron file", () => {
         for (const [name, , good, , use] of table) {
@@ -1087,6 +1250,17 @@ describe("configuration sources", () => {
             httpsPort: 443,
             maxconn: "-0",
         });
+    });
+
+    it("reads a fraction or a decimal in a stack file as the text written, which alertLifetimeFraction reads", () => {
+        const raw = rawConfigFromStackFile(
+            ["config:", "  edge-proxy:alertLifetimeFraction: 0.25", "  edge-proxy:acmeProfile: shortlived"].join("\n"),
+            "Pulumi.x.yaml",
+        );
+        expect(raw).to.deep.equal({ alertLifetimeFraction: "0.25", acmeProfile: "shortlived" });
+        expect(parseConfig({ ...base(), ...raw }).acme).to.include({ alertLifetimeFraction: 0.25, profile: "shortlived" });
+        expect(rawConfigFromStackFile("config:\n  edge-proxy:alertLifetimeFraction: 1/6\n", "Pulumi.x.yaml")).to.deep.equal({ alertLifetimeFraction: "1/6" });
+        expect(rawConfigFromEngine({ "edge-proxy:alertLifetimeFraction": "0.25" }, () => false)).to.deep.equal({ alertLifetimeFraction: "0.25" });
     });
 
     it("echoes at most 80 characters of a value", () => {

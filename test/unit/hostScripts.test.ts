@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { parseCertificateLine } from "../../components/certificates";
-import { renewCron, renewScript } from "../../components/hostScripts";
+import { eabPaths, installEabScript, issueCertificateScript, profileOf, renewCron, renewScript } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { hostScriptsOf } from "../../dev/hostScripts";
 import { PROJECT_DIR } from "../../dev/paths";
@@ -96,5 +96,147 @@ describe("host scripts", () => {
             notAfter: "2027-02-27T12:00:00Z",
             issuer: "CN=Pebble Intermediate CA 1a2b3c",
         });
+    });
+});
+
+describe("ACME profiles and external account binding in the host scripts", () => {
+    const STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
+    /** An HMAC key as a CA gives it (base64url), with a marker no message may show. */
+    const HMAC_KEY = "T0KEN-abcdefghijklmnopqrstuvwxyz_0123456789";
+    const dev = () => loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+    const parses = (script: string) => spawnSync("dash", ["-n"], { input: script, encoding: "utf8" });
+
+    it("orders with the site's profile in place of acmeProfile's, after asking the CA whether it offers it and before the pre-flight", () => {
+        const config = dev();
+        config.acme.profile = "classic";
+        const [www, wiki] = config.sites;
+        wiki.acmeProfile = "shortlived";
+        expect([profileOf(config, www), profileOf(config, wiki)]).to.deep.equal(["classic", "shortlived"]);
+
+        const script = issueCertificateScript(config, wiki);
+        expect(script)
+            .to.contain(
+                "--cert-name wiki --key-type ecdsa --keep-until-expiring --expand \\\n    --required-profile shortlived \\\n    -d wiki.example.com \\\n",
+            )
+            .and.contain(`requested='${STAGING} ecdsa wiki.example.com profile:shortlived'\n`)
+            .and.not.contain("classic");
+        const asked = script.indexOf(`profile_output=$(acme_query profile ${STAGING} shortlived 2>&1) || profile_result=$?`);
+        const preflight = script.indexOf("preflight_output=$(preflight wiki.example.com 2>&1)");
+        const order = script.indexOf("if ! certbot_attempt wiki ");
+        expect(
+            [asked, preflight, order].every((at) => at > 0),
+            "the question, the pre-flight and the order",
+        ).to.equal(true);
+        expect(asked < preflight && preflight < order, "in that order").to.equal(true);
+        // acme.py itself is in the script, fed to the certbot image's python3.
+        expect(script).to.contain("--entrypoint python3").and.contain("def profile(server, wanted):");
+        expect(parses(script).status, parses(script).stderr).to.equal(0);
+
+        expect(issueCertificateScript(config, www))
+            .to.contain("    --required-profile classic \\\n")
+            .and.contain(`requested='${STAGING} ecdsa www.example.com,example.com profile:classic'\n`)
+            .and.not.contain("shortlived");
+    });
+
+    it("without a profile, asks the CA nothing, passes no --required-profile, and records `requested` as before profiles: no lineage is issued again", () => {
+        const config = dev();
+        expect(profileOf(config, config.sites[0])).to.equal(undefined);
+        const script = issueCertificateScript(config, config.sites[0]);
+        expect(script).to.contain(`requested='${STAGING} ecdsa www.example.com,example.com'\n`);
+        for (const absent of ["--required-profile", "acme_query", "profile:", "def profile(server, wanted):", "--config"]) {
+            expect(script, absent).to.not.contain(absent);
+        }
+        // The renewal keeps what certbot recorded in the lineage: it names no profile either.
+        expect(renewScript(config)).to.not.contain("--required-profile");
+    });
+
+    it("the renewal job asks for every certificate's renewal window after renewing them all", () => {
+        const script = renewScript(dev());
+        const renewed = script.lastIndexOf('renew_certificate wiki certbot/certbot:v5.8.0 "$@"\n');
+        const asked = script.indexOf("refresh_renewal_info www wiki || log ");
+        expect(renewed, "the last renewal").to.be.greaterThan(0);
+        expect(asked, "one question for both, after it").to.be.greaterThan(renewed);
+        expect(script).to.contain(`ari_answers=$(acme_query renewal-info ${STAGING} $ari_certs) || return 1`);
+    });
+
+    it("installs the external account binding with the key identifier and the HMAC key only in the here-document", () => {
+        const config = dev();
+        config.acme.eab = { kid: "kid_1-x.y~z" };
+        expect(eabPaths(config)).to.deep.equal({ path: "/srv/letsencrypt/etc/edge-proxy/eab.ini", inContainer: "/etc/letsencrypt/edge-proxy/eab.ini" });
+        const script = installEabScript(config, HMAC_KEY);
+        const lines = script.split("\n");
+        const open = lines.indexOf(`cat >"$next" <<'EDGE_PROXY_EOF'`);
+        expect(open, "a quoted here-document").to.be.greaterThan(0);
+        const close = lines.indexOf("EDGE_PROXY_EOF", open);
+        expect(lines.slice(open + 1, close)).to.deep.equal(["eab-kid = kid_1-x.y~z", `eab-hmac-key = ${HMAC_KEY}`]);
+        expect(lines.filter((line) => line.includes(HMAC_KEY) || line.includes("kid_1-x.y~z")).length, "nowhere else").to.equal(2);
+        expect(script)
+            .to.contain('mv -f "$next" /srv/letsencrypt/etc/edge-proxy/eab.ini\n')
+            .and.contain("record_step eab /srv/letsencrypt/etc/edge-proxy/eab.ini\n");
+        expect(parses(script).status, parses(script).stderr).to.equal(0);
+
+        // certbot reads the file with --config; no certificate script holds the key.
+        const issue = issueCertificateScript(config, config.sites[0]);
+        expect(issue)
+            .to.contain("--keep-until-expiring --expand \\\n    --config /etc/letsencrypt/edge-proxy/eab.ini \\\n    -d www.example.com")
+            .and.not.contain(HMAC_KEY);
+        expect(parses(issue).status, parses(issue).stderr).to.equal(0);
+    });
+
+    it("writes the binding's file for real: root's only, in a directory only root enters, the two settings exactly, in the ledger", () => {
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-eab-"));
+        try {
+            const config = dev();
+            config.acme.dataDir = path.join(scratch, "data");
+            config.acme.eab = { kid: "kid-1" };
+            fs.mkdirSync(config.acme.dataDir);
+            const bin = path.join(scratch, "bin");
+            fs.mkdirSync(bin);
+            // The host lock is free; no certbot container is left to remove.
+            fs.writeFileSync(path.join(bin, "flock"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(bin, "docker"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+            const run = spawnSync("dash", ["-s"], {
+                input: installEabScript(config, HMAC_KEY),
+                encoding: "utf8",
+                env: { PATH: `${bin}:${process.env.PATH}` },
+            });
+            expect(run.status, run.stderr).to.equal(0);
+            expect(run.stdout).to.equal("credentials for the ACME account's external binding installed\n");
+            expect(run.stderr, "the key is in no log line").to.not.contain(HMAC_KEY);
+            const file = eabPaths(config)!.path;
+            expect(fs.readFileSync(file, "utf8")).to.equal(`eab-kid = kid-1\neab-hmac-key = ${HMAC_KEY}\n`);
+            expect((fs.statSync(file).mode & 0o777).toString(8)).to.equal("600");
+            expect((fs.statSync(path.dirname(file)).mode & 0o777).toString(8)).to.equal("700");
+            expect(fs.readdirSync(path.dirname(file)), "no temporary file left").to.deep.equal(["eab.ini"]);
+            expect(fs.readFileSync(path.join(config.acme.dataDir, "edge-proxy", "steps", "eab"), "utf8")).to.match(
+                new RegExp(`^token \\nfile [0-9a-f]{64} ${file.replace(/[.]/g, "\\.")}\\n$`),
+            );
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    it("refuses an HMAC key that is not base64url without echoing it, and a binding without acmeEabKid", () => {
+        const config = dev();
+        config.acme.eab = { kid: "kid-1" };
+        for (const bad of [
+            "T0KEN-short",
+            "T0KEN abcdefghijklmnopqrstuvwxyz",
+            "T0KEN+abcdefghijklmnop/standard",
+            `${HMAC_KEY}\neab-kid = other`,
+            `T0KEN${"a".repeat(600)}`,
+        ]) {
+            let message = "";
+            try {
+                installEabScript(config, bad);
+            } catch (error) {
+                message = (error as Error).message;
+            }
+            expect(message, JSON.stringify(bad)).to.equal("acmeEabHmacKey: the secret is not a base64url HMAC key (as the CA's EAB credentials give it)");
+        }
+        for (const good of [HMAC_KEY, "abcdefghijklmnop", "abcdefghijklmnopqr=="]) {
+            expect(() => installEabScript(config, good), good).to.not.throw();
+        }
+        expect(() => installEabScript(dev(), HMAC_KEY)).to.throw("installEabScript needs acmeEabKid");
     });
 });

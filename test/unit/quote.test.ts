@@ -153,8 +153,16 @@ describe("shellHeredoc", () => {
         expect(out).to.equal(body);
     });
 
-    it("refuses a body that would end the document early, or lacks its final newline", () => {
-        expect(() => shellHeredoc("a\nEDGE_PROXY_EOF\nb\n")).to.throw(/would end the document early/);
+    it("nests: a body holding the delimiter's line gets another, and sh carries it whole", () => {
+        const inner = `cat ${shellHeredoc(body)}\n`;
+        expect(inner.split("\n")).to.include("EDGE_PROXY_EOF");
+        const outer = shellHeredoc(`${inner}EDGE_PROXY_EOF_1\n`);
+        expect(outer.split("\n")[0]).to.equal("<<'EDGE_PROXY_EOF_2'");
+        const out = execFileSync("sh", ["-c", `cat ${outer}\n`], { encoding: "utf8" });
+        expect(out).to.equal(`${inner}EDGE_PROXY_EOF_1\n`);
+    });
+
+    it("refuses a body without its final newline", () => {
         expect(() => shellHeredoc("no newline")).to.throw(/must end with a newline/);
     });
 });

@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import type { EdgeProxyConfig } from "../../components/config/types";
 import { fleetDifferences } from "../../components/status/check";
+import { formatLifetime, lifetimeAttention } from "../../components/status/lifetime";
 import { buildReport, formatFleetReport, formatReport, type Probe } from "../../components/status/report";
 import { devConfigIn } from "../../dev/hostScripts";
 import { statusFile } from "../support/status";
@@ -13,7 +14,13 @@ const NOW = new Date("2026-12-04T12:00:00Z");
 
 /** A probe of the dev stack (sites www: www.example.com, example.com; wiki: wiki.example.com) where all is well. */
 function wellProbe(digest: string): Probe {
-    const certificate = (names: string[]) => ({ serial: "0A1B", notAfter: "2027-02-27T12:00:00Z", issuer: "CN=R11,O=Let's Encrypt,C=US", names });
+    const certificate = (names: string[]) => ({
+        serial: "0A1B",
+        notBefore: "2026-11-29T12:00:00Z",
+        notAfter: "2027-02-27T12:00:00Z",
+        issuer: "CN=R11,O=Let's Encrypt,C=US",
+        names,
+    });
     return {
         container: { state: "running", restarts: 0, startedAt: "2026-12-01T12:00:00Z", image: "haproxy:1.7" },
         haproxyVersion: "HA-Proxy version 1.7.14 2021/03/31",
@@ -51,6 +58,7 @@ describe("npm run status", () => {
                 name: "www.example.com",
                 serial: "0A1B",
                 issuer: "CN=R11,O=Let's Encrypt,C=US",
+                notBefore: "2026-11-29T12:00:00Z",
                 notAfter: "2027-02-27T12:00:00Z",
                 daysLeft: 85,
                 placeholder: false,
@@ -62,13 +70,18 @@ describe("npm run status", () => {
                 failures: 0,
                 lastSuccess: "2026-12-04T03:17:00Z",
                 error: "",
+                nextRenewal: "2027-01-28T12:00:00Z",
+                nextRenewalSource: "lifetime",
+                retryAt: null,
             });
             const text = formatReport(report);
             expect(text)
                 .to.contain("container edge-proxy: running, haproxy:1.7 (HA-Proxy version 1.7.14 2021/03/31), up 3d 0h, 0 restarts\n")
                 .and.contain("configuration: abc (the stack's)\n")
-                .and.contain("  www.example.com: serial 0A1B, issuer CN=R11,O=Let's Encrypt,C=US, expires 2027-02-27T12:00:00Z (85 days)\n")
-                .and.contain("  last certbot run: ok at 2026-12-04T03:17:00Z\n");
+                .and.contain(
+                    "  www.example.com: serial 0A1B, issuer CN=R11,O=Let's Encrypt,C=US, expires 2027-02-27T12:00:00Z (85 days of a 90-day lifetime)\n",
+                )
+                .and.contain("  last certbot run: ok at 2026-12-04T03:17:00Z\n  next renewal: 2027-01-28T12:00:00Z (by its lifetime)\n");
             expect(text.endsWith("all well\n")).to.equal(true);
         });
 
@@ -130,18 +143,39 @@ describe("npm run status", () => {
                 ["site wiki: wiki.example.com is served a certificate for www.example.com, example.com"],
             ],
             [
-                "a certificate within alertDaysBeforeExpiry",
+                "a certificate with less than a sixth of its lifetime left",
                 (p) => {
-                    p.served[2].certificate!.notAfter = "2026-12-14T12:00:00Z";
+                    Object.assign(p.served[2].certificate!, { notBefore: "2026-09-15T12:00:00Z", notAfter: "2026-12-14T12:00:00Z" });
                 },
-                ["site wiki: wiki.example.com's certificate expires in 10 days (2026-12-14T12:00:00Z)"],
+                [
+                    "site wiki: wiki.example.com's certificate expires in 10 days, 11% of its 90-day lifetime left (alertLifetimeFraction 0.167) (2026-12-14T12:00:00Z)",
+                ],
+            ],
+            [
+                "a 6-day certificate with 20 hours left (a sixth is a day)",
+                (p) => {
+                    Object.assign(p.served[2].certificate!, { notBefore: "2026-11-29T08:00:00Z", notAfter: "2026-12-05T08:00:00Z" });
+                },
+                [
+                    "site wiki: wiki.example.com's certificate expires in 0 days, 14% of its 6-day lifetime left (alertLifetimeFraction 0.167) (2026-12-05T08:00:00Z)",
+                ],
+            ],
+            [
+                "a certificate within alertDaysBeforeExpiry, when it is set",
+                (p, c) => {
+                    c.acme.alertDaysBeforeExpiry = 30;
+                    Object.assign(p.served[2].certificate!, { notBefore: "2026-09-25T12:00:00Z", notAfter: "2026-12-24T12:00:00Z" });
+                },
+                ["site wiki: wiki.example.com's certificate expires in 20 days (alertDaysBeforeExpiry 30) (2026-12-24T12:00:00Z)"],
             ],
             [
                 "an expired certificate",
                 (p) => {
-                    p.served[2].certificate!.notAfter = "2026-12-01T12:00:00Z";
+                    Object.assign(p.served[2].certificate!, { notBefore: "2026-09-02T12:00:00Z", notAfter: "2026-12-01T12:00:00Z" });
                 },
-                ["site wiki: wiki.example.com's certificate expired 3 days ago (2026-12-01T12:00:00Z)"],
+                [
+                    "site wiki: wiki.example.com's certificate expired 3 days ago, 0% of its 90-day lifetime left (alertLifetimeFraction 0.167) (2026-12-01T12:00:00Z)",
+                ],
             ],
             [
                 "a staging certificate where the stack asks production's",
@@ -181,6 +215,41 @@ describe("npm run status", () => {
             });
         }
 
+        it("nothing for a 6-day certificate issued an hour ago, nor for a 90-day one with 20 days left (alertDaysBeforeExpiry 0)", () => {
+            const probe = wellProbe("abc");
+            Object.assign(probe.served[2].certificate!, { notBefore: "2026-12-04T11:00:00Z", notAfter: "2026-12-10T11:00:00Z" });
+            Object.assign(probe.served[0].certificate!, { notBefore: "2026-09-25T12:00:00Z", notAfter: "2026-12-24T12:00:00Z" });
+            const report = buildReport(config, "abc", probe, NOW);
+            expect(report.attention).to.deep.equal([]);
+            expect(formatReport(report)).to.contain(
+                "wiki.example.com: serial 0A1B, issuer CN=R11,O=Let's Encrypt,C=US, expires 2026-12-10T11:00:00Z (5 days of a 6-day lifetime)",
+            );
+        });
+
+        it("says when a certificate is renewed: in the CA's window when it gave one, and when a failed one is tried again", () => {
+            const probe = wellProbe("abc");
+            Object.assign(probe.status!.certificates[0], {
+                nextRenewal: "2027-01-20T08:00:00Z",
+                nextRenewalSource: "ari",
+                renewalWindow: { start: "2027-01-20T08:00:00Z", end: "2027-01-21T08:00:00Z" },
+            });
+            Object.assign(probe.status!.certificates[1], {
+                result: "failed",
+                failures: 3,
+                lastAttempt: "2026-12-04T03:17:00Z",
+                retryAt: "2026-12-04T11:17:00Z",
+                error: "Type: connection",
+            });
+            const report = buildReport(config, "abc", probe, NOW);
+            expect(report.sites[0].renewal).to.include({ nextRenewal: "2027-01-20T08:00:00Z", nextRenewalSource: "ari", retryAt: null });
+            expect(report.sites[1].renewal).to.include({ failures: 3, retryAt: "2026-12-04T11:17:00Z", nextRenewalSource: "lifetime" });
+            const text = formatReport(report);
+            expect(text).to.contain("  last certbot run: ok at 2026-12-04T03:17:00Z\n  next renewal: 2027-01-20T08:00:00Z (the CA's renewal window)\n");
+            expect(text).to.contain(
+                "  last certbot run: failed at 2026-12-04T03:17:00Z (3 failures in a row, next try 2026-12-04T11:17:00Z)\n  next renewal: 2027-01-28T12:00:00Z (by its lifetime)\n",
+            );
+        });
+
         it("the staging flag on a staging stack is no problem", () => {
             const probe = wellProbe("abc");
             probe.served[2].certificate!.issuer = "CN=(STAGING) Ersatz Edamame E1,O=(STAGING) Let's Encrypt,C=US";
@@ -188,6 +257,58 @@ describe("npm run status", () => {
             expect(config.acme.staging).to.equal(true);
             expect(report.attention).to.deep.equal([]);
             expect(report.sites[1].names[0].staging).to.equal(true);
+        });
+    });
+
+    describe("the lifetime rules (lifetime.ts), which the host's status shares", () => {
+        const HOUR = 3_600_000;
+        const DAY = 24 * HOUR;
+        const T0 = Date.parse("2026-12-01T00:00:00Z");
+        const SIXTH = { lifetimeFraction: 1 / 6 };
+
+        it("a 6-day certificate needs attention from a sixth of its lifetime left (a day), not before", () => {
+            const notAfter = T0 + 6 * DAY;
+            expect(lifetimeAttention(T0, notAfter, T0 + HOUR, SIXTH), "just issued").to.equal(undefined);
+            expect(lifetimeAttention(T0, notAfter, notAfter - DAY, SIXTH), "a day left exactly").to.equal(undefined);
+            expect(lifetimeAttention(T0, notAfter, notAfter - DAY + 1000, SIXTH)).to.equal(
+                "expires in 0 days, 17% of its 6-day lifetime left (alertLifetimeFraction 0.167)",
+            );
+            expect(lifetimeAttention(T0, notAfter, notAfter - 6 * HOUR, { lifetimeFraction: 0.1 })).to.equal(
+                "expires in 0 days, 4% of its 6-day lifetime left (alertLifetimeFraction 0.100)",
+            );
+            expect(lifetimeAttention(T0, notAfter, notAfter - 15 * HOUR, { lifetimeFraction: 0.1 }), "15 hours: more than a tenth (14.4)").to.equal(undefined);
+        });
+
+        it("a 90-day certificate needs attention with 15 days left, or from alertDaysBeforeExpiry when it is set", () => {
+            const notAfter = T0 + 90 * DAY;
+            expect(lifetimeAttention(T0, notAfter, notAfter - 20 * DAY, SIXTH), "20 days left").to.equal(undefined);
+            expect(lifetimeAttention(T0, notAfter, notAfter - 15 * DAY, SIXTH), "15 days left exactly").to.equal(undefined);
+            expect(lifetimeAttention(T0, notAfter, notAfter - 15 * DAY + 60_000, SIXTH)).to.equal(
+                "expires in 14 days, 17% of its 90-day lifetime left (alertLifetimeFraction 0.167)",
+            );
+            const withDays = { ...SIXTH, daysBeforeExpiry: 30 };
+            expect(lifetimeAttention(T0, notAfter, notAfter - 30 * DAY, withDays), "30 days left exactly").to.equal(undefined);
+            expect(lifetimeAttention(T0, notAfter, notAfter - 30 * DAY + 1000, withDays)).to.equal("expires in 29 days (alertDaysBeforeExpiry 30)");
+            // Both: the lifetime's reason, which says more.
+            expect(lifetimeAttention(T0, notAfter, notAfter - 10 * DAY, withDays)).to.equal(
+                "expires in 10 days, 11% of its 90-day lifetime left (alertLifetimeFraction 0.167)",
+            );
+            expect(lifetimeAttention(T0, notAfter, notAfter + 3 * DAY, SIXTH)).to.equal(
+                "expired 3 days ago, 0% of its 90-day lifetime left (alertLifetimeFraction 0.167)",
+            );
+        });
+
+        it("names a lifetime in days from two days, else hours from two hours, else minutes", () => {
+            expect([6 * DAY, 90 * DAY, 160 * HOUR, 2 * DAY, 47 * HOUR, 2 * HOUR, 119 * 60_000, 30 * 60_000].map(formatLifetime)).to.deep.equal([
+                "6-day",
+                "90-day",
+                "7-day",
+                "2-day",
+                "47-hour",
+                "2-hour",
+                "119-minute",
+                "30-minute",
+            ]);
         });
     });
 
