@@ -457,7 +457,8 @@ export interface AcmeArgs {
 }
 
 /**
- * Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check.
+ * Optional `{ path, interval }`: an HTTP health check (GET path) of every backend; without it a site of several
+ * backends gets a TCP connect check, a site of one none (it gets every request anyway).
  */
 export interface HealthCheckArgs {
     /**
@@ -498,7 +499,8 @@ export interface SiteArgs {
      */
     backends: pulumi.Input<pulumi.Input<string>[]>;
     /**
-     * Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check.
+     * Optional `{ path, interval }`: an HTTP health check (GET path) of every backend; without it a site of several
+     * backends gets a TCP connect check, a site of one none (it gets every request anyway).
      */
     healthCheck?: HealthCheckArgs;
     /**

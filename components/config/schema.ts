@@ -194,7 +194,9 @@ const siteSchema = record({
         interval: text(durationProblem).default("2s").describe("Time between checks (HAProxy time, e.g. 5s); default 2s."),
     })
         .optional()
-        .describe("Optional `{ path, interval }`: HTTP health check (GET path) instead of a TCP connect check."),
+        .describe(
+            "Optional `{ path, interval }`: an HTTP health check (GET path) of every backend; without it a site of several backends gets a TCP connect check, a site of one none (it gets every request anyway).",
+        ),
     acmeProfile: optionalText(acmeProfileProblem).describe("ACME profile of this site's certificate, in place of acmeProfile's (e.g. `shortlived`)."),
     hsts: flag().default(true).describe("Send Strict-Transport-Security (max-age two years); default true."),
     securityHeaders: flag().default(true).describe("Send X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN; default true."),

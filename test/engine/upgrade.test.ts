@@ -28,6 +28,8 @@ const PREVIOUS_RELEASE = "e6869a78175f8a040309d5ea0293b832efc90c1a";
  */
 const EXPECTED_UPDATES: Record<string, string> = {
     // None of these changes anything on a converged host; certbot's steps place no order (valid and not due).
+    "update e2e-config-delivery":
+        "haproxy.cfg checks only backends of several servers or with a healthCheck (a lone server gets every request anyway): the release is delivered again and HAProxy reloaded gracefully",
     "update e2e-cert-site-a-certbot":
         "the certificate script checks an ACME profile with the CA before ordering (acmeProfile), names the EAB file (acmeEabKid), and decides by certbot's lifetime rule whether an order is due",
     "update e2e-cert-site-b-certbot":

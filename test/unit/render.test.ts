@@ -96,6 +96,30 @@ describe("version-aware rendering", () => {
         config.haproxy.httpsPort = 8443;
         expect(renderHaproxyConfig(config).cfg).to.contain("https://%[var(txn.host)]:8443%[capture.req.uri]");
     });
+
+    it("health-checks a backend of several servers or with a healthCheck, never a lone server", () => {
+        const config = loadStackFile(STACKS["seed-1.7"]);
+        const [site] = config.sites;
+        const backend = () => {
+            const cfg = renderHaproxyConfig(config).cfg;
+            const start = cfg.indexOf(`backend site_${site.name}\n`);
+            return cfg
+                .slice(start, cfg.indexOf("\n\n", start))
+                .split("\n")
+                .filter((line) => line.trim().startsWith("server ") || line.includes("httpchk"));
+        };
+        site.backends = [{ host: "10.0.0.1", port: 80 }];
+        site.healthCheck = undefined;
+        expect(backend(), "one server").to.deep.equal(["    server s1 10.0.0.1:80"]);
+        site.backends = [
+            { host: "10.0.0.1", port: 80 },
+            { host: "10.0.0.2", port: 80 },
+        ];
+        expect(backend(), "two servers: a TCP connect check").to.deep.equal(["    server s1 10.0.0.1:80 check", "    server s2 10.0.0.2:80 check"]);
+        site.backends = [{ host: "10.0.0.1", port: 80 }];
+        site.healthCheck = { path: "/healthz", interval: "5s" };
+        expect(backend(), "one server with a healthCheck").to.deep.equal(["    option httpchk GET /healthz", "    server s1 10.0.0.1:80 check inter 5s"]);
+    });
 });
 
 describe("values that would add a directive", () => {
