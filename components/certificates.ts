@@ -103,28 +103,30 @@ export class Certificates extends pulumi.ComponentResource {
         super("edge-proxy:index:Certificates", name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), { type: "edge-proxy:index:CertificateReload" }] });
         const { proxyName, connection, repairTokens } = args;
         const proxy = opts?.parent;
-        if (args.dnsCredentials) {
-            const { path, secret } = args.dnsCredentials;
-            this.dnsCredentials = hostCommand(`${proxyName}-dns-credentials-file`, {
+        // A credentials file certbot reads: its script carries the secret, so it is a secret Output.
+        const credentialsFile = (
+            stepName: string,
+            file: { path: string; secret: pulumi.Input<string> },
+            install: (config: EdgeProxyConfig, secret: string) => string,
+            step: string,
+            aliases: pulumi.Alias[] = [],
+        ) =>
+            hostCommand(stepName, {
                 connection,
-                script: pulumi.secret(pulumi.all([args.config, secret])).apply(([config, plain]) => installDnsCredentialsScript(config, plain)),
-                repairToken: repairTokenOf(repairTokens, STEP.dnsCredentials),
-                delete: shellCommand("rm", "-f", path),
+                script: pulumi.secret(pulumi.all([args.config, file.secret])).apply(([config, plain]) => install(config, plain)),
+                repairToken: repairTokenOf(repairTokens, step),
+                delete: shellCommand("rm", "-f", file.path),
                 parent: this,
                 dependsOn: [args.preparation],
-                aliases: [formerParent(`${proxyName}-dns-credentials`, "edge-proxy:index:DnsCredentials", proxy)],
+                aliases,
             });
+        if (args.dnsCredentials) {
+            this.dnsCredentials = credentialsFile(`${proxyName}-dns-credentials-file`, args.dnsCredentials, installDnsCredentialsScript, STEP.dnsCredentials, [
+                formerParent(`${proxyName}-dns-credentials`, "edge-proxy:index:DnsCredentials", proxy),
+            ]);
         }
         if (args.eab) {
-            const { path, hmacKey } = args.eab;
-            this.eab = hostCommand(`${proxyName}-acme-eab-file`, {
-                connection,
-                script: pulumi.secret(pulumi.all([args.config, hmacKey])).apply(([config, plain]) => installEabScript(config, plain)),
-                repairToken: repairTokenOf(repairTokens, STEP.eab),
-                delete: shellCommand("rm", "-f", path),
-                parent: this,
-                dependsOn: [args.preparation],
-            });
+            this.eab = credentialsFile(`${proxyName}-acme-eab-file`, { path: args.eab.path, secret: args.eab.hmacKey }, installEabScript, STEP.eab);
         }
         const certbotDependencies = [...args.dependsOn, ...(this.dnsCredentials ? [this.dnsCredentials] : []), ...(this.eab ? [this.eab] : [])];
         this.certbot = {};

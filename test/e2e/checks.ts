@@ -17,6 +17,7 @@ import type { StatusReport } from "../../components/status/report";
 import { parseStatusFile, type StatusFile } from "../../components/status/statusFile";
 import { type RunOptions, type RunResult, run } from "../../dev/env/command";
 import { CERTBOT_IMAGE } from "../../dev/env/images";
+import { pinnedSshArgs } from "../../dev/env/sshd";
 import { CONTAINER, type Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, type StackValues } from "../../dev/environment";
 
 /**
@@ -373,4 +374,17 @@ export async function argumentsSeenDuring<T>(work: () => Promise<T>): Promise<{ 
         scanning = false;
         await scan;
     }
+}
+
+/**
+ * Runs `command` on the environment's host over SSH as the stack's commands run (its key, its pinned host
+ * key, in a known_hosts file under `dir`); its result, whatever its exit status (five minutes at most).
+ */
+export function runOnTestHost(env: Pick<Environment, "host">, dir: string, command: string): Promise<RunResult> {
+    const knownHosts = path.join(dir, "known_hosts");
+    fs.writeFileSync(knownHosts, `${env.host.knownHostsLine}\n`);
+    return run("ssh", pinnedSshArgs({ keyFile: env.host.privateKeyFile, port: env.host.port, knownHosts, target: `root@${env.host.host}` }, command), {
+        allowFailure: true,
+        timeoutMs: 300_000,
+    });
 }

@@ -46,6 +46,7 @@ import {
     httpsGet,
     operatorStatus,
     receivedAlerts,
+    runOnTestHost,
     servedCertificate,
     servedCertificates,
     startLoad,
@@ -63,14 +64,7 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
     let firstOperations: string[];
 
     /** A command on the stack's host, over SSH as the stack's commands run. */
-    async function onHost(command: string) {
-        const knownHosts = path.join(DIR, "known_hosts");
-        fs.writeFileSync(knownHosts, `${env.host.knownHostsLine}\n`);
-        return run("ssh", pinnedSshArgs({ keyFile: env.host.privateKeyFile, port: env.host.port, knownHosts, target: `root@${env.host.host}` }, command), {
-            allowFailure: true,
-            timeoutMs: 300_000,
-        });
-    }
+    const onHost = (command: string) => runOnTestHost(env, DIR, command);
 
     before(async () => {
         env = await startEnvironment(DIR);

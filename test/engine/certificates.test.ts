@@ -18,10 +18,9 @@ import { shellCommand } from "../../components/quote";
 import { run } from "../../dev/env/command";
 import { type Pebble, startPebble } from "../../dev/env/pebble";
 import { stopAll } from "../../dev/env/process";
-import { pinnedSshArgs } from "../../dev/env/sshd";
 import { type Environment, PORTS, phase, RENEW_SCRIPT, type StackValues, startEnvironment } from "../../dev/environment";
 import { createEngineStack, ENGINE_BIN, type EngineStack, engineUnavailable } from "../../dev/workspace";
-import { argumentsSeenDuring, hostStatus, startLoad } from "../e2e/checks";
+import { argumentsSeenDuring, hostStatus, runOnTestHost, startLoad } from "../e2e/checks";
 import { describeWith, ENVIRONMENT } from "../support/needs";
 
 const DIR = "/var/tmp/edge-proxy-e2e/certificates";
@@ -63,14 +62,7 @@ describeWith(ENVIRONMENT, "certificates as CAs issue them from 2026 on, under th
     const lifetimeSeconds = (certificate: X509Certificate) => (Date.parse(certificate.validTo) - Date.parse(certificate.validFrom)) / 1000;
     /** The lineage certbot keeps for a site on the host. */
     const lineagePem = (name: string) => fs.readFileSync(path.join(env.paths.dataDir, "etc", "live", name, "cert.pem"), "utf8");
-    async function onHost(command: string) {
-        const knownHosts = path.join(DIR, "known_hosts");
-        fs.writeFileSync(knownHosts, `${env.host.knownHostsLine}\n`);
-        return run("ssh", pinnedSshArgs({ keyFile: env.host.privateKeyFile, port: env.host.port, knownHosts, target: `root@${env.host.host}` }, command), {
-            allowFailure: true,
-            timeoutMs: 300_000,
-        });
-    }
+    const onHost = (command: string) => runOnTestHost(env, DIR, command);
     /** Orders `pebble` receives while `work` runs. */
     async function ordersDuring<T>(pebble: Pebble, work: () => Promise<T>): Promise<{ orders: number; result: T }> {
         const before = pebble.countNewOrders();
