@@ -14,7 +14,7 @@ import type { AcmeSettings, EdgeProxyConfig, HaproxySettings, Site } from "./con
 import { DNS_PROVIDERS } from "./dns/providers";
 import { distributionSettings, distributionTargets } from "./fleet/roles";
 import { haproxyFeatures } from "./haproxy/features";
-import { CONFIG_FILES, type HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly } from "./haproxy/render";
+import { CONFIG_FILES, CONTAINER_CERTS_DIR, type HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly, RUNTIME_SOCKET } from "./haproxy/render";
 import type { HostRole } from "./hostState";
 import { STEP } from "./hostSteps";
 import { shellCommand } from "./quote";
@@ -24,6 +24,8 @@ import { renderTemplate, TEMPLATES_DIR } from "./templates";
 const PREFLIGHT_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "preflight.py"), "utf8");
 /** edge-proxy's questions to the ACME server (templates/host/acme.py: profiles, renewal windows), fed to the certbot image's python3. */
 const ACME_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "acme.py"), "utf8");
+/** The client of HAProxy's runtime API that installs certificates (templates/host/runtime.py), fed to the certbot image's python3. */
+const RUNTIME_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "runtime.py"), "utf8");
 
 /** The command every host script runs under; the script itself arrives on standard input. */
 export const HOST_SHELL = "sh -s";
@@ -106,6 +108,13 @@ export function scriptSettings(config: EdgeProxyConfig) {
         challengePort: acme.challengePort,
         caBundle: acme.caBundle ?? null,
         acmeProgram: ACME_PROGRAM,
+        // Certificates are installed into the running HAProxy where its version has the runtime API's
+        // certificate commands (sh-apply-certificates.hbs); otherwise HAProxy reloads.
+        runtimeCertificates: haproxyFeatures(haproxy.version).runtimeCertificates,
+        runtimeContainer: `${haproxy.containerName}-runtime`,
+        runtimeSocketName: RUNTIME_SOCKET.replace(/^abns@/, ""),
+        runtimeProgram: RUNTIME_PROGRAM,
+        containerCertsDir: CONTAINER_CERTS_DIR,
         // The status's thresholds until the renewal job's installation writes the stack's (alertLifetimeFraction).
         alertDefaults: alertFraction(parseFraction(ALERT_LIFETIME_FRACTION)),
         server: acme.server,
@@ -294,11 +303,12 @@ export function installPemScript(config: EdgeProxyConfig, site: Pick<Site, "name
 }
 
 /**
- * Checks the live configuration with the new certificates and reloads HAProxy. `served` holds every PEM
- * step's output (its certificate's line), so the step runs again exactly when a served certificate changed.
+ * Puts the new certificates in service: into the running HAProxy through its runtime API (2.2+), otherwise
+ * by a checked, graceful reload. `served` holds every PEM step's output (its certificate's line), so the step
+ * runs again exactly when a served certificate changed.
  */
 export function reloadScript(config: EdgeProxyConfig, served: string[]): string {
-    return renderTemplate("host/reload.sh.hbs", { ...scriptSettings(config), served });
+    return renderTemplate("host/reload.sh.hbs", { ...scriptSettings(config), served, certificates: config.sites.map((site) => site.name) });
 }
 
 /** The renewal script itself, as installed on the host. */

@@ -16,7 +16,14 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { HaproxyVersion } from "../components/config/types";
-import { CONFIG_FILES, CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, type HaproxyConfigFiles, METRICS_SOURCES_FILE } from "../components/haproxy/render";
+import {
+    CONFIG_FILES,
+    CONTAINER_CERTS_DIR,
+    CONTAINER_CONFIG_DIR,
+    type HaproxyConfigFiles,
+    METRICS_SOURCES_FILE,
+    RUNTIME_SOCKET,
+} from "../components/haproxy/render";
 
 /** The environment variable that lists more haproxy binaries to run the tests with. */
 export const BINARIES_ENV = "EDGE_PROXY_HAPROXY_BINARIES";
@@ -241,11 +248,23 @@ export interface RunOptions {
      * with at start (default: none that answers). The hosts file names only localhost.
      */
     nameserver?: string;
+    /** Master-worker mode (`-W`), as the official images run HAProxy: `reload()` starts a new worker. */
+    masterWorker?: boolean;
 }
 
 /** A haproxy process started by `startHaproxy`. */
 export interface RunningHaproxy {
+    /** The process started: the master in master-worker mode. */
     pid: number;
+    /**
+     * The name of the rendering's runtime API socket (`abns@NAME`), made unique to this process: abstract
+     * sockets live in the network namespace, which every haproxy a test starts here shares.
+     */
+    runtimeSocketName: string;
+    /** Where the certificates directory is here (the container's /certs). */
+    certsDir: string;
+    /** Reloads gracefully (SIGUSR2 to the master; master-worker mode only). */
+    reload(): void;
     /** Sends one command to the stats socket (level admin) and returns the answer. */
     command(line: string): Promise<string>;
     /** What haproxy printed so far. */
@@ -273,26 +292,35 @@ function canConnect(address: string): Promise<boolean> {
     });
 }
 
+/** How many haproxy processes this process started: each gets a runtime socket of its own. */
+let runtimeSockets = 0;
+
 /**
  * Starts haproxy in the foreground on the rendered files, every `bind :<port>` moved to its loopback
  * address (a port the options do not map fails here, so nothing ever binds the real 80 or 443), plus a stats
  * socket; resolves once every bind accepts connections (at most 10 s).
  */
 export async function startHaproxy(options: RunOptions): Promise<RunningHaproxy> {
+    runtimeSockets++;
+    const runtimeSocketName = `${RUNTIME_SOCKET.replace(/^abns@/, "")}-${process.pid}-${runtimeSockets}`;
     const staged = stageFiles(options.files, (cfg) =>
-        cfg.replace(/^(\s*bind ):(\d+)\b/gm, (_, bind: string, port: string) => {
-            const address = options.binds[Number(port)];
-            if (!address) {
-                throw new Error(`no loopback address given for bind :${port}`);
-            }
-            return `${bind}${address}`;
-        }),
+        cfg
+            .replace(/^(\s*bind ):(\d+)\b/gm, (_, bind: string, port: string) => {
+                const address = options.binds[Number(port)];
+                if (!address) {
+                    throw new Error(`no loopback address given for bind :${port}`);
+                }
+                return `${bind}${address}`;
+            })
+            .split(RUNTIME_SOCKET)
+            .join(`abns@${runtimeSocketName}`),
     );
     const statsSocket = path.join(staged.scratch, "stats.sock");
     const testCfg = path.join(staged.scratch, "test.cfg");
     fs.writeFileSync(testCfg, `global\n    stats socket ${statsSocket} level admin\n`);
     const [command, ...args] = withNameResolution(staged.scratch, { hosts: [], nameserver: options.nameserver ?? NO_NAMESERVER }, [
         options.binary,
+        ...(options.masterWorker ? ["-W"] : []),
         "-db",
         "-f",
         testCfg,
@@ -331,6 +359,14 @@ export async function startHaproxy(options: RunOptions): Promise<RunningHaproxy>
     }
     return {
         pid: child.pid!,
+        runtimeSocketName,
+        certsDir: path.join(staged.scratch, "certs"),
+        reload: () => {
+            if (!options.masterWorker) {
+                throw new Error("reload() needs masterWorker: true");
+            }
+            process.kill(child.pid!, "SIGUSR2");
+        },
         command: (line) =>
             new Promise((resolve, reject) => {
                 let answer = "";

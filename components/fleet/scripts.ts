@@ -46,6 +46,8 @@ export function parsePublicKey(stdout: string): string {
 export function receiverScript(config: EdgeProxyConfig): string {
     return renderTemplate("host/receive-certificates.sh.hbs", {
         ...scriptSettings(config),
+        // A receiver runs no certbot, so it has not the image whose python3 speaks to the runtime API: it reloads.
+        runtimeCertificates: false,
         maxBytes: MAX_PEM_BYTES,
         sites: config.sites.map((site) => ({ name: site.name, names: site.domains.join(" ") })),
     });

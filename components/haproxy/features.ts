@@ -36,6 +36,11 @@ export interface HaproxyFeatures {
     prometheusExporter: boolean;
     /** `http-request return` (2.2+). */
     httpRequestReturn: boolean;
+    /**
+     * The runtime API's certificate commands (`set ssl cert` and `commit ssl cert` for a certificate loaded
+     * from a crt-list, 2.2+): a renewed certificate is installed into the running HAProxy without a reload.
+     */
+    runtimeCertificates: boolean;
     /** `option idle-close-on-response` (2.6+): no keep-alive request lost on reload. */
     idleCloseOnResponse: boolean;
     /** The official image runs as uid 99 (2.4+) and needs help to bind ports below 1024. */
@@ -56,6 +61,7 @@ export function haproxyFeatures(version: HaproxyVersion): HaproxyFeatures {
         resolvConf: atLeast(version, 1, 9),
         prometheusExporter: atLeast(version, 2, 0),
         httpRequestReturn: atLeast(version, 2, 2),
+        runtimeCertificates: atLeast(version, 2, 2),
         idleCloseOnResponse: atLeast(version, 2, 6),
         unprivilegedImage: atLeast(version, 2, 4),
     };

@@ -19,6 +19,13 @@ export const CONTAINER_CERTS_DIR = "/certs";
  */
 export const SYSLOG_SOCKET = "/dev/log";
 
+/**
+ * HAProxy's runtime API, where the host installs renewed certificates (templates/host/runtime.py): an
+ * abstract socket, which exists in the container's network namespace only. Nothing on the host's network or
+ * on Docker's reaches it; a process must join that namespace, which takes root on the host (Docker).
+ */
+export const RUNTIME_SOCKET = "abns@edge-proxy-runtime";
+
 /** File names inside the configuration directory. */
 export const CONFIG_FILES = {
     cfg: "haproxy.cfg",
@@ -109,6 +116,7 @@ export function renderHaproxyConfig(config: EdgeProxyConfig, secrets: RenderSecr
         resolvers,
         maxconn: haproxy.maxconn,
         syslogSocket: SYSLOG_SOCKET,
+        runtimeSocket: RUNTIME_SOCKET,
         timeouts: haproxy.timeouts,
         acme: { challengeAddress: acme.challengeAddress, challengePort: acme.challengePort },
         httpsPortSuffix: httpsPortSuffix(config),

@@ -4,7 +4,7 @@
  */
 
 import * as fs from "node:fs";
-import * as https from "node:https";
+import type * as https from "node:https";
 import * as path from "node:path";
 import { expect } from "chai";
 import { SECRET_PRESENT } from "../../components/config/checks";
@@ -19,6 +19,7 @@ import { type RunOptions, type RunResult, run } from "../../dev/env/command";
 import { CERTBOT_IMAGE } from "../../dev/env/images";
 import { pinnedSshArgs } from "../../dev/env/sshd";
 import { CONTAINER, type Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, type StackValues } from "../../dev/environment";
+import { httpsRequest as requestOnce, startLoad as startHttpsLoad } from "../support/load";
 
 /**
  * GET over HTTPS through HAProxy at `address` (this machine's, by default), verified against Pebble's root
@@ -57,19 +58,8 @@ export function httpsRequest(opts: {
     agent: https.Agent | false;
     timeoutMs: number;
 }): Promise<string | undefined> {
-    return new Promise((resolve) => {
-        const { address, domain, ca, agent, timeoutMs } = opts;
-        const req = https.get(
-            { host: address, port: PORTS.https, servername: domain, headers: { host: domain }, path: "/", ca, agent, timeout: timeoutMs },
-            (res) => {
-                res.resume();
-                res.on("end", () => resolve(res.statusCode === 200 ? undefined : `status ${res.statusCode}`));
-                res.on("error", (error) => resolve(error.message));
-            },
-        );
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", (error) => resolve(error.message));
-    });
+    const { address, ca, ...request } = opts;
+    return requestOnce({ address, port: PORTS.https, ca }, request);
 }
 
 /** The serial and names of the certificate HAProxy at `address` (this machine's, by default) serves for a server name. */
@@ -119,6 +109,15 @@ export async function waitUntilServed(env: Environment, values: StackValues): Pr
     for (let attempt = 0; attempt < 100 && !(await httpsGet(env, values.sites[0].domains[0])).startsWith("200"); attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 200));
     }
+}
+
+/**
+ * How many times the HAProxy container's master has reloaded since the container was created (its log's
+ * "Reloading HAProxy" notices): a certificate installed through the runtime API adds none.
+ */
+export async function haproxyReloads(): Promise<number> {
+    const logs = await run("docker", ["logs", CONTAINER]);
+    return `${logs.stdout}${logs.stderr}`.split("\n").filter((line) => line.includes("Reloading HAProxy")).length;
 }
 
 /** `docker restart` of the HAProxy container (as after a host reboot), then every site must still be served. */
@@ -315,42 +314,9 @@ export async function expectNothingLeftAfterDestroy(
     expect(fs.readdirSync(path.join(dataDir, "etc", "live")).sort(), "certbot lineages after destroy").to.deep.equal(["README", ...lineages]);
 }
 
-/**
- * HTTPS requests from four concurrent clients until stopped (bounded to 20,000 requests or three
- * minutes): two open a new connection for every request, two keep theirs alive across requests, the
- * case where a reload can close an idle connection just as the client sends on it. The requests go to
- * `domains` in turn.
- */
+/** Load on the environment's HAProxy (test/support/load.ts), verified against `ca`, to `domains` in turn. */
 export function startLoad(domains: string | string[], ca: string) {
-    const names = typeof domains === "string" ? [domains] : domains;
-    let ok = 0;
-    let failed = 0;
-    const errors: string[] = [];
-    let running = true;
-    const deadline = Date.now() + 180_000;
-    const request = async (agent: https.Agent | false, domain: string) => {
-        const error = await httpsRequest({ address: "127.0.0.1", domain, ca, agent, timeoutMs: 10_000 });
-        if (error === undefined) {
-            ok++;
-        } else {
-            failed++;
-            errors.push(error.startsWith("status ") ? error : `${agent ? "keep-alive" : "new connection"}: ${error}`);
-        }
-    };
-    const worker = async (agent: https.Agent | false) => {
-        for (let i = 0; running && ok + failed < 20_000 && Date.now() < deadline; i++) {
-            await request(agent, names[i % names.length]);
-        }
-    };
-    const keepAlive = () => new https.Agent({ keepAlive: true, maxSockets: 1, ca });
-    const workers = Promise.all([worker(false), worker(false), worker(keepAlive()), worker(keepAlive())]);
-    return {
-        async stop() {
-            running = false;
-            await workers;
-            return { ok, failed, errors };
-        },
-    };
+    return startHttpsLoad({ address: "127.0.0.1", port: PORTS.https, ca }, typeof domains === "string" ? [domains] : domains);
 }
 
 /**

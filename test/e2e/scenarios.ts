@@ -23,6 +23,11 @@ export interface Scenario {
     newCertificates: string[];
     /** ACME orders the `up` places. */
     orders: number;
+    /**
+     * How often HAProxy reloads during the `up` (counted where the container is not replaced): a new
+     * haproxy.cfg or map reloads once, a certificate goes into the running HAProxy (2.2+) without one.
+     */
+    reloads?: number;
     /** What else must hold on the host afterwards. */
     check?: (values: StackValues, env: Environment) => void;
 }
@@ -78,6 +83,7 @@ export const SCENARIOS: Scenario[] = [
         ],
         newCertificates: ["site-b"],
         orders: 1,
+        reloads: 1,
     },
     {
         title: "acmeEmail changed",
@@ -89,6 +95,7 @@ export const SCENARIOS: Scenario[] = [
         operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot"],
         newCertificates: [],
         orders: 0,
+        reloads: 0,
     },
     {
         title: "a backend added to a site",
@@ -98,6 +105,7 @@ export const SCENARIOS: Scenario[] = [
         operations: ["update e2e-config-delivery"],
         newCertificates: [],
         orders: 0,
+        reloads: 1,
     },
     {
         title: "a site added",
@@ -114,6 +122,7 @@ export const SCENARIOS: Scenario[] = [
         ],
         newCertificates: ["site-d"],
         orders: 1,
+        reloads: 1,
     },
     {
         title: "a site removed",
@@ -130,6 +139,7 @@ export const SCENARIOS: Scenario[] = [
         ],
         newCertificates: [],
         orders: 0,
+        reloads: 1,
     },
     {
         title: "a new haproxyImage tag",
@@ -284,9 +294,12 @@ export const SCENARIOS: Scenario[] = [
             values.certbotImage = CERTBOT_IMAGE_RETAGGED;
         },
         // Each certbot step runs with the new image and keeps its valid lineage; the renewal job renews with it.
-        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot", "update e2e-renewal-cron"],
+        // The reload step's script names it too (its python3 speaks to HAProxy's runtime API): it runs, finds
+        // every certificate served already, and neither sends one nor reloads.
+        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot", "update e2e-certificates-reload", "update e2e-renewal-cron"],
         newCertificates: [],
         orders: 0,
+        reloads: 0,
     },
 ];
 
@@ -311,6 +324,11 @@ export interface Drift {
     warnings: RegExp[];
     /** ACME orders the `up` places. */
     orders: number;
+    /**
+     * How often HAProxy reloads during the `up` (counted where the container is not replaced): a new
+     * haproxy.cfg or map reloads once, a certificate goes into the running HAProxy (2.2+) without one.
+     */
+    reloads?: number;
     /** Sites whose served certificate must be new afterwards; every other site keeps its own. */
     newCertificates: string[];
     /** What else must hold on the host afterwards. */

@@ -28,6 +28,7 @@ import {
     expectServedAfterRestart,
     expectStatusOfServed,
     haproxyPids,
+    haproxyReloads,
     httpsGet,
     servedCertificate,
     servedCertificates,
@@ -346,11 +347,15 @@ describeWith(ENVIRONMENT, "the real Pulumi engine with the docker and command pr
             const after = valuesAfter(env, i + 1);
             const served = await servedCertificates(before);
             const orders = env.pebble.countNewOrders();
+            const reloads = await haproxyReloads();
             engine.setValues(after);
             const operations = await phase(`pulumi up: ${scenario.title}`, () => engine.up());
             console.log(`      [engine] ${scenario.title}: ${operations.join(", ")}`);
             expect(operations, `steps of "${scenario.title}"`).to.deep.equal(scenario.operations);
             expect(env.pebble.countNewOrders() - orders, "new ACME orders").to.equal(scenario.orders);
+            if (scenario.reloads !== undefined) {
+                expect((await haproxyReloads()) - reloads, "HAProxy reloads").to.equal(scenario.reloads);
+            }
             expectCertificates(served, await servedCertificates(after), scenario.newCertificates, scenario.title);
             await expectEverySiteServed(env, after, scenario.title);
             await expectServedAfterRestart(env, after, scenario.title);

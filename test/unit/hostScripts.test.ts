@@ -10,7 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { parseCertificateLine } from "../../components/certificates";
-import { eabPaths, installEabScript, issueCertificateScript, profileOf, renewCron, renewScript } from "../../components/hostScripts";
+import { receiverScript } from "../../components/fleet/scripts";
+import { eabPaths, installEabScript, issueCertificateScript, profileOf, reloadScript, renewCron, renewScript } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { hostScriptsOf } from "../../dev/hostScripts";
 import { PROJECT_DIR } from "../../dev/paths";
@@ -238,5 +239,41 @@ describe("ACME profiles and external account binding in the host scripts", () =>
             expect(() => installEabScript(config, good), good).to.not.throw();
         }
         expect(() => installEabScript(dev(), HMAC_KEY)).to.throw("installEabScript needs acmeEabKid");
+    });
+});
+
+describe("certificates put in service by the host scripts", () => {
+    const dev = (major: number, minor: number) => {
+        const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+        config.haproxy.version = { major, minor };
+        return config;
+    };
+    const RUNTIME_CLIENT = "--network container:edge-proxy --entrypoint python3";
+
+    it("from 2.2, sends the certificates to the running HAProxy's runtime API, each as HAProxy sees it, and reloads only when that fails", () => {
+        for (const script of [reloadScript(dev(2, 2), []), renewScript(dev(3, 2))]) {
+            expect(script).to.contain(RUNTIME_CLIENT).and.contain("-v /srv/haproxy/certs:/certs:ro").and.contain("def update(address, path):");
+            expect(script).to.contain('set -- "$@" /certs/"$live_name".pem');
+            expect(script).to.contain('certbot/certbot:v5.8.0 - edge-proxy-runtime certificates "$@"');
+            const live = script.indexOf("if live_output=$(install_certificates_live");
+            const reload = script.indexOf("    reload_haproxy\n}");
+            expect(live, "the runtime API first").to.be.greaterThan(0);
+            expect(reload, "the reload after it").to.be.greaterThan(live);
+        }
+        // The reload step names every site's certificate: the program sends only those HAProxy does not serve yet.
+        expect(reloadScript(dev(2, 6), [])).to.contain("apply_certificates www wiki || exit 1\n");
+    });
+
+    it("before 2.2, and on a fleet's receiving host, checks the live files and reloads", () => {
+        for (const script of [reloadScript(dev(2, 1), []), renewScript(dev(1, 7)), receiverScript(dev(3, 2))]) {
+            expect(script).to.not.contain(RUNTIME_CLIENT).and.not.contain("def update(address, path):");
+            expect(script).to.contain('if ! check_output=$(check_config /srv/haproxy/cfg "$image" 2>&1); then');
+        }
+    });
+
+    it("the renewal job puts in service only the certificates whose PEM changed", () => {
+        const script = renewScript(dev(2, 6));
+        expect(script).to.contain('    elif [ -n "$pem_changed" ]; then\n        changed="$changed $name"\n');
+        expect(script).to.contain('    apply_certificates $changed || failed="$failed (reload)"\n');
     });
 });

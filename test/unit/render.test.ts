@@ -55,6 +55,15 @@ describe("version-aware rendering", () => {
         expect(render("haproxy:3.2")).to.contain("default-server init-addr last,libc,none");
     });
 
+    it("opens the runtime API, where certificates are installed without a reload, from 2.2 only, on an abstract socket", () => {
+        for (const image of ["haproxy:1.7", "haproxy:2.1"]) {
+            expect(render(image), image).to.not.contain("stats socket");
+        }
+        for (const image of ["haproxy:2.2", "haproxy:3.2"]) {
+            expect(render(image), image).to.contain("\n    stats socket abns@edge-proxy-runtime level admin\n");
+        }
+    });
+
     it("re-resolves backends given by name at run time from 1.9 (parse-resolv-conf), and only those", () => {
         const withName = (version: string) => {
             const config = loadStackFile(STACKS["seed-1.7"]);

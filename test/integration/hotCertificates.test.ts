@@ -1,0 +1,186 @@
+/**
+ * Certificates installed into a running HAProxy through its runtime API (templates/host/runtime.py, the
+ * program the host runs with the certbot image's python3), on every real haproxy binary from 2.2 (Debian's
+ * and those EDGE_PROXY_HAPROXY_BINARIES lists), each running a rendering for its own version in
+ * master-worker mode as the official images do, on loopback ports. Under load from new and kept-alive
+ * connections: no request fails, the worker that served before still serves, and the new certificate is
+ * what a new connection gets. Everything a test starts it stops by PID; every wait is bounded.
+ */
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "chai";
+import { haproxyFeatures } from "../../components/haproxy/features";
+import { haproxyBinaries, type RunningHaproxy } from "../../dev/haproxy";
+import { PROJECT_DIR } from "../../dev/paths";
+import { writeCertificate } from "../support/certificates";
+import { startLoad } from "../support/load";
+import { describeWith, HAPROXY, program, ROOT } from "../support/needs";
+import { type SeedProxy, startSeedProxy } from "../support/seedProxy";
+
+const RUNTIME_PROGRAM = path.join(PROJECT_DIR, "templates", "host", "runtime.py");
+const PORTS = { http: 29080, https: 29443, ssh: 29122, backend: { host: "127.0.0.4", port: 29081 } };
+const HTTPS = { address: "127.0.0.1", port: PORTS.https };
+/** The seed's site. */
+const DOMAIN = "www.example.com";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** runtime.py's `certificates` command against `proxy`, as the host runs it. */
+function installLive(proxy: RunningHaproxy, ...pems: string[]) {
+    const result = spawnSync("python3", [RUNTIME_PROGRAM, proxy.runtimeSocketName, "certificates", ...pems], { encoding: "utf8", timeout: 60_000 });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A CA-style certificate for DOMAIN with its key, as one PEM (fullchain, then key) in `dir`; its SHA-1 fingerprint. */
+function newPem(dir: string, name: string, serial: string): { file: string; fingerprint: string } {
+    const cert = path.join(dir, `${name}.crt`);
+    const key = path.join(dir, `${name}.key`);
+    writeCertificate(cert, key, { names: [DOMAIN], notBefore: new Date(Date.now() - 3_600_000), notAfter: new Date(Date.now() + 86_400_000), serial });
+    const file = path.join(dir, `${name}.pem`);
+    fs.writeFileSync(file, fs.readFileSync(cert, "utf8") + fs.readFileSync(key, "utf8"));
+    return { file, fingerprint: fingerprintOf(cert) };
+}
+
+function fingerprintOf(certFile: string): string {
+    return spawnSync("openssl", ["x509", "-noout", "-fingerprint", "-sha1", "-in", certFile], { encoding: "utf8" }).stdout.trim().split("=")[1];
+}
+
+/** The fingerprint of the certificate a new TLS connection to HAProxy gets for DOMAIN. */
+function servedFingerprint(): string {
+    const result = spawnSync(
+        "sh",
+        [
+            "-c",
+            'openssl s_client -connect "$0" -servername "$1" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha1',
+            `${HTTPS.address}:${HTTPS.port}`,
+            DOMAIN,
+        ],
+        { encoding: "utf8", timeout: 10_000 },
+    );
+    return result.stdout.trim().split("=")[1] ?? `none (${result.stderr.trim()})`;
+}
+
+/** The PID of the worker answering the stats socket. */
+async function workerPid(proxy: RunningHaproxy): Promise<number> {
+    const found = /^Pid: (\d+)$/m.exec(await proxy.command("show info"));
+    expect(found, "show info names the worker's PID").to.not.equal(null);
+    return Number(found![1]);
+}
+
+/** Puts `pem` where HAProxy reads the site's certificate, as the host's swap does (one rename). */
+function swapIn(proxy: RunningHaproxy, pem: string): string {
+    const live = path.join(proxy.certsDir, "www.example.com.pem");
+    const next = `${live}.next`;
+    fs.copyFileSync(pem, next);
+    fs.renameSync(next, live);
+    return live;
+}
+
+const { binaries } = haproxyBinaries();
+const withRuntimeApi = binaries.filter((binary) => haproxyFeatures(binary.version).runtimeCertificates);
+
+describeWith([ROOT, HAPROXY, program("python3", "Debian's python3")], "certificates installed into a running haproxy (runtime API)", function () {
+    this.timeout(120_000);
+
+    it("runs on at least one haproxy binary with the runtime API's certificate commands (2.2+)", () => {
+        expect(
+            withRuntimeApi.map((binary) => binary.release),
+            `binaries found: ${binaries.map((binary) => binary.release).join(", ")}`,
+        ).to.not.deep.equal([]);
+    });
+
+    for (const binary of withRuntimeApi) {
+        describe(`haproxy ${binary.release}`, () => {
+            let seed: SeedProxy;
+            let proxy: RunningHaproxy;
+            let scratch: string;
+
+            before(async () => {
+                scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-hot-"));
+                seed = await startSeedProxy(binary, PORTS);
+                proxy = seed.proxy;
+            });
+
+            after(async () => {
+                await seed?.stop();
+                fs.rmSync(scratch, { recursive: true, force: true });
+            });
+
+            it("installs a renewed certificate under load: no failed request, the same worker, the new certificate served", async () => {
+                const renewed = newPem(scratch, "renewed", "1A01");
+                const worker = await workerPid(proxy);
+                const load = startLoad(HTTPS, [DOMAIN]);
+                await sleep(500);
+                const live = swapIn(proxy, renewed.file);
+                const result = installLive(proxy, live);
+                await sleep(500);
+                const { ok, failed, errors } = await load.stop();
+                console.log(`      [haproxy ${binary.release}] load while the certificate was installed: ${ok} requests ok, ${failed} failed`);
+                expect(result.code, result.stderr).to.equal(0);
+                expect(result.stdout).to.equal(`updated ${live}\n`);
+                expect(servedFingerprint(), "the certificate a new connection gets").to.equal(renewed.fingerprint);
+                expect(await workerPid(proxy), "the worker serving").to.equal(worker);
+                expect(ok, "requests during the update").to.be.at.least(100);
+                expect(failed, errors.slice(0, 5).join("; ")).to.equal(0);
+            });
+
+            it("sends nothing when HAProxy already serves the file's certificate", () => {
+                const live = path.join(proxy.certsDir, "www.example.com.pem");
+                const result = installLive(proxy, live);
+                expect(result.code, result.stderr).to.equal(0);
+                expect(result.stdout).to.equal(`unchanged ${live}\n`);
+            });
+
+            it("fails on a certificate whose key is not its own, and HAProxy keeps serving the one before", () => {
+                const before = servedFingerprint();
+                const other = newPem(scratch, "other", "1A02");
+                const mismatched = path.join(scratch, "mismatched.pem");
+                const certificate = fs.readFileSync(other.file, "utf8").replace(/-----BEGIN PRIVATE KEY-----[\s\S]*$/, "");
+                const key = /-----BEGIN PRIVATE KEY-----[\s\S]*$/.exec(fs.readFileSync(path.join(scratch, "renewed.pem"), "utf8"))![0];
+                fs.writeFileSync(mismatched, certificate + key);
+                const live = swapIn(proxy, mismatched);
+                const result = installLive(proxy, live);
+                expect(result.code).to.equal(1);
+                expect(result.stderr).to.contain(`HAProxy refused the certificate ${live}:`);
+                expect(servedFingerprint(), "still the certificate before").to.equal(before);
+                // The next try, with a good file, is not held up by a transaction left open.
+                const good = newPem(scratch, "good", "1A03");
+                expect(installLive(proxy, swapIn(proxy, good.file)).code).to.equal(0);
+                expect(servedFingerprint()).to.equal(good.fingerprint);
+            });
+
+            it("exits 2 for a certificate HAProxy does not hold (its configuration must be reloaded first)", () => {
+                const unknown = path.join(proxy.certsDir, "not-configured.pem");
+                fs.copyFileSync(path.join(scratch, "good.pem"), unknown);
+                const result = installLive(proxy, unknown);
+                expect(result.code).to.equal(2);
+                expect(result.stderr).to.contain(`HAProxy does not serve ${unknown} yet`);
+            });
+
+            it("keeps its runtime API through a reload (a new worker binds the socket again)", async () => {
+                const worker = await workerPid(proxy);
+                proxy.reload();
+                const deadline = Date.now() + 20_000;
+                let current = worker;
+                while (current === worker && Date.now() < deadline) {
+                    await sleep(200);
+                    current = await workerPid(proxy).catch(() => worker);
+                }
+                expect(current, `a new worker after the reload:\n${proxy.output()}`).to.not.equal(worker);
+                const renewed = newPem(scratch, "after-reload", "1A04");
+                const live = swapIn(proxy, renewed.file);
+                let result = installLive(proxy, live);
+                // The old worker may hold the abstract socket until it has stopped; the new one binds it then.
+                while (result.code !== 0 && Date.now() < deadline) {
+                    await sleep(200);
+                    result = installLive(proxy, live);
+                }
+                expect(result.code, result.stderr).to.equal(0);
+                expect(servedFingerprint()).to.equal(renewed.fingerprint);
+            });
+        });
+    }
+});

@@ -1,0 +1,62 @@
+/**
+ * The seed stack's rendering for a haproxy binary's own version, run here in master-worker mode (as the
+ * official images run HAProxy) on loopback ports, in front of a web server that answers every request:
+ * what the run-time suites put under load.
+ */
+import * as http from "node:http";
+import * as path from "node:path";
+import { renderHaproxyConfig } from "../../components/haproxy/render";
+import { loadStackFile } from "../../components/plan";
+import { type HaproxyBinary, type RunningHaproxy, startHaproxy } from "../../dev/haproxy";
+import { PROJECT_DIR } from "../../dev/paths";
+import type { HttpsTarget } from "./load";
+
+/** Where the proxy and its backend listen: loopback ports no other suite uses. */
+export interface SeedProxyPorts {
+    http: number;
+    https: number;
+    /** The seed's TCP service (SSH passed through). */
+    ssh: number;
+    /** The site's web server: a loopback address of its own and a port. */
+    backend: { host: string; port: number };
+}
+
+/** A running seed proxy and its backend. */
+export interface SeedProxy {
+    proxy: RunningHaproxy;
+    /** The HTTPS frontend, any certificate accepted. */
+    https: HttpsTarget;
+    /** The seed's site's name. */
+    domain: string;
+    /** Stops haproxy (by PID) and the web server. */
+    stop(): Promise<void>;
+}
+
+export async function startSeedProxy(binary: HaproxyBinary, ports: SeedProxyPorts): Promise<SeedProxy> {
+    const backend = http.createServer((_, res) => res.end("ok\n"));
+    await new Promise<void>((resolve, reject) => {
+        backend.once("error", reject);
+        backend.listen(ports.backend.port, ports.backend.host, () => resolve());
+    });
+    const config = loadStackFile(path.join(PROJECT_DIR, "test", "stacks", "seed-1.7.yaml"));
+    config.haproxy.version = binary.version;
+    config.sites[0].backends = [ports.backend];
+    config.tcpServices[0].backends = [{ host: ports.backend.host, port: ports.ssh + 1 }];
+    const binds = { 80: `127.0.0.1:${ports.http}`, 443: `127.0.0.1:${ports.https}`, 22: `127.0.0.1:${ports.ssh}` };
+    let proxy: RunningHaproxy;
+    try {
+        proxy = await startHaproxy({ binary: binary.path, files: renderHaproxyConfig(config), binds, masterWorker: true });
+    } catch (error) {
+        await new Promise((resolve) => backend.close(resolve));
+        throw error;
+    }
+    return {
+        proxy,
+        https: { address: "127.0.0.1", port: ports.https },
+        domain: config.sites[0].domains[0],
+        async stop() {
+            await proxy.stop();
+            await new Promise((resolve) => backend.close(resolve));
+        },
+    };
+}
