@@ -14,7 +14,14 @@ import type { AcmeSettings, EdgeProxyConfig, HaproxySettings, Site } from "./con
 import { DNS_PROVIDERS } from "./dns/providers";
 import { distributionSettings, distributionTargets } from "./fleet/roles";
 import { haproxyFeatures } from "./haproxy/features";
-import { CONFIG_FILES, CONTAINER_CERTS_DIR, type HaproxyConfigFiles, METRICS_SOURCES_FILE, metricsFromPublishingOnly, RUNTIME_SOCKET } from "./haproxy/render";
+import {
+    CONFIG_FILES,
+    CONTAINER_CERTS_DIR,
+    type HaproxyConfigFiles,
+    METRICS_SOURCES_FILE,
+    metricsFromPublishingOnly,
+    RUNTIME_SOCKET_NAME,
+} from "./haproxy/render";
 import type { HostRole } from "./hostState";
 import { STEP } from "./hostSteps";
 import { shellCommand } from "./quote";
@@ -26,6 +33,12 @@ const PREFLIGHT_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "pref
 const ACME_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "acme.py"), "utf8");
 /** The client of HAProxy's runtime API that installs certificates (templates/host/runtime.py), fed to the certbot image's python3. */
 const RUNTIME_PROGRAM = fs.readFileSync(path.join(TEMPLATES_DIR, "host", "runtime.py"), "utf8");
+
+/**
+ * How long a reload may take before it counts as failed: the new worker parses the whole configuration and
+ * loads every certificate first (about 6 s at 10,000 sites on a small machine).
+ */
+const RELOAD_WAIT_SECONDS = 300;
 
 /** The command every host script runs under; the script itself arrives on standard input. */
 export const HOST_SHELL = "sh -s";
@@ -112,8 +125,9 @@ export function scriptSettings(config: EdgeProxyConfig) {
         // certificate commands (sh-apply-certificates.hbs); otherwise HAProxy reloads.
         runtimeCertificates: haproxyFeatures(haproxy.version).runtimeCertificates,
         runtimeContainer: `${haproxy.containerName}-runtime`,
-        runtimeSocketName: RUNTIME_SOCKET.replace(/^abns@/, ""),
+        runtimeSocketName: RUNTIME_SOCKET_NAME,
         runtimeProgram: RUNTIME_PROGRAM,
+        reloadWaitSeconds: RELOAD_WAIT_SECONDS,
         containerCertsDir: CONTAINER_CERTS_DIR,
         // The status's thresholds until the renewal job's installation writes the stack's (alertLifetimeFraction).
         alertDefaults: alertFraction(parseFraction(ALERT_LIFETIME_FRACTION)),

@@ -23,6 +23,7 @@ import {
     type HaproxyConfigFiles,
     METRICS_SOURCES_FILE,
     RUNTIME_SOCKET,
+    RUNTIME_SOCKET_NAME,
 } from "../components/haproxy/render";
 
 /** The environment variable that lists more haproxy binaries to run the tests with. */
@@ -267,6 +268,8 @@ export interface RunningHaproxy {
     reload(): void;
     /** Sends one command to the stats socket (level admin) and returns the answer. */
     command(line: string): Promise<string>;
+    /** The PID of the worker that answers the stats socket (`show info`): a reload starts a new one. Rejects when none answers. */
+    workerPid(): Promise<number>;
     /** What haproxy printed so far. */
     output(): string;
     /** Stops the process (by its PID) and removes its files. */
@@ -302,7 +305,7 @@ let runtimeSockets = 0;
  */
 export async function startHaproxy(options: RunOptions): Promise<RunningHaproxy> {
     runtimeSockets++;
-    const runtimeSocketName = `${RUNTIME_SOCKET.replace(/^abns@/, "")}-${process.pid}-${runtimeSockets}`;
+    const runtimeSocketName = `${RUNTIME_SOCKET_NAME}-${process.pid}-${runtimeSockets}`;
     const staged = stageFiles(options.files, (cfg) =>
         cfg
             .replace(/^(\s*bind ):(\d+)\b/gm, (_, bind: string, port: string) => {
@@ -357,6 +360,18 @@ export async function startHaproxy(options: RunOptions): Promise<RunningHaproxy>
             await sleep(50);
         }
     }
+    const ask = (line: string) =>
+        new Promise<string>((resolve, reject) => {
+            let answer = "";
+            const socket = net.connect(statsSocket);
+            socket.setTimeout(5000, () => socket.destroy(new Error(`no answer to ${line}`)));
+            socket.on("connect", () => socket.write(`${line}\n`));
+            socket.on("data", (chunk) => {
+                answer += chunk;
+            });
+            socket.on("end", () => resolve(answer));
+            socket.on("error", reject);
+        });
     return {
         pid: child.pid!,
         runtimeSocketName,
@@ -367,18 +382,15 @@ export async function startHaproxy(options: RunOptions): Promise<RunningHaproxy>
             }
             process.kill(child.pid!, "SIGUSR2");
         },
-        command: (line) =>
-            new Promise((resolve, reject) => {
-                let answer = "";
-                const socket = net.connect(statsSocket);
-                socket.setTimeout(5000, () => socket.destroy(new Error(`no answer to ${line}`)));
-                socket.on("connect", () => socket.write(`${line}\n`));
-                socket.on("data", (chunk) => {
-                    answer += chunk;
-                });
-                socket.on("end", () => resolve(answer));
-                socket.on("error", reject);
-            }),
+        command: ask,
+        workerPid: async () => {
+            const answer = await ask("show info");
+            const found = /^Pid: (\d+)$/m.exec(answer);
+            if (!found) {
+                throw new Error(`show info named no PID: ${answer}`);
+            }
+            return Number(found[1]);
+        },
         output: () => output,
         stop,
     };

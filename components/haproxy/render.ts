@@ -24,7 +24,9 @@ export const SYSLOG_SOCKET = "/dev/log";
  * abstract socket, which exists in the container's network namespace only. Nothing on the host's network or
  * on Docker's reaches it; a process must join that namespace, which takes root on the host (Docker).
  */
-export const RUNTIME_SOCKET = "abns@edge-proxy-runtime";
+export const RUNTIME_SOCKET_NAME = "edge-proxy-runtime";
+/** The runtime API's address in haproxy.cfg. */
+export const RUNTIME_SOCKET = `abns@${RUNTIME_SOCKET_NAME}`;
 
 /** File names inside the configuration directory. */
 export const CONFIG_FILES = {

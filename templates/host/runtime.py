@@ -3,13 +3,22 @@
 # socket (`stats socket abns@NAME` in haproxy.cfg) that nothing outside that namespace reaches. Python's
 # standard library only.
 #
+#   NAME worker
+#     The PID of the HAProxy worker that answers: before a reload, so that the host can wait for the next one.
+#
+#   NAME wait-worker PID SECONDS
+#     Waits until a worker other than PID ("-": any) answers, at most SECONDS, and prints its PID: a reload is
+#     done only then (the new worker parses the whole configuration first; until then the old one answers,
+#     and a certificate sent to it would not reach the new one). Exits 1 when none did in time.
+#
 #   NAME certificates PEM...
 #     For each PEM file HAProxy serves (its path inside the container, where the same directory is mounted
 #     read-only here): when the certificate HAProxy holds is not the file's, sends the file (`set ssl cert`
 #     with the PEM as payload, then `commit ssl cert`); running connections keep theirs, new ones get the new
 #     one. Prints `updated PEM` or `unchanged PEM` per file. Exits 2 when HAProxy does not hold a PEM at all
 #     (its configuration does not name it yet: a reload must load it), 1 on any other failure (what HAProxy
-#     said on stderr), leaving each certificate either committed or as it was.
+#     said on stderr), leaving each certificate either committed or as it was. Blank lines and carriage
+#     returns are left out of the payload: HAProxy ends a payload at the first empty line.
 #
 # The PEM's content (with its private key) travels on the socket only, never in a process's arguments.
 import hashlib
@@ -17,11 +26,14 @@ import re
 import socket
 import ssl
 import sys
+import time
 
 # HAProxy names an abstract socket by the whole sun_path, padded with NUL bytes.
 SUN_PATH_BYTES = 108
 TIMEOUT_SECONDS = 30
 NOT_LOADED = 2
+# HAProxy's answer to `show ssl cert` for a file it does not hold.
+NOT_FOUND = "Not found"
 
 
 def abstract_address(name):
@@ -58,7 +70,33 @@ def served_fingerprint(address, path):
     """The fingerprint of the certificate HAProxy serves from PEM path, or None when it holds no such file."""
     answer = ask(address, f"show ssl cert {path}\n")
     found = re.search(r"^SHA1 FingerPrint: *([0-9A-Fa-f]+)", answer, re.M)
-    return found.group(1).upper() if found else None
+    if found:
+        return found.group(1).upper()
+    if NOT_FOUND in answer:
+        return None
+    raise RuntimeError(f"HAProxy did not show the certificate {path}: {answer.strip() or 'no answer'}")
+
+
+def worker_pid(address):
+    """The PID of the worker that answers."""
+    found = re.search(r"^Pid: (\d+)$", ask(address, "show info\n"), re.M)
+    if not found:
+        raise RuntimeError("HAProxy's show info gave no Pid")
+    return found.group(1)
+
+
+def wait_worker(address, previous, seconds):
+    """The PID of a worker other than `previous` ("-": any) once one answers, or None after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            pid = worker_pid(address)
+            if pid != previous:
+                return pid
+        except (OSError, RuntimeError):
+            pass  # between two workers, or the new one not listening yet
+        time.sleep(0.2)
+    return None
 
 
 def update(address, path):
@@ -68,8 +106,9 @@ def update(address, path):
         return "not-loaded"
     if served == wanted:
         return "unchanged"
-    # The payload ends at the first empty line: a PEM has none, and one newline more closes it.
-    answer = ask(address, f"set ssl cert {path} <<\n{text.rstrip(chr(10))}\n\n")
+    # The payload ends at the first empty line: the PEM's own are left out, and one more closes it.
+    payload = "\n".join(line.rstrip("\r") for line in text.splitlines() if line.strip())
+    answer = ask(address, f"set ssl cert {path} <<\n{payload}\n\n")
     if "Transaction created" not in answer and "Transaction updated" not in answer:
         ask(address, f"abort ssl cert {path}\n")
         raise RuntimeError(f"HAProxy refused the certificate {path}: {answer.strip()}")
@@ -83,10 +122,28 @@ def update(address, path):
 
 
 def main(arguments):
-    if len(arguments) < 2 or arguments[1] != "certificates":
-        print("usage: runtime.py NAME certificates PEM...", file=sys.stderr)
+    usage = "usage: runtime.py NAME worker | NAME wait-worker PID SECONDS | NAME certificates PEM..."
+    if len(arguments) < 2:
+        print(usage, file=sys.stderr)
         return 1
     address = abstract_address(arguments[0])
+    if arguments[1:] == ["worker"]:
+        try:
+            print(worker_pid(address))
+        except (OSError, RuntimeError) as error:
+            print(error, file=sys.stderr)
+            return 1
+        return 0
+    if arguments[1] == "wait-worker" and len(arguments) == 4:
+        pid = wait_worker(address, arguments[2], float(arguments[3]))
+        if pid is None:
+            print(f"no new HAProxy worker answered within {arguments[3]} s", file=sys.stderr)
+            return 1
+        print(pid)
+        return 0
+    if arguments[1] != "certificates":
+        print(usage, file=sys.stderr)
+        return 1
     result = 0
     for path in arguments[2:]:
         try:

@@ -294,9 +294,15 @@ export const SCENARIOS: Scenario[] = [
             values.certbotImage = CERTBOT_IMAGE_RETAGGED;
         },
         // Each certbot step runs with the new image and keeps its valid lineage; the renewal job renews with it.
-        // The reload step's script names it too (its python3 speaks to HAProxy's runtime API): it runs, finds
-        // every certificate served already, and neither sends one nor reloads.
-        operations: ["update e2e-cert-site-a-certbot", "update e2e-cert-site-b-certbot", "update e2e-certificates-reload", "update e2e-renewal-cron"],
+        // The configuration and reload steps' scripts name it too (its python3 speaks to HAProxy's runtime API):
+        // they run, find the configuration and every certificate in place, and neither send one nor reload.
+        operations: [
+            "update e2e-cert-site-a-certbot",
+            "update e2e-cert-site-b-certbot",
+            "update e2e-certificates-reload",
+            "update e2e-config-delivery",
+            "update e2e-renewal-cron",
+        ],
         newCertificates: [],
         orders: 0,
         reloads: 0,

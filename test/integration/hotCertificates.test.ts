@@ -28,11 +28,14 @@ const DOMAIN = "www.example.com";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** runtime.py's `certificates` command against `proxy`, as the host runs it. */
-function installLive(proxy: RunningHaproxy, ...pems: string[]) {
-    const result = spawnSync("python3", [RUNTIME_PROGRAM, proxy.runtimeSocketName, "certificates", ...pems], { encoding: "utf8", timeout: 60_000 });
+/** runtime.py against `proxy`'s runtime API, as the host runs it. */
+function runtime(proxy: RunningHaproxy, ...args: string[]) {
+    const result = spawnSync("python3", [RUNTIME_PROGRAM, proxy.runtimeSocketName, ...args], { encoding: "utf8", timeout: 60_000 });
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** runtime.py's `certificates` command. */
+const installLive = (proxy: RunningHaproxy, ...pems: string[]) => runtime(proxy, "certificates", ...pems);
 
 /** A CA-style certificate for DOMAIN with its key, as one PEM (fullchain, then key) in `dir`; its SHA-1 fingerprint. */
 function newPem(dir: string, name: string, serial: string): { file: string; fingerprint: string } {
@@ -61,13 +64,6 @@ function servedFingerprint(): string {
         { encoding: "utf8", timeout: 10_000 },
     );
     return result.stdout.trim().split("=")[1] ?? `none (${result.stderr.trim()})`;
-}
-
-/** The PID of the worker answering the stats socket. */
-async function workerPid(proxy: RunningHaproxy): Promise<number> {
-    const found = /^Pid: (\d+)$/m.exec(await proxy.command("show info"));
-    expect(found, "show info names the worker's PID").to.not.equal(null);
-    return Number(found![1]);
 }
 
 /** Puts `pem` where HAProxy reads the site's certificate, as the host's swap does (one rename). */
@@ -111,7 +107,7 @@ describeWith([ROOT, HAPROXY, program("python3", "Debian's python3")], "certifica
 
             it("installs a renewed certificate under load: no failed request, the same worker, the new certificate served", async () => {
                 const renewed = newPem(scratch, "renewed", "1A01");
-                const worker = await workerPid(proxy);
+                const worker = await proxy.workerPid();
                 const load = startLoad(HTTPS, [DOMAIN]);
                 await sleep(500);
                 const live = swapIn(proxy, renewed.file);
@@ -122,7 +118,7 @@ describeWith([ROOT, HAPROXY, program("python3", "Debian's python3")], "certifica
                 expect(result.code, result.stderr).to.equal(0);
                 expect(result.stdout).to.equal(`updated ${live}\n`);
                 expect(servedFingerprint(), "the certificate a new connection gets").to.equal(renewed.fingerprint);
-                expect(await workerPid(proxy), "the worker serving").to.equal(worker);
+                expect(await proxy.workerPid(), "the worker serving").to.equal(worker);
                 expect(ok, "requests during the update").to.be.at.least(100);
                 expect(failed, errors.slice(0, 5).join("; ")).to.equal(0);
             });
@@ -160,26 +156,23 @@ describeWith([ROOT, HAPROXY, program("python3", "Debian's python3")], "certifica
                 expect(result.stderr).to.contain(`HAProxy does not serve ${unknown} yet`);
             });
 
-            it("keeps its runtime API through a reload (a new worker binds the socket again)", async () => {
-                const worker = await workerPid(proxy);
+            it("waits through a reload for the new worker, whose runtime API takes the next certificate", () => {
+                const before = runtime(proxy, "worker");
+                expect(before.code, before.stderr).to.equal(0);
+                // The file changes after the signal: a new worker may read it, or not, before it serves.
                 proxy.reload();
-                const deadline = Date.now() + 20_000;
-                let current = worker;
-                while (current === worker && Date.now() < deadline) {
-                    await sleep(200);
-                    current = await workerPid(proxy).catch(() => worker);
-                }
-                expect(current, `a new worker after the reload:\n${proxy.output()}`).to.not.equal(worker);
                 const renewed = newPem(scratch, "after-reload", "1A04");
                 const live = swapIn(proxy, renewed.file);
-                let result = installLive(proxy, live);
-                // The old worker may hold the abstract socket until it has stopped; the new one binds it then.
-                while (result.code !== 0 && Date.now() < deadline) {
-                    await sleep(200);
-                    result = installLive(proxy, live);
-                }
+                const waited = runtime(proxy, "wait-worker", before.stdout.trim(), "20");
+                expect(waited.code, `${waited.stderr}\n${proxy.output()}`).to.equal(0);
+                expect(waited.stdout.trim(), "a new worker").to.match(/^\d+$/).and.not.equal(before.stdout.trim());
+                const result = installLive(proxy, live);
                 expect(result.code, result.stderr).to.equal(0);
                 expect(servedFingerprint()).to.equal(renewed.fingerprint);
+                // No worker other than the one serving comes: the wait ends in failure, not forever.
+                const none = runtime(proxy, "wait-worker", waited.stdout.trim(), "1");
+                expect(none.code).to.equal(1);
+                expect(none.stderr).to.contain("no new HAProxy worker answered within 1 s");
             });
         });
     }

@@ -11,7 +11,17 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { parseCertificateLine } from "../../components/certificates";
 import { receiverScript } from "../../components/fleet/scripts";
-import { eabPaths, installEabScript, issueCertificateScript, profileOf, reloadScript, renewCron, renewScript } from "../../components/hostScripts";
+import { renderHaproxyConfig } from "../../components/haproxy/render";
+import {
+    deliverConfigScript,
+    eabPaths,
+    installEabScript,
+    issueCertificateScript,
+    profileOf,
+    reloadScript,
+    renewCron,
+    renewScript,
+} from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { hostScriptsOf } from "../../dev/hostScripts";
 import { PROJECT_DIR } from "../../dev/paths";
@@ -254,14 +264,25 @@ describe("certificates put in service by the host scripts", () => {
         for (const script of [reloadScript(dev(2, 2), []), renewScript(dev(3, 2))]) {
             expect(script).to.contain(RUNTIME_CLIENT).and.contain("-v /srv/haproxy/certs:/certs:ro").and.contain("def update(address, path):");
             expect(script).to.contain('set -- "$@" /certs/"$live_name".pem');
-            expect(script).to.contain('certbot/certbot:v5.8.0 - edge-proxy-runtime certificates "$@"');
-            const live = script.indexOf("if live_output=$(install_certificates_live");
-            const reload = script.indexOf("    reload_haproxy\n}");
+            expect(script).to.contain('certbot/certbot:v5.8.0 - edge-proxy-runtime "$@"');
+            const live = script.indexOf('if live_output=$(runtime_client certificates "$@"); then');
+            const reload = script.indexOf("    reload_haproxy || return 1\n}");
             expect(live, "the runtime API first").to.be.greaterThan(0);
             expect(reload, "the reload after it").to.be.greaterThan(live);
         }
         // The reload step names every site's certificate: the program sends only those HAProxy does not serve yet.
         expect(reloadScript(dev(2, 6), [])).to.contain("apply_certificates www wiki || exit 1\n");
+    });
+
+    it("from 2.2, a reload returns once a new worker answers the runtime API, and fails when none does", () => {
+        const script = deliverConfigScript(dev(2, 6), renderHaproxyConfig(dev(2, 6)));
+        const before = script.indexOf("reload_worker=$(runtime_client worker 2>/dev/null) || reload_worker=-");
+        const signal = script.indexOf("if ! docker kill -s HUP edge-proxy >/dev/null; then");
+        const wait = script.indexOf('if ! runtime_client wait-worker "$reload_worker" 300 >/dev/null; then');
+        expect(before, "the worker asked for first").to.be.greaterThan(0);
+        expect(signal, "then the signal").to.be.greaterThan(before);
+        expect(wait, "then the wait").to.be.greaterThan(signal);
+        expect(deliverConfigScript(dev(2, 1), renderHaproxyConfig(dev(2, 1)))).to.not.contain("runtime_client");
     });
 
     it("before 2.2, and on a fleet's receiving host, checks the live files and reloads", () => {
