@@ -295,6 +295,25 @@ function canConnect(address: string): Promise<boolean> {
     });
 }
 
+/**
+ * haproxy.cfg as run on this machine rather than in its container: every `bind :<port>` on the address
+ * `binds` gives that port (a port without one fails here, so nothing ever binds the real 80 or 443), and the
+ * runtime API's abstract socket renamed to `runtimeSocketName` (abstract sockets are shared by every process
+ * of the network namespace, so each haproxy started here needs a name of its own).
+ */
+export function cfgOnLoopback(cfg: string, binds: Record<number, string>, runtimeSocketName: string): string {
+    return cfg
+        .replace(/^(\s*bind ):(\d+)\b/gm, (_, bind: string, port: string) => {
+            const address = binds[Number(port)];
+            if (!address) {
+                throw new Error(`no loopback address given for bind :${port}`);
+            }
+            return `${bind}${address}`;
+        })
+        .split(RUNTIME_SOCKET)
+        .join(`abns@${runtimeSocketName}`);
+}
+
 /** How many haproxy processes this process started: each gets a runtime socket of its own. */
 let runtimeSockets = 0;
 
@@ -306,18 +325,7 @@ let runtimeSockets = 0;
 export async function startHaproxy(options: RunOptions): Promise<RunningHaproxy> {
     runtimeSockets++;
     const runtimeSocketName = `${RUNTIME_SOCKET_NAME}-${process.pid}-${runtimeSockets}`;
-    const staged = stageFiles(options.files, (cfg) =>
-        cfg
-            .replace(/^(\s*bind ):(\d+)\b/gm, (_, bind: string, port: string) => {
-                const address = options.binds[Number(port)];
-                if (!address) {
-                    throw new Error(`no loopback address given for bind :${port}`);
-                }
-                return `${bind}${address}`;
-            })
-            .split(RUNTIME_SOCKET)
-            .join(`abns@${runtimeSocketName}`),
-    );
+    const staged = stageFiles(options.files, (cfg) => cfgOnLoopback(cfg, options.binds, runtimeSocketName));
     const statsSocket = path.join(staged.scratch, "stats.sock");
     const testCfg = path.join(staged.scratch, "test.cfg");
     fs.writeFileSync(testCfg, `global\n    stats socket ${statsSocket} level admin\n`);

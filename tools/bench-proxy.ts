@@ -18,16 +18,9 @@ import * as tls from "node:tls";
 import { parseArgs, promisify } from "node:util";
 import { compareVersions } from "../components/config/checks";
 import { haproxyFeatures } from "../components/haproxy/features";
-import {
-    CONFIG_FILES,
-    CONTAINER_CERTS_DIR,
-    CONTAINER_CONFIG_DIR,
-    type HaproxyConfigFiles,
-    RUNTIME_SOCKET,
-    renderHaproxyConfig,
-} from "../components/haproxy/render";
+import { CONFIG_FILES, CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, type HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
 import { loadStackFile } from "../components/plan";
-import { describeBinary, type HaproxyBinary, haproxyBinary, writePlaceholderPem } from "../dev/haproxy";
+import { cfgOnLoopback, describeBinary, type HaproxyBinary, haproxyBinary, writePlaceholderPem } from "../dev/haproxy";
 import { PROJECT_DIR } from "../dev/paths";
 
 const execFileAsync = promisify(execFile);
@@ -112,17 +105,8 @@ function rendering(count: number, binary: HaproxyBinary): HaproxyConfigFiles {
  * bench discards: its formatting is counted, Docker's log driver is not.
  */
 function stageRendering(files: HaproxyConfigFiles, dir: string): string {
-    const binds: Record<string, number> = { 80: PORTS.http, 443: PORTS.P };
     const local = (text: string) => text.split(`${CONTAINER_CONFIG_DIR}/`).join(`${dir}/`).split(`${CONTAINER_CERTS_DIR}/`).join(`${CERTS_DIR}/`);
-    const cfg = files.cfg
-        .replace(/^(\s*bind ):(\d+)\b/gm, (_, bind: string, port: string) => {
-            if (!binds[port]) {
-                throw new Error(`the rendering binds :${port}, which the bench does not map`);
-            }
-            return `${bind}127.0.0.1:${binds[port]}`;
-        })
-        .split(RUNTIME_SOCKET)
-        .join(`abns@edge-proxy-bench-${process.pid}`);
+    const cfg = cfgOnLoopback(files.cfg, { 80: `127.0.0.1:${PORTS.http}`, 443: `127.0.0.1:${PORTS.P}` }, `edge-proxy-bench-${process.pid}`);
     for (const key of Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[]) {
         fs.writeFileSync(path.join(dir, CONFIG_FILES[key]), local(key === "cfg" ? cfg : files[key]));
     }
