@@ -19,7 +19,16 @@ import { HaproxyService } from "./haproxyService";
 import { hostCommand, repairTokenOf } from "./hostCommand";
 import { trustedHostKey } from "./hostKey";
 import { hostStatePath } from "./hostPaths";
-import { deliverConfigScript, dnsCredentialsPaths, eabPaths, installRenewalScript, removeCommand, renderHostScripts, renewalPaths } from "./hostScripts";
+import {
+    deliverConfigScript,
+    dnsCredentialsPaths,
+    eabPaths,
+    installRenewalScript,
+    removeCommand,
+    renderHostScripts,
+    renewalPaths,
+    ticketKeysPaths,
+} from "./hostScripts";
 import { driftMessages, type HostObservation, type HostRole, observeHost, repairTokens, takeFleetRole } from "./hostState";
 import { STEP } from "./hostSteps";
 import { shellCommand } from "./quote";
@@ -194,7 +203,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
         const render = (config: EdgeProxyConfig) => renderHostScripts(config, renderHaproxyConfig(config), role);
         const scripts = known ? pulumi.output(render(known)) : resolved.apply(render);
         const paths = renewalPaths(declared);
-        const deliver = declared.haproxy.metrics?.user ? deliverWithPasswordHash(resolved, secrets.metricsPassword) : scripts.deliver;
+        const deliver = declared.haproxy.metrics?.user ? deliverWithPasswordHash(resolved, secrets.metricsPassword, role) : scripts.deliver;
 
         const knownHostsDir = args.knownHostsDir ?? path.join(os.homedir(), ".edge-proxy");
         // Where the host's key is known, the configuration with it: every connection to the host pins it.
@@ -230,7 +239,8 @@ export class EdgeProxy extends pulumi.ComponentResource {
                 connection,
                 deliverScript: deliver,
                 repairTokens: tokens,
-                deliverDelete: removeCommand({ configDir: declared.haproxy.configDir }),
+                // The configuration's step also made the TLS session ticket keys and installed their job.
+                deliverDelete: removeCommand({ configDir: declared.haproxy.configDir, ticketKeys: ticketKeysPaths(declared) }),
                 dependsOn: [preparation],
             },
             { parent: this },
@@ -427,7 +437,7 @@ function metricsOutput(config: Pick<DeclaredConfig, "haproxy">): MetricsOutput |
  * state keeps even the hash encrypted (the plain password never reaches the host). Everything else was
  * already rendered (and checked) before any resource was declared; only the hash differs.
  */
-function deliverWithPasswordHash(resolved: pulumi.Output<EdgeProxyConfig>, password: pulumi.Input<string> | undefined): pulumi.Output<string> {
+function deliverWithPasswordHash(resolved: pulumi.Output<EdgeProxyConfig>, password: pulumi.Input<string> | undefined, role: HostRole): pulumi.Output<string> {
     if (password === undefined) {
         throw new Error("metricsUser is set but no metricsPassword was given to EdgeProxy");
     }
@@ -435,7 +445,7 @@ function deliverWithPasswordHash(resolved: pulumi.Output<EdgeProxyConfig>, passw
         if (plain === "") {
             throw new Error("metricsPassword is empty: set it with pulumi config set --secret metricsPassword");
         }
-        return deliverConfigScript(config, renderHaproxyConfig(config, { metricsPasswordHash: metricsPasswordHash(config, plain) }));
+        return deliverConfigScript(config, renderHaproxyConfig(config, { metricsPasswordHash: metricsPasswordHash(config, plain) }), role);
     });
 }
 

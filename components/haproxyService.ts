@@ -5,8 +5,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeclaredConfig } from "./config/settings";
 import { haproxyFeatures } from "./haproxy/features";
-import { CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, SYSLOG_SOCKET } from "./haproxy/render";
+import { CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, CONTAINER_TICKET_KEYS_DIR, rotatesTicketKeys, SYSLOG_SOCKET } from "./haproxy/render";
 import { formerParent, type HostStepArgs, hostCommand, repairTokenOf } from "./hostCommand";
+import { ticketKeysPaths } from "./hostScripts";
 import { CONTAINER_TOKEN_LABEL } from "./hostState";
 import { STEP } from "./hostSteps";
 
@@ -28,8 +29,8 @@ function publishedPorts(config: Pick<DeclaredConfig, "haproxy" | "tcpServices">)
 export interface HaproxyServiceArgs extends HostStepArgs {
     /** The EdgeProxy's name, which the image's and the configuration step's names start with. */
     proxyName: string;
-    /** The validated configuration (image, name, ports, directories, TCP services). */
-    config: Pick<DeclaredConfig, "haproxy" | "tcpServices">;
+    /** The validated configuration (image, name, ports, directories, TCP services, certbotDataDir for the ticket keys' paths). */
+    config: Pick<DeclaredConfig, "haproxy" | "tcpServices" | "acme">;
     /** The docker provider from DockerHost. */
     provider: docker.Provider;
     /**
@@ -59,8 +60,9 @@ export class HaproxyService extends pulumi.ComponentResource {
      */
     readonly configuration: command.remote.Command;
     /**
-     * The HAProxy container (`<name>-container`): ports published, configuration and certificates mounted
-     * read-only (and the host's syslog socket for versions without stdout logging), restarted always.
+     * The HAProxy container (`<name>-container`): ports published, configuration, certificates and TLS session
+     * ticket keys mounted read-only (and the host's syslog socket for versions without stdout logging),
+     * restarted always.
      * Replacement deletes the old container first, so a published port is never "already allocated".
      */
     readonly container: docker.Container;
@@ -104,6 +106,10 @@ export class HaproxyService extends pulumi.ComponentResource {
                 volumes: [
                     { hostPath: haproxy.configDir, containerPath: CONTAINER_CONFIG_DIR, readOnly: true },
                     { hostPath: haproxy.certsDir, containerPath: CONTAINER_CERTS_DIR, readOnly: true },
+                    // The TLS session ticket keys, on the host's /run (a tmpfs); the host rotates them.
+                    ...(rotatesTicketKeys(args.config)
+                        ? [{ hostPath: ticketKeysPaths(args.config).dir, containerPath: CONTAINER_TICKET_KEYS_DIR, readOnly: true }]
+                        : []),
                     // 1.7 and 1.8 cannot log to stdout: they send the traffic log to the host's syslog socket
                     // (writable: sending to a socket is a write).
                     ...(features.logStdout ? [] : [{ hostPath: SYSLOG_SOCKET, containerPath: SYSLOG_SOCKET }]),

@@ -17,10 +17,13 @@ import { haproxyFeatures } from "./haproxy/features";
 import {
     CONFIG_FILES,
     CONTAINER_CERTS_DIR,
+    CONTAINER_TICKET_KEYS_DIR,
     type HaproxyConfigFiles,
     METRICS_SOURCES_FILE,
     metricsFromPublishingOnly,
     RUNTIME_SOCKET_NAME,
+    rotatesTicketKeys,
+    TICKET_KEYS_FILE,
 } from "./haproxy/render";
 import type { HostRole } from "./hostState";
 import { STEP } from "./hostSteps";
@@ -55,13 +58,35 @@ function certsGroup(config: EdgeProxyConfig): number {
 export const RENEW_DELAY_SECONDS = 300;
 
 /**
- * The renewal job's cron file name for a container name. cron skips file names with a dot, so a dot is
- * spelled `_d` and an underscore doubled: every container name keeps a file of its own (`edge.proxy`
- * and `edge-proxy` once shared one, each `up` replacing the other stack's job).
+ * The cron file name of a container's job (`renew`, the renewal; `tls-keys`, the ticket keys). cron skips
+ * file names with a dot, so a dot is spelled `_d` and an underscore doubled: every container name keeps a
+ * file of its own (`edge.proxy` and `edge-proxy` once shared one, each `up` replacing the other stack's job).
  */
-export function cronFileName(containerName: string): string {
-    return `edge-proxy-renew-${containerName.replace(/[_.]/g, (c) => (c === "_" ? "__" : "_d"))}`;
+export function cronFileName(containerName: string, job: "renew" | "tls-keys" = "renew"): string {
+    return `edge-proxy-${job}-${containerName.replace(/[_.]/g, (c) => (c === "_" ? "__" : "_d"))}`;
 }
+
+/**
+ * Where a container's TLS session ticket keys are on the host (on /run, a tmpfs on Debian), and the job that
+ * makes them at boot and rotates them (templates/host/tls-keys.sh.hbs).
+ */
+export function ticketKeysPaths(config: { haproxy: Pick<HaproxySettings, "containerName">; acme: Pick<AcmeSettings, "dataDir"> }) {
+    const name = config.haproxy.containerName;
+    const dir = `/run/edge-proxy/${name}`;
+    return {
+        dir,
+        file: `${dir}/${TICKET_KEYS_FILE}`,
+        scriptPath: `/usr/local/sbin/edge-proxy-tls-keys-${name}`,
+        cronPath: `/etc/cron.d/${cronFileName(name, "tls-keys")}`,
+        logPath: `${config.acme.dataDir}/log/edge-proxy-tls-keys.log`,
+    };
+}
+
+/**
+ * When the ticket keys rotate (cron's fields): every 12 hours, as Caddy and HAProxy's documentation advise.
+ * With three keys a ticket stays good for 24 to 36 hours.
+ */
+const TICKET_KEYS_ROTATION = "41 */12 * * *";
 
 /** Where the renewal job and the certificates' status live on the host. */
 export function renewalPaths(config: { haproxy: Pick<HaproxySettings, "containerName">; acme: Pick<AcmeSettings, "dataDir"> }) {
@@ -129,6 +154,15 @@ export function scriptSettings(config: EdgeProxyConfig) {
         runtimeProgram: RUNTIME_PROGRAM,
         reloadWaitSeconds: RELOAD_WAIT_SECONDS,
         containerCertsDir: CONTAINER_CERTS_DIR,
+        // Session tickets whose keys the host rotates (sh-ticket-keys.hbs), where haproxy.cfg names them.
+        ...(rotatesTicketKeys(config)
+            ? {
+                  ticketKeysPath: ticketKeysPaths(config).file,
+                  ticketKeysDir: ticketKeysPaths(config).dir,
+                  containerTicketKeysDir: CONTAINER_TICKET_KEYS_DIR,
+                  containerTicketKeysPath: `${CONTAINER_TICKET_KEYS_DIR}/${TICKET_KEYS_FILE}`,
+              }
+            : { ticketKeysPath: null }),
         // The status's thresholds until the renewal job's installation writes the stack's (alertLifetimeFraction).
         alertDefaults: alertFraction(parseFraction(ALERT_LIFETIME_FRACTION)),
         server: acme.server,
@@ -167,12 +201,41 @@ export function prepareHostScript(config: EdgeProxyConfig, role: HostRole = "iss
     return renderTemplate("host/prepare.sh.hbs", { ...scriptSettings(config), checkChallengeAddress: role === "issuer" });
 }
 
-/** Stages, checks and installs the rendered HAProxy files, then reloads when they changed. */
-export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfigFiles): string {
+/**
+ * The ticket keys' job (templates/host/tls-keys.sh.hbs): on every host, makes the keys at boot; where they
+ * rotate (one host, or a fleet's issuer), rotates them every 12 hours and sends them to the other hosts.
+ */
+export function ticketKeysScript(config: EdgeProxyConfig, role: HostRole = "issuer"): string {
+    const settings = scriptSettings(config);
+    return renderTemplate("host/tls-keys.sh.hbs", {
+        ...settings,
+        ...distributionSettings(config),
+        rotates: role === "issuer",
+        followers: role === "issuer" ? settings.followers : [],
+    });
+}
+
+/** The cron entries of the ticket keys' job. */
+export function ticketKeysCron(config: EdgeProxyConfig, role: HostRole = "issuer"): string {
+    return renderTemplate("host/tls-keys.cron.hbs", {
+        ...ticketKeysPaths(config),
+        rotation: role === "issuer" ? TICKET_KEYS_ROTATION.split(" ") : null,
+    });
+}
+
+/**
+ * Stages, checks and installs the rendered HAProxy files, then reloads when they changed. With session
+ * tickets, also makes their keys when there are none and installs the job that keeps them (removed without).
+ */
+export function deliverConfigScript(config: EdgeProxyConfig, files: HaproxyConfigFiles, role: HostRole = "issuer"): string {
     const metricsSources = metricsFromPublishingOnly(config) ? METRICS_SOURCES_FILE : null;
     const rendered = configFileList(files);
     return renderTemplate("host/deliver-config.sh.hbs", {
         ...scriptSettings(config),
+        ticketKeysJob: rotatesTicketKeys(config)
+            ? { ...ticketKeysPaths(config), rotates: role === "issuer", script: ticketKeysScript(config, role), cron: ticketKeysCron(config, role) }
+            : null,
+        formerTicketKeys: ticketKeysPaths(config),
         files: rendered,
         metricsSources,
         // Every file of a release: the rendered ones and the one the host writes.
@@ -401,11 +464,13 @@ export interface RemovedDirectories {
     dataDir?: string;
     /** The container's record of where its directories are (hostStatePath). */
     stateDir?: string;
+    /** The TLS session ticket keys and the job that keeps them (ticketKeysPaths). */
+    ticketKeys?: Pick<ReturnType<typeof ticketKeysPaths>, "dir" | "scriptPath" | "cronPath">;
 }
 
 /** The script of removeCommand. */
 export function removeScript(directories: RemovedDirectories): string {
-    return renderTemplate("host/remove.sh.hbs", { configDir: null, certsDir: null, dataDir: null, stateDir: null, ...directories });
+    return renderTemplate("host/remove.sh.hbs", { configDir: null, certsDir: null, dataDir: null, stateDir: null, ticketKeys: null, ...directories });
 }
 
 /** The host scripts that depend on the configuration alone (the rest depend on what certbot printed). */
@@ -427,7 +492,7 @@ export interface HostScripts {
 export function renderHostScripts(config: EdgeProxyConfig, files: HaproxyConfigFiles, role: HostRole = "issuer"): HostScripts {
     return {
         prepare: prepareHostScript(config, role),
-        deliver: deliverConfigScript(config, files),
+        deliver: deliverConfigScript(config, files, role),
         issue: Object.fromEntries(config.sites.map((site) => [site.name, issueCertificateScript(config, site)])),
         installRenewal: installRenewalScript(config),
     };

@@ -45,3 +45,8 @@ export function renderTemplate(name: string, view: object): string {
     }
     return template(view);
 }
+
+/** Renders one of templates/partials/ alone: the tests run the host's shell functions so, one set at a time. */
+export function renderPartial(name: string, view: object): string {
+    return handlebars.compile(`{{> ${name}}}`, { noEscape: true, strict: true })(view);
+}

@@ -49,6 +49,10 @@ export const CONTAINER = "edge-proxy-e2e";
 /** The renewal job's script and cron entry on the host. */
 export const RENEW_SCRIPT = `/usr/local/sbin/edge-proxy-renew-${CONTAINER}`;
 export const RENEW_CRON = `/etc/cron.d/edge-proxy-renew-${CONTAINER}`;
+/** The TLS session ticket keys on the host, and the job that makes them at boot and rotates them. */
+export const TICKET_KEYS_DIR = `/run/edge-proxy/${CONTAINER}`;
+export const TICKET_KEYS_SCRIPT = `/usr/local/sbin/edge-proxy-tls-keys-${CONTAINER}`;
+export const TICKET_KEYS_CRON = `/etc/cron.d/edge-proxy-tls-keys-${CONTAINER}`;
 
 /** The sites: name, domains and the body its backend answers with. */
 export const SITES = [

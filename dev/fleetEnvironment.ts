@@ -116,6 +116,8 @@ export async function startFleetEnvironment(dir: string): Promise<FleetEnvironme
             vrrpInterface: FLEET_INTERFACE,
             vrrpPassword: VRRP_PASSWORD,
             keepalivedImage: KEEPALIVED_IMAGE,
+            // Shared across the hosts: the fleet's own path (the issuer sends every rotation).
+            tlsSessionTickets: true,
         };
         change?.(values);
         return values;

@@ -11,6 +11,7 @@
  * read from `haproxy -v`.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -20,10 +21,12 @@ import {
     CONFIG_FILES,
     CONTAINER_CERTS_DIR,
     CONTAINER_CONFIG_DIR,
+    CONTAINER_TICKET_KEYS_DIR,
     type HaproxyConfigFiles,
     METRICS_SOURCES_FILE,
     RUNTIME_SOCKET,
     RUNTIME_SOCKET_NAME,
+    TICKET_KEYS_FILE,
 } from "../components/haproxy/render";
 
 /** The environment variable that lists more haproxy binaries to run the tests with. */
@@ -149,6 +152,37 @@ interface StagedFiles {
     cfgFile: string;
 }
 
+/** Where the container's directories are on this machine. */
+export interface LocalDirs {
+    configDir: string;
+    certsDir: string;
+    ticketKeysDir: string;
+}
+
+/** A rendered file's container paths (configuration, certificates, ticket keys) pointed at `dirs`. */
+export function containerPathsTo(text: string, dirs: LocalDirs): string {
+    return text
+        .split(`${CONTAINER_CONFIG_DIR}/`)
+        .join(`${dirs.configDir}/`)
+        .split(`${CONTAINER_CERTS_DIR}/`)
+        .join(`${dirs.certsDir}/`)
+        .split(`${CONTAINER_TICKET_KEYS_DIR}/`)
+        .join(`${dirs.ticketKeysDir}/`);
+}
+
+/** One TLS session ticket key as the host makes it (templates/partials/sh-ticket-keys.hbs): 80 random bytes, base64. */
+export function newTicketKey(): string {
+    return crypto.randomBytes(80).toString("base64");
+}
+
+/** Three ticket keys, one per line, as the rendering's `tls-ticket-keys` file in `dir`; returns the file. */
+export function writeTicketKeys(dir: string): string {
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, TICKET_KEYS_FILE);
+    fs.writeFileSync(file, `${[newTicketKey(), newTicketKey(), newTicketKey()].join("\n")}\n`, { mode: 0o600 });
+    return file;
+}
+
 /**
  * Writes the files with their container paths pointed into a new scratch directory, and `rewrite` applied
  * to haproxy.cfg, and the metrics' source list naming 127.0.0.1. One placeholder is linked under every PEM name the list gives: a thousand sites need no
@@ -156,11 +190,12 @@ interface StagedFiles {
  */
 function stageFiles(files: HaproxyConfigFiles, rewrite: (cfg: string) => string = (cfg) => cfg): StagedFiles {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-haproxy-"));
-    const configDir = path.join(scratch, "cfg");
-    const certsDir = path.join(scratch, "certs");
+    const dirs = { configDir: path.join(scratch, "cfg"), certsDir: path.join(scratch, "certs"), ticketKeysDir: path.join(scratch, "tls") };
+    const { configDir } = dirs;
     fs.mkdirSync(configDir);
-    fs.mkdirSync(certsDir);
-    const local = (text: string) => text.split(`${CONTAINER_CONFIG_DIR}/`).join(`${configDir}/`).split(`${CONTAINER_CERTS_DIR}/`).join(`${certsDir}/`);
+    fs.mkdirSync(dirs.certsDir);
+    writeTicketKeys(dirs.ticketKeysDir);
+    const local = (text: string) => containerPathsTo(text, dirs);
     for (const key of Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[]) {
         fs.writeFileSync(path.join(configDir, CONFIG_FILES[key]), local(key === "cfg" ? rewrite(files[key]) : files[key]));
     }
@@ -264,6 +299,8 @@ export interface RunningHaproxy {
     runtimeSocketName: string;
     /** Where the certificates directory is here (the container's /certs). */
     certsDir: string;
+    /** Where the TLS session ticket keys file is here (the container's /run/edge-proxy-tls/tls-ticket-keys). */
+    ticketKeysFile: string;
     /** Reloads gracefully (SIGUSR2 to the master; master-worker mode only). */
     reload(): void;
     /** Sends one command to the stats socket (level admin) and returns the answer. */
@@ -384,6 +421,7 @@ export async function startHaproxy(options: RunOptions): Promise<RunningHaproxy>
         pid: child.pid!,
         runtimeSocketName,
         certsDir: path.join(staged.scratch, "certs"),
+        ticketKeysFile: path.join(staged.scratch, "tls", TICKET_KEYS_FILE),
         reload: () => {
             if (!options.masterWorker) {
                 throw new Error("reload() needs masterWorker: true");

@@ -18,9 +18,9 @@ import * as tls from "node:tls";
 import { parseArgs, promisify } from "node:util";
 import { compareVersions } from "../components/config/checks";
 import { haproxyFeatures } from "../components/haproxy/features";
-import { CONFIG_FILES, CONTAINER_CERTS_DIR, CONTAINER_CONFIG_DIR, type HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
+import { CONFIG_FILES, type HaproxyConfigFiles, renderHaproxyConfig } from "../components/haproxy/render";
 import { loadStackFile } from "../components/plan";
-import { cfgOnLoopback, describeBinary, type HaproxyBinary, haproxyBinary, writePlaceholderPem } from "../dev/haproxy";
+import { cfgOnLoopback, containerPathsTo, describeBinary, type HaproxyBinary, haproxyBinary, writePlaceholderPem, writeTicketKeys } from "../dev/haproxy";
 import { PROJECT_DIR } from "../dev/paths";
 
 const execFileAsync = promisify(execFile);
@@ -35,7 +35,7 @@ const START_TIMEOUT_MS = 300_000;
 const HANDSHAKE_CONCURRENCY = 16;
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
 
-/** Reads `--sites 1,1000,10000 --reps 3 --seconds 10 --haproxy PATH`. */
+/** Reads `--sites 1,1000,10000 --reps 3 --seconds 10 --haproxy PATH [--tickets]` (P with tlsSessionTickets). */
 function parseOptions() {
     const { values } = parseArgs({
         options: {
@@ -43,6 +43,7 @@ function parseOptions() {
             reps: { type: "string", default: "3" },
             seconds: { type: "string", default: "10" },
             haproxy: { type: "string" },
+            tickets: { type: "boolean", default: false },
         },
     });
     const positive = (text: string) => {
@@ -55,6 +56,7 @@ function parseOptions() {
         sites: values.sites.split(",").map(positive),
         reps: positive(values.reps),
         seconds: positive(values.seconds),
+        tickets: values.tickets,
         binary: describeBinary(values.haproxy ?? haproxyBinary()),
     };
 }
@@ -83,11 +85,11 @@ function ensureCertificates(count: number): void {
 }
 
 /** The project's rendering of the seed stack's site repeated `count` times, for the binary's version. */
-function rendering(count: number, binary: HaproxyBinary): HaproxyConfigFiles {
+function rendering(count: number, binary: HaproxyBinary, sessionTickets: boolean): HaproxyConfigFiles {
     const seed = loadStackFile(path.join(PROJECT_DIR, "test", "stacks", "seed-1.7.yaml"));
     return renderHaproxyConfig({
         ...seed,
-        haproxy: { ...seed.haproxy, version: binary.version },
+        haproxy: { ...seed.haproxy, version: binary.version, sessionTickets },
         sites: Array.from({ length: count }, (_, i) => ({
             ...seed.sites[0],
             name: `site${i + 1}`,
@@ -105,7 +107,9 @@ function rendering(count: number, binary: HaproxyBinary): HaproxyConfigFiles {
  * bench discards: its formatting is counted, Docker's log driver is not.
  */
 function stageRendering(files: HaproxyConfigFiles, dir: string): string {
-    const local = (text: string) => text.split(`${CONTAINER_CONFIG_DIR}/`).join(`${dir}/`).split(`${CONTAINER_CERTS_DIR}/`).join(`${CERTS_DIR}/`);
+    const dirs = { configDir: dir, certsDir: CERTS_DIR, ticketKeysDir: path.join(dir, "tls") };
+    writeTicketKeys(dirs.ticketKeysDir);
+    const local = (text: string) => containerPathsTo(text, dirs);
     const cfg = cfgOnLoopback(files.cfg, { 80: `127.0.0.1:${PORTS.http}`, 443: `127.0.0.1:${PORTS.P}` }, `edge-proxy-bench-${process.pid}`);
     for (const key of Object.keys(CONFIG_FILES) as (keyof typeof CONFIG_FILES)[]) {
         fs.writeFileSync(path.join(dir, CONFIG_FILES[key]), local(key === "cfg" ? cfg : files[key]));
@@ -254,40 +258,54 @@ async function loadTool(hostsFile: string, argv: string[], seconds: number): Pro
     return stdout;
 }
 
+/** What the handshakes measure: full ones (TLS 1.3), or resumed ones on TLS 1.2 (session cache, or a ticket) or TLS 1.3 (a ticket only). */
+type HandshakeKind = "full" | "resumed" | "resumed13";
+
 /**
  * Handshakes per second from this process's TLS client, with the server name set: `openssl s_time` sends
  * none (so at 10,000 sites it would skip HAProxy's certificate lookup) and its -reuse does not resume against
- * HAProxy. Resumption goes through TLS 1.2 session IDs: the rendering's `no-tls-tickets` leaves TLS 1.3
- * clients no way to resume at all. `resumed` is the share that did resume; `failures` the errors.
+ * HAProxy. TLS 1.2 resumes through a session ID (HAProxy's session cache) or a ticket; TLS 1.3 only through a
+ * ticket, which `no-tls-tickets` (the rendering without tlsSessionTickets) never gives. `resumed` is the share
+ * that did resume; `failures` the errors.
  */
-async function handshakes(port: number, name: string, seconds: number, resume: boolean) {
+async function handshakes(port: number, name: string, seconds: number, kind: HandshakeKind) {
     let session: Buffer | undefined;
     let [count, resumed] = [0, 0];
     const failures: string[] = [];
-    const connect = () =>
+    const version = { full: {}, resumed: { maxVersion: "TLSv1.2" }, resumed13: { minVersion: "TLSv1.3" } }[kind] as tls.ConnectionOptions;
+    // `first`: the full handshake that gives the session every later one resumes. A TLS 1.3 server sends its
+    // tickets after the handshake: that one waits for the first (or the end of the connection, when none comes).
+    const connect = (first = false) =>
         new Promise<void>((resolve) => {
-            const options = { host: "127.0.0.1", port, servername: name, rejectUnauthorized: false, session };
-            const socket = tls.connect(resume ? { ...options, maxVersion: "TLSv1.2" } : options);
+            const socket = tls.connect({ host: "127.0.0.1", port, servername: name, rejectUnauthorized: false, session, ...version });
             socket.setTimeout(5000, () => socket.destroy(new Error(`handshake with 127.0.0.1:${port} timed out`)));
-            if (resume) {
-                socket.once("session", (ticket: Buffer) => {
-                    session ??= ticket;
-                });
-            }
+            socket.once("session", (ticket: Buffer) => {
+                session ??= ticket;
+                if (first) {
+                    socket.destroy();
+                    resolve();
+                }
+            });
             socket.once("secureConnect", () => {
                 count++;
                 resumed += socket.isSessionReused() ? 1 : 0;
-                socket.destroy();
-                resolve();
+                if (!first) {
+                    socket.destroy();
+                    resolve();
+                } else {
+                    socket.resume();
+                    socket.end();
+                }
             });
+            socket.once("close", () => resolve());
             // A rare reset under load is reported, not fatal: the figure stands on the thousands that succeeded.
             socket.once("error", (error) => {
                 failures.push(error.message);
                 resolve();
             });
         });
-    if (resume) {
-        await connect(); // the full handshake that gives the session every later one resumes
+    if (kind !== "full") {
+        await connect(true);
         [count, resumed, failures.length] = [0, 0, 0];
     }
     const started = process.hrtime.bigint();
@@ -322,6 +340,9 @@ const ROWS = [
     ["resumed handshakes/s (TLS 1.2)", "resumed", 0],
     ["server CPU µs/resumed handshake", "cpuPerResumed", 1],
     ["handshakes actually resumed (%)", "resumedShare", 1],
+    ["resumed handshakes/s (TLS 1.3, ticket)", "resumed13", 0],
+    ["server CPU µs/resumed TLS 1.3 handshake", "cpuPerResumed13", 1],
+    ["TLS 1.3 handshakes actually resumed (%)", "resumed13Share", 1],
     ["start to first 200 (ms)", "startMs", 0],
     ["worker RSS after the first request (MiB)", "rssMiB", 1],
     ["worker threads", "threads", 0],
@@ -359,14 +380,15 @@ async function measure(variant: Variant, name: string, hostsFile: string, second
             }
             figures.h2Requests = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(result)![1]);
         }
-        for (const [kind, cpuKey] of [
-            ["full", "cpuPerFull"],
-            ["resumed", "cpuPerResumed"],
+        for (const [kind, cpuKey, shareKey] of [
+            ["full", "cpuPerFull", undefined],
+            ["resumed", "cpuPerResumed", "resumedShare"],
+            ["resumed13", "cpuPerResumed13", "resumed13Share"],
         ] as const) {
-            const { result, cpu } = await cpuDuring(workers, () => handshakes(variant.port, name, seconds, kind === "resumed"));
+            const { result, cpu } = await cpuDuring(workers, () => handshakes(variant.port, name, seconds, kind));
             [figures[kind], figures[cpuKey]] = [result.perSecond, (cpu * 1e6) / result.count];
-            if (kind === "resumed") {
-                figures.resumedShare = result.resumed * 100;
+            if (shareKey) {
+                figures[shareKey] = result.resumed * 100;
             }
             if (result.failures.length > 0) {
                 console.log(`  ${variant.label}: ${result.failures.length} ${kind} handshakes failed, ${result.count} succeeded (${result.failures[0]})`);
@@ -422,14 +444,16 @@ function printSetup(binary: HaproxyBinary, backendBinary: string, tools: { wrk: 
 
 /** Starts the backend, then measures each site count's variants in interleaved repetitions and prints their table. */
 async function main(): Promise<void> {
-    const { sites, reps, seconds, binary } = parseOptions();
+    const { sites, reps, seconds, binary, tickets } = parseOptions();
     const tools = { wrk: installed("wrk"), h2load: installed("h2load"), caddy: installed("caddy") };
     const { h2, httpRequestReturn } = haproxyFeatures(binary.version);
     const masterWorker = compareVersions(binary.version, { major: 1, minor: 8 }) >= 0;
     // The backend answers itself with `http-request return` (2.2+); an older binary under test leaves it to Debian's.
     const backendBinary = httpRequestReturn ? binary.path : haproxyBinary();
     printSetup(binary, backendBinary, tools);
-    console.log(`${reps} interleaved repetitions of ${seconds} s per figure; P: the project's rendering, R: a minimal haproxy.cfg, one thread`);
+    console.log(
+        `${reps} interleaved repetitions of ${seconds} s per figure; P: the project's rendering${tickets ? " with tlsSessionTickets" : ""}, R: a minimal haproxy.cfg, one thread`,
+    );
 
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-bench-"));
     const hostsFile = path.join(scratch, "hosts");
@@ -446,7 +470,7 @@ async function main(): Promise<void> {
             ensureCertificates(count);
             const name = domain(count);
             const dir = fs.mkdtempSync(path.join(scratch, `sites-${count}-`));
-            const files = rendering(count, binary);
+            const files = rendering(count, binary, tickets);
             fs.writeFileSync(path.join(dir, "reference.cfg"), referenceCfg(files.cfg, certificate(count), binary));
             fs.writeFileSync(path.join(dir, "Caddyfile"), caddyfile(name, certificate(count)));
             const argv = (cfg: string) => [binary.path, ...(masterWorker ? ["-W"] : []), "-db", "-f", cfg];

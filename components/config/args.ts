@@ -219,6 +219,16 @@ export interface HaproxyArgs {
      */
     maxconn?: number;
     /**
+     * TLS session tickets from HAProxy 2.2 (TLS 1.3 clients resume only with them): keys on the host's /run (a
+     * tmpfs), rotated every 12 hours through the runtime API, the same on every host of a fleet. Turning it on or
+     * off replaces the HAProxy container once (it mounts the keys). false renders `no-tls-tickets`, as HAProxy 1.7
+     * to 2.1 always do.
+     *
+     * Stack key: `edge-proxy:tlsSessionTickets`.
+     * @default false
+     */
+    sessionTickets?: boolean;
+    /**
      * HAProxy's timeouts, each an HAProxy time (`500ms`, `30s`, `5m`, `1h`): above zero, within HAProxy's 24-day
      * limit.
      */

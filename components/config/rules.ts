@@ -6,9 +6,11 @@
  */
 import type { z } from "zod";
 import { DNS_PROVIDERS, providerImage } from "../dns/providers";
+import { haproxyFeatures } from "../haproxy/features";
 import { virtualAddressesProblem } from "../keepalived/render";
 import { compareVersions, hostnameProblem, isLoopbackAddress, isPrivateAddress, OLDEST_HAPROXY, quote, versionFromImage } from "./checks";
 import { CONFIG_KEYS, type ConfigModel, configKey, defaultSiteName, explicitVersion } from "./schema";
+import type { HaproxyVersion } from "./types";
 
 /** A value as far as it parsed: a leaf (or list entry) the schema refused is undefined. */
 type Settled<T> = T extends readonly (infer E)[]
@@ -104,7 +106,13 @@ function checkRules(model: ConfigModel, ctx: z.core.$RefinementCtx<ConfigModel>,
     if (host.sshHostKey !== undefined && host.trustOnFirstUse === true) {
         report(at("sshTrustOnFirstUse"), "has no effect: sshHostKey is set, and only that key is accepted");
     }
-    checkHaproxyVersion(haproxy.image, haproxy.version, unset("haproxyVersion"), report);
+    const version = checkHaproxyVersion(haproxy.image, haproxy.version, unset("haproxyVersion"), report);
+    if (haproxy.sessionTickets === true && version && !haproxyFeatures(version).rotatedTicketKeys) {
+        report(
+            at("tlsSessionTickets"),
+            `needs HAProxy 2.2 or newer, whose runtime API rotates the keys (this is HAProxy ${version.major}.${version.minor}): without rotation a ticket key would undo forward secrecy`,
+        );
+    }
     checkOptionalGroup("metricsAddress", "has no effect: the metrics are off until metricsAddress is set", view, unset, report);
     checkMetrics(haproxy.metrics, unset("metricsUser"), requireSecrets, report);
     checkOptionalGroup("dnsProvider", "has no effect: DNS-01 is off until dnsProvider is set", view, unset, report);
@@ -128,8 +136,11 @@ function checkRules(model: ConfigModel, ctx: z.core.$RefinementCtx<ConfigModel>,
 type View = Settled<ConfigModel>;
 type Report = (path: PropertyKey[], message: string, required?: boolean) => void;
 
-/** The HAProxy version: told by the image's tag or stated, never both differently, never older than supported. */
-function checkHaproxyVersion(image: string | undefined, stated: string | undefined, statedUnset: boolean, report: Report): void {
+/**
+ * The HAProxy version: told by the image's tag or stated, never both differently, never older than supported.
+ * Returns it when it is known.
+ */
+function checkHaproxyVersion(image: string | undefined, stated: string | undefined, statedUnset: boolean, report: Report): HaproxyVersion | undefined {
     const fromTag = image === undefined ? undefined : versionFromImage(image);
     let version = fromTag;
     if (stated !== undefined) {
@@ -146,6 +157,7 @@ function checkHaproxyVersion(image: string | undefined, stated: string | undefin
             `HAProxy ${version.major}.${version.minor} is older than the oldest supported, ${OLDEST_HAPROXY.major}.${OLDEST_HAPROXY.minor}`,
         );
     }
+    return version;
 }
 
 /**

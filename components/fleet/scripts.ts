@@ -5,6 +5,7 @@
 
 import { issuerOf } from "../config/schema";
 import type { EdgeProxyConfig } from "../config/types";
+import { haproxyFeatures } from "../haproxy/features";
 import { scriptSettings } from "../hostScripts";
 import { renderTemplate } from "../templates";
 import { distributionSettings, distributionTargets, type FleetSettings, fleetPaths, hostKeyOnly } from "./roles";
@@ -46,8 +47,6 @@ export function parsePublicKey(stdout: string): string {
 export function receiverScript(config: EdgeProxyConfig): string {
     return renderTemplate("host/receive-certificates.sh.hbs", {
         ...scriptSettings(config),
-        // A receiver runs no certbot, so it has not the image whose python3 speaks to the runtime API: it reloads.
-        runtimeCertificates: false,
         maxBytes: MAX_PEM_BYTES,
         sites: config.sites.map((site) => ({ name: site.name, names: site.domains.join(" ") })),
     });
@@ -72,6 +71,9 @@ export function installReceiverScript(config: EdgeProxyConfig, publicKey: string
     const paths = fleetPaths(config);
     return renderTemplate("host/install-receiver.sh.hbs", {
         dataDir: config.acme.dataDir,
+        // Its python3 speaks to HAProxy's runtime API (2.2+): the receiver runs no certbot, but installs
+        // certificates and ticket keys as the issuer does.
+        runtimeImage: haproxyFeatures(config.haproxy.version).runtimeCertificates ? config.acme.certbotImage : null,
         receiverPath: paths.receiver,
         receiver: receiverScript(config),
         marker: paths.marker,

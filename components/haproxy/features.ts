@@ -41,6 +41,12 @@ export interface HaproxyFeatures {
      * from a crt-list, 2.2+): a renewed certificate is installed into the running HAProxy without a reload.
      */
     runtimeCertificates: boolean;
+    /**
+     * TLS session tickets whose keys edge-proxy rotates (`tls-ticket-keys`, rotated by `set ssl tls-key`
+     * through the runtime API that the rendering opens from 2.2). Older versions render `no-tls-tickets`: a
+     * ticket key that is never rotated would undo forward secrecy.
+     */
+    rotatedTicketKeys: boolean;
     /** `option idle-close-on-response` (2.6+): no keep-alive request lost on reload. */
     idleCloseOnResponse: boolean;
     /** The official image runs as uid 99 (2.4+) and needs help to bind ports below 1024. */
@@ -62,6 +68,7 @@ export function haproxyFeatures(version: HaproxyVersion): HaproxyFeatures {
         prometheusExporter: atLeast(version, 2, 0),
         httpRequestReturn: atLeast(version, 2, 2),
         runtimeCertificates: atLeast(version, 2, 2),
+        rotatedTicketKeys: atLeast(version, 2, 2),
         idleCloseOnResponse: atLeast(version, 2, 6),
         unprivilegedImage: atLeast(version, 2, 4),
     };

@@ -28,6 +28,20 @@ export const RUNTIME_SOCKET_NAME = "edge-proxy-runtime";
 /** The runtime API's address in haproxy.cfg. */
 export const RUNTIME_SOCKET = `abns@${RUNTIME_SOCKET_NAME}`;
 
+/**
+ * Where the container sees the TLS session ticket keys: the host's ticket keys directory (hostPaths.ts), on
+ * its /run, mounted read-only. HAProxy reads the file when it starts or reloads; the host rotates the keys
+ * in the running HAProxy through the runtime API (templates/host/runtime.py).
+ */
+export const CONTAINER_TICKET_KEYS_DIR = "/run/edge-proxy-tls";
+/** The ticket keys file's name in that directory. */
+export const TICKET_KEYS_FILE = "tls-ticket-keys";
+
+/** Whether HAProxy serves session tickets with keys the host rotates: tlsSessionTickets set, on 2.2 and later. */
+export function rotatesTicketKeys(config: Pick<EdgeProxyConfig, "haproxy">): boolean {
+    return config.haproxy.sessionTickets && haproxyFeatures(config.haproxy.version).rotatedTicketKeys;
+}
+
 /** File names inside the configuration directory. */
 export const CONFIG_FILES = {
     cfg: "haproxy.cfg",
@@ -119,6 +133,7 @@ export function renderHaproxyConfig(config: EdgeProxyConfig, secrets: RenderSecr
         maxconn: haproxy.maxconn,
         syslogSocket: SYSLOG_SOCKET,
         runtimeSocket: RUNTIME_SOCKET,
+        ticketKeys: rotatesTicketKeys(config) ? `${CONTAINER_TICKET_KEYS_DIR}/${TICKET_KEYS_FILE}` : null,
         timeouts: haproxy.timeouts,
         acme: { challengeAddress: acme.challengeAddress, challengePort: acme.challengePort },
         httpsPortSuffix: httpsPortSuffix(config),

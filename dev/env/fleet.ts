@@ -38,9 +38,9 @@ export const FLEET_SSH_PORT = 22;
 
 /**
  * The host directories each host has its own copy of: what the stack writes on a host (its state, the
- * renewal job and its cron entry, the host directories it is configured with, keepalived's config), the
- * root's SSH keys (authorized_keys, and the keys a host uses to log in to the others), and /etc/docker
- * (dockerd 20.10 keeps the key its engine ID comes from there).
+ * renewal job and its cron entry, the host directories it is configured with, keepalived's config, the TLS
+ * session ticket keys), the root's SSH keys (authorized_keys, and the keys a host uses to log in to the
+ * others), and /etc/docker (dockerd 20.10 keeps the key its engine ID comes from there).
  */
 export const HOST_PRIVATE_DIRS = [
     "/var/lib/edge-proxy",
@@ -50,6 +50,7 @@ export const HOST_PRIVATE_DIRS = [
     "/srv/edge-proxy-fleet",
     "/etc/keepalived",
     "/etc/docker",
+    "/run/edge-proxy",
 ];
 
 /** The images every host's engine gets: the stack's two, and keepalived. */

@@ -20,7 +20,15 @@
 #     said on stderr), leaving each certificate either committed or as it was. Blank lines and carriage
 #     returns are left out of the payload: HAProxy ends a payload at the first empty line.
 #
-# The PEM's content (with its private key) travels on the socket only, never in a process's arguments.
+#   NAME tls-keys FILE
+#     Has HAProxy use the TLS session ticket keys in FILE (the `tls-ticket-keys` file, its path inside the
+#     container, where the same directory is mounted read-only here), oldest first: sends each key HAProxy
+#     does not hold yet (`set ssl tls-key`, which drops HAProxy's oldest), so that HAProxy holds the file's
+#     keys in the file's order. Prints `updated` or `unchanged`. Exits 2 when HAProxy uses no such file (its
+#     configuration does not name it yet: a reload must load it), 1 on any other failure.
+#
+# The PEM's content (with its private key) and the ticket keys travel on the socket only, never in a
+# process's arguments.
 import hashlib
 import re
 import socket
@@ -34,6 +42,8 @@ TIMEOUT_SECONDS = 30
 NOT_LOADED = 2
 # HAProxy's answer to `show ssl cert` for a file it does not hold.
 NOT_FOUND = "Not found"
+# HAProxy's answer to `show tls-keys` for a file no bind line names.
+NO_TICKET_KEYS = "unable to locate referenced filename"
 
 
 def abstract_address(name):
@@ -121,8 +131,41 @@ def update(address, path):
     return "updated"
 
 
+def served_ticket_keys(address, path):
+    """The ticket keys HAProxy holds from file path, oldest first, or None when it uses no such file."""
+    answer = ask(address, f"show tls-keys {path}\n")
+    if NO_TICKET_KEYS in answer:
+        return None
+    keys = re.findall(r"^\d+\.\d+ (\S+)$", answer, re.M)
+    if not keys:
+        raise RuntimeError(f"HAProxy did not show the ticket keys of {path}: {answer.strip() or 'no answer'}")
+    return keys
+
+
+def ticket_keys(address, path):
+    with open(path, encoding="ascii") as keys_file:
+        wanted = [line.strip() for line in keys_file if line.strip()]
+    if not wanted:
+        raise ValueError(f"{path} holds no ticket key")
+    served = served_ticket_keys(address, path)
+    if served is None:
+        return "not-loaded"
+    # The longest run of the file's first keys that HAProxy already holds as its newest: only the rest is
+    # sent (a rotation sends one key), each one becoming HAProxy's newest.
+    held = next(n for n in range(min(len(served), len(wanted)), -1, -1) if n == 0 or served[-n:] == wanted[:n])
+    if held == len(wanted):
+        return "unchanged"
+    for key in wanted[held:]:
+        answer = ask(address, f"set ssl tls-key {path} {key}\n")
+        if "TLS ticket key updated" not in answer:
+            raise RuntimeError(f"HAProxy refused a ticket key of {path}: {answer.strip()}")
+    if served_ticket_keys(address, path)[-len(wanted):] != wanted:
+        raise RuntimeError(f"HAProxy took the ticket keys of {path} but does not hold them in order")
+    return "updated"
+
+
 def main(arguments):
-    usage = "usage: runtime.py NAME worker | NAME wait-worker PID SECONDS | NAME certificates PEM..."
+    usage = "usage: runtime.py NAME worker | NAME wait-worker PID SECONDS | NAME certificates PEM... | NAME tls-keys FILE"
     if len(arguments) < 2:
         print(usage, file=sys.stderr)
         return 1
@@ -140,6 +183,17 @@ def main(arguments):
             print(f"no new HAProxy worker answered within {arguments[3]} s", file=sys.stderr)
             return 1
         print(pid)
+        return 0
+    if arguments[1] == "tls-keys" and len(arguments) == 3:
+        try:
+            outcome = ticket_keys(address, arguments[2])
+        except (OSError, ValueError, RuntimeError) as error:
+            print(error, file=sys.stderr)
+            return 1
+        if outcome == "not-loaded":
+            print(f"HAProxy uses no ticket keys from {arguments[2]} yet", file=sys.stderr)
+            return NOT_LOADED
+        print(outcome)
         return 0
     if arguments[1] != "certificates":
         print(usage, file=sys.stderr)

@@ -10,15 +10,28 @@ import { expect } from "chai";
 import { SECRET_PRESENT } from "../../components/config/checks";
 import { CONFIG_KEYS } from "../../components/config/schema";
 import { parseConfig } from "../../components/config/validate";
+import { CONTAINER_TICKET_KEYS_DIR, RUNTIME_SOCKET_NAME, TICKET_KEYS_FILE } from "../../components/haproxy/render";
 import { hostStatePath } from "../../components/hostPaths";
 import { shellCommand } from "../../components/quote";
 import { checkStatus } from "../../components/status/check";
 import type { StatusReport } from "../../components/status/report";
 import { parseStatusFile, type StatusFile } from "../../components/status/statusFile";
+import { TEMPLATES_DIR } from "../../components/templates";
 import { type RunOptions, type RunResult, run } from "../../dev/env/command";
 import { CERTBOT_IMAGE } from "../../dev/env/images";
 import { pinnedSshArgs } from "../../dev/env/sshd";
-import { CONTAINER, type Environment, METRICS_AUTH, PORTS, RENEW_CRON, RENEW_SCRIPT, type StackValues } from "../../dev/environment";
+import {
+    CONTAINER,
+    type Environment,
+    METRICS_AUTH,
+    PORTS,
+    RENEW_CRON,
+    RENEW_SCRIPT,
+    type StackValues,
+    TICKET_KEYS_CRON,
+    TICKET_KEYS_DIR,
+    TICKET_KEYS_SCRIPT,
+} from "../../dev/environment";
 import { httpsRequest as requestOnce, startLoad as startHttpsLoad } from "../support/load";
 
 /**
@@ -295,10 +308,10 @@ export async function expectNothingLeftAfterDestroy(
 ): Promise<void> {
     const at = (hostPath: string) => host.pathOf(hostPath);
     expect((await host.docker(["inspect", CONTAINER], { allowFailure: true })).code, "container after destroy").to.not.equal(0);
-    const renewal = [RENEW_SCRIPT, RENEW_CRON];
+    const jobs = [RENEW_SCRIPT, RENEW_CRON, TICKET_KEYS_SCRIPT, TICKET_KEYS_CRON, TICKET_KEYS_DIR];
     expect(
-        renewal.filter((file) => fs.existsSync(at(file))),
-        "renewal job after destroy",
+        jobs.filter((file) => fs.existsSync(at(file))),
+        "renewal job, TLS session ticket keys and their job after destroy",
     ).to.deep.equal([]);
     expect(
         [env.paths.configDir, env.paths.certsDir, hostStatePath(CONTAINER)].filter((dir) => fs.existsSync(at(dir))),
@@ -312,6 +325,49 @@ export async function expectNothingLeftAfterDestroy(
     ).to.deep.equal([]);
     expect(fs.existsSync(path.join(dataDir, "etc", "edge-proxy")), "the DNS credentials' directory after destroy").to.equal(false);
     expect(fs.readdirSync(path.join(dataDir, "etc", "live")).sort(), "certbot lineages after destroy").to.deep.equal(["README", ...lineages]);
+}
+
+/**
+ * A TLS 1.3 handshake with OpenSSL's client to `domain` on the environment's HAProxy (at `address`, loopback
+ * by default), then one request, so that
+ * the server's tickets (sent after the handshake) are in the session saved to `save`; offering the session
+ * saved in `resume` when given. Whether HAProxy resumed it.
+ */
+export async function tls13Handshake(domain: string, options: { resume?: string; save?: string; address?: string }): Promise<boolean> {
+    const args = ["s_client", "-connect", `${options.address ?? "127.0.0.1"}:${PORTS.https}`, "-servername", domain, "-tls1_3", "-ign_eof"];
+    if (options.resume) args.push("-sess_in", options.resume);
+    if (options.save) args.push("-sess_out", options.save);
+    const { stdout } = await run("openssl", args, { input: `GET / HTTP/1.1\r\nHost: ${domain}\r\nConnection: close\r\n\r\n`, timeoutMs: 20_000 });
+    if (!/^(New|Reused), TLSv1\.3/m.test(stdout) || !stdout.includes("HTTP/1.1 200")) {
+        throw new Error(`no TLS 1.3 handshake and answer from ${domain}: ${stdout.slice(-600)}`);
+    }
+    return /^Reused, /m.test(stdout);
+}
+
+/**
+ * What the host's runtime client (templates/host/runtime.py, in the certbot image, in the HAProxy container's
+ * network namespace) says of the ticket keys file: `unchanged` when HAProxy holds exactly its keys.
+ */
+export async function ticketKeysAsHeld(host: HostView = THIS_MACHINE): Promise<RunResult> {
+    return host.docker(
+        [
+            "run",
+            "--rm",
+            "-i",
+            "--network",
+            `container:${CONTAINER}`,
+            "-v",
+            `${TICKET_KEYS_DIR}:${CONTAINER_TICKET_KEYS_DIR}:ro`,
+            "--entrypoint",
+            "python3",
+            CERTBOT_IMAGE,
+            "-",
+            RUNTIME_SOCKET_NAME,
+            "tls-keys",
+            `${CONTAINER_TICKET_KEYS_DIR}/${TICKET_KEYS_FILE}`,
+        ],
+        { input: fs.readFileSync(path.join(TEMPLATES_DIR, "host", "runtime.py"), "utf8"), allowFailure: true },
+    );
 }
 
 /** Load on the environment's HAProxy (test/support/load.ts), verified against `ca`, to `domains` in turn. */

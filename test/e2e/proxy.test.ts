@@ -28,6 +28,9 @@ import {
     SITES,
     type StackValues,
     startEnvironment,
+    TICKET_KEYS_CRON,
+    TICKET_KEYS_DIR,
+    TICKET_KEYS_SCRIPT,
 } from "../../dev/environment";
 import type { Registration } from "../../dev/mocks";
 import { Realizer, up } from "../../dev/realize";
@@ -51,6 +54,8 @@ import {
     servedCertificate,
     servedCertificates,
     startLoad,
+    ticketKeysAsHeld,
+    tls13Handshake,
     waitUntilServed,
 } from "./checks";
 import { DRIFTS, SCENARIOS, valuesAfter } from "./scenarios";
@@ -297,6 +302,33 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
         expect(receivedAlerts(env), "alerts after a successful renewal").to.deep.equal([]);
     });
 
+    it("rotates the TLS session ticket keys with the installed job: into the running HAProxy, no reload, a session from before resumes", async () => {
+        const cron = fs.readFileSync(TICKET_KEYS_CRON, "utf8");
+        expect(cron, "cron entries").to.contain(`@reboot root ${TICKET_KEYS_SCRIPT} >>`).and.contain(`41 */12 * * * root ${TICKET_KEYS_SCRIPT} rotate >>`);
+        const [inspect] = JSON.parse((await run("docker", ["inspect", CONTAINER])).stdout);
+        const mount = inspect.Mounts.find((m: { Destination: string }) => m.Destination === "/run/edge-proxy-tls");
+        expect(mount && { source: mount.Source, rw: mount.RW }, "the keys' mount").to.deep.equal({ source: TICKET_KEYS_DIR, rw: false });
+        const keysFile = path.join(TICKET_KEYS_DIR, "tls-ticket-keys");
+        const before = fs.readFileSync(keysFile, "utf8").trim().split("\n");
+        const session = path.join(DIR, "before-rotation.session");
+        expect(await tls13Handshake("a.e2e.test", { save: session }), "a first handshake").to.equal(false);
+        expect(await tls13Handshake("a.e2e.test", { resume: session }), "resumed with the ticket").to.equal(true);
+        const reloads = await haproxyReloads();
+        const processes = await haproxyPids();
+        const rotation = await phase("the ticket keys' job, rotate", () => onHost(`${TICKET_KEYS_SCRIPT} rotate`));
+        expect(rotation.code, rotation.stderr).to.equal(0);
+        expect(rotation.stderr).to.match(/ TLS session ticket keys updated in the running HAProxy \(no reload\)/);
+        const after = fs.readFileSync(keysFile, "utf8").trim().split("\n");
+        expect(after.slice(0, 2), "the two newest kept").to.deep.equal(before.slice(1));
+        expect(after[2]).to.not.be.oneOf(before);
+        const held = await ticketKeysAsHeld();
+        expect(held.stdout, `HAProxy holds the file's keys: ${held.stderr}`).to.equal("unchanged\n");
+        expect(await haproxyReloads(), "HAProxy reloads during the rotation").to.equal(reloads);
+        expect(await haproxyPids(), "HAProxy's master and worker processes").to.deep.equal(processes);
+        expect(await tls13Handshake("a.e2e.test", { resume: session }), "a ticket from before the rotation").to.equal(true);
+        expect(fs.statSync(keysFile).mode & 0o777, "the keys' mode").to.equal(0o640);
+    });
+
     it("refuses a configuration HAProxy rejects, with HAProxy's message, and keeps serving the old one", async () => {
         // A stray, broken PEM where a new site's certificate will go: the configuration that serves it fails the check.
         fs.writeFileSync(path.join(env.paths.certsDir, "site-c.pem"), "not a certificate\n");
@@ -417,6 +449,28 @@ describeWith(ENVIRONMENT, "end to end: the stack on a real Docker host, SSH host
             }
             await waitUntilServed(env, values);
             await expectEverySiteServed(env, values, "after the engine's restart");
+        });
+
+        it("a reboot emptied /run: the container cannot start without its ticket keys until the boot job makes them, then serves", async () => {
+            const values = finalValues();
+            await run("docker", ["stop", CONTAINER]);
+            fs.rmSync(TICKET_KEYS_DIR, { recursive: true, force: true });
+            await run("docker", ["start", CONTAINER], { allowFailure: true });
+            await new Promise((resolve) => setTimeout(resolve, 2_000));
+            expect((await httpsGet(env, values.sites[0].domains[0])).startsWith("200"), "served without keys").to.equal(false);
+            const boot = await phase("the ticket keys' job, at boot", () => onHost(TICKET_KEYS_SCRIPT));
+            expect(boot.code, boot.stderr).to.equal(0);
+            expect(boot.stderr).to.contain(`made new TLS session ticket keys in ${TICKET_KEYS_DIR}/tls-ticket-keys`);
+            // Docker's restart policy starts the container again, after a delay that doubles with each failure.
+            for (let attempt = 0; attempt < 300 && !(await httpsGet(env, values.sites[0].domains[0])).startsWith("200"); attempt++) {
+                await new Promise((resolve) => setTimeout(resolve, 200));
+            }
+            await expectEverySiteServed(env, values, "after the keys were made");
+            const held = await ticketKeysAsHeld();
+            expect(held.stdout, held.stderr).to.equal("unchanged\n");
+            const again = await onHost(TICKET_KEYS_SCRIPT);
+            expect(again.code, again.stderr).to.equal(0);
+            expect(again.stderr, "keys that exist are kept").to.not.contain("made new");
         });
 
         it("the certs directory full during a renewal: the job fails saying so, the live PEMs stay and are served", async () => {

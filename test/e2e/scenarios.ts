@@ -9,7 +9,17 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { run } from "../../dev/env/command";
 import { CERTBOT_IMAGE_RETAGGED, HAPROXY_IMAGE_VARIANT } from "../../dev/env/images";
-import { CONTAINER, type Environment, PORTS, RENEW_CRON, RENEW_SCRIPT, type StackValues } from "../../dev/environment";
+import {
+    CONTAINER,
+    type Environment,
+    PORTS,
+    RENEW_CRON,
+    RENEW_SCRIPT,
+    type StackValues,
+    TICKET_KEYS_CRON,
+    TICKET_KEYS_DIR,
+    TICKET_KEYS_SCRIPT,
+} from "../../dev/environment";
 
 /** One change and its expected effect. */
 export interface Scenario {
@@ -306,6 +316,29 @@ export const SCENARIOS: Scenario[] = [
         newCertificates: [],
         orders: 0,
         reloads: 0,
+    },
+    {
+        title: "TLS session tickets turned on",
+        change: (values) => {
+            values.tlsSessionTickets = true;
+        },
+        // The configuration step makes the keys on the host's /run and installs their job; the container, which
+        // did not mount them, is not reloaded but replaced (deleted first), and starts with the new haproxy.cfg.
+        // The reload step and the renewal job check and talk to HAProxy with the keys mounted.
+        operations: ["replace e2e-haproxy-container", "update e2e-certificates-reload", "update e2e-config-delivery", "update e2e-renewal-cron"],
+        newCertificates: [],
+        orders: 0,
+        check: () => {
+            const keys = fs.readFileSync(path.join(TICKET_KEYS_DIR, "tls-ticket-keys"), "utf8").trim().split("\n");
+            expect(
+                keys.filter((key) => /^[A-Za-z0-9+/]{107}=$/.test(key)),
+                "three ticket keys",
+            ).to.have.length(3);
+            expect(
+                [TICKET_KEYS_SCRIPT, TICKET_KEYS_CRON].filter((file) => !fs.existsSync(file)),
+                "the keys' job",
+            ).to.deep.equal([]);
+        },
     },
 ];
 

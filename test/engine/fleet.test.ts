@@ -16,10 +16,10 @@ import { expect } from "chai";
 import { hostStatePath } from "../../components/hostPaths";
 import type { FleetHost } from "../../dev/env/fleet";
 import { stopAll, waitFor } from "../../dev/env/process";
-import { CONTAINER, PORTS, phase, RENEW_CRON, RENEW_SCRIPT, SITES, type StackValues } from "../../dev/environment";
+import { CONTAINER, PORTS, phase, RENEW_CRON, RENEW_SCRIPT, SITES, type StackValues, TICKET_KEYS_DIR, TICKET_KEYS_SCRIPT } from "../../dev/environment";
 import { type FleetEnvironment, startFleetEnvironment, VRRP_PASSWORD } from "../../dev/fleetEnvironment";
 import { createEngineStack, type EngineStack, engineUnavailable } from "../../dev/workspace";
-import { expectNothingLeftAfterDestroy, httpsGet, httpsRequest, servedCertificate } from "../e2e/checks";
+import { expectNothingLeftAfterDestroy, httpsGet, httpsRequest, servedCertificate, ticketKeysAsHeld, tls13Handshake } from "../e2e/checks";
 import { describeWith, FLEET_ENVIRONMENT, type Need } from "../support/needs";
 
 const DIR = "/var/tmp/edge-proxy-e2e/engine-fleet";
@@ -273,6 +273,26 @@ describeWith([...FLEET_ENVIRONMENT, ENGINE], "a fleet of two hosts under the rea
         );
         expect(moved, "preview with issuerHost b").to.contain("cannot move to another host in place");
         engine.setValues(values);
+    });
+
+    it("shares the TLS session ticket keys: b holds the issuer's, a rotation on a reaches b with no reload, a session begun on a resumes on b", async () => {
+        const keysOn = (host: FleetHost) => fs.readFileSync(host.pathOf(path.posix.join(TICKET_KEYS_DIR, "tls-ticket-keys")), "utf8");
+        expect(keysOn(b), "b's keys after the first up").to.equal(keysOn(a));
+        const before = keysOn(a);
+        const workersOnB = (await b.docker(["top", CONTAINER, "-o", "pid"])).stdout;
+        const rotation = await phase("the ticket keys' job on the issuer, rotate", () => a.exec(TICKET_KEYS_SCRIPT, ["rotate"], { allowFailure: true }));
+        expect(rotation.code, rotation.stderr).to.equal(0);
+        expect(keysOn(a), "a's keys rotated").to.not.equal(before);
+        expect(keysOn(b), "b's keys after the rotation").to.equal(keysOn(a));
+        for (const host of [a, b]) {
+            const held = await ticketKeysAsHeld(host);
+            expect(held.stdout, `${host.name}'s HAProxy holds the keys: ${held.stderr}`).to.equal("unchanged\n");
+        }
+        expect((await b.docker(["top", CONTAINER, "-o", "pid"])).stdout, "b's HAProxy processes").to.equal(workersOnB);
+        const session = path.join(DIR, "fleet.session");
+        const domain = values.sites[0].domains[0];
+        expect(await tls13Handshake(domain, { save: session, address: a.address }), "a first handshake on a").to.equal(false);
+        expect(await tls13Handshake(domain, { resume: session, address: b.address }), "the session resumed on b").to.equal(true);
     });
 
     it("repairs a certificate replaced and the issuer's key removed by hand on b: preview names both, up restores them, then nothing is left to do", async () => {

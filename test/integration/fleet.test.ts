@@ -7,6 +7,7 @@
  * skipped as on a host whose container is down; reloads run end to end (test/engine/fleet.test.ts).
  */
 import { spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -23,6 +24,7 @@ import {
     removeReceiverScript,
 } from "../../components/fleet/scripts";
 import { hostStatePath } from "../../components/hostPaths";
+import { ticketKeysPaths } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { stopAll } from "../../dev/env/process";
 import { pinnedSshArgs, type Sshd, startSshd } from "../../dev/env/sshd";
@@ -147,6 +149,7 @@ describeWith(
         after(async () => {
             await stopAll();
             fs.rmSync(hostStatePath(issuer.haproxy.containerName), { recursive: true, force: true });
+            fs.rmSync(ticketKeysPaths(receiver).dir, { recursive: true, force: true });
             fs.rmSync(root, { recursive: true, force: true });
         });
 
@@ -213,10 +216,26 @@ describeWith(
             expect(receivedPem()).to.equal(pem);
         });
 
+        it("takes the fleet's TLS session ticket keys from the issuer's key: three keys of 80 bytes and nothing else", () => {
+            const keysFile = ticketKeysPaths(receiver).file;
+            const key = () => crypto.randomBytes(80).toString("base64");
+            const keys = `${key()}\n${key()}\n${key()}\n`;
+            const taken = asIssuer(["tls-keys"], keys);
+            expect(taken.status, taken.stderr).to.equal(0);
+            expect(fs.readFileSync(keysFile, "utf8")).to.equal(keys);
+            expect(fs.statSync(keysFile).mode & 0o777).to.equal(0o640);
+            for (const bad of [`${key()}\n${key()}\n`, `${keys}${key()}\n`, `${"!".repeat(107)}=\n`.repeat(3)]) {
+                const refused = asIssuer(["tls-keys"], bad);
+                expect(refused.status, JSON.stringify(bad)).to.equal(1);
+                expect(refused.stderr).to.contain("refused TLS session ticket keys that are not three keys of 80 bytes");
+                expect(fs.readFileSync(keysFile, "utf8"), "the keys before").to.equal(keys);
+            }
+        });
+
         it("the issuer's key opens nothing but the receiver: a shell command is refused", () => {
             const result = asIssuer(["touch", `${root}/pwned`]);
             expect(result.status).to.equal(2);
-            expect(result.stderr).to.contain("refused a request that is not 'install SITE [TOKEN]' or 'reload'");
+            expect(result.stderr).to.contain("refused a request that is not 'install SITE [TOKEN]', 'tls-keys' or 'reload'");
             expect(fs.existsSync(`${root}/pwned`)).to.equal(false);
         });
 

@@ -90,7 +90,7 @@ describeWith([ROOT], "drift: the ledger and the observation, run for real in a s
     });
 
     it("keeps the cron files of edge.proxy, edge-proxy and edge_proxy apart, and moves a dotted name's older file only if it is this job's", () => {
-        expect(new Set(["edge.proxy", "edge-proxy", "edge_proxy", "edge_.proxy", "edge._proxy"].map(cronFileName)).size).to.equal(5);
+        expect(new Set(["edge.proxy", "edge-proxy", "edge_proxy", "edge_.proxy", "edge._proxy"].map((name) => cronFileName(name))).size).to.equal(5);
         expect(cronFileName("edge-proxy"), "names without '.' or '_' keep their file").to.equal("edge-proxy-renew-edge-proxy");
         const suffix = config.haproxy.containerName.slice("drift-".length);
         config.haproxy.containerName = `drift.${suffix}`;

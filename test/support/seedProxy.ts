@@ -5,6 +5,7 @@
  */
 import * as http from "node:http";
 import * as path from "node:path";
+import type { EdgeProxyConfig } from "../../components/config/types";
 import { renderHaproxyConfig } from "../../components/haproxy/render";
 import { loadStackFile } from "../../components/plan";
 import { type HaproxyBinary, type RunningHaproxy, startHaproxy } from "../../dev/haproxy";
@@ -32,7 +33,12 @@ export interface SeedProxy {
     stop(): Promise<void>;
 }
 
-export async function startSeedProxy(binary: HaproxyBinary, ports: SeedProxyPorts): Promise<SeedProxy> {
+/** Starts the seed's proxy on `binary`; `configure` changes its configuration first (e.g. turns on session tickets). */
+export async function startSeedProxy(
+    binary: HaproxyBinary,
+    ports: SeedProxyPorts,
+    configure: (config: EdgeProxyConfig) => void = () => {},
+): Promise<SeedProxy> {
     const backend = http.createServer((_, res) => res.end("ok\n"));
     await new Promise<void>((resolve, reject) => {
         backend.once("error", reject);
@@ -42,6 +48,7 @@ export async function startSeedProxy(binary: HaproxyBinary, ports: SeedProxyPort
     config.haproxy.version = binary.version;
     config.sites[0].backends = [ports.backend];
     config.tcpServices[0].backends = [{ host: ports.backend.host, port: ports.ssh + 1 }];
+    configure(config);
     const binds = { 80: `127.0.0.1:${ports.http}`, 443: `127.0.0.1:${ports.https}`, 22: `127.0.0.1:${ports.ssh}` };
     let proxy: RunningHaproxy;
     try {

@@ -250,6 +250,16 @@ describe("configuration validation", () => {
             ['haproxyVersion: "1.5" contradicts the tag of haproxyImage "haproxy:1.6"', "haproxyVersion: HAProxy 1.5 is older than the oldest supported, 1.7"],
         ],
         [
+            "TLS session tickets on a version whose runtime API cannot rotate their keys",
+            (r) => {
+                r.haproxyImage = "haproxy:2.1";
+                r.tlsSessionTickets = true;
+            },
+            [
+                "tlsSessionTickets: needs HAProxy 2.2 or newer, whose runtime API rotates the keys (this is HAProxy 2.1): without rotation a ticket key would undo forward secrecy",
+            ],
+        ],
+        [
             "bad timeouts, schedule, server and key type",
             (r) => {
                 r.timeoutClient = "30 seconds";

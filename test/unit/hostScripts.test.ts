@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { parseCertificateLine } from "../../components/certificates";
-import { receiverScript } from "../../components/fleet/scripts";
+import { distributeScript, receiverScript } from "../../components/fleet/scripts";
 import { renderHaproxyConfig } from "../../components/haproxy/render";
 import {
     deliverConfigScript,
@@ -21,6 +21,8 @@ import {
     reloadScript,
     renewCron,
     renewScript,
+    ticketKeysCron,
+    ticketKeysScript,
 } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { hostScriptsOf } from "../../dev/hostScripts";
@@ -261,7 +263,8 @@ describe("certificates put in service by the host scripts", () => {
     const RUNTIME_CLIENT = "--network container:edge-proxy --entrypoint python3";
 
     it("from 2.2, sends the certificates to the running HAProxy's runtime API, each as HAProxy sees it, and reloads only when that fails", () => {
-        for (const script of [reloadScript(dev(2, 2), []), renewScript(dev(3, 2))]) {
+        // A fleet's receiving host too: its receiver runs the certbot image's python3 (pulled when it is installed).
+        for (const script of [reloadScript(dev(2, 2), []), renewScript(dev(3, 2)), receiverScript(dev(2, 6))]) {
             expect(script).to.contain(RUNTIME_CLIENT).and.contain("-v /srv/haproxy/certs:/certs:ro").and.contain("def update(address, path):");
             expect(script).to.contain('set -- "$@" /certs/"$live_name".pem');
             expect(script).to.contain('certbot/certbot:v5.8.0 - edge-proxy-runtime "$@"');
@@ -285,8 +288,8 @@ describe("certificates put in service by the host scripts", () => {
         expect(deliverConfigScript(dev(2, 1), renderHaproxyConfig(dev(2, 1)))).to.not.contain("runtime_client");
     });
 
-    it("before 2.2, and on a fleet's receiving host, checks the live files and reloads", () => {
-        for (const script of [reloadScript(dev(2, 1), []), renewScript(dev(1, 7)), receiverScript(dev(3, 2))]) {
+    it("before 2.2 checks the live files and reloads", () => {
+        for (const script of [reloadScript(dev(2, 1), []), renewScript(dev(1, 7)), receiverScript(dev(2, 1))]) {
             expect(script).to.not.contain(RUNTIME_CLIENT).and.not.contain("def update(address, path):");
             expect(script).to.contain('if ! check_output=$(check_config /srv/haproxy/cfg "$image" 2>&1); then');
         }
@@ -296,5 +299,72 @@ describe("certificates put in service by the host scripts", () => {
         const script = renewScript(dev(2, 6));
         expect(script).to.contain('    elif [ -n "$pem_changed" ]; then\n        changed="$changed $name"\n');
         expect(script).to.contain('    apply_certificates $changed || failed="$failed (reload)"\n');
+    });
+});
+
+describe("TLS session ticket keys in the host scripts", () => {
+    const dev = (major: number, minor: number, tickets = true) => {
+        const config = loadStackFile(path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+        config.haproxy.version = { major, minor };
+        config.haproxy.sessionTickets = tickets;
+        return config;
+    };
+    const KEYS = "/run/edge-proxy/edge-proxy/tls-ticket-keys";
+
+    it("from 2.2, the configuration step makes the keys before haproxy -c and installs the job that keeps them", () => {
+        const script = deliverConfigScript(dev(2, 6), renderHaproxyConfig(dev(2, 6)));
+        const ensure = script.indexOf("if ! ensure_ticket_keys; then");
+        const check = script.indexOf('if ! output=$(check_config "$staging" haproxy:1.7 2>&1); then');
+        expect(ensure, "the keys made").to.be.greaterThan(0);
+        expect(check, "before the check").to.be.greaterThan(ensure);
+        expect(script).to.contain(`ticket_keys=${KEYS}\n`);
+        expect(script).to.contain("-v /run/edge-proxy/edge-proxy:/run/edge-proxy-tls:ro");
+        expect(script).to.contain('mv -f "$next" /usr/local/sbin/edge-proxy-tls-keys-edge-proxy\n');
+        expect(script).to.contain('mv -f "$next" /etc/cron.d/edge-proxy-tls-keys-edge-proxy\n');
+        expect(script, "drift in the job is seen").to.contain(
+            'record_step config "$dir"/haproxy.cfg "$dir"/sites.map "$dir"/certs.list /usr/local/sbin/edge-proxy-tls-keys-edge-proxy /etc/cron.d/edge-proxy-tls-keys-edge-proxy\n',
+        );
+    });
+
+    it("a container from before session tickets is not reloaded onto a configuration it cannot read", () => {
+        const script = deliverConfigScript(dev(2, 6), renderHaproxyConfig(dev(2, 6)));
+        expect(script).to.contain('    keys_mount=/run/edge-proxy-tls\n    case $mounts in\n        "" | *" $keys_mount "*) reload_haproxy || exit 1 ;;\n');
+    });
+
+    it("the issuer's cron makes the keys at boot and rotates them every 12 hours; a receiving host's only makes them", () => {
+        const config = dev(2, 6);
+        expect(ticketKeysCron(config)).to.contain(
+            "@reboot root /usr/local/sbin/edge-proxy-tls-keys-edge-proxy >>/srv/letsencrypt/log/edge-proxy-tls-keys.log 2>&1\n" +
+                "41 */12 * * * root /usr/local/sbin/edge-proxy-tls-keys-edge-proxy rotate >>/srv/letsencrypt/log/edge-proxy-tls-keys.log 2>&1\n",
+        );
+        const receiving = ticketKeysCron(config, "receiver");
+        expect(receiving).to.contain("@reboot root").and.not.contain(" rotate ");
+        expect(ticketKeysScript(config, "receiver")).to.not.contain("rotate:1)").and.not.contain("fleet_ssh");
+        expect(ticketKeysScript(config)).to.contain("    rotate:1) rotate_ticket_keys || exit 1 ;;\n");
+    });
+
+    it("without them (tlsSessionTickets false, or before 2.2) the configuration step removes the keys and their job", () => {
+        for (const config of [dev(2, 6, false), dev(2, 1)]) {
+            const script = deliverConfigScript(config, renderHaproxyConfig(config));
+            expect(script).to.not.contain("ensure_ticket_keys").and.not.contain("/run/edge-proxy-tls");
+            expect(script).to.contain(
+                "rm -rf /usr/local/sbin/edge-proxy-tls-keys-edge-proxy /etc/cron.d/edge-proxy-tls-keys-edge-proxy /run/edge-proxy/edge-proxy\n",
+            );
+        }
+    });
+
+    it("a fleet's issuer sends the keys to the other hosts, whose receiver takes three keys and nothing else", () => {
+        const fleet = loadStackFile(path.join(PROJECT_DIR, "test", "stacks", "fleet-2.6.yaml"));
+        const script = ticketKeysScript(fleet);
+        expect(script).to.contain(
+            "    if ! fleet_ssh edge-1 10.0.0.11 2222 root 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfEdgeOne' tls-keys </run/edge-proxy/edge-proxy/tls-ticket-keys >/dev/null; then\n",
+        );
+        expect(distributeScript(fleet, []), "the first up's distribution sends them too").to.contain(
+            'distribute_ticket_keys || log "hosts keeping their own TLS session ticket keys:$keys_behind"\n',
+        );
+        expect(script).to.contain("    if ! fleet_ssh edge-3 10.0.0.13 22 admin ").and.not.contain("fleet_ssh edge-2 ");
+        const receiver = receiverScript(fleet);
+        expect(receiver).to.contain('    tls-keys:1) site="" token="" ;;\n');
+        expect(receiver, "three lines of 108 characters").to.contain('" -ne 326 ] || [ "$(printf');
     });
 });
