@@ -84,9 +84,14 @@ export function ticketKeysPaths(config: { haproxy: Pick<HaproxySettings, "contai
 
 /**
  * When the ticket keys rotate (cron's fields): every 12 hours, as Caddy and HAProxy's documentation advise.
- * With three keys a ticket stays good for 24 to 36 hours.
+ * With three keys, a key encrypts for 12 hours, decrypts for 12 more, and is gone 36 hours after it was made.
  */
 const TICKET_KEYS_ROTATION = "41 */12 * * *";
+/**
+ * After how long without keys from the issuer a fleet's receiving host rotates its own (two rotations missed
+ * and an hour): a key never serves much longer than it would have.
+ */
+const TICKET_KEYS_STALE_HOURS = 25;
 
 /** Where the renewal job and the certificates' status live on the host. */
 export function renewalPaths(config: { haproxy: Pick<HaproxySettings, "containerName">; acme: Pick<AcmeSettings, "dataDir"> }) {
@@ -203,7 +208,8 @@ export function prepareHostScript(config: EdgeProxyConfig, role: HostRole = "iss
 
 /**
  * The ticket keys' job (templates/host/tls-keys.sh.hbs): on every host, makes the keys at boot; where they
- * rotate (one host, or a fleet's issuer), rotates them every 12 hours and sends them to the other hosts.
+ * rotate (one host, or a fleet's issuer), rotates them every 12 hours and sends them to the other hosts; on
+ * a fleet's other hosts, rotates their own when none came from the issuer for a day.
  */
 export function ticketKeysScript(config: EdgeProxyConfig, role: HostRole = "issuer"): string {
     const settings = scriptSettings(config);
@@ -212,14 +218,17 @@ export function ticketKeysScript(config: EdgeProxyConfig, role: HostRole = "issu
         ...distributionSettings(config),
         rotates: role === "issuer",
         followers: role === "issuer" ? settings.followers : [],
+        staleHours: String(TICKET_KEYS_STALE_HOURS),
+        staleMinutes: String(TICKET_KEYS_STALE_HOURS * 60),
     });
 }
 
-/** The cron entries of the ticket keys' job. */
+/** The cron entries of the ticket keys' job: at boot, and every 12 hours a rotation (or, on a receiving host, the check for keys gone stale). */
 export function ticketKeysCron(config: EdgeProxyConfig, role: HostRole = "issuer"): string {
     return renderTemplate("host/tls-keys.cron.hbs", {
         ...ticketKeysPaths(config),
-        rotation: role === "issuer" ? TICKET_KEYS_ROTATION.split(" ") : null,
+        rotation: TICKET_KEYS_ROTATION.split(" "),
+        task: role === "issuer" ? "rotate" : "stale",
     });
 }
 

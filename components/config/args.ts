@@ -220,9 +220,9 @@ export interface HaproxyArgs {
     maxconn?: number;
     /**
      * TLS session tickets from HAProxy 2.2 (TLS 1.3 clients resume only with them): keys on the host's /run (a
-     * tmpfs), rotated every 12 hours through the runtime API, the same on every host of a fleet. Turning it on or
-     * off replaces the HAProxy container once (it mounts the keys). false renders `no-tls-tickets`, as HAProxy 1.7
-     * to 2.1 always do.
+     * tmpfs), rotated every 12 hours through the runtime API, sent by a fleet's issuer to its other hosts. Turning
+     * it on or off replaces the HAProxy container once (it mounts the keys). false renders `no-tls-tickets`, as
+     * HAProxy 1.7 to 2.1 always do.
      *
      * Stack key: `edge-proxy:tlsSessionTickets`.
      * @default false

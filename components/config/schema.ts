@@ -301,7 +301,7 @@ export const configModel = record({
         maxconn: leaf("maxconn", "HAProxy's global maxconn.", integer(1, 1_000_000).default(4000)),
         sessionTickets: leaf(
             "tlsSessionTickets",
-            "TLS session tickets from HAProxy 2.2 (TLS 1.3 clients resume only with them): keys on the host's /run (a tmpfs), rotated every 12 hours through the runtime API, the same on every host of a fleet. Turning it on or off replaces the HAProxy container once (it mounts the keys). false renders `no-tls-tickets`, as HAProxy 1.7 to 2.1 always do.",
+            "TLS session tickets from HAProxy 2.2 (TLS 1.3 clients resume only with them): keys on the host's /run (a tmpfs), rotated every 12 hours through the runtime API, sent by a fleet's issuer to its other hosts. Turning it on or off replaces the HAProxy container once (it mounts the keys). false renders `no-tls-tickets`, as HAProxy 1.7 to 2.1 always do.",
             flag().default(false),
         ),
         timeouts: record({

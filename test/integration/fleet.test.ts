@@ -24,7 +24,7 @@ import {
     removeReceiverScript,
 } from "../../components/fleet/scripts";
 import { hostStatePath } from "../../components/hostPaths";
-import { ticketKeysPaths } from "../../components/hostScripts";
+import { ticketKeysPaths, ticketKeysScript } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
 import { stopAll } from "../../dev/env/process";
 import { pinnedSshArgs, type Sshd, startSshd } from "../../dev/env/sshd";
@@ -230,6 +230,25 @@ describeWith(
                 expect(refused.stderr).to.contain("refused TLS session ticket keys that are not three keys of 80 bytes");
                 expect(fs.readFileSync(keysFile, "utf8"), "the keys before").to.equal(keys);
             }
+        });
+
+        it("a receiving host keeps the issuer's keys while they come, and rotates its own once none came for 25 hours", () => {
+            const keysFile = ticketKeysPaths(receiver).file;
+            const job = ticketKeysScript(receiver, "receiver");
+            const check = () =>
+                spawnSync("sh", ["-s", "stale"], { input: job, encoding: "utf8", env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` } });
+            const fresh = fs.readFileSync(keysFile, "utf8");
+            const kept = check();
+            expect(kept.status, kept.stderr).to.equal(0);
+            expect(fs.readFileSync(keysFile, "utf8"), "keys that came within 25 hours").to.equal(fresh);
+            const dayAndMore = (Date.now() - 26 * 3600_000) / 1000;
+            fs.utimesSync(keysFile, dayAndMore, dayAndMore);
+            const rotated = check();
+            expect(rotated.status, rotated.stderr).to.equal(0);
+            expect(rotated.stderr).to.contain("no TLS session ticket keys from the fleet's issuer for 25 hours: rotating this host's own");
+            const after = fs.readFileSync(keysFile, "utf8").trim().split("\n");
+            expect(after.slice(0, 2), "the newest two kept").to.deep.equal(fresh.trim().split("\n").slice(1));
+            expect(after[2]).to.match(/^[A-Za-z0-9+/]{107}=$/);
         });
 
         it("the issuer's key opens nothing but the receiver: a shell command is refused", () => {

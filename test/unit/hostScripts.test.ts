@@ -281,7 +281,7 @@ describe("certificates put in service by the host scripts", () => {
         const script = deliverConfigScript(dev(2, 6), renderHaproxyConfig(dev(2, 6)));
         const before = script.indexOf("reload_worker=$(runtime_client worker 2>/dev/null) || reload_worker=-");
         const signal = script.indexOf("if ! docker kill -s HUP edge-proxy >/dev/null; then");
-        const wait = script.indexOf('if ! runtime_client wait-worker "$reload_worker" 300 >/dev/null; then');
+        const wait = script.indexOf('if [ -n "$reload_worker" ] && ! runtime_client wait-worker "$reload_worker" 300 >/dev/null; then');
         expect(before, "the worker asked for first").to.be.greaterThan(0);
         expect(signal, "then the signal").to.be.greaterThan(before);
         expect(wait, "then the wait").to.be.greaterThan(signal);
@@ -328,7 +328,8 @@ describe("TLS session ticket keys in the host scripts", () => {
 
     it("a container from before session tickets is not reloaded onto a configuration it cannot read", () => {
         const script = deliverConfigScript(dev(2, 6), renderHaproxyConfig(dev(2, 6)));
-        expect(script).to.contain('    keys_mount=/run/edge-proxy-tls\n    case $mounts in\n        "" | *" $keys_mount "*) reload_haproxy || exit 1 ;;\n');
+        expect(script).to.contain('    if [ -z "$(running_image)" ] || mounts_ticket_keys; then\n        reload_haproxy || exit 1\n');
+        expect(script).to.contain('        *" $keys_mount "*) return 0 ;;\n');
     });
 
     it("the issuer's cron makes the keys at boot and rotates them every 12 hours; a receiving host's only makes them", () => {
@@ -339,7 +340,12 @@ describe("TLS session ticket keys in the host scripts", () => {
         );
         const receiving = ticketKeysCron(config, "receiver");
         expect(receiving).to.contain("@reboot root").and.not.contain(" rotate ");
-        expect(ticketKeysScript(config, "receiver")).to.not.contain("rotate:1)").and.not.contain("fleet_ssh");
+        expect(receiving, "a receiving host rotates its own keys when the issuer's stop coming").to.contain(
+            "41 */12 * * * root /usr/local/sbin/edge-proxy-tls-keys-edge-proxy stale >>",
+        );
+        const receiverJob = ticketKeysScript(config, "receiver");
+        expect(receiverJob).to.not.contain("rotate:1)").and.not.contain("fleet_ssh");
+        expect(receiverJob).to.contain('        stale_minutes=1500\n        [ -z "$(find "$ticket_keys" -mmin "-$stale_minutes" 2>/dev/null)" ] || exit 0\n');
         expect(ticketKeysScript(config)).to.contain("    rotate:1) rotate_ticket_keys || exit 1 ;;\n");
     });
 
