@@ -70,7 +70,8 @@ export function authorizedKeyLine(config: EdgeProxyConfig, publicKey: string): s
 export function installReceiverScript(config: EdgeProxyConfig, publicKey: string): string {
     const paths = fleetPaths(config);
     return renderTemplate("host/install-receiver.sh.hbs", {
-        dataDir: config.acme.dataDir,
+        // The host lock's settings: the step records itself in the ledger, which another step's lock cleans.
+        ...scriptSettings(config),
         // Its python3 speaks to HAProxy's runtime API (2.2+): the receiver runs no certbot, but installs
         // certificates and ticket keys as the issuer does.
         runtimeImage: haproxyFeatures(config.haproxy.version).runtimeCertificates ? config.acme.certbotImage : null,

@@ -2,7 +2,7 @@
  * The host scripts as they run on the host, as root: shellcheck on every rendered script, and run for real
  * in a scratch directory where they need no Docker: PEM assembly, the configuration delivery and the
  * preparation (they give files the container's group, record under /var/lib/edge-proxy, and one test fills a
- * tmpfs). Their parsing and the steps that need no root: test/unit/hostScripts.test.ts.
+ * tmpfs), and the renewal job's record of certificates not in service. Their parsing and the steps that need no root: test/unit/hostScripts.test.ts.
  */
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -16,6 +16,7 @@ import { renderHaproxyConfig } from "../../components/haproxy/render";
 import { hostStatePath } from "../../components/hostPaths";
 import { deliverConfigScript, installPemScript, prepareHostScript } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
+import { renderPartial } from "../../components/templates";
 import { writePlaceholderPem } from "../../dev/haproxy";
 import { devConfigIn, hostScriptsOf } from "../../dev/hostScripts";
 import { PROJECT_DIR } from "../../dev/paths";
@@ -390,5 +391,48 @@ exit 0
             expect(fs.readFileSync(`${scratch}/certs/www.pem`, "utf8")).to.equal("the real certificate\n");
             expect(fs.readFileSync(`${scratch}/certs/wiki.pem`, "utf8")).to.equal(placeholder);
         });
+    });
+});
+
+describeWith([program("dash", "Debian's dash")], "the renewal job's certificates not in service, run for real by dash", () => {
+    let scratch: string;
+    beforeEach(() => {
+        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-unapplied-"));
+        fs.mkdirSync(`${scratch}/edge-proxy`);
+    });
+    afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+    /**
+     * The renewal job's functions (sh-unapplied-certificates.hbs) for the sites www and wiki, with an
+     * apply_certificates that records its arguments and succeeds or fails as `applies` says, after `changed`.
+     */
+    function run(changed: string, applies: boolean) {
+        const functions = renderPartial("sh-unapplied-certificates", { dataDir: scratch });
+        const script = `set -eu
+log() { printf '%s\\n' "$*" >&2; }
+apply_certificates() { echo "applied $*"; ${applies ? "return 0" : "return 1"}; }
+${functions}
+changed="${changed}"
+with_unapplied www wiki
+if apply_changed; then echo ok; else echo failed; fi
+`;
+        const result = spawnSync("dash", ["-c", script], { encoding: "utf8" });
+        expect(result.status, result.stderr).to.equal(0);
+        return result.stdout;
+    }
+    const recorded = () =>
+        fs.existsSync(`${scratch}/edge-proxy/unapplied-certificates`) ? fs.readFileSync(`${scratch}/edge-proxy/unapplied-certificates`, "utf8") : null;
+
+    it("records what a run could not put in service, puts it in service with the next run's, then forgets it", () => {
+        expect(run(" www", false)).to.equal("applied www\nfailed\n");
+        expect(recorded()).to.equal("www\n");
+        expect(run(" wiki", true), "the next run's and the one recorded").to.equal("applied wiki www\nok\n");
+        expect(recorded()).to.equal(null);
+    });
+
+    it("keeps the record across a run with nothing new that fails again, and drops a name that is no longer a site", () => {
+        fs.writeFileSync(`${scratch}/edge-proxy/unapplied-certificates`, "gone\nwww\nwww\n");
+        expect(run("", false)).to.equal("applied www\nfailed\n");
+        expect(recorded()).to.equal("www\n");
     });
 });
