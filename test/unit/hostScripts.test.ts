@@ -269,7 +269,7 @@ describe("certificates put in service by the host scripts", () => {
             expect(script).to.contain('set -- "$@" /certs/"$live_name".pem');
             expect(script).to.contain('certbot/certbot:v5.8.0 - edge-proxy-runtime "$@"');
             const live = script.indexOf('if live_output=$(runtime_client certificates "$@"); then');
-            const reload = script.indexOf("    reload_haproxy || return 1\n}");
+            const reload = script.indexOf('    reload_checked "$image" "the new certificates" || return 1\n}');
             expect(live, "the runtime API first").to.be.greaterThan(0);
             expect(reload, "the reload after it").to.be.greaterThan(live);
         }
@@ -291,7 +291,8 @@ describe("certificates put in service by the host scripts", () => {
     it("before 2.2 checks the live files and reloads", () => {
         for (const script of [reloadScript(dev(2, 1), []), renewScript(dev(1, 7)), receiverScript(dev(2, 1))]) {
             expect(script).to.not.contain(RUNTIME_CLIENT).and.not.contain("def update(address, path):");
-            expect(script).to.contain('if ! check_output=$(check_config /srv/haproxy/cfg "$image" 2>&1); then');
+            expect(script).to.contain('    reload_checked "$image" "the new certificates" || return 1\n}');
+            expect(script).to.contain('    if ! check_output=$(check_config /srv/haproxy/cfg "$1" 2>&1); then\n');
         }
     });
 
