@@ -230,6 +230,11 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
                 `host ${host.name} missed the distribution of the certificates at ${host.at}: it may serve older ones until the next renewal run or pulumi up`,
             );
         }
+        if (host.ticketKeys?.behind) {
+            attention.push(
+                `host ${host.name} did not take the TLS session ticket keys (${host.ticketKeys.state}${host.ticketKeys.at ? ` at ${host.ticketKeys.at}` : ""}): sessions begun on other hosts do not resume there until it takes the next rotation`,
+            );
+        }
     }
     return {
         role,
@@ -301,6 +306,10 @@ export function formatReport(report: StatusReport): string {
     }
     for (const host of report.hosts ?? []) {
         lines.push(`host ${host.name}: ${host.behind ? "behind" : "took every certificate"} (last distribution ${host.state} at ${host.at})`);
+        if (host.ticketKeys) {
+            const { behind, state, at } = host.ticketKeys;
+            lines.push(`  TLS session ticket keys: ${behind ? "not the issuer's" : "the issuer's"} (last sent: ${state}${at ? ` at ${at}` : ""})`);
+        }
     }
     lines.push(report.attention.length === 0 ? "all well" : `needs attention:\n${report.attention.map((item) => `  - ${item}`).join("\n")}`);
     return `${lines.join("\n")}\n`;

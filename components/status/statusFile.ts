@@ -77,6 +77,18 @@ export interface FleetHostStatus {
     at: string;
     /** Whether it missed the last distribution, and may serve older certificates. */
     behind: boolean;
+    /** With tlsSessionTickets: what it made of the last TLS session ticket keys sent (the first up's, then each rotation's). */
+    ticketKeys?: FleetHostRecord;
+}
+
+/** What a host made of the last thing the issuer sent it. */
+export interface FleetHostRecord {
+    /** `ok`: it took them; `failed`: it could not be reached or refused them; `none`: nothing sent yet. */
+    state: string;
+    /** When, UTC ISO 8601 (empty when nothing was sent yet). */
+    at: string;
+    /** Whether it did not take them. */
+    behind: boolean;
 }
 
 /** Reads status.json's text; throws naming what is missing when it is not such a file. */

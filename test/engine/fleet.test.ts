@@ -14,6 +14,7 @@ import * as https from "node:https";
 import * as path from "node:path";
 import { expect } from "chai";
 import { hostStatePath } from "../../components/hostPaths";
+import { parseStatusFile, type StatusFile } from "../../components/status/statusFile";
 import type { FleetHost } from "../../dev/env/fleet";
 import { stopAll, waitFor } from "../../dev/env/process";
 import { CONTAINER, PORTS, phase, RENEW_CRON, RENEW_SCRIPT, SITES, type StackValues, TICKET_KEYS_DIR, TICKET_KEYS_SCRIPT } from "../../dev/environment";
@@ -168,17 +169,19 @@ describeWith([...FLEET_ENVIRONMENT, ENGINE], "a fleet of two hosts under the rea
     }
 
     /** The issuer's status.json. */
-    function issuerStatus(): { hosts?: { name: string; state: string; at: string; behind: boolean }[] } {
-        return JSON.parse(fs.readFileSync(a.pathOf(path.posix.join(env.paths.dataDir, "edge-proxy", "status.json")), "utf8"));
+    function issuerStatus(): StatusFile {
+        return parseStatusFile(fs.readFileSync(a.pathOf(path.posix.join(env.paths.dataDir, "edge-proxy", "status.json")), "utf8"));
     }
 
-    /** The issuer's metrics file's line for host `name`'s edge_proxy_fleet_host_behind. */
-    function behindMetric(name: string): string | undefined {
+    /** The issuer's metrics file's line of `metric` for host `name`. */
+    function hostMetric(metric: string, name: string): string | undefined {
         return fs
             .readFileSync(a.pathOf(env.paths.metricsFile), "utf8")
             .split("\n")
-            .find((line) => line.startsWith("edge_proxy_fleet_host_behind{") && line.includes(`host="${name}"`));
+            .find((line) => line.startsWith(`${metric}{`) && line.includes(`host="${name}"`));
     }
+    const behindMetric = (name: string) => hostMetric("edge_proxy_fleet_host_behind", name);
+    const keysBehindMetric = (name: string) => hostMetric("edge_proxy_fleet_host_ticket_keys_behind", name);
 
     /** The release the live configuration of `host` is (`current` names releases/<digest>). */
     function liveDigest(host: FleetHost): string {
@@ -278,6 +281,8 @@ describeWith([...FLEET_ENVIRONMENT, ENGINE], "a fleet of two hosts under the rea
     it("shares the TLS session ticket keys: b holds the issuer's, a rotation on a reaches b with no reload, a session begun on a resumes on b", async () => {
         const keysOn = (host: FleetHost) => fs.readFileSync(host.pathOf(path.posix.join(TICKET_KEYS_DIR, "tls-ticket-keys")), "utf8");
         expect(keysOn(b), "b's keys after the first up").to.equal(keysOn(a));
+        expect(issuerStatus().hosts?.[0].ticketKeys, "the issuer's status: b took the keys").to.include({ state: "ok", behind: false });
+        expect(keysBehindMetric("b"), "metrics: b").to.equal(`edge_proxy_fleet_host_ticket_keys_behind{container="${CONTAINER}",host="b"} 0`);
         const before = keysOn(a);
         const workersOnB = (await b.docker(["top", CONTAINER, "-o", "pid"])).stdout;
         const rotation = await phase("the ticket keys' job on the issuer, rotate", () => a.exec(TICKET_KEYS_SCRIPT, ["rotate"], { allowFailure: true }));

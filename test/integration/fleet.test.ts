@@ -26,6 +26,7 @@ import {
 import { hostStatePath } from "../../components/hostPaths";
 import { ticketKeysPaths, ticketKeysScript } from "../../components/hostScripts";
 import { loadStackFile } from "../../components/plan";
+import { parseStatusFile } from "../../components/status/statusFile";
 import { stopAll } from "../../dev/env/process";
 import { pinnedSshArgs, type Sshd, startSshd } from "../../dev/env/sshd";
 import { writePlaceholderPem, writeSelfSigned } from "../../dev/haproxy";
@@ -94,6 +95,7 @@ describeWith(
             return pem;
         }
         const receivedPem = () => fs.readFileSync(`${receiver.haproxy.certsDir}/${SITE.name}.pem`, "utf8");
+        const issuerStatus = () => parseStatusFile(fs.readFileSync(`${issuer.acme.dataDir}/edge-proxy/status.json`, "utf8"));
         const distribute = () => runScript(distributeScript(issuer, [`${SITE.name} serial=00`]));
         /** Logs in to the receiving host with the issuer's key, as the distribution does, asking `request`. */
         const asIssuer = (request: string[], input = "") =>
@@ -299,11 +301,38 @@ describeWith(
             expect(failed.stderr).to.contain("host r (127.0.0.2) did not take certificate shop");
             expect(failed.stderr).to.contain("hosts behind: r");
             expect(fs.readFileSync(`${issuer.acme.dataDir}/edge-proxy/fleet/host-r`, "utf8")).to.match(/^state failed\n/);
+            const status = issuerStatus();
+            expect(status.attention, "status.json's attention").to.equal(true);
+            expect(status.hosts?.[0]).to.include({ name: "r", state: "failed", behind: true });
+            expect(status.hosts?.[0].ticketKeys).to.include({ state: "failed", behind: true });
             expect(receivedPem()).not.to.equal(pem);
             await sshd.start();
             const caughtUp = distribute();
             expect(caughtUp.status, caughtUp.stderr).to.equal(0);
             expect(receivedPem()).to.equal(pem);
+            const [host] = issuerStatus().hosts ?? [];
+            expect(host).to.include({ name: "r", state: "ok", behind: false });
+            expect(host.ticketKeys).to.include({ state: "ok", behind: false });
+        });
+
+        it("the issuer's rotation names in its status a host that did not take the keys, and the next rotation reaches it", async () => {
+            const job = ticketKeysScript(issuer);
+            // This machine's Docker stand-in answers that no container runs: the rotation is the file's alone.
+            const rotate = () =>
+                spawnSync("sh", ["-s", "rotate"], { input: job, encoding: "utf8", env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` } });
+            await sshd.stop();
+            const missed = rotate();
+            expect(missed.status, "the job fails").to.equal(1);
+            expect(missed.stderr).to.contain("host r did not take the TLS session ticket keys: it keeps its own until the next rotation");
+            expect(issuerStatus().hosts?.[0].ticketKeys).to.include({ state: "failed", behind: true });
+            expect(issuerStatus().attention).to.equal(true);
+            await sshd.start();
+            const reached = rotate();
+            expect(reached.status, reached.stderr).to.equal(0);
+            expect(issuerStatus().hosts?.[0].ticketKeys).to.include({ state: "ok", behind: false });
+            expect(fs.readFileSync(ticketKeysPaths(receiver).file, "utf8"), "the receiving host's keys").to.equal(
+                fs.readFileSync(ticketKeysPaths(issuer).file, "utf8"),
+            );
         });
 
         it("removing the receiver takes the issuer's key line and the receiver away, and nothing else", () => {

@@ -364,12 +364,15 @@ describe("TLS session ticket keys in the host scripts", () => {
         const fleet = loadStackFile(path.join(PROJECT_DIR, "test", "stacks", "fleet-2.6.yaml"));
         const script = ticketKeysScript(fleet);
         expect(script).to.contain(
-            "    if ! fleet_ssh edge-1 10.0.0.11 2222 root 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfEdgeOne' tls-keys </run/edge-proxy/edge-proxy/tls-ticket-keys >/dev/null; then\n",
+            "    if fleet_ssh edge-1 10.0.0.11 2222 root 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfEdgeOne' tls-keys </run/edge-proxy/edge-proxy/tls-ticket-keys >/dev/null; then\n" +
+                '        record_host keys edge-1 ok "took the keys"\n',
         );
+        // The status names the hosts that did not take them (status.json, the metrics file).
+        expect(script).to.contain("write_status || log").and.contain("edge_proxy_fleet_host_ticket_keys_behind{");
         expect(distributeScript(fleet, []), "the first up's distribution sends them too").to.contain(
             'distribute_ticket_keys || log "hosts keeping their own TLS session ticket keys:$keys_behind"\n',
         );
-        expect(script).to.contain("    if ! fleet_ssh edge-3 10.0.0.13 22 admin ").and.not.contain("fleet_ssh edge-2 ");
+        expect(script).to.contain("    if fleet_ssh edge-3 10.0.0.13 22 admin ").and.not.contain("fleet_ssh edge-2 ");
         const receiver = receiverScript(fleet);
         expect(receiver).to.contain('    tls-keys:1) site="" token="" ;;\n');
         expect(receiver, "three lines of 108 characters").to.contain('" -ne 326 ] || [ "$(printf');

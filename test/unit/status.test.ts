@@ -340,6 +340,31 @@ describe("npm run status", () => {
             expect(formatReport(report)).to.contain("host b: behind (last distribution failed at 2026-12-04T03:17:05Z)");
         });
 
+        it("the issuer names a host that did not take the TLS session ticket keys, and one that took them needs nothing", () => {
+            const probe = wellProbe("abc");
+            const took = { name: "b", state: "ok", at: "2026-12-04T03:17:05Z", behind: false };
+            probe.status = {
+                ...statusFile(),
+                hosts: [
+                    { ...took, ticketKeys: { state: "ok", at: "2026-12-04T12:41:02Z", behind: false } },
+                    { ...took, name: "c", ticketKeys: { state: "failed", at: "2026-12-04T12:41:09Z", behind: true } },
+                    { ...took, name: "d", ticketKeys: { state: "none", at: "", behind: true } },
+                ],
+            };
+            const report = buildReport(config, "abc", probe, NOW);
+            expect(report.attention).to.deep.equal([
+                "host c did not take the TLS session ticket keys (failed at 2026-12-04T12:41:09Z): sessions begun on other hosts do not resume there until it takes the next rotation",
+                "host d did not take the TLS session ticket keys (none): sessions begun on other hosts do not resume there until it takes the next rotation",
+            ]);
+            const text = formatReport(report);
+            expect(text).to.contain(
+                "host b: took every certificate (last distribution ok at 2026-12-04T03:17:05Z)\n  TLS session ticket keys: the issuer's (last sent: ok at 2026-12-04T12:41:02Z)",
+            );
+            expect(text).to.contain(
+                "host c: took every certificate (last distribution ok at 2026-12-04T03:17:05Z)\n  TLS session ticket keys: not the issuer's (last sent: failed at 2026-12-04T12:41:09Z)",
+            );
+        });
+
         it("hosts that serve a name different certificates need attention, and a host on another configuration says so", () => {
             const a = buildReport(config, "abc", wellProbe("abc"), NOW);
             const b = buildReport(config, "abc", withSerial(wellProbe("abc"), "0C0D"), NOW, "receiver");
