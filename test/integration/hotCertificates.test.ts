@@ -9,16 +9,15 @@
 
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { haproxyFeatures } from "../../components/haproxy/features";
-import { haproxyBinaries, type RunningHaproxy } from "../../dev/haproxy";
+import type { RunningHaproxy } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
 import { writeCertificate } from "../support/certificates";
 import { startLoad } from "../support/load";
 import { describeWith, HAPROXY, program, ROOT } from "../support/needs";
-import { type SeedProxy, startSeedProxy } from "../support/seedProxy";
+import { forEachSeedProxy } from "../support/seedProxy";
 
 const RUNTIME_PROGRAM = path.join(PROJECT_DIR, "templates", "host", "runtime.py");
 const PORTS = { http: 29080, https: 29443, ssh: 29122, backend: { host: "127.0.0.4", port: 29081 } };
@@ -75,105 +74,85 @@ function swapIn(proxy: RunningHaproxy, pem: string): string {
     return live;
 }
 
-const { binaries } = haproxyBinaries();
-const withRuntimeApi = binaries.filter((binary) => haproxyFeatures(binary.version).runtimeCertificates);
-
 describeWith([ROOT, HAPROXY, program("python3", "Debian's python3")], "certificates installed into a running haproxy (runtime API)", function () {
     this.timeout(120_000);
 
-    it("runs on at least one haproxy binary with the runtime API's certificate commands (2.2+)", () => {
-        expect(
-            withRuntimeApi.map((binary) => binary.release),
-            `binaries found: ${binaries.map((binary) => binary.release).join(", ")}`,
-        ).to.not.deep.equal([]);
-    });
-
-    for (const binary of withRuntimeApi) {
-        describe(`haproxy ${binary.release}`, () => {
-            let seed: SeedProxy;
-            let proxy: RunningHaproxy;
-            let scratch: string;
-
-            before(async () => {
-                scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-hot-"));
-                seed = await startSeedProxy(binary, PORTS);
-                proxy = seed.proxy;
-            });
-
-            after(async () => {
-                await seed?.stop();
-                fs.rmSync(scratch, { recursive: true, force: true });
-            });
-
+    forEachSeedProxy(
+        {
+            what: "with the runtime API's certificate commands (2.2+)",
+            applies: (binary) => haproxyFeatures(binary.version).runtimeCertificates,
+            ports: PORTS,
+        },
+        (context) => {
             it("installs a renewed certificate under load: no failed request, the same worker, the new certificate served", async () => {
-                const renewed = newPem(scratch, "renewed", "1A01");
-                const worker = await proxy.workerPid();
+                const renewed = newPem(context.scratch, "renewed", "1A01");
+                const worker = await context.seed.proxy.workerPid();
                 const load = startLoad(HTTPS, [DOMAIN]);
                 await sleep(500);
-                const live = swapIn(proxy, renewed.file);
-                const result = installLive(proxy, live);
+                const live = swapIn(context.seed.proxy, renewed.file);
+                const result = installLive(context.seed.proxy, live);
                 await sleep(500);
                 const { ok, failed, errors } = await load.stop();
-                console.log(`      [haproxy ${binary.release}] load while the certificate was installed: ${ok} requests ok, ${failed} failed`);
+                console.log(`      [haproxy ${context.binary.release}] load while the certificate was installed: ${ok} requests ok, ${failed} failed`);
                 expect(result.code, result.stderr).to.equal(0);
                 expect(result.stdout).to.equal(`updated ${live}\n`);
                 expect(servedFingerprint(), "the certificate a new connection gets").to.equal(renewed.fingerprint);
-                expect(await proxy.workerPid(), "the worker serving").to.equal(worker);
+                expect(await context.seed.proxy.workerPid(), "the worker serving").to.equal(worker);
                 expect(ok, "requests during the update").to.be.at.least(100);
                 expect(failed, errors.slice(0, 5).join("; ")).to.equal(0);
             });
 
             it("sends nothing when HAProxy already serves the file's certificate", () => {
-                const live = path.join(proxy.certsDir, "www.example.com.pem");
-                const result = installLive(proxy, live);
+                const live = path.join(context.seed.proxy.certsDir, "www.example.com.pem");
+                const result = installLive(context.seed.proxy, live);
                 expect(result.code, result.stderr).to.equal(0);
                 expect(result.stdout).to.equal(`unchanged ${live}\n`);
             });
 
             it("fails on a certificate whose key is not its own, and HAProxy keeps serving the one before", () => {
                 const before = servedFingerprint();
-                const other = newPem(scratch, "other", "1A02");
-                const mismatched = path.join(scratch, "mismatched.pem");
+                const other = newPem(context.scratch, "other", "1A02");
+                const mismatched = path.join(context.scratch, "mismatched.pem");
                 const certificate = fs.readFileSync(other.file, "utf8").replace(/-----BEGIN PRIVATE KEY-----[\s\S]*$/, "");
-                const key = /-----BEGIN PRIVATE KEY-----[\s\S]*$/.exec(fs.readFileSync(path.join(scratch, "renewed.pem"), "utf8"))![0];
+                const key = /-----BEGIN PRIVATE KEY-----[\s\S]*$/.exec(fs.readFileSync(path.join(context.scratch, "renewed.pem"), "utf8"))![0];
                 fs.writeFileSync(mismatched, certificate + key);
-                const live = swapIn(proxy, mismatched);
-                const result = installLive(proxy, live);
+                const live = swapIn(context.seed.proxy, mismatched);
+                const result = installLive(context.seed.proxy, live);
                 expect(result.code).to.equal(1);
                 expect(result.stderr).to.contain(`HAProxy refused the certificate ${live}:`);
                 expect(servedFingerprint(), "still the certificate before").to.equal(before);
                 // The next try, with a good file, is not held up by a transaction left open.
-                const good = newPem(scratch, "good", "1A03");
-                expect(installLive(proxy, swapIn(proxy, good.file)).code).to.equal(0);
+                const good = newPem(context.scratch, "good", "1A03");
+                expect(installLive(context.seed.proxy, swapIn(context.seed.proxy, good.file)).code).to.equal(0);
                 expect(servedFingerprint()).to.equal(good.fingerprint);
             });
 
             it("exits 2 for a certificate HAProxy does not hold (its configuration must be reloaded first)", () => {
-                const unknown = path.join(proxy.certsDir, "not-configured.pem");
-                fs.copyFileSync(path.join(scratch, "good.pem"), unknown);
-                const result = installLive(proxy, unknown);
+                const unknown = path.join(context.seed.proxy.certsDir, "not-configured.pem");
+                fs.copyFileSync(path.join(context.scratch, "good.pem"), unknown);
+                const result = installLive(context.seed.proxy, unknown);
                 expect(result.code).to.equal(2);
                 expect(result.stderr).to.contain(`HAProxy does not serve ${unknown} yet`);
             });
 
             it("waits through a reload for the new worker, whose runtime API takes the next certificate", () => {
-                const before = runtime(proxy, "worker");
+                const before = runtime(context.seed.proxy, "worker");
                 expect(before.code, before.stderr).to.equal(0);
                 // The file changes after the signal: a new worker may read it, or not, before it serves.
-                proxy.reload();
-                const renewed = newPem(scratch, "after-reload", "1A04");
-                const live = swapIn(proxy, renewed.file);
-                const waited = runtime(proxy, "wait-worker", before.stdout.trim(), "20");
-                expect(waited.code, `${waited.stderr}\n${proxy.output()}`).to.equal(0);
+                context.seed.proxy.reload();
+                const renewed = newPem(context.scratch, "after-reload", "1A04");
+                const live = swapIn(context.seed.proxy, renewed.file);
+                const waited = runtime(context.seed.proxy, "wait-worker", before.stdout.trim(), "20");
+                expect(waited.code, `${waited.stderr}\n${context.seed.proxy.output()}`).to.equal(0);
                 expect(waited.stdout.trim(), "a new worker").to.match(/^\d+$/).and.not.equal(before.stdout.trim());
-                const result = installLive(proxy, live);
+                const result = installLive(context.seed.proxy, live);
                 expect(result.code, result.stderr).to.equal(0);
                 expect(servedFingerprint()).to.equal(renewed.fingerprint);
                 // No worker other than the one serving comes: the wait ends in failure, not forever.
-                const none = runtime(proxy, "wait-worker", waited.stdout.trim(), "1");
+                const none = runtime(context.seed.proxy, "wait-worker", waited.stdout.trim(), "1");
                 expect(none.code).to.equal(1);
                 expect(none.stderr).to.contain("no new HAProxy worker answered within 1 s");
             });
-        });
-    }
+        },
+    );
 });

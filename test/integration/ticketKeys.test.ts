@@ -15,10 +15,10 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { haproxyFeatures } from "../../components/haproxy/features";
 import { renderPartial } from "../../components/templates";
-import { haproxyBinaries, type RunningHaproxy } from "../../dev/haproxy";
+import type { RunningHaproxy } from "../../dev/haproxy";
 import { PROJECT_DIR } from "../../dev/paths";
 import { describeWith, HAPROXY, program, ROOT } from "../support/needs";
-import { type SeedProxy, startSeedProxy } from "../support/seedProxy";
+import { forEachSeedProxy } from "../support/seedProxy";
 
 const execFile = promisify(execFileCallback);
 const RUNTIME_PROGRAM = path.join(PROJECT_DIR, "templates", "host", "runtime.py");
@@ -80,9 +80,6 @@ async function handshake(version: TlsVersion, options: { resume?: string; save?:
     return /^Reused, /m.test(stdout);
 }
 
-const { binaries } = haproxyBinaries();
-const withRuntimeApi = binaries.filter((binary) => haproxyFeatures(binary.version).rotatedTicketKeys);
-
 describeWith(
     [ROOT, program("dash", "Debian's dash"), program("openssl", "apt-get install openssl")],
     "TLS session ticket keys made by the host's functions",
@@ -142,100 +139,84 @@ describeWith(
     function () {
         this.timeout(120_000);
 
-        it("runs on at least one haproxy binary that rotates ticket keys (2.2+)", () => {
-            expect(
-                withRuntimeApi.map((binary) => binary.release),
-                `binaries found: ${binaries.map((binary) => binary.release).join(", ")}`,
-            ).to.not.deep.equal([]);
-        });
-
-        for (const binary of withRuntimeApi) {
-            describe(`haproxy ${binary.release}`, () => {
-                let seed: SeedProxy;
-                let proxy: RunningHaproxy;
-                let scratch: string;
-
-                before(async () => {
-                    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-tickets-"));
-                    seed = await startSeedProxy(binary, PORTS, (config) => {
-                        config.haproxy.sessionTickets = true;
-                    });
-                    proxy = seed.proxy;
-                });
-
-                after(async () => {
-                    await seed?.stop();
-                    fs.rmSync(scratch, { recursive: true, force: true });
-                });
-
+        forEachSeedProxy(
+            {
+                what: "that rotates ticket keys (2.2+)",
+                applies: (binary) => haproxyFeatures(binary.version).rotatedTicketKeys,
+                ports: PORTS,
+                configure: (config) => {
+                    config.haproxy.sessionTickets = true;
+                },
+            },
+            (context) => {
                 it("resumes TLS 1.3 and TLS 1.2 sessions with a ticket", async () => {
                     for (const version of ["-tls1_3", "-tls1_2"] as const) {
-                        const saved = path.join(scratch, `first${version}.session`);
+                        const saved = path.join(context.scratch, `first${version}.session`);
                         expect(await handshake(version, { save: saved }), `${version}: a first handshake is a full one`).to.equal(false);
                         expect(await handshake(version, { resume: saved }), `${version}: the next one resumes`).to.equal(true);
                     }
                 });
 
                 it("takes a rotation without a reload: the same worker, a ticket from before still resumes, HAProxy holds the file's keys", async () => {
-                    const ticket = path.join(scratch, "before-rotation.session");
+                    const ticket = path.join(context.scratch, "before-rotation.session");
                     await handshake("-tls1_3", { save: ticket });
-                    const worker = await proxy.workerPid();
-                    const rotated = keyFunctions(proxy.ticketKeysFile, "rotate_ticket_keys");
+                    const worker = await context.seed.proxy.workerPid();
+                    const rotated = keyFunctions(context.seed.proxy.ticketKeysFile, "rotate_ticket_keys");
                     expect(rotated.code, rotated.stderr).to.equal(0);
-                    const taken = takeKeys(proxy);
+                    const taken = takeKeys(context.seed.proxy);
                     expect(taken.code, taken.stderr).to.equal(0);
                     expect(taken.stdout).to.equal("updated\n");
-                    expect(await heldKeys(proxy)).to.deep.equal(keysOf(proxy.ticketKeysFile));
-                    expect(await proxy.workerPid(), "the worker serving").to.equal(worker);
+                    expect(await heldKeys(context.seed.proxy)).to.deep.equal(keysOf(context.seed.proxy.ticketKeysFile));
+                    expect(await context.seed.proxy.workerPid(), "the worker serving").to.equal(worker);
                     expect(await handshake("-tls1_3", { resume: ticket }), "a ticket from before the rotation").to.equal(true);
-                    const again = takeKeys(proxy);
+                    const again = takeKeys(context.seed.proxy);
                     expect(again.stdout, again.stderr).to.equal("unchanged\n");
                 });
 
                 it("keeps tickets across a reload, which reads the same keys from the file", async () => {
-                    const ticket = path.join(scratch, "before-reload.session");
+                    const ticket = path.join(context.scratch, "before-reload.session");
                     await handshake("-tls1_3", { save: ticket });
-                    const before = await proxy.workerPid();
-                    proxy.reload();
+                    const before = await context.seed.proxy.workerPid();
+                    context.seed.proxy.reload();
                     const deadline = Date.now() + 20_000;
                     let worker = before;
                     while (worker === before && Date.now() < deadline) {
                         await new Promise((resolve) => setTimeout(resolve, 200));
-                        worker = await proxy.workerPid().catch(() => before);
+                        worker = await context.seed.proxy.workerPid().catch(() => before);
                     }
                     expect(worker, "a new worker").to.not.equal(before);
-                    expect(await heldKeys(proxy)).to.deep.equal(keysOf(proxy.ticketKeysFile));
+                    expect(await heldKeys(context.seed.proxy)).to.deep.equal(keysOf(context.seed.proxy.ticketKeysFile));
                     expect(await handshake("-tls1_3", { resume: ticket }), "a ticket from the worker before").to.equal(true);
                 });
 
                 it("no longer resumes a ticket once its key rotated out (two rotations), and resumes a new one", async () => {
-                    const ticket = path.join(scratch, "old.session");
+                    const ticket = path.join(context.scratch, "old.session");
                     await handshake("-tls1_3", { save: ticket });
                     for (let rotation = 0; rotation < 2; rotation++) {
-                        expect(keyFunctions(proxy.ticketKeysFile, "rotate_ticket_keys").code).to.equal(0);
-                        expect(takeKeys(proxy).stdout).to.equal("updated\n");
+                        expect(keyFunctions(context.seed.proxy.ticketKeysFile, "rotate_ticket_keys").code).to.equal(0);
+                        expect(takeKeys(context.seed.proxy).stdout).to.equal("updated\n");
                     }
                     expect(await handshake("-tls1_3", { resume: ticket }), "the ticket whose key is gone").to.equal(false);
-                    const fresh = path.join(scratch, "fresh.session");
+                    const fresh = path.join(context.scratch, "fresh.session");
                     await handshake("-tls1_3", { save: fresh });
                     expect(await handshake("-tls1_3", { resume: fresh })).to.equal(true);
                 });
 
                 it("takes keys made anew (all three differ) in the file's order", async () => {
-                    expect(keyFunctions(proxy.ticketKeysFile, 'rm -f "$ticket_keys"; ensure_ticket_keys').code).to.equal(0);
-                    const taken = takeKeys(proxy);
+                    expect(keyFunctions(context.seed.proxy.ticketKeysFile, 'rm -f "$ticket_keys"; ensure_ticket_keys').code).to.equal(0);
+                    const taken = takeKeys(context.seed.proxy);
                     expect(taken.stdout, taken.stderr).to.equal("updated\n");
-                    expect(await heldKeys(proxy)).to.deep.equal(keysOf(proxy.ticketKeysFile));
+                    expect(await heldKeys(context.seed.proxy)).to.deep.equal(keysOf(context.seed.proxy.ticketKeysFile));
                 });
 
                 it("exits 2 for a keys file HAProxy does not use (its configuration must be reloaded first)", () => {
-                    const other = path.join(scratch, "other-keys");
-                    fs.copyFileSync(proxy.ticketKeysFile, other);
-                    const result = takeKeys(proxy, other);
+                    const other = path.join(context.scratch, "other-keys");
+                    fs.copyFileSync(context.seed.proxy.ticketKeysFile, other);
+                    const result = takeKeys(context.seed.proxy, other);
                     expect(result.code).to.equal(2);
                     expect(result.stderr).to.contain(`HAProxy uses no ticket keys from ${other} yet`);
                 });
-            });
-        }
+            },
+        );
     },
 );
