@@ -231,8 +231,10 @@ export function buildReport(config: EdgeProxyConfig, expectedDigest: string, pro
             );
         }
         if (host.ticketKeys?.behind) {
+            const { state, at } = host.ticketKeys;
+            const what = state === "none" ? "was never sent the TLS session ticket keys" : `did not take the TLS session ticket keys at ${at}`;
             attention.push(
-                `host ${host.name} did not take the TLS session ticket keys (${host.ticketKeys.state}${host.ticketKeys.at ? ` at ${host.ticketKeys.at}` : ""}): sessions begun on other hosts do not resume there until it takes the next rotation`,
+                `host ${host.name} ${what}: sessions begun on other hosts do not resume there until it takes them (the next renewal run sends them again)`,
             );
         }
     }
@@ -308,7 +310,9 @@ export function formatReport(report: StatusReport): string {
         lines.push(`host ${host.name}: ${host.behind ? "behind" : "took every certificate"} (last distribution ${host.state} at ${host.at})`);
         if (host.ticketKeys) {
             const { behind, state, at } = host.ticketKeys;
-            lines.push(`  TLS session ticket keys: ${behind ? "not the issuer's" : "the issuer's"} (last sent: ${state}${at ? ` at ${at}` : ""})`);
+            lines.push(
+                `  TLS session ticket keys: ${state === "none" ? "never sent" : `${behind ? "not the issuer's" : "the issuer's"} (last sent: ${state} at ${at})`}`,
+            );
         }
     }
     lines.push(report.attention.length === 0 ? "all well" : `needs attention:\n${report.attention.map((item) => `  - ${item}`).join("\n")}`);

@@ -67,21 +67,7 @@ export interface StatusFile {
     hosts?: FleetHostStatus[];
 }
 
-/** One other host of a fleet, as the issuer's last distribution left it (templates/partials/sh-distribute.hbs). */
-export interface FleetHostStatus {
-    /** The host's name among the fleet's hosts. */
-    name: string;
-    /** `ok`: it took every certificate; `failed`: it could not be reached or refused one. */
-    state: string;
-    /** When, UTC ISO 8601. */
-    at: string;
-    /** Whether it missed the last distribution, and may serve older certificates. */
-    behind: boolean;
-    /** With tlsSessionTickets: what it made of the last TLS session ticket keys sent (the first up's, then each rotation's). */
-    ticketKeys?: FleetHostRecord;
-}
-
-/** What a host made of the last thing the issuer sent it. */
+/** What another host of a fleet made of the last thing the issuer sent it (templates/partials/sh-fleet-ssh.hbs records it). */
 export interface FleetHostRecord {
     /** `ok`: it took them; `failed`: it could not be reached or refused them; `none`: nothing sent yet. */
     state: string;
@@ -89,6 +75,17 @@ export interface FleetHostRecord {
     at: string;
     /** Whether it did not take them. */
     behind: boolean;
+}
+
+/** One other host of a fleet, as the issuer's last distribution of the certificates left it (`behind`: it may serve older ones). */
+export interface FleetHostStatus extends FleetHostRecord {
+    /** The host's name among the fleet's hosts. */
+    name: string;
+    /**
+     * With tlsSessionTickets: what it made of the last TLS session ticket keys sent (by a distribution, a
+     * rotation, or a renewal run to a host that missed them).
+     */
+    ticketKeys?: FleetHostRecord;
 }
 
 /** Reads status.json's text; throws naming what is missing when it is not such a file. */

@@ -180,6 +180,8 @@ describeWith([...FLEET_ENVIRONMENT, ENGINE], "a fleet of two hosts under the rea
             .split("\n")
             .find((line) => line.startsWith(`${metric}{`) && line.includes(`host="${name}"`));
     }
+    /** The TLS session ticket keys on `host`. */
+    const keysOn = (host: FleetHost) => fs.readFileSync(host.pathOf(path.posix.join(TICKET_KEYS_DIR, "tls-ticket-keys")), "utf8");
     const behindMetric = (name: string) => hostMetric("edge_proxy_fleet_host_behind", name);
     const keysBehindMetric = (name: string) => hostMetric("edge_proxy_fleet_host_ticket_keys_behind", name);
 
@@ -279,7 +281,6 @@ describeWith([...FLEET_ENVIRONMENT, ENGINE], "a fleet of two hosts under the rea
     });
 
     it("shares the TLS session ticket keys: b holds the issuer's, a rotation on a reaches b with no reload, a session begun on a resumes on b", async () => {
-        const keysOn = (host: FleetHost) => fs.readFileSync(host.pathOf(path.posix.join(TICKET_KEYS_DIR, "tls-ticket-keys")), "utf8");
         expect(keysOn(b), "b's keys after the first up").to.equal(keysOn(a));
         expect(issuerStatus().hosts?.[0].ticketKeys, "the issuer's status: b took the keys").to.include({ state: "ok", behind: false });
         expect(keysBehindMetric("b"), "metrics: b").to.equal(`edge_proxy_fleet_host_ticket_keys_behind{container="${CONTAINER}",host="b"} 0`);
@@ -427,6 +428,12 @@ describeWith([...FLEET_ENVIRONMENT, ENGINE], "a fleet of two hosts under the rea
             "status.json: b",
         ).to.include({ state: "failed", behind: true });
         expect(behindMetric("b"), "metrics: b").to.equal(`edge_proxy_fleet_host_behind{container="${CONTAINER}",host="b"} 1`);
+        // A rotation of the ticket keys while b is down: b misses it, and the status says so.
+        const rotation = await phase("the ticket keys' job on the issuer, rotate, b down", () =>
+            a.exec(TICKET_KEYS_SCRIPT, ["rotate"], { allowFailure: true }),
+        );
+        expect(rotation.code, "the rotation with b down").to.equal(1);
+        expect(issuerStatus().hosts?.find((host) => host.name === "b")?.ticketKeys, "status.json: b's keys").to.include({ state: "failed", behind: true });
 
         await phase("b up", () => b.up());
         // Its engine starts its containers again: b serves what it had.
@@ -440,6 +447,9 @@ describeWith([...FLEET_ENVIRONMENT, ENGINE], "a fleet of two hosts under the rea
             "status.json: b",
         ).to.include({ state: "ok", behind: false });
         expect(behindMetric("b"), "metrics: b").to.equal(`edge_proxy_fleet_host_behind{container="${CONTAINER}",host="b"} 0`);
+        // The renewal run sent b the keys it missed.
+        expect(keysOn(b), "b's keys after the next run").to.equal(keysOn(a));
+        expect(keysBehindMetric("b"), "metrics: b's keys").to.equal(`edge_proxy_fleet_host_ticket_keys_behind{container="${CONTAINER}",host="b"} 0`);
         await expectServedBy(b, "b caught up");
     });
 

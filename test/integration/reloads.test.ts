@@ -67,6 +67,8 @@ describeWith([ROOT, HAPROXY], "graceful reloads under HTTP/1.1 and HTTP/2 load",
                 expect(one.ok, "HTTP/1.1 requests answered").to.be.at.least(500);
                 expect(two.ok, "HTTP/2 streams answered").to.be.at.least(500);
                 if (closesIdle) {
+                    // At most one request per kept-alive client (two of them) and reload.
+                    expect(one.failed, one.errors.slice(0, 5).join("; ")).to.be.at.most(2 * RELOADS);
                     expect(
                         one.errors.filter((error) => !/^keep-alive: (socket hang up|read ECONNRESET)$/.test(error)),
                         "HTTP/1.1 failures other than a kept-alive connection closed",

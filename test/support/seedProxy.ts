@@ -116,7 +116,9 @@ export function forEachSeedProxy(
             });
             after(async () => {
                 await context.seed?.stop();
-                fs.rmSync(context.scratch, { recursive: true, force: true });
+                if (context.scratch) {
+                    fs.rmSync(context.scratch, { recursive: true, force: true });
+                }
             });
             tests(context);
         });

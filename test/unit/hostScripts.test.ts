@@ -364,15 +364,19 @@ describe("TLS session ticket keys in the host scripts", () => {
         const fleet = loadStackFile(path.join(PROJECT_DIR, "test", "stacks", "fleet-2.6.yaml"));
         const script = ticketKeysScript(fleet);
         expect(script).to.contain(
-            "    if fleet_ssh edge-1 10.0.0.11 2222 root 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfEdgeOne' tls-keys </run/edge-proxy/edge-proxy/tls-ticket-keys >/dev/null; then\n" +
+            "    elif fleet_ssh edge-1 10.0.0.11 2222 root 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfEdgeOne' tls-keys </run/edge-proxy/edge-proxy/tls-ticket-keys >/dev/null; then\n" +
                 '        record_host keys edge-1 ok "took the keys"\n',
         );
         // The status names the hosts that did not take them (status.json, the metrics file).
-        expect(script).to.contain("write_status || log").and.contain("edge_proxy_fleet_host_ticket_keys_behind{");
+        expect(script).to.contain("write_status status-only || log").and.contain("edge_proxy_fleet_host_ticket_keys_behind{");
         expect(distributeScript(fleet, []), "the first up's distribution sends them too").to.contain(
-            'distribute_ticket_keys || log "hosts keeping their own TLS session ticket keys:$keys_behind"\n',
+            'distribute_ticket_keys all || log "hosts keeping their own TLS session ticket keys:$keys_behind"\n',
         );
-        expect(script).to.contain("    if fleet_ssh edge-3 10.0.0.13 22 admin ").and.not.contain("fleet_ssh edge-2 ");
+        expect(script).to.contain("    elif fleet_ssh edge-3 10.0.0.13 22 admin ").and.not.contain("fleet_ssh edge-2 ");
+        // The renewal job sends the keys again to the hosts that did not take the last ones.
+        const renewal = renewScript(fleet);
+        expect(renewal).to.contain('distribute_ticket_keys missed || failed="$failed (ticket keys:$keys_behind)"\n');
+        expect(renewal).to.contain(`    if [ "\${1:-}" = missed ] && grep -qx 'state ok' "$fleet_state/keys-"edge-1 2>/dev/null; then\n`);
         const receiver = receiverScript(fleet);
         expect(receiver).to.contain('    tls-keys:1) site="" token="" ;;\n');
         expect(receiver, "three lines of 108 characters").to.contain('" -ne 326 ] || [ "$(printf');

@@ -353,8 +353,8 @@ describe("npm run status", () => {
             };
             const report = buildReport(config, "abc", probe, NOW);
             expect(report.attention).to.deep.equal([
-                "host c did not take the TLS session ticket keys (failed at 2026-12-04T12:41:09Z): sessions begun on other hosts do not resume there until it takes the next rotation",
-                "host d did not take the TLS session ticket keys (none): sessions begun on other hosts do not resume there until it takes the next rotation",
+                "host c did not take the TLS session ticket keys at 2026-12-04T12:41:09Z: sessions begun on other hosts do not resume there until it takes them (the next renewal run sends them again)",
+                "host d was never sent the TLS session ticket keys: sessions begun on other hosts do not resume there until it takes them (the next renewal run sends them again)",
             ]);
             const text = formatReport(report);
             expect(text).to.contain(
@@ -363,6 +363,7 @@ describe("npm run status", () => {
             expect(text).to.contain(
                 "host c: took every certificate (last distribution ok at 2026-12-04T03:17:05Z)\n  TLS session ticket keys: not the issuer's (last sent: failed at 2026-12-04T12:41:09Z)",
             );
+            expect(text).to.contain("host d: took every certificate (last distribution ok at 2026-12-04T03:17:05Z)\n  TLS session ticket keys: never sent");
         });
 
         it("hosts that serve a name different certificates need attention, and a host on another configuration says so", () => {
