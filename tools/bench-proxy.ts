@@ -1,8 +1,9 @@
 /**
  * `npm run bench:proxy`: what the project's rendering costs its users at run time. The same HAProxy binary
  * serves, in turn, the rendering of a stack of N sites (P: test/stacks/seed-1.7.yaml's site N times, one
- * certificate each) and a minimal hand-tuned haproxy.cfg with one certificate (R), plus Caddy (C) when it is
- * installed; all of them proxy to one shared backend. Repetitions are interleaved (P, R, C, P, R, C...) so that
+ * certificate each), a minimal hand-tuned haproxy.cfg with one certificate (R), the same doing P's work for
+ * each request (F: its traffic log, forwarding and security headers), plus Caddy (C) when it is installed;
+ * all of them proxy to one shared backend. Repetitions are interleaved (P, R, F, C, P, R, F, C...) so that
  * a drift of the machine touches every variant alike, and the medians are printed with the ratios. A
  * benchmark, not a timed test: it prints figures and asserts nothing about them.
  *
@@ -26,7 +27,7 @@ import { PROJECT_DIR } from "../dev/paths";
 const execFileAsync = promisify(execFile);
 
 /** Loopback ports of the shared backend and of each variant's listeners (31000-31999, clear of the tests'). */
-const PORTS = { backend: 31080, http: 31480, P: 31443, R: 31444, C: 31445 } as const;
+const PORTS = { backend: 31080, http: 31480, P: 31443, R: 31444, C: 31445, F: 31446 } as const;
 /** Certificates are kept across runs: 10,000 of them take minutes to make. */
 const CERTS_DIR = "/var/tmp/edge-proxy-bench/certs";
 /** The longest a server may take to answer its first request: HAProxy loading 10,000 certificates takes seconds. */
@@ -117,24 +118,45 @@ function stageRendering(files: HaproxyConfigFiles, dir: string): string {
     return path.join(dir, CONFIG_FILES.cfg);
 }
 
+/** The lines of `cfg`'s first section whose header matches `section` that match `line`. */
+function sectionLines(cfg: string, section: RegExp, line: RegExp): string[] {
+    const sections = cfg.split(/^(?=\S)/m);
+    const found = sections.find((text) => section.test(text.split("\n", 1)[0]));
+    return (found ?? "").split("\n").filter((text) => line.test(text));
+}
+
 /**
  * R: what an expert would write by hand for one site on this binary: one thread, the rendering's own TLS
- * settings (so that TLS costs the same), no logging, no health check, nothing else.
+ * settings (so that TLS costs the same), no logging, no health check, nothing else. With `sameWork`, F: R
+ * doing the rendering's work for each request as one would write it by hand: its traffic log (its global
+ * `log` line, `option httplog`, `option dontlognull`), `option forwardfor`, its X-Forwarded-Proto rule and the
+ * site's security headers, all taken from the rendering. P/R is the cost of that work and of the rendering
+ * together; P/F the rendering's own.
  */
-function referenceCfg(rendered: string, pem: string, binary: HaproxyBinary): string {
+function referenceCfg(rendered: string, pem: string, binary: HaproxyBinary, sameWork = false): string {
     const nbthread = compareVersions(binary.version, { major: 1, minor: 8 }) >= 0 ? "    nbthread 1\n" : "";
     const tlsSettings = rendered.match(/^ +ssl-default-bind-(ciphers|ciphersuites|options) .*\n/gm) ?? [];
+    const work = (section: RegExp, line: RegExp) =>
+        sameWork
+            ? sectionLines(rendered, section, line)
+                  .map((text) => `${text}\n`)
+                  .join("")
+            : "";
+    const log = work(/^global/, /^ +log /);
+    const logging = work(/^defaults/, /^ +(log global|option httplog|option dontlognull)$/);
+    const forwarding = work(/^frontend https/, /^ +(option forwardfor|http-request set-header X-Forwarded-Proto )/);
+    const headers = work(/^backend site_/, /^ +http-response set-header /);
     return `global
-${nbthread}${tlsSettings.join("")}defaults
+${log}${nbthread}${tlsSettings.join("")}defaults
     mode http
-    timeout connect 5s
+${logging}    timeout connect 5s
     timeout client 30s
     timeout server 30s
 frontend https
-    bind 127.0.0.1:${PORTS.R} ssl crt ${pem} alpn ${haproxyFeatures(binary.version).h2 ? "h2,http/1.1" : "http/1.1"}
-    default_backend app
+    bind 127.0.0.1:${sameWork ? PORTS.F : PORTS.R} ssl crt ${pem} alpn ${haproxyFeatures(binary.version).h2 ? "h2,http/1.1" : "http/1.1"}
+${forwarding}    default_backend app
 backend app
-    server app 127.0.0.1:${PORTS.backend}
+${headers}    server app 127.0.0.1:${PORTS.backend}
 `;
 }
 
@@ -321,7 +343,7 @@ async function handshakes(port: number, name: string, seconds: number, kind: Han
 
 /** How one variant is started and reached. */
 interface Variant {
-    label: "P" | "R" | "C";
+    label: "P" | "R" | "F" | "C";
     argv: string[];
     env?: NodeJS.ProcessEnv;
     port: number;
@@ -432,7 +454,7 @@ function printSetup(binary: HaproxyBinary, backendBinary: string, tools: { wrk: 
     const cpuinfo = fs.readFileSync("/proc/cpuinfo", "utf8");
     const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.arch();
     console.log(`machine: ${model}, ${cpuinfo.match(/^processor\s*:/gm)?.length ?? 0} CPUs, Linux ${os.release()}`);
-    console.log(`haproxy: ${binary.path} ${binary.release} (P and R); backend: ${backendBinary} answering 200 itself`);
+    console.log(`haproxy: ${binary.path} ${binary.release} (P, R and F); backend: ${backendBinary} answering 200 itself`);
     const caddy = tools.caddy ? execFileSync("caddy", ["version"], { encoding: "utf8", timeout: 10_000 }).trim() : "not installed (apt-get install caddy)";
     console.log(`caddy (C): ${caddy}`);
     const skipped = [...(tools.wrk ? [] : ["HTTP/1.1 requests/s and CPU/request (wrk)"]), ...(tools.h2load ? [] : ["HTTP/2 requests/s (h2load)"])];
@@ -452,7 +474,7 @@ async function main(): Promise<void> {
     const backendBinary = httpRequestReturn ? binary.path : haproxyBinary();
     printSetup(binary, backendBinary, tools);
     console.log(
-        `${reps} interleaved repetitions of ${seconds} s per figure; P: the project's rendering${tickets ? " with tlsSessionTickets" : ""}, R: a minimal haproxy.cfg, one thread`,
+        `${reps} interleaved repetitions of ${seconds} s per figure; P: the project's rendering${tickets ? " with tlsSessionTickets" : ""}, R: a minimal haproxy.cfg, one thread; F: R with P's traffic log, forwarding and security headers`,
     );
 
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "edge-proxy-bench-"));
@@ -472,10 +494,15 @@ async function main(): Promise<void> {
             const dir = fs.mkdtempSync(path.join(scratch, `sites-${count}-`));
             const files = rendering(count, binary, tickets);
             fs.writeFileSync(path.join(dir, "reference.cfg"), referenceCfg(files.cfg, certificate(count), binary));
+            fs.writeFileSync(path.join(dir, "same-work.cfg"), referenceCfg(files.cfg, certificate(count), binary, true));
             fs.writeFileSync(path.join(dir, "Caddyfile"), caddyfile(name, certificate(count)));
             const argv = (cfg: string) => [binary.path, ...(masterWorker ? ["-W"] : []), "-db", "-f", cfg];
-            const haproxy = (label: "P" | "R", cfg: string, port: number): Variant => ({ label, argv: argv(cfg), port, masterWorker, h2 });
-            const variants = [haproxy("P", stageRendering(files, dir), PORTS.P), haproxy("R", path.join(dir, "reference.cfg"), PORTS.R)];
+            const haproxy = (label: "P" | "R" | "F", cfg: string, port: number): Variant => ({ label, argv: argv(cfg), port, masterWorker, h2 });
+            const variants = [
+                haproxy("P", stageRendering(files, dir), PORTS.P),
+                haproxy("R", path.join(dir, "reference.cfg"), PORTS.R),
+                haproxy("F", path.join(dir, "same-work.cfg"), PORTS.F),
+            ];
             if (tools.caddy) {
                 const argv = ["caddy", "run", "--adapter", "caddyfile", "--config", path.join(dir, "Caddyfile")];
                 variants.push({ label: "C", argv, env: { XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir }, port: PORTS.C, masterWorker: false, h2: true });
