@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { ALERT_LIFETIME_FRACTION, eabHmacKeyProblem, parseFraction } from "./config/checks";
 import type { AcmeSettings, EdgeProxyConfig, HaproxySettings, Site } from "./config/types";
 import { DNS_PROVIDERS } from "./dns/providers";
-import { distributionSettings, distributionTargets } from "./fleet/roles";
+import { distributionSettings, distributionTargets, fleetPaths } from "./fleet/roles";
 import { haproxyFeatures } from "./haproxy/features";
 import {
     CONFIG_FILES,
@@ -173,8 +173,10 @@ export function scriptSettings(config: EdgeProxyConfig) {
         server: acme.server,
         renewSchedule: acme.renewSchedule,
         placeholders: config.sites.map((site) => ({ name: site.name, domains: site.domains })),
-        // A fleet's issuer reports, and sends its certificates to, the other hosts (fleet/scripts.ts).
+        // A fleet's issuer reports, and sends its certificates to, the other hosts (fleet/scripts.ts); the
+        // status reads what each one took where the sending recorded it.
         followers: config.fleet ? distributionTargets(config.fleet) : [],
+        fleetStateDir: fleetPaths(config).stateDir,
     };
 }
 

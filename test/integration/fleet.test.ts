@@ -95,6 +95,15 @@ describeWith(
             return pem;
         }
         const receivedPem = () => fs.readFileSync(`${receiver.haproxy.certsDir}/${SITE.name}.pem`, "utf8");
+        /** Runs `work` with the receiving host's sshd stopped, and starts it again whatever `work` did. */
+        async function whileReceiverDown<T>(work: () => T): Promise<T> {
+            await sshd.stop();
+            try {
+                return work();
+            } finally {
+                await sshd.start();
+            }
+        }
         const issuerStatus = () => parseStatusFile(fs.readFileSync(`${issuer.acme.dataDir}/edge-proxy/status.json`, "utf8"));
         const distribute = () => runScript(distributeScript(issuer, [`${SITE.name} serial=00`]));
         /** Logs in to the receiving host with the issuer's key, as the distribution does, asking `request`. */
@@ -295,13 +304,7 @@ describeWith(
 
         it("a receiving host that cannot be reached: the distribution fails naming it, the issuer records it behind, and it catches up", async () => {
             const pem = issue(SITE.domains);
-            await sshd.stop();
-            let failed: ReturnType<typeof distribute>;
-            try {
-                failed = distribute();
-            } finally {
-                await sshd.start();
-            }
+            const failed = await whileReceiverDown(distribute);
             expect(failed.status).to.equal(1);
             expect(failed.stderr).to.contain("host r (127.0.0.2) did not take certificate shop");
             expect(failed.stderr).to.contain("hosts behind: r");
@@ -324,13 +327,7 @@ describeWith(
             // This machine's Docker stand-in answers that no container runs: the rotation is the file's alone.
             const rotate = () =>
                 spawnSync("sh", ["-s", "rotate"], { input: job, encoding: "utf8", env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` } });
-            await sshd.stop();
-            let missed: ReturnType<typeof rotate>;
-            try {
-                missed = rotate();
-            } finally {
-                await sshd.start();
-            }
+            const missed = await whileReceiverDown(rotate);
             expect(missed.status, "the job fails").to.equal(1);
             expect(missed.stderr).to.contain("host r did not take the TLS session ticket keys: it keeps its own until it does");
             expect(issuerStatus().hosts?.[0].ticketKeys).to.include({ state: "failed", behind: true });
