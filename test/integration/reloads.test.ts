@@ -4,7 +4,7 @@
  * clients (new and kept-alive connections) and an HTTP/2 client that follows the protocol (a stream above
  * the GOAWAY's last stream id is sent again) keep requesting. No HTTP/2 stream the server took may go
  * unanswered, and from 2.6 (`option idle-close-on-response`) no HTTP/1.1 request may fail; before 2.6 only
- * one sent on a kept-alive connection as the old worker closed it may. Everything a test starts it stops
+ * one on a connection the old worker closed or reset as it stopped may. Everything a test starts it stops
  * by PID; every wait is bounded.
  */
 
@@ -32,10 +32,12 @@ describeWith([ROOT, HAPROXY], "graceful reloads under HTTP/1.1 and HTTP/2 load",
         },
         (context) => {
             // Before 2.6 there is no `option idle-close-on-response`: the old worker closes its idle kept-alive
-            // connections at once, and a request sent on one at that moment fails (a browser sends it again).
-            const closesIdle = !haproxyFeatures(context.binary.version).idleCloseOnResponse;
-            const title = closesIdle
-                ? "no HTTP/2 stream lost; an HTTP/1.1 request fails only on a kept-alive connection the old worker closed (before 2.6)"
+            // connections at once, and a request sent on one at that moment fails; a new connection it had not
+            // accepted yet when it stopped listening is reset too (seen on 2.5.14). A browser sends such a
+            // request again; nothing else may fail.
+            const resetsConnections = !haproxyFeatures(context.binary.version).idleCloseOnResponse;
+            const title = resetsConnections
+                ? "no HTTP/2 stream lost; an HTTP/1.1 request fails only on a connection the old worker closed or reset (before 2.6)"
                 : "no HTTP/1.1 request failed, no HTTP/2 stream lost";
             it(`${RELOADS} reloads: ${title}`, async () => {
                 const { seed } = context;
@@ -66,12 +68,12 @@ describeWith([ROOT, HAPROXY], "graceful reloads under HTTP/1.1 and HTTP/2 load",
                 expect(workers.size - 1, "reloads that started a new worker").to.equal(RELOADS);
                 expect(one.ok, "HTTP/1.1 requests answered").to.be.at.least(500);
                 expect(two.ok, "HTTP/2 streams answered").to.be.at.least(500);
-                if (closesIdle) {
-                    // At most one request per kept-alive client (two of them) and reload.
-                    expect(one.failed, one.errors.slice(0, 5).join("; ")).to.be.at.most(2 * RELOADS);
+                if (resetsConnections) {
+                    // At most one request per client (four of them) and reload.
+                    expect(one.failed, one.errors.slice(0, 5).join("; ")).to.be.at.most(4 * RELOADS);
                     expect(
-                        one.errors.filter((error) => !/^keep-alive: (socket hang up|read ECONNRESET)$/.test(error)),
-                        "HTTP/1.1 failures other than a kept-alive connection closed",
+                        one.errors.filter((error) => !/^(keep-alive|new connection): (socket hang up|read ECONNRESET|connect ECONNRESET \S+)$/.test(error)),
+                        "HTTP/1.1 failures other than a connection the old worker closed or reset",
                     ).to.deep.equal([]);
                 } else {
                     expect(one.failed, one.errors.slice(0, 5).join("; ")).to.equal(0);
